@@ -1,0 +1,36 @@
+"""ganprior: inverse problems with GAN priors.
+
+The parts
+---------
+- :func:`recover` -- compressed sensing with a generative prior (CSGM, Bora et
+  al. 2017) and the sparse baselines (Lasso in the pixel, DCT and wavelet bases).
+- :class:`Generator`, :class:`Discriminator` -- wrap any PyTorch module as a prior.
+- :mod:`ganprior.operators` -- measurement operators (Gaussian, subsampled DCT,
+  masks, downsampling) with an adjoint check.
+- :mod:`ganprior.metrics` -- per-pixel MSE, PSNR, SSIM.
+- :func:`optimize_latents` -- the batched latent engine every latent method runs on.
+"""
+
+import logging
+
+from . import metrics, operators
+from .generator import Discriminator, Generator
+from .solvers import RecoveryResult, recover
+from .solvers.latent import LatentObjective, LatentResult, optimize_latents
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "recover",
+    "RecoveryResult",
+    "Generator",
+    "Discriminator",
+    "optimize_latents",
+    "LatentObjective",
+    "LatentResult",
+    "operators",
+    "metrics",
+    "__version__",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

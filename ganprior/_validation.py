@@ -1,0 +1,155 @@
+"""Argument checks shared by every public entry point.
+
+Every check raises a :class:`ValueError` or :class:`TypeError` whose message
+names the argument, what was expected and what was received, so a bad call
+fails before any work starts.  Randomness is normalised in one place,
+:func:`check_seed`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+__all__ = [
+    "check_seed",
+    "check_seeds",
+    "check_int",
+    "check_float",
+    "check_choice",
+    "check_finite",
+    "describe",
+]
+
+
+def describe(value) -> str:
+    """Short description of a received value for error messages."""
+    if isinstance(value, torch.Tensor):
+        return f"torch.Tensor of shape {tuple(value.shape)}, dtype {value.dtype}, device {value.device}"
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray of shape {value.shape}, dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_seed(seed, name: str = "seed") -> torch.Generator:
+    """Turn ``seed`` into a CPU :class:`torch.Generator`.
+
+    Parameters
+    ----------
+    seed : None, int or torch.Generator
+        ``None`` gives a generator seeded from fresh OS entropy, an int a
+        generator seeded with it, and a generator is returned unchanged (so
+        successive calls continue its stream).
+    name : str
+        Argument name used in error messages.
+
+    Returns
+    -------
+    torch.Generator
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is of another type (``bool`` included).
+    ValueError
+        If ``seed`` is a negative int.
+
+    Notes
+    -----
+    Random draws are made on the CPU and then moved, so a seed gives the same
+    numbers on every device.
+    """
+    if isinstance(seed, torch.Generator):
+        return seed
+    if seed is None:
+        gen = torch.Generator()
+        gen.seed()
+        return gen
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"The '{name}' parameter must be None, an int >= 0 or a torch.Generator. "
+            f"Got {describe(seed)} instead."
+        )
+    if seed < 0:
+        raise ValueError(f"The '{name}' parameter must be an int >= 0. Got {seed} instead.")
+    gen = torch.Generator()
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def check_seeds(seed, count: int, name: str = "seed") -> list[torch.Generator] | torch.Generator:
+    """Normalise ``seed`` given either once or once per problem.
+
+    A sequence (not a string) of length ``count`` gives one generator per
+    problem; anything else is passed to :func:`check_seed`.
+    """
+    if isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)):
+        if len(seed) != count:
+            raise ValueError(
+                f"The '{name}' parameter, given as a sequence, must hold one seed per problem "
+                f"({count}). Got a sequence of length {len(seed)} instead."
+            )
+        return [check_seed(s, name=f"{name}[{i}]") for i, s in enumerate(seed)]
+    return check_seed(seed, name=name)
+
+
+def check_int(value, name: str, *, minimum: int | None = None, owner: str | None = None) -> int:
+    """Check that ``value`` is an int (not a bool) and at least ``minimum``."""
+    where = f" of {owner}" if owner else ""
+    bound = f" >= {minimum}" if minimum is not None else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"The '{name}' parameter{where} must be an int{bound}. Got {describe(value)} instead.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"The '{name}' parameter{where} must be an int{bound}. Got {value} instead.")
+    return int(value)
+
+
+def check_float(
+    value,
+    name: str,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    owner: str | None = None,
+) -> float:
+    """Check that ``value`` is a finite real number, ``>= minimum`` (``>`` if ``strict``)."""
+    where = f" of {owner}" if owner else ""
+    op = ">" if strict else ">="
+    bound = f" {op} {minimum}" if minimum is not None else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"The '{name}' parameter{where} must be a real number{bound}. Got {describe(value)} instead."
+        )
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"The '{name}' parameter{where} must be finite. Got {value} instead.")
+    if minimum is not None and (value < minimum or (strict and value == minimum)):
+        raise ValueError(f"The '{name}' parameter{where} must be a real number{bound}. Got {value} instead.")
+    return value
+
+
+def check_choice(value, name: str, options, *, owner: str | None = None) -> str:
+    """Check that ``value`` is one of ``options``; the message lists them sorted."""
+    where = f" of {owner}" if owner else ""
+    valid = sorted(options)
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(
+            f"The '{name}' parameter{where} must be one of {valid}. Got {value!r} instead."
+        )
+    return value
+
+
+def check_finite(tensor, name: str) -> None:
+    """Raise a ValueError if ``tensor`` (numpy or torch) holds NaN or Inf."""
+    if isinstance(tensor, torch.Tensor):
+        bad = int((~torch.isfinite(tensor)).sum())
+    else:
+        bad = int((~np.isfinite(tensor)).sum())
+    if bad:
+        raise ValueError(f"The '{name}' parameter must hold only finite values. Got {bad} NaN or Inf entries.")

@@ -1,0 +1,263 @@
+r"""Wrappers that turn any PyTorch module into a prior :math:`G(z)` (and a discriminator :math:`D(x)`).
+
+:class:`Generator` records the latent shape, the image shape and the pixel
+range, maps the module's output range (e.g. ``tanh`` in :math:`[-1, 1]`) to
+the data range (default :math:`[0, 1]`), and runs batched forwards in chunks.
+:class:`Discriminator` maps data-range images back to the module's input
+range and returns one logit per image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy as np
+import torch
+
+from ._validation import check_int, check_seed, describe
+
+__all__ = ["Generator", "Discriminator"]
+
+
+def _check_range(value, name):
+    try:
+        lo, hi = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"The '{name}' parameter must be a pair (low, high). Got {describe(value)} instead.")
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"The '{name}' parameter must be a finite pair with low < high. Got {value!r} instead.")
+    return (lo, hi)
+
+
+def _check_module(module, name):
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"The '{name}' parameter must be a torch.nn.Module. Got {describe(module)} instead.")
+
+
+def _module_device_dtype(module):
+    for t in list(module.parameters()) + list(module.buffers()):
+        if t.is_floating_point():
+            return t.device, t.dtype
+    return torch.device("cpu"), torch.float32
+
+
+def _load_state_dict(path, name):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"The '{name}' file {path!r} does not exist.")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"The file {path!r} does not hold a state_dict (got {type(state).__name__}).")
+    return state
+
+
+class _Wrapper(torch.nn.Module):
+    """Shared device / dtype / frozen-weights behaviour of the two wrappers."""
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the wrapped module's weights."""
+        return _module_device_dtype(self.module)[0]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating dtype of the wrapped module's weights."""
+        return _module_device_dtype(self.module)[1]
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Context in which the module is in eval mode and its weights need no gradient.
+
+        Batch norm then uses its running statistics, so every row of a batch is
+        processed independently, and backpropagation reaches only the inputs.
+        Both settings are restored on exit.
+        """
+        was_training = self.module.training
+        flags = [(p, p.requires_grad) for p in self.module.parameters()]
+        self.module.eval()
+        for p, _ in flags:
+            p.requires_grad_(False)
+        try:
+            yield self
+        finally:
+            for p, flag in flags:
+                p.requires_grad_(flag)
+            self.module.train(was_training)
+
+
+class Generator(_Wrapper):
+    r"""A pretrained generator :math:`G: \mathbb{R}^k \to \mathbb{R}^n` used as a prior.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a batch of latents ``(B, *latent_shape)`` to images ``(B, *image_shape)``.
+    latent_shape : int or tuple of int, optional
+        Shape of one latent.  Inferred from the module's ``latent_shape``,
+        ``latent_dim`` or ``nz`` attribute when omitted.
+    image_shape : tuple of int, optional
+        Shape of one image; inferred with one forward pass when omitted.
+    output_range : (float, float)
+        Range of the module's raw output, ``(-1, 1)`` for ``tanh`` (default),
+        ``(0, 1)`` for a sigmoid.
+    data_range : (float, float)
+        Range of the images the prior produces, default ``(0, 1)``.
+    name : str, optional
+        A label for reprs and model cards.
+
+    Notes
+    -----
+    The prior is :math:`G(z) = d_0 + (d_1 - d_0)\,(g(z) - o_0) / (o_1 - o_0)`
+    where :math:`g` is the module, :math:`[o_0, o_1]` its output range and
+    :math:`[d_0, d_1]` the data range.  The wrapper puts the module in eval
+    mode at construction, so batch norm uses running statistics and rows of a
+    batch never interact.
+
+    Examples
+    --------
+    >>> import torch, ganprior
+    >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh())
+    >>> G = ganprior.Generator(net, latent_shape=8)
+    >>> G.image_shape, G.n
+    ((16,), 16)
+    >>> G(torch.zeros(3, 8)).shape
+    torch.Size([3, 16])
+    """
+
+    def __init__(self, module, latent_shape=None, *, image_shape=None, output_range=(-1.0, 1.0),
+                 data_range=(0.0, 1.0), name=None):
+        super().__init__()
+        _check_module(module, "module")
+        if latent_shape is None:
+            for attr in ("latent_shape", "latent_dim", "nz"):
+                if hasattr(module, attr):
+                    latent_shape = getattr(module, attr)
+                    break
+            else:
+                raise ValueError(
+                    "Cannot infer the latent shape of the generator: give 'latent_shape' (e.g. latent_shape=20) "
+                    f"or set a 'latent_shape' attribute on the {type(module).__name__} module."
+                )
+        if isinstance(latent_shape, int) and not isinstance(latent_shape, bool):
+            latent_shape = (latent_shape,)
+        try:
+            latent_shape = tuple(check_int(s, "latent_shape", minimum=1) for s in latent_shape)
+        except TypeError:
+            raise TypeError(f"The 'latent_shape' parameter must be an int or tuple of ints. Got {describe(latent_shape)}.")
+        self.module = module
+        self.latent_shape = latent_shape
+        self.output_range = _check_range(output_range, "output_range")
+        self.data_range = _check_range(data_range, "data_range")
+        self.name = name
+        module.eval()
+        if image_shape is None:
+            device, dtype = _module_device_dtype(module)
+            with torch.no_grad():
+                out = module(torch.zeros(1, *latent_shape, device=device, dtype=dtype))
+            if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 1:
+                raise ValueError(
+                    f"The generator module must map latents (B, {', '.join(map(str, latent_shape))}) to a tensor "
+                    f"(B, *image_shape). A batch of 1 gave {describe(out)}."
+                )
+            image_shape = tuple(out.shape[1:])
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.n = int(np.prod(self.image_shape))
+        self.k = int(np.prod(self.latent_shape))
+        o0, o1 = self.output_range
+        d0, d1 = self.data_range
+        self._scale = (d1 - d0) / (o1 - o0)
+        self._shift = d0 - o0 * self._scale
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images ``G(z)`` in the data range, shape ``(B, *image_shape)``."""
+        out = self.module(z)
+        if self._scale == 1.0 and self._shift == 0.0:
+            return out
+        return out * self._scale + self._shift
+
+    def sample_latent(self, num: int, seed=None) -> torch.Tensor:
+        """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device."""
+        num = check_int(num, "num", minimum=1, owner="sample_latent")
+        gen = check_seed(seed)
+        z = torch.randn(num, *self.latent_shape, generator=gen, dtype=torch.float32)
+        return z.to(device=self.device, dtype=self.dtype)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, chunk_size: int = 256) -> torch.Tensor:
+        """``G(z)`` without gradients, in chunks of ``chunk_size`` rows to bound memory."""
+        chunk_size = check_int(chunk_size, "chunk_size", minimum=1, owner="generate")
+        with self.frozen():
+            return torch.cat([self(c) for c in z.split(chunk_size)])
+
+    def sample(self, num: int, seed=None, chunk_size: int = 256) -> torch.Tensor:
+        """``num`` random images ``G(z)``, :math:`z \\sim \\mathcal{N}(0, I)`."""
+        return self.generate(self.sample_latent(num, seed), chunk_size)
+
+    @classmethod
+    def from_checkpoint(cls, path, module, **kwargs) -> "Generator":
+        """Load a ``state_dict`` saved with :func:`torch.save` into ``module`` and wrap it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File holding the module's ``state_dict``, loaded with
+            ``torch.load(..., weights_only=True)`` (no arbitrary unpickling).
+        module : torch.nn.Module
+            An instance of the architecture the weights belong to.
+        **kwargs
+            Passed to :class:`Generator`.
+        """
+        _check_module(module, "module")
+        module.load_state_dict(_load_state_dict(path, "path"))
+        return cls(module, **kwargs)
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, latent_shape={self.latent_shape}, image_shape={self.image_shape}, "
+                f"data_range={self.data_range}")
+
+
+class Discriminator(_Wrapper):
+    r"""A discriminator :math:`D(x) = \sigma(\ell(x))` on data-range images.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps images ``(B, *image_shape)`` in ``input_range`` to logits ``(B,)``
+        (or ``(B, 1)``, flattened).
+    input_range : (float, float)
+        Pixel range the module was trained on, default ``(-1, 1)``.
+    data_range : (float, float)
+        Pixel range of the images given to :meth:`forward`, default ``(0, 1)``.
+
+    Notes
+    -----
+    :meth:`forward` returns the logit :math:`\ell(x)`; the probability that
+    :math:`x` is real is :math:`\sigma(\ell(x))`, and
+    :math:`\log(1 - D(x)) = -\mathrm{softplus}(\ell(x))`,
+    :math:`-\log D(x) = \mathrm{softplus}(-\ell(x))`, both computed stably.
+    """
+
+    def __init__(self, module, *, input_range=(-1.0, 1.0), data_range=(0.0, 1.0)):
+        super().__init__()
+        _check_module(module, "module")
+        self.module = module
+        self.input_range = _check_range(input_range, "input_range")
+        self.data_range = _check_range(data_range, "data_range")
+        i0, i1 = self.input_range
+        d0, d1 = self.data_range
+        self._scale = (i1 - i0) / (d1 - d0)
+        self._shift = i0 - d0 * self._scale
+        module.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B,)`` of data-range images ``x``."""
+        out = self.module(x * self._scale + self._shift)
+        return out.reshape(out.shape[0])
+
+    @classmethod
+    def from_checkpoint(cls, path, module, **kwargs) -> "Discriminator":
+        """Load a ``state_dict`` (``weights_only=True``) into ``module`` and wrap it."""
+        _check_module(module, "module")
+        module.load_state_dict(_load_state_dict(path, "path"))
+        return cls(module, **kwargs)

@@ -1,0 +1,160 @@
+"""CSGM through ganprior.recover on the batched latent engine: accuracy, batching, types, determinism."""
+
+import numpy as np
+import pytest
+import torch
+
+import ganprior
+from ganprior import operators as ops
+from ganprior.solvers.csgm import CSGMObjective
+
+from conftest import relu_generator
+
+
+def test_recovers_signals_in_the_range_of_G():
+    """Issue 2: k=10 -> 256 -> 784 random ReLU G, 20 signals, m=60 noiseless Gaussian: median rel. error <= 1e-3."""
+    G = relu_generator(k=10, hidden=256, n=784, seed=0)
+    z_true = torch.randn(20, 10, generator=torch.Generator().manual_seed(1))
+    x_true = G.generate(z_true)
+    A = ops.Gaussian(60, n=784, seed=2)
+    x_hat = ganprior.recover(A(x_true), A, G, restarts=5, steps=1000, lr=0.05, seed=0)
+    rel = (x_hat - x_true).flatten(1).norm(dim=1) / x_true.flatten(1).norm(dim=1)
+    assert rel.median().item() <= 1e-3
+    # and a too-small m cannot do it (the test can fail): m=3 < k
+    A3 = ops.Gaussian(3, n=784, seed=2)
+    x3 = ganprior.recover(A3(x_true[:4]), A3, G, restarts=2, steps=300, lr=0.05, seed=0)
+    rel3 = (x3 - x_true[:4]).flatten(1).norm(dim=1) / x_true[:4].flatten(1).norm(dim=1)
+    assert rel3.median().item() > 1e-2
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-9), (torch.float32, 1e-3)], ids=["f64", "f32"])
+def test_batch_equals_separate_calls_with_per_problem_seeds(dtype, tol):
+    """Rows never interact: in float64 a batch reproduces separate calls to 1e-9; float32 differs only by
+    BLAS rounding (kernels depend on the batch size), which the tolerance allows."""
+    G = relu_generator(k=6, hidden=64, n=100, seed=3).to(dtype)
+    A = ops.Gaussian(30, n=100, seed=4, dtype=dtype)
+    x_true = G.generate(torch.randn(5, 6, generator=torch.Generator().manual_seed(5)).to(dtype))
+    y = A(x_true) + 0.01 * torch.randn(5, 30, generator=torch.Generator().manual_seed(6)).to(dtype)
+    seeds = [11, 12, 13, 14, 15]
+    kw = dict(restarts=3, steps=200, lr=0.03, lam=0.01)
+    batched = ganprior.recover(y, A, G, seed=seeds, return_result=True, **kw)
+    for p in range(5):
+        single = ganprior.recover(y[p], A, G, seed=seeds[p], return_result=True, **kw)
+        torch.testing.assert_close(batched.x[p], single.x, rtol=tol, atol=tol)
+        torch.testing.assert_close(batched.z[p], single.z, rtol=tol, atol=tol)
+        assert int(batched.restart[p]) == int(single.restart)
+        torch.testing.assert_close(batched.history[p], single.history, rtol=tol, atol=tol)
+
+
+def test_chunking_and_seed_determinism():
+    G = relu_generator(k=6, hidden=64, n=100, seed=3)
+    A = ops.Gaussian(30, n=100, seed=4)
+    y = A(G.generate(torch.randn(6, 6, generator=torch.Generator().manual_seed(5))))
+    kw = dict(restarts=2, steps=100, lr=0.03, seed=7)
+    full = ganprior.recover(y, A, G, **kw)
+    chunked = ganprior.recover(y, A, G, chunk_size=4, **kw)
+    torch.testing.assert_close(full, chunked, rtol=1e-4, atol=1e-5)
+    assert torch.equal(full, ganprior.recover(y, A, G, **kw))
+    other = ganprior.recover(y, A, G, restarts=2, steps=100, lr=0.03, seed=8)
+    assert not torch.equal(full, other)
+
+
+def test_lam_matches_ridge_closed_form():
+    """With a linear G(z) = W z the CSGM objective is ridge regression: z = (M^T M + lam I)^-1 M^T y, M = A W."""
+    k, n, m, lam = 5, 40, 12, 0.3
+    gen = torch.Generator().manual_seed(0)
+    lin = torch.nn.Linear(k, n, bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.randn(n, k, generator=gen, dtype=torch.float64) / 3)
+    G = ganprior.Generator(lin, latent_shape=k, output_range=(0, 1))
+    A = ops.Gaussian(m, n=n, seed=1, dtype=torch.float64)
+    y = torch.randn(3, m, generator=gen, dtype=torch.float64)
+    M = A.matrix @ lin.weight
+    z_ref = torch.linalg.solve(M.T @ M + lam * torch.eye(k, dtype=torch.float64), M.T @ y.T).T
+    res = ganprior.recover(y, A, G, lam=lam, restarts=2, steps=3000, lr=0.02, seed=0, return_result=True)
+    torch.testing.assert_close(res.z, z_ref, rtol=1e-5, atol=1e-6)
+    expected_fit = (y - (M @ z_ref.T).T).pow(2).sum(1)
+    torch.testing.assert_close(res.measurement_error, expected_fit, rtol=1e-5, atol=1e-8)
+    torch.testing.assert_close(res.loss, expected_fit + lam * z_ref.pow(2).sum(1), rtol=1e-5, atol=1e-8)
+
+
+def test_best_restart_is_chosen_and_history_recorded(small_prior):
+    A = ops.Gaussian(40, n=784, seed=0)
+    x = small_prior.generate(torch.randn(3, 10, generator=torch.Generator().manual_seed(1)))
+    res = ganprior.recover(A(x), A, small_prior, restarts=4, steps=50, lr=0.05, seed=0, return_result=True)
+    assert res.history.shape == (3, 4, 50)
+    assert res.steps.tolist() == [[50] * 4] * 3
+    # the chosen restart's measurement error is the smallest of the restarts' best iterates (lam = 0: loss = fit)
+    best_per_restart = res.history.min(dim=2).values
+    for p in range(3):
+        assert res.measurement_error[p] <= best_per_restart[p].min() + 1e-6
+        assert int(res.restart[p]) == int(best_per_restart[p].argmin()) or \
+            res.measurement_error[p] <= best_per_restart[p].min()
+    np.testing.assert_allclose(res.measurement_error.numpy(), (A(x) - A(res.x)).pow(2).sum(1).numpy(), rtol=1e-4)
+
+
+def test_select_by_loss_differs_from_measurement_when_lam_large(small_prior):
+    A = ops.Gaussian(40, n=784, seed=0)
+    y = A(small_prior.generate(torch.randn(4, 10, generator=torch.Generator().manual_seed(1))))
+    kw = dict(restarts=6, steps=30, lr=0.05, seed=0, lam=5.0, return_result=True)
+    by_fit = ganprior.recover(y, A, small_prior, select="measurement", **kw)
+    by_loss = ganprior.recover(y, A, small_prior, select="loss", **kw)
+    assert (by_fit.measurement_error <= by_loss.measurement_error + 1e-6).all()
+    assert (by_loss.loss <= by_fit.loss + 1e-6).all()
+
+
+def test_early_stop_stops_rows_and_keeps_their_best(small_prior):
+    A = ops.Gaussian(60, n=784, seed=0)
+    y = A(small_prior.generate(torch.randn(2, 10, generator=torch.Generator().manual_seed(1))))
+    res = ganprior.recover(y, A, small_prior, restarts=3, steps=2000, lr=0.05, seed=0, patience=20, tol=1e-3,
+                           return_result=True)
+    assert (res.steps < 2000).all()
+    assert torch.isnan(res.history[0, 0, int(res.steps[0, 0]):]).all()
+
+
+def test_bf16_autocast_runs_and_recovers(small_prior):
+    A = ops.Gaussian(60, n=784, seed=0)
+    x = small_prior.generate(torch.randn(3, 10, generator=torch.Generator().manual_seed(1)))
+    x_hat = ganprior.recover(A(x), A, small_prior, restarts=3, steps=400, lr=0.05, seed=0, precision="bf16")
+    rel = (x_hat - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
+    assert rel.median() < 0.05  # bf16 limits accuracy to about 1e-2
+
+
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("kind", ["numpy64", "numpy32", "torch32", "torch64"])
+def test_type_dtype_device_in_equals_out(kind, batched, device):
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=(1, 6, 6)).to(device)
+    A = ops.Gaussian(12, in_shape=(1, 6, 6), seed=0).to(device)
+    y = torch.randn(3, 12) if batched else torch.randn(12)
+    if kind.startswith("numpy"):
+        y_in = y.numpy().astype(np.float64 if kind == "numpy64" else np.float32)
+        A_in = A.matrix.cpu().numpy()
+    else:
+        y_in = y.to(device=device, dtype=torch.float64 if kind == "torch64" else torch.float32)
+        A_in = A
+    res = ganprior.recover(y_in, A_in, G, restarts=2, steps=5, seed=0, return_result=True)
+    shape = ((3,) if batched else ()) + (1, 6, 6)
+    assert tuple(res.x.shape) == shape
+    assert tuple(res.z.shape) == ((3,) if batched else ()) + (4,)
+    assert tuple(res.measurement_error.shape) == ((3,) if batched else ())
+    if kind.startswith("numpy"):
+        assert isinstance(res.x, np.ndarray) and res.x.dtype == y_in.dtype
+    else:
+        assert isinstance(res.x, torch.Tensor) and res.x.dtype == y_in.dtype and res.x.device == y_in.device
+
+
+def test_caller_operator_is_not_mutated():
+    G = relu_generator(k=4, hidden=32, n=36, seed=0).double()
+    A = ops.Gaussian(12, n=36, seed=0)  # float32 operator, float64 prior
+    ganprior.recover(torch.randn(12, dtype=torch.float64), A, G, restarts=1, steps=2, seed=0)
+    assert A.matrix.dtype == torch.float32
+
+
+def test_bare_module_and_objective_directly():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh())
+    A = ops.Gaussian(8, n=16, seed=0)
+    x = ganprior.recover(torch.zeros(8), A, net, latent_shape=3, restarts=1, steps=3, seed=0)
+    assert x.shape == (16,)
+    G = ganprior.Generator(net, latent_shape=3)
+    res = ganprior.optimize_latents(CSGMObjective(torch.zeros(2, 8), A, 0.0), G, 2, restarts=2, steps=3, seed=0)
+    assert res.x.shape == (2, 16) and res.z.shape == (2, 3)
