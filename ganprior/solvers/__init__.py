@@ -14,7 +14,7 @@ import torch
 
 from .._validation import check_choice, check_finite, check_float, check_int, describe
 from ..generator import Generator
-from ..operators import LinearOperator, Matrix, as_operator
+from ..operators import as_operator
 from .csgm import CSGMObjective
 from .latent import LatentObjective, LatentResult, optimize_latents
 

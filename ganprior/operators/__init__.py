@@ -1,0 +1,36 @@
+r"""Linear measurement operators, torch-native.
+
+Every operator is an :class:`torch.nn.Module` mapping a batch of images of
+shape ``(*batch, *in_shape)`` to measurements of shape ``(*batch, m)``.  Its
+tensors are buffers, so ``.to(device)`` and ``state_dict`` work.  Public
+:meth:`LinearOperator.forward` / :meth:`LinearOperator.adjoint` check shapes
+and call the private ``_forward`` / ``_adjoint`` on flat ``(B, n)`` /
+``(B, m)`` tensors, which is all a new operator has to implement.
+
+Operators compose with ``@`` (``(A @ B)(x) == A(B(x))``), scale with ``*``
+and give their adjoint as ``A.H``.  :func:`dottest` checks
+:math:`\langle A x, y\rangle = \langle x, A^H y\rangle`.
+"""
+
+from .base import Adjoint, Composed, LinearOperator, Scaled
+from .dct import SubsampledDCT, dct, idct
+from .dottest import dottest
+from .image import Downsample, Identity, Mask
+from .matrix import Gaussian, Matrix, as_operator
+
+__all__ = [
+    "LinearOperator",
+    "Matrix",
+    "Gaussian",
+    "Identity",
+    "Mask",
+    "Downsample",
+    "SubsampledDCT",
+    "Composed",
+    "Scaled",
+    "Adjoint",
+    "as_operator",
+    "dct",
+    "idct",
+    "dottest",
+]

@@ -1,0 +1,191 @@
+"""The LinearOperator base class and the operator algebra (adjoint, composition, scaling)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+from .._validation import check_int, describe
+
+
+def _shape_tuple(shape, name) -> tuple[int, ...]:
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"The '{name}' parameter must be a tuple of positive ints. Got {describe(shape)} instead.")
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"The '{name}' parameter must be a non-empty tuple of positive ints. Got {shape} instead.")
+    return shape
+
+
+class LinearOperator(torch.nn.Module):
+    r"""Base class of a linear map :math:`A: \mathbb{R}^n \to \mathbb{R}^m`.
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements.
+    in_shape : int or tuple of int
+        Shape of one input image, e.g. ``(1, 28, 28)``; ``n = prod(in_shape)``.
+
+    Notes
+    -----
+    Subclasses implement ``_forward(x)`` for ``x`` of shape ``(B, n)`` returning
+    ``(B, m)`` and ``_adjoint(y)`` for ``(B, m) -> (B, n)``.  Inputs may also be
+    given flat, with trailing dimension ``n``.
+    """
+
+    def __init__(self, m: int, in_shape):
+        super().__init__()
+        self.m = check_int(m, "m", minimum=1, owner=type(self).__name__)
+        self.in_shape = _shape_tuple(in_shape, "in_shape")
+        self.n = int(np.prod(self.in_shape))
+
+    # -- shape -----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(m, n)``: the shape of the operator as a matrix."""
+        return (self.m, self.n)
+
+    def _batch_of_input(self, x: torch.Tensor) -> tuple[int, ...]:
+        k = len(self.in_shape)
+        if x.ndim >= k and tuple(x.shape[x.ndim - k:]) == self.in_shape:
+            return tuple(x.shape[: x.ndim - k])
+        if x.ndim >= 1 and x.shape[-1] == self.n:
+            return tuple(x.shape[:-1])
+        raise ValueError(
+            f"{type(self).__name__} expects input of shape (*batch, {', '.join(map(str, self.in_shape))}) "
+            f"or (*batch, {self.n}). Got shape {tuple(x.shape)} instead."
+        )
+
+    # -- application -----------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the operator: ``(*batch, *in_shape) -> (*batch, m)``."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{type(self).__name__} expects a torch.Tensor input. Got {describe(x)} instead.")
+        batch = self._batch_of_input(x)
+        out = self._forward(x.reshape(-1, self.n))
+        return out.reshape(*batch, self.m)
+
+    def adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """Apply the adjoint: ``(*batch, m) -> (*batch, *in_shape)``."""
+        if not isinstance(y, torch.Tensor):
+            raise TypeError(f"{type(self).__name__}.adjoint expects a torch.Tensor. Got {describe(y)} instead.")
+        if y.ndim < 1 or y.shape[-1] != self.m:
+            raise ValueError(
+                f"{type(self).__name__}.adjoint expects input of shape (*batch, {self.m}). "
+                f"Got shape {tuple(y.shape)} instead."
+            )
+        batch = tuple(y.shape[:-1])
+        out = self._adjoint(y.reshape(-1, self.m))
+        return out.reshape(*batch, *self.in_shape)
+
+    def _forward(self, x):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _adjoint(self, y):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- algebra ---------------------------------------------------------------
+    @property
+    def H(self) -> "LinearOperator":
+        """The adjoint operator :math:`A^H` (a view sharing this operator's buffers)."""
+        return Adjoint(self)
+
+    def __matmul__(self, other):
+        if isinstance(other, LinearOperator):
+            return Composed(self, other)
+        return NotImplemented
+
+    def __mul__(self, scalar):
+        if isinstance(scalar, numbers.Real) and not isinstance(scalar, bool):
+            return Scaled(self, float(scalar))
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def to_dense(self, dtype=torch.float64) -> torch.Tensor:
+        """The ``(m, n)`` matrix of the operator, built by applying it to the identity.
+
+        Meant for small operators and tests; it costs ``n`` applications.
+        """
+        device = self._device()
+        eye = torch.eye(self.n, dtype=dtype, device=device)
+        cols = self._forward(eye.to(self._dtype() or dtype)).to(dtype)
+        return cols.T.contiguous()
+
+    def _device(self) -> torch.device:
+        for t in list(self.buffers()) + list(self.parameters()):
+            return t.device
+        return torch.device("cpu")
+
+    def _dtype(self):
+        for t in list(self.buffers()) + list(self.parameters()):
+            if t.is_floating_point():
+                return t.dtype
+        return None
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the operator's buffers (CPU for buffer-free operators)."""
+        return self._device()
+
+    def extra_repr(self) -> str:
+        return f"m={self.m}, in_shape={self.in_shape}"
+
+
+class Adjoint(LinearOperator):
+    """The adjoint of ``op``, mapping ``(*batch, m)`` to ``(*batch, n)``."""
+
+    def __init__(self, op: LinearOperator):
+        super().__init__(op.n, (op.m,))
+        self.op = op
+
+    def _forward(self, x):
+        return self.op._adjoint(x)
+
+    def _adjoint(self, y):
+        return self.op._forward(y)
+
+    @property
+    def H(self):
+        return self.op
+
+
+class Composed(LinearOperator):
+    """The composition ``outer @ inner``: ``x -> outer(inner(x))``."""
+
+    def __init__(self, outer: LinearOperator, inner: LinearOperator):
+        if outer.n != inner.m:
+            raise ValueError(
+                f"Cannot compose operators: the outer one takes n={outer.n} inputs but the inner one "
+                f"gives m={inner.m} outputs."
+            )
+        super().__init__(outer.m, inner.in_shape)
+        self.outer = outer
+        self.inner = inner
+
+    def _forward(self, x):
+        return self.outer._forward(self.inner._forward(x))
+
+    def _adjoint(self, y):
+        return self.inner._adjoint(self.outer._adjoint(y))
+
+
+class Scaled(LinearOperator):
+    """``scale * op``."""
+
+    def __init__(self, op: LinearOperator, scale: float):
+        super().__init__(op.m, op.in_shape)
+        self.op = op
+        self.scale = float(scale)
+
+    def _forward(self, x):
+        return self.scale * self.op._forward(x)
+
+    def _adjoint(self, y):
+        return self.scale * self.op._adjoint(y)

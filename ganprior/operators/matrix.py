@@ -1,0 +1,151 @@
+"""Dense operators: an explicit matrix and the Gaussian measurement matrix."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._validation import check_finite, check_int, check_seed, describe
+from .base import LinearOperator, _shape_tuple
+
+
+class Matrix(LinearOperator):
+    r"""A dense matrix :math:`A \in \mathbb{R}^{m \times n}` as an operator.
+
+    Parameters
+    ----------
+    matrix : array_like or torch.Tensor, shape (m, n)
+        The matrix.  NumPy input is copied to a tensor; a tensor is used as is
+        (no copy), on its own device.
+    in_shape : tuple of int, optional
+        Image shape the columns correspond to; ``(n,)`` if not given.
+    dtype : torch.dtype, optional
+        Convert the matrix to this floating dtype (default: keep a floating
+        tensor's dtype; NumPy input becomes float32 unless it is float64).
+
+    Raises
+    ------
+    TypeError
+        If ``matrix`` is not an array or tensor of real numbers.
+    ValueError
+        If it is not 2-D, holds NaN/Inf, or ``in_shape`` does not hold ``n`` pixels.
+    """
+
+    def __init__(self, matrix, in_shape=None, *, dtype=None):
+        if isinstance(matrix, np.ndarray):
+            if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
+                raise TypeError(f"The 'matrix' parameter must hold real numbers. Got {describe(matrix)} instead.")
+            matrix = torch.from_numpy(np.ascontiguousarray(matrix))
+            if not matrix.is_floating_point():
+                matrix = matrix.to(torch.float32)
+        elif not isinstance(matrix, torch.Tensor):
+            raise TypeError(
+                "The 'matrix' parameter must be a numpy.ndarray or torch.Tensor of shape (m, n). "
+                f"Got {describe(matrix)} instead."
+            )
+        if matrix.is_complex() or matrix.dtype == torch.bool:
+            raise TypeError(f"The 'matrix' parameter must hold real numbers. Got {describe(matrix)} instead.")
+        if not matrix.is_floating_point():
+            matrix = matrix.to(torch.float32)
+        if matrix.ndim != 2:
+            raise ValueError(f"The 'matrix' parameter must be 2-D, shape (m, n). Got {describe(matrix)} instead.")
+        check_finite(matrix, "matrix")
+        if dtype is not None:
+            matrix = matrix.to(dtype)
+        m, n = matrix.shape
+        in_shape = (n,) if in_shape is None else _shape_tuple(in_shape, "in_shape")
+        if int(np.prod(in_shape)) != n:
+            raise ValueError(
+                f"The 'in_shape' parameter {in_shape} holds {int(np.prod(in_shape))} pixels but the matrix "
+                f"has n={n} columns."
+            )
+        super().__init__(m, in_shape)
+        self.register_buffer("matrix", matrix)
+
+    def _forward(self, x):
+        return x @ self.matrix.T
+
+    def _adjoint(self, y):
+        return y @ self.matrix
+
+    def to_dense(self, dtype=torch.float64):
+        return self.matrix.to(dtype)
+
+
+class Gaussian(Matrix):
+    r"""Gaussian measurement matrix with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries.
+
+    The scaling of Bora et al. (2017): :math:`\mathbb{E}\|Ax\|^2 = \|x\|^2`.
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements.
+    n : int, optional
+        Signal size; inferred from ``in_shape`` when omitted.
+    seed : None, int or torch.Generator
+        Seed of the draw; the same seed gives the same matrix on every device.
+    in_shape : tuple of int, optional
+        Image shape, e.g. ``(1, 28, 28)``.
+    dtype : torch.dtype
+        Default float32.
+    device : torch.device or str, optional
+        Where the matrix lives (drawn on the CPU, then moved).
+
+    Examples
+    --------
+    >>> import torch, ganprior
+    >>> A = ganprior.operators.Gaussian(m=100, n=784, seed=0)
+    >>> A.shape
+    (100, 784)
+    >>> A(torch.zeros(5, 784)).shape
+    torch.Size([5, 100])
+    """
+
+    def __init__(self, m, n=None, *, seed=None, in_shape=None, dtype=torch.float32, device=None):
+        m = check_int(m, "m", minimum=1, owner="Gaussian")
+        if n is None and in_shape is None:
+            raise ValueError("Gaussian needs the signal size: give 'n' or 'in_shape'.")
+        if in_shape is not None:
+            in_shape = _shape_tuple(in_shape, "in_shape")
+            if n is not None and check_int(n, "n", minimum=1, owner="Gaussian") != int(np.prod(in_shape)):
+                raise ValueError(f"The 'n' parameter ({n}) does not match 'in_shape' {in_shape}.")
+            n = int(np.prod(in_shape))
+        n = check_int(n, "n", minimum=1, owner="Gaussian")
+        gen = check_seed(seed)
+        matrix = torch.randn(m, n, generator=gen, dtype=torch.float64) / math.sqrt(m)
+        super().__init__(matrix.to(dtype=dtype, device=device), in_shape)
+
+
+def as_operator(A, in_shape=None, name: str = "A") -> LinearOperator:
+    """Turn ``A`` into a :class:`LinearOperator`.
+
+    Parameters
+    ----------
+    A : LinearOperator, numpy.ndarray or torch.Tensor
+        An operator is returned unchanged; an ``(m, n)`` array becomes a
+        :class:`Matrix` (NumPy input in float32 unless float64).
+    in_shape : tuple of int, optional
+        Image shape for a matrix.
+    name : str
+        Argument name for error messages.
+
+    Raises
+    ------
+    TypeError
+        If ``A`` is none of the accepted types.
+    """
+    if isinstance(A, LinearOperator):
+        return A
+    if isinstance(A, (np.ndarray, torch.Tensor)):
+        if A.ndim != 2:
+            raise ValueError(
+                f"The '{name}' parameter, given as an array, must be a 2-D (m, n) matrix. Got {describe(A)} instead."
+            )
+        return Matrix(A, in_shape)
+    raise TypeError(
+        f"The '{name}' parameter must be a ganprior LinearOperator or an (m, n) numpy.ndarray / torch.Tensor. "
+        f"Got {describe(A)} instead."
+    )
