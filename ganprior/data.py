@@ -1,0 +1,292 @@
+"""Dataset readers that never download, and the small sample sets bundled with the package.
+
+Full datasets live outside the package.  Each reader takes ``root`` (a folder
+holding the files) or, when ``root`` is None, reads ``$GANPRIOR_DATA/<name>/``
+(``mnist/``, ``fashion_mnist/``, ``celeba/``).  A missing file raises
+:class:`FileNotFoundError` naming the files expected and the folders searched.
+
+Every reader returns float32 tensors of shape ``(N, C, H, W)`` in ``[0, 1]``
+(MNIST-style readers also return int64 labels).
+
+Bundled samples (:func:`load_sample`): ``"mnist_test300"`` and
+``"fashion_test300"`` (first 300 test images, 1x28x28) and ``"celeba_test64"``
+(the 64 CelebA test faces of the CSGM paper, ids 182638-182701, 3x64x64 with the
+paper's 108-pixel centre crop).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._validation import check_choice, check_int, describe
+
+__all__ = [
+    "celeba_crop_resize",
+    "data_root",
+    "list_samples",
+    "load_celeba",
+    "load_fashion_mnist",
+    "load_image_folder",
+    "load_mnist",
+    "load_sample",
+]
+
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_CELEBA_FILES = {"10k": "celeba_10k_89x109.zip", "test64": "celeba_test64_178x218.zip"}
+_IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+_SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+_SAMPLES = {"mnist_test300": "mnist_test300.npz", "fashion_test300": "fashion_test300.npz",
+            "celeba_test64": "celeba_test64.npz"}
+
+
+def data_root(subdir: str, root=None) -> list[Path]:
+    """Folders searched for a dataset: ``root`` and ``root/subdir`` if given, else ``$GANPRIOR_DATA/subdir``."""
+    if root is not None:
+        if not isinstance(root, (str, os.PathLike)):
+            raise TypeError(f"The 'root' parameter must be a path (str or os.PathLike) or None. "
+                            f"Got {describe(root)} instead.")
+        root = Path(root)
+        return [root, root / subdir]
+    env = os.environ.get("GANPRIOR_DATA")
+    if not env:
+        return []
+    return [Path(env) / subdir]
+
+
+def _missing(what: str, files, folders, subdir: str) -> FileNotFoundError:
+    where = ", ".join(str(f) for f in folders) if folders else "nowhere (no 'root' given and $GANPRIOR_DATA unset)"
+    return FileNotFoundError(
+        f"{what} not found: expected {', '.join(files)} in {where}. ganprior never downloads data: put the files "
+        f"in a folder and pass it as 'root', or set GANPRIOR_DATA so that they lie in $GANPRIOR_DATA/{subdir}/."
+    )
+
+
+def _find(folders, name):
+    """Path of ``name`` (or ``name.gz`` / without ``.gz``) in the first folder that has it."""
+    for folder in folders:
+        for cand in (name + ".gz", name):
+            p = folder / cand
+            if p.is_file():
+                return p
+    return None
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte idx file (bad magic number).")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(np.int64)
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path} is truncated: header says {tuple(dims)}, found {data.size} bytes.")
+    return data.reshape(tuple(dims))
+
+
+def _load_idx_dataset(subdir, what, root, split):
+    check_choice(split, "split", _IDX_FILES)
+    folders = data_root(subdir, root)
+    img_name, lab_name = _IDX_FILES[split]
+    img_path, lab_path = _find(folders, img_name), _find(folders, lab_name)
+    if img_path is None or lab_path is None:
+        raise _missing(f"{what} ({split} split)", [img_name + ".gz", lab_name + ".gz"], folders, subdir)
+    images = _read_idx(img_path)
+    labels = _read_idx(lab_path)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{img_path} holds {images.shape[0]} images but {lab_path} {labels.shape[0]} labels.")
+    x = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255.0)
+    y = torch.from_numpy(labels.astype(np.int64))
+    return x, y
+
+
+def load_mnist(root=None, split: str = "train"):
+    """MNIST from the standard idx files (``train-images-idx3-ubyte.gz`` etc.).
+
+    Parameters
+    ----------
+    root : path or None
+        Folder holding the files (or holding ``mnist/``); None reads ``$GANPRIOR_DATA/mnist/``.
+    split : {"train", "test"}
+
+    Returns
+    -------
+    images : torch.Tensor
+        float32, shape ``(N, 1, 28, 28)``, values in [0, 1] (N = 60000 or 10000).
+    labels : torch.Tensor
+        int64, shape ``(N,)``.
+    """
+    return _load_idx_dataset("mnist", "MNIST", root, split)
+
+
+def load_fashion_mnist(root=None, split: str = "train"):
+    """Fashion-MNIST from the standard idx files; as :func:`load_mnist` but ``$GANPRIOR_DATA/fashion_mnist/``."""
+    return _load_idx_dataset("fashion_mnist", "Fashion-MNIST", root, split)
+
+
+def celeba_crop_resize(image, size: int = 64, crop: float = 108.0, reference_width: float = 178.0) -> np.ndarray:
+    """The CSGM / DCGAN CelebA preprocessing of one PIL image: centre crop, then resize to ``size x size``.
+
+    The square crop side is ``crop * width / reference_width`` (108 px on the
+    178x218 aligned images, 54 px on the 89x109 ones), centred exactly (the box
+    may have fractional corners); the crop is resampled to ``size x size`` with
+    PIL's antialiased bicubic filter.  Returns a uint8 array ``(size, size, 3)``.
+    """
+    from PIL import Image
+
+    image = image.convert("RGB")
+    w, h = image.size
+    side = crop * w / reference_width
+    box = ((w - side) / 2.0, (h - side) / 2.0, (w + side) / 2.0, (h + side) / 2.0)
+    out = image.resize((size, size), resample=Image.BICUBIC, box=box, reducing_gap=None)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def _decode_all(items, size, square):
+    """items: iterable of (name, bytes-loader) -> uint8 array (N, 3|C, size, size)."""
+    from PIL import Image
+
+    arrays = []
+    for _, load in items:
+        with Image.open(io.BytesIO(load())) as im:
+            if square:
+                arr = celeba_crop_resize(im, size)
+            else:
+                im = im.convert("RGB")
+                arr = np.asarray(im.resize((size, size), resample=Image.BICUBIC), dtype=np.uint8)
+        arrays.append(arr)
+    if not arrays:
+        return np.zeros((0, 3, size, size), dtype=np.uint8)
+    return np.stack(arrays).transpose(0, 3, 1, 2)
+
+
+def _image_members(names):
+    return sorted((n for n in names if n.lower().endswith(_IMAGE_EXTS) and not n.endswith("/")),
+                  key=lambda n: os.path.basename(n))
+
+
+def load_celeba(root=None, which: str = "10k", size: int = 64, return_ids: bool = False, as_uint8: bool = False):
+    """CelebA aligned faces with the CSGM paper's preprocessing (centre crop 108/178 of the width, resize).
+
+    Reads ``celeba_10k_89x109.zip`` (``which="10k"``: 10,000 images at 89x109) or
+    ``celeba_test64_178x218.zip`` (``which="test64"``: the paper's 64 test faces,
+    ids 182638-182701, at 178x218), or a folder of the extracted images
+    (``root`` itself, or ``root/celebA`` / ``root/celebAtest``).  Images are
+    sorted by file name.
+
+    Parameters
+    ----------
+    root : path or None
+        Folder holding the zip (or ``celeba/``); None reads ``$GANPRIOR_DATA/celeba/``.
+    which : {"10k", "test64"}
+    size : int
+        Output side in pixels.
+    return_ids : bool
+        Also return the file stems (e.g. ``"182638"``) as a list.
+    as_uint8 : bool
+        Return uint8 in [0, 255] instead of float32 in [0, 1] (4x less memory).
+
+    Returns
+    -------
+    images : torch.Tensor
+        ``(N, 3, size, size)``, float32 in [0, 1] (uint8 with ``as_uint8``).
+    """
+    check_choice(which, "which", _CELEBA_FILES)
+    size = check_int(size, "size", minimum=1)
+    folders = data_root("celeba", root)
+    zip_name = _CELEBA_FILES[which]
+    sub = "celebA" if which == "10k" else "celebAtest"
+    zpath = None
+    for folder in folders:
+        if (folder / zip_name).is_file():
+            zpath = folder / zip_name
+            break
+    if zpath is not None:
+        with zipfile.ZipFile(zpath) as zf:
+            names = _image_members(zf.namelist())
+            arr = _decode_all([(n, (lambda n=n: zf.read(n))) for n in names], size, True)
+    else:
+        files = []
+        for folder in folders:
+            for cand in (folder / sub, folder):
+                if cand.is_dir():
+                    files = _image_members(str(p) for p in cand.iterdir())
+                    if files:
+                        break
+            if files:
+                break
+        if not files:
+            raise _missing(f"CelebA ({which})", [zip_name, f"or a folder {sub}/ of .jpg files"], folders, "celeba")
+        arr = _decode_all([(n, (lambda n=n: Path(n).read_bytes())) for n in files], size, True)
+        names = files
+    x = torch.from_numpy(arr)
+    if not as_uint8:
+        x = x.float().div_(255.0)
+    if return_ids:
+        return x, [os.path.splitext(os.path.basename(n))[0] for n in names]
+    return x
+
+
+def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
+    """Every image file in ``path`` (not recursive), sorted by name, as RGB resized to ``size x size``.
+
+    Non-square images are centre-cropped to a square first (side = the shorter edge),
+    then resized with PIL's antialiased bicubic filter.  Returns ``(N, 3, size, size)``
+    float32 in [0, 1] (uint8 with ``as_uint8``).
+    """
+    from PIL import Image
+
+    size = check_int(size, "size", minimum=1)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"The 'path' parameter of load_image_folder must be a path. Got {describe(path)} instead.")
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"The image folder {str(folder)!r} does not exist.")
+    files = _image_members(str(p) for p in folder.iterdir())
+    if not files:
+        raise FileNotFoundError(f"No image files ({', '.join(_IMAGE_EXTS)}) found in {str(folder)!r}.")
+    arrays = []
+    for name in files:
+        with Image.open(name) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            s = min(w, h)
+            box = ((w - s) / 2.0, (h - s) / 2.0, (w + s) / 2.0, (h + s) / 2.0)
+            arrays.append(np.asarray(im.resize((size, size), resample=Image.BICUBIC, box=box), dtype=np.uint8))
+    x = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
+    return x if as_uint8 else x.float().div_(255.0)
+
+
+def list_samples() -> list[str]:
+    """Names of the bundled sample sets, sorted."""
+    return sorted(_SAMPLES)
+
+
+def load_sample(name: str, return_labels: bool = False):
+    """A bundled sample set as float32 images ``(N, C, H, W)`` in [0, 1].
+
+    ``"mnist_test300"`` / ``"fashion_test300"``: first 300 test images (1x28x28);
+    ``return_labels=True`` also returns their int64 labels.
+    ``"celeba_test64"``: the CSGM paper's 64 CelebA test faces (3x64x64), sorted by id
+    (182638-182701); ``return_labels=True`` returns the ids as an int64 tensor.
+    """
+    check_choice(name, "name", _SAMPLES, owner="load_sample")
+    path = _SAMPLES_DIR / _SAMPLES[name]
+    if not path.is_file():
+        raise FileNotFoundError(f"The bundled sample file {str(path)!r} is missing from this installation; "
+                                "regenerate it with benchmarks/make_samples.py.")
+    with np.load(path) as f:
+        images = torch.from_numpy(f["images"].copy()).float().div_(255.0)
+        labels = torch.from_numpy(f["labels"].astype(np.int64)) if return_labels else None
+    return (images, labels) if return_labels else images

@@ -1,0 +1,95 @@
+"""Tiny fully connected GAN pair, small enough to train inside a unit test (e.g. 8x8 digits).
+
+The generator maps ``z`` of shape ``(B, latent_dim)`` through two ReLU hidden
+layers to ``tanh`` images in :math:`[-1, 1]` of shape ``image_shape``; the
+discriminator maps images to one logit per image, shape ``(B,)``, through two
+LeakyReLU(0.2) hidden layers.  No normalisation layers, so a batch's rows are
+processed independently (and data-parallel runs match single-process runs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .._validation import check_int, check_seed, describe
+from .dcgan import _ConfigMixin
+
+__all__ = ["MLPDiscriminator", "MLPGenerator"]
+
+
+def _check_shape(image_shape, owner):
+    try:
+        shape = tuple(int(s) for s in image_shape)
+    except (TypeError, ValueError):
+        shape = ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"The 'image_shape' parameter of {owner} must be (C, H, W) with positive sizes. "
+                         f"Got {describe(image_shape)} instead.")
+    return shape
+
+
+def _init_mlp(module: nn.Module, seed, gain_last: float = 1.0) -> None:
+    """He-normal hidden weights, a scaled-down output layer, zero biases."""
+    gen = check_seed(seed)
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for i, m in enumerate(linears):
+            std = math.sqrt(2.0 / m.in_features)
+            if i == len(linears) - 1:
+                std = gain_last / math.sqrt(m.in_features)
+            m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * std)
+            m.bias.zero_()
+
+
+class MLPGenerator(_ConfigMixin, nn.Module):
+    """``latent_dim -> width -> width -> C*H*W`` with ReLU, then tanh and reshape to ``image_shape``."""
+
+    arch = "mlp"
+
+    def __init__(self, latent_dim: int = 8, width: int = 128, image_shape=(1, 8, 8), seed=None):
+        super().__init__()
+        owner = type(self).__name__
+        latent_dim = check_int(latent_dim, "latent_dim", minimum=1, owner=owner)
+        width = check_int(width, "width", minimum=1, owner=owner)
+        shape = _check_shape(image_shape, owner)
+        self._kwargs = {"latent_dim": latent_dim, "width": width, "image_shape": list(shape)}
+        self.latent_dim = latent_dim
+        self.latent_shape = (latent_dim,)
+        self.image_shape = shape
+        n = shape[0] * shape[1] * shape[2]
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, width), nn.ReLU(True),
+            nn.Linear(width, width), nn.ReLU(True),
+            nn.Linear(width, n), nn.Tanh(),
+        )
+        _init_mlp(self, seed)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.reshape(z.shape[0], self.latent_dim)).reshape(z.shape[0], *self.image_shape)
+
+
+class MLPDiscriminator(_ConfigMixin, nn.Module):
+    """``C*H*W -> width -> width -> 1`` with LeakyReLU(0.2); returns logits of shape ``(B,)``."""
+
+    arch = "mlp"
+
+    def __init__(self, width: int = 128, image_shape=(1, 8, 8), seed=None):
+        super().__init__()
+        owner = type(self).__name__
+        width = check_int(width, "width", minimum=1, owner=owner)
+        shape = _check_shape(image_shape, owner)
+        self._kwargs = {"width": width, "image_shape": list(shape)}
+        self.image_shape = shape
+        n = shape[0] * shape[1] * shape[2]
+        self.net = nn.Sequential(
+            nn.Linear(n, width), nn.LeakyReLU(0.2, True),
+            nn.Linear(width, width), nn.LeakyReLU(0.2, True),
+            nn.Linear(width, 1),
+        )
+        _init_mlp(self, seed, gain_last=0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.reshape(x.shape[0], -1)).reshape(x.shape[0])

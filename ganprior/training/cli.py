@@ -1,0 +1,157 @@
+"""Command line of the GAN trainer (wired as ``ganprior train``; also ``python -m ganprior.training.cli``).
+
+Examples::
+
+    python -m ganprior.training.cli --data mnist --arch dcgan28 --latent-dim 20 --epochs 10 --out runs/mnist
+    torchrun --standalone --nproc_per_node=2 -m ganprior.training.cli --data digits8 --steps 100 --out runs/d8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+__all__ = ["DATASETS", "add_arguments", "load_dataset", "main"]
+
+DATASETS = ("celeba", "celeba-test64", "digits8", "fashion_mnist", "mnist")
+_DEFAULT_ARCH = {"mnist": "dcgan28", "fashion_mnist": "dcgan28", "celeba": "dcgan64", "celeba-test64": "dcgan64",
+                 "digits8": "mlp"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add every trainer option to ``parser`` and return it."""
+    g = parser.add_argument_group("data")
+    g.add_argument("--data", required=True,
+                   help=f"dataset name ({', '.join(DATASETS)}) or a folder of images")
+    g.add_argument("--data-root", default=None,
+                   help="folder holding the dataset files (default: $GANPRIOR_DATA/<name>/)")
+    g.add_argument("--image-size", type=int, default=64, help="side of images read from a folder / CelebA")
+    g.add_argument("--limit", type=int, default=None, help="use only the first LIMIT images")
+    g = parser.add_argument_group("model")
+    g.add_argument("--arch", default=None, help="dcgan28, dcgan64 or mlp (default: by dataset)")
+    g.add_argument("--latent-dim", type=int, default=None, help="latent size k (default 20; 100 for dcgan64)")
+    g.add_argument("--width", type=int, default=64, help="generator base width")
+    g.add_argument("--d-width", type=int, default=None, help="discriminator base width (default: --width)")
+    g.add_argument("--no-d-batch-norm", action="store_true",
+                   help="layer norm instead of batch norm in the discriminator (automatic for wgan-gp)")
+    g = parser.add_argument_group("objective")
+    g.add_argument("--loss", default="non-saturating",
+                   choices=["hinge", "lsgan", "minimax", "non-saturating", "wgan-gp"])
+    g.add_argument("--k", type=int, default=1, help="discriminator steps per generator step")
+    g.add_argument("--smoothing", type=float, default=0.0, help="one-sided label smoothing kappa")
+    g.add_argument("--lsgan-abc", type=float, nargs=3, default=None, metavar=("A", "B", "C"),
+                   help="LSGAN targets a (fake), b (real), c (generator); default 0 1 1")
+    g.add_argument("--gp-weight", type=float, default=10.0, help="WGAN-GP penalty weight")
+    g = parser.add_argument_group("optimisation")
+    g.add_argument("--lr", type=float, default=2e-4)
+    g.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (default: --lr)")
+    g.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999))
+    g.add_argument("--batch-size", type=int, default=64, help="global batch size")
+    g.add_argument("--epochs", type=float, default=None)
+    g.add_argument("--steps", type=int, default=None, help="total generator steps (instead of --epochs)")
+    g.add_argument("--seed", type=int, default=0)
+    g = parser.add_argument_group("run")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    g.add_argument("--sample-every", type=int, default=500, help="steps between sample grids")
+    g.add_argument("--resume", action="store_true", help="resume from OUT/checkpoint.pt if it exists")
+    g.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    g.add_argument("--channels-last", action="store_true", help="channels-last memory format")
+    g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    g.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    g.add_argument("--progress", action="store_true", help="tqdm progress bar")
+    g.add_argument("--dump-rank-weights", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def load_dataset(name: str, root=None, image_size: int = 64, limit=None) -> torch.Tensor:
+    """Training images for ``name`` (see :data:`DATASETS`) or a folder path: uint8 or float (N, C, H, W)."""
+    from .. import data
+
+    if name == "mnist":
+        x = data.load_mnist(root, "train")[0]
+    elif name == "fashion_mnist":
+        x = data.load_fashion_mnist(root, "train")[0]
+    elif name == "celeba":
+        x = data.load_celeba(root, "10k", size=image_size, as_uint8=True)
+    elif name == "celeba-test64":
+        x = data.load_celeba(root, "test64", size=image_size, as_uint8=True)
+    elif name == "digits8":
+        from sklearn.datasets import load_digits
+
+        x = torch.from_numpy(load_digits().images).float().div(16.0).unsqueeze(1)
+    elif os.path.isdir(name):
+        x = data.load_image_folder(name, image_size, as_uint8=True)
+    else:
+        raise ValueError(f"The '--data' option must be one of {sorted(DATASETS)} or an existing folder. "
+                         f"Got {name!r} instead.")
+    return x[:limit] if limit else x
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run training as configured by :func:`add_arguments` options; returns an exit status."""
+    from ..models import build_discriminator, build_generator
+    from .trainer import Trainer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if distributed:
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        torch.distributed.init_process_group(backend=backend)
+        if device.startswith("cuda"):
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            device = f"cuda:{local}"
+    try:
+        x = load_dataset(args.data, args.data_root, args.image_size, args.limit)
+        arch = args.arch or _DEFAULT_ARCH.get(args.data) or "dcgan64"
+        latent = args.latent_dim or (100 if arch == "dcgan64" else 20)
+        c = int(x.shape[1])
+        d_bn = not (args.no_d_batch_norm or args.loss == "wgan-gp")
+        if arch == "mlp":
+            gk = {"latent_dim": latent, "width": args.width, "image_shape": list(x.shape[1:])}
+            dk = {"width": args.d_width or args.width, "image_shape": list(x.shape[1:])}
+        else:
+            gk = {"latent_dim": latent, "width": args.width, "channels": c}
+            dk = {"width": args.d_width or args.width, "channels": c, "batch_norm": d_bn}
+        G = build_generator(arch, seed=args.seed * 2 + 0, **gk)
+        D = build_discriminator(arch, seed=args.seed * 2 + 1, **dk)
+        if tuple(G.image_shape) != tuple(x.shape[1:]):
+            raise ValueError(f"The architecture {arch!r} makes images of shape {tuple(G.image_shape)} but the "
+                             f"data has shape {tuple(x.shape[1:])}; pick another --arch or --image-size.")
+        loss_params = {}
+        if args.loss == "lsgan" and args.lsgan_abc is not None:
+            loss_params = dict(zip("abc", args.lsgan_abc))
+        if args.loss == "wgan-gp":
+            loss_params = {"gp_weight": args.gp_weight}
+        if args.smoothing:
+            loss_params["smoothing"] = args.smoothing
+        if args.epochs is None and args.steps is None:
+            args.epochs = 10.0
+        trainer = Trainer(G, D, x, loss=args.loss, loss_params=loss_params, k=args.k, lr=args.lr, lr_d=args.lr_d,
+                          betas=tuple(args.betas), batch_size=args.batch_size, seed=args.seed, device=device,
+                          bf16=args.bf16, channels_last=args.channels_last, out_dir=args.out,
+                          checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
+                          progress=args.progress, data_name=args.data,
+                          command=" ".join(shlex.quote(a) for a in [Path(sys.executable).name] + sys.argv))
+        trainer.fit(steps=args.steps, epochs=args.epochs if args.steps is None else None, resume=args.resume)
+        if args.dump_rank_weights:
+            torch.save({"generator": trainer.generator.state_dict(),
+                        "discriminator": trainer.discriminator.state_dict()},
+                       Path(args.out) / f"rank{trainer.rank}.pt")
+    finally:
+        if distributed and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m ganprior.training.cli", description="Train a GAN prior.")
+    sys.exit(main(add_arguments(parser).parse_args()))

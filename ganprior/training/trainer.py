@@ -1,0 +1,437 @@
+r"""GAN trainer: one process, or DistributedDataParallel under ``torchrun``.
+
+One training *step* is ``k`` discriminator updates (each on a fresh real
+minibatch and fresh noise) followed by one generator update, as in Goodfellow
+et al. (2014); the last discriminator update's fake batch is reused for the
+generator update (as in the reference DCGAN loop).  Real images in [0, 1] are
+mapped to the models' [-1, 1] range.
+
+Determinism and resuming
+------------------------
+Every random draw comes from one CPU generator seeded from ``seed`` (the noise
+stream), and the data order of epoch ``e`` is a permutation drawn from a
+generator seeded with ``(seed, e)``, so a checkpoint (weights, optimizers,
+step, epoch position, RNG states) resumes *exactly*: training ``N`` steps,
+saving and resuming for ``N`` more gives bitwise the weights of ``2N`` steps in
+one go (CPU).
+
+Data parallel
+-------------
+Under ``torchrun`` (after ``torch.distributed.init_process_group``) the models
+are wrapped in DistributedDataParallel.  ``batch_size`` is the *global* batch:
+every rank draws the same global permutation and the same global noise and
+takes its ``batch_size / world_size`` slice, so a run's samples do not depend
+on the number of processes; for models without batch norm the averaged
+gradients equal the single-process gradients of the same global batch (up to
+floating-point summation order).  Batch-norm statistics are per rank, and
+running statistics differ between ranks, so checkpoints, logs, sample grids and
+the exported weights are written by rank 0 only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_float, check_int, describe
+from ._io import LossLog, atomic_save, atomic_write_json, save_image_grid
+from .losses import GANLoss, get_loss
+
+__all__ = ["Trainer", "load_checkpoint"]
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def load_checkpoint(path) -> dict:
+    """Load a trainer checkpoint with ``torch.load(..., weights_only=True)``."""
+    return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+
+
+def _derived_seed(*words: int) -> int:
+    return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _dist():
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+class Trainer:
+    """Train a generator / discriminator pair.
+
+    Parameters
+    ----------
+    generator, discriminator : torch.nn.Module
+        Generator ``(B, latent_dim) -> (B, C, H, W)`` in [-1, 1] with a ``latent_shape``
+        attribute; discriminator ``(B, C, H, W) -> (B,)`` logits.  Models from
+        :mod:`ganprior.models` also carry a ``config`` that is written to ``config.json``.
+    data : torch.Tensor or (images, labels)
+        Images ``(N, C, H, W)``, float in [0, 1] or uint8 in [0, 255], kept on the CPU.
+    loss : str
+        "non-saturating" (default), "minimax", "lsgan", "wgan-gp" or "hinge"; or a :class:`GANLoss`.
+    loss_params : dict, optional
+        Extra loss parameters, e.g. ``{"a": -1, "b": 1, "c": 0}`` (lsgan), ``{"gp_weight": 10}``.
+    k : int
+        Discriminator updates per generator update.
+    smoothing : float
+        One-sided label smoothing kappa (real target 1 - kappa), minimax / non-saturating only.
+    lr, betas : float, (float, float)
+        Adam settings of both players (``lr_d`` overrides the discriminator's rate).
+    batch_size : int
+        Global minibatch size (divided across ranks under torchrun).
+    seed : int
+        Seeds the noise stream, the fixed sample noise and the data order.
+    device : str or torch.device
+    bf16 : bool
+        bfloat16 autocast for the forward passes (losses in float32).
+    channels_last : bool
+        Use the channels-last memory format (faster convolutions on CPU).
+    out_dir : path, optional
+        Where ``checkpoint.pt``, ``log.csv``, ``samples/`` and the export go; None writes nothing.
+    checkpoint_every, sample_every : int
+        Intervals in steps (0 = only at the end of :meth:`fit`).
+    progress : bool
+        Show a tqdm progress bar.
+    n_samples : int
+        Size of the fixed-noise sample grid.
+    data_name, command : str, optional
+        Recorded in ``config.json``.
+    """
+
+    def __init__(self, generator, discriminator, data, *, loss="non-saturating", loss_params=None, k=1,
+                 smoothing=0.0, lr=2e-4, lr_d=None, betas=(0.5, 0.999), batch_size=64, seed=0, device="cpu",
+                 bf16=False, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
+                 progress=False, n_samples=64, data_name=None, command=None):
+        for name, m in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(m, nn.Module):
+                raise TypeError(f"The '{name}' parameter of Trainer must be a torch.nn.Module. "
+                                f"Got {describe(m)} instead.")
+        if not hasattr(generator, "latent_shape"):
+            raise ValueError("The 'generator' parameter of Trainer must have a 'latent_shape' attribute "
+                             "(e.g. (latent_dim,)).")
+        if isinstance(data, (tuple, list)):
+            data = data[0]
+        if not isinstance(data, torch.Tensor) or data.dim() != 4:
+            raise ValueError(f"The 'data' parameter of Trainer must be an image tensor (N, C, H, W). "
+                             f"Got {describe(data)} instead.")
+        self.k = check_int(k, "k", minimum=1, owner="Trainer")
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1, owner="Trainer")
+        self.seed = check_int(seed, "seed", minimum=0, owner="Trainer")
+        self.lr = check_float(lr, "lr", minimum=0.0, strict=True, owner="Trainer")
+        self.lr_d = self.lr if lr_d is None else check_float(lr_d, "lr_d", minimum=0.0, strict=True, owner="Trainer")
+        try:
+            b1, b2 = (float(b) for b in betas)
+        except (TypeError, ValueError):
+            raise TypeError(f"The 'betas' parameter of Trainer must be a pair of floats. Got {describe(betas)} instead.")
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"The 'betas' parameter of Trainer must lie in [0, 1). Got {betas!r} instead.")
+        self.betas = (b1, b2)
+        if isinstance(loss, GANLoss):
+            self.loss = loss
+        else:
+            params = dict(loss_params or {})
+            if smoothing:
+                params["smoothing"] = smoothing
+            self.loss = get_loss(loss, **params)
+        self.smoothing = float(self.loss.params.get("smoothing", 0.0))
+        self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0, owner="Trainer")
+        self.sample_every = check_int(sample_every, "sample_every", minimum=0, owner="Trainer")
+        self.n_samples = check_int(n_samples, "n_samples", minimum=1, owner="Trainer")
+        self.bf16, self.channels_last, self.progress = bool(bf16), bool(channels_last), bool(progress)
+        self.out_dir = None if out_dir is None else Path(out_dir)
+        self.data_name, self.command = data_name, command
+        self.device = torch.device(device)
+
+        self.rank, self.world_size = _dist()
+        if self.batch_size % self.world_size:
+            raise ValueError(f"The 'batch_size' parameter of Trainer (the global batch) must be divisible by the "
+                             f"number of processes ({self.world_size}). Got {self.batch_size} instead.")
+        self.local_batch = self.batch_size // self.world_size
+        self.data = data
+        self.n_data = data.shape[0]
+        self.batches_per_epoch = self.n_data // self.batch_size
+        if self.batches_per_epoch < 1:
+            raise ValueError(f"The 'batch_size' parameter of Trainer ({self.batch_size}) exceeds the number of "
+                             f"images ({self.n_data}).")
+
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.generator = generator.to(self.device, memory_format=fmt).train()
+        self.discriminator = discriminator.to(self.device, memory_format=fmt).train()
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas)
+        self._G, self._D = self.generator, self.discriminator
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._G = DDP(self.generator, device_ids=ids, forward_sync_buffers=True)
+            self._D = DDP(self.discriminator, device_ids=ids, forward_sync_buffers=True)
+
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.wall_time = 0.0
+        self._noise = torch.Generator().manual_seed(_derived_seed(self.seed, 1))
+        self._perm_epoch, self._perm = None, None
+        fixed = torch.Generator().manual_seed(_derived_seed(self.seed, 2))
+        self.fixed_noise = torch.randn(self.n_samples, *self.generator.latent_shape, generator=fixed)
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------------ data and noise
+    def _next_batch(self) -> torch.Tensor:
+        if self.batch_in_epoch >= self.batches_per_epoch:
+            self.epoch += 1
+            self.batch_in_epoch = 0
+        if self._perm_epoch != self.epoch:
+            gen = torch.Generator().manual_seed(_derived_seed(self.seed, 3, self.epoch))
+            self._perm, self._perm_epoch = torch.randperm(self.n_data, generator=gen), self.epoch
+        start = self.batch_in_epoch * self.batch_size + self.rank * self.local_batch
+        idx = self._perm[start:start + self.local_batch]
+        self.batch_in_epoch += 1
+        x = self.data[idx]
+        x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+        x = x.mul_(2.0).sub_(1.0).to(self.device)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def _local(self, t: torch.Tensor) -> torch.Tensor:
+        """This rank's slice of a global draw, moved to the device."""
+        return t[self.rank * self.local_batch:(self.rank + 1) * self.local_batch].to(self.device)
+
+    def _draw_noise(self) -> torch.Tensor:
+        return self._local(torch.randn(self.batch_size, *self.generator.latent_shape, generator=self._noise))
+
+    def _autocast(self):
+        if self.bf16:
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _check(self, value: torch.Tensor, what: str, *extra: torch.Tensor) -> list[float]:
+        """Global means of a scalar loss (and ``extra`` scalars); FloatingPointError on a NaN / Inf loss.
+
+        Under torchrun the values are all-reduced first, so every rank raises together.
+        """
+        v = torch.stack([value.detach().float().reshape(())] + [e.detach().float().reshape(()) for e in extra])
+        if self.world_size > 1:
+            v = v.to(self.device)
+            torch.distributed.all_reduce(v)
+            v /= self.world_size
+        vals = v.tolist()
+        out = vals[0]
+        if not math.isfinite(out):
+            ck = self.out_dir / CHECKPOINT if self.out_dir is not None else None
+            where = (f"; the last good checkpoint {str(ck)!r} is left untouched"
+                     if ck is not None and ck.is_file() else "")
+            raise FloatingPointError(f"Non-finite {what} loss ({out}) at step {self.step + 1} "
+                                     f"(epoch {self.epoch}){where}. Lower the learning rate or change the loss.")
+        return vals
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self) -> dict:
+        """One step: ``k`` discriminator updates then one generator update.
+
+        Returns the global means of the last D loss, the G loss, and the last D update's mean
+        logits on the real (``d_real``) and fake (``d_fake``) batches.
+        """
+        G, D, loss = self._G, self._D, self.loss
+        for i in range(self.k):
+            real = self._next_batch()
+            z = self._draw_noise()
+            eps = self._local(torch.rand(self.batch_size, generator=self._noise)) if loss.needs_penalty else None
+            last = i == self.k - 1
+            with self._autocast():
+                if last:
+                    fake = G(z)
+                else:
+                    with torch.no_grad():
+                        fake = self.generator(z)
+                d_real = D(real).float()
+                d_fake = D(fake.detach()).float()
+            d_loss = loss.d_loss(d_real, d_fake)
+            if loss.needs_penalty:
+                d_loss = d_loss + loss.penalty(self.discriminator, real, fake.detach().float(), eps=eps)
+            d_value, d_real_mean, d_fake_mean = self._check(d_loss, "discriminator", d_real.mean(), d_fake.mean())
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+        sync = D.no_sync() if self.world_size > 1 else contextlib.nullcontext()
+        with sync:
+            with self._autocast():
+                g_logits = D(fake).float()
+            g_loss = loss.g_loss(g_logits)
+            (g_value,) = self._check(g_loss, "generator")
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+        self.opt_g.step()
+        self.step += 1
+        return {"d_loss": d_value, "g_loss": g_value, "d_real": d_real_mean, "d_fake": d_fake_mean}
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """Everything needed to resume exactly; loadable with ``weights_only=True``."""
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "wall_time": self.wall_time,
+            "rng": {"noise": self._noise.get_state(), "torch": torch.get_rng_state(),
+                    "data_seed": _derived_seed(self.seed, 3)},
+            "settings": self.settings(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` (weights, optimizers, position, RNG states)."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.batch_in_epoch, self.wall_time = int(state["batch_in_epoch"]), float(state.get("wall_time", 0.0))
+        self._noise.set_state(state["rng"]["noise"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self._perm_epoch = None
+
+    def settings(self) -> dict:
+        """JSON-able hyperparameters (recorded in checkpoints and ``config.json``)."""
+        return {"loss": self.loss.name, "loss_params": dict(self.loss.params), "k": self.k, "lr": self.lr,
+                "lr_d": self.lr_d, "betas": list(self.betas), "batch_size": self.batch_size, "seed": self.seed,
+                "bf16": self.bf16, "channels_last": self.channels_last, "world_size": self.world_size,
+                "device": str(self.device)}
+
+    def save_checkpoint(self, path=None) -> Path | None:
+        """Write the checkpoint atomically (rank 0 only); returns its path."""
+        if self.rank != 0:
+            return None
+        path = Path(path) if path is not None else self._out(CHECKPOINT)
+        atomic_save(self.state_dict(), path)
+        return path
+
+    def load_checkpoint(self, path=None) -> None:
+        """Resume from ``path`` (default ``out_dir/checkpoint.pt``)."""
+        path = Path(path) if path is not None else self._out(CHECKPOINT)
+        self.load_state_dict(load_checkpoint(path))
+
+    def _out(self, name) -> Path:
+        if self.out_dir is None:
+            raise ValueError("This Trainer has no 'out_dir'; pass one to write files.")
+        return self.out_dir / name
+
+    # ------------------------------------------------------------------ outputs
+    @torch.no_grad()
+    def sample(self, n: int | None = None) -> torch.Tensor:
+        """Images in [0, 1] from the fixed noise, generator in eval mode (running BN statistics)."""
+        z = self.fixed_noise[: n or self.n_samples].to(self.device)
+        was = self.generator.training
+        self.generator.eval()
+        try:
+            x = self.generator(z).float()
+        finally:
+            self.generator.train(was)
+        return (x + 1.0) / 2.0
+
+    def save_samples(self) -> Path | None:
+        if self.rank != 0 or self.out_dir is None:
+            return None
+        imgs = self.sample()
+        path = self._out(f"samples/step_{self.step:07d}.png")
+        save_image_grid(imgs, path)
+        save_image_grid(imgs, self._out("samples/latest.png"))
+        return path
+
+    def export(self, out_dir=None) -> Path | None:
+        """Write ``generator.pt``, ``discriminator.pt`` (state_dicts) and ``config.json`` (rank 0 only)."""
+        if self.rank != 0:
+            return None
+        out = Path(out_dir) if out_dir is not None else self._out("")
+        atomic_save(self.generator.state_dict(), out / "generator.pt")
+        atomic_save(self.discriminator.state_dict(), out / "discriminator.pt")
+        config = {
+            "format": "ganprior-gan/1",
+            "generator": getattr(self.generator, "config", None),
+            "discriminator": getattr(self.discriminator, "config", None),
+            "latent_shape": list(self.generator.latent_shape),
+            "image_shape": list(self.data.shape[1:]),
+            "output_range": [-1.0, 1.0],
+            "loss": {"name": self.loss.name, "params": dict(self.loss.params)},
+            "hyperparameters": self.settings(),
+            "data": {"name": self.data_name, "n_images": int(self.n_data)},
+            "steps": self.step,
+            "epochs": self.step * self.k / self.batches_per_epoch,
+            "wall_time_s": round(self.wall_time, 1),
+            "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
+            "torch_version": torch.__version__,
+        }
+        atomic_write_json(config, out / "config.json")
+        return out
+
+    # ------------------------------------------------------------------ loop
+    def fit(self, steps: int | None = None, epochs: float | None = None, resume=False) -> Trainer:
+        """Train until ``steps`` steps (or ``epochs`` passes over the data) in total have been done.
+
+        Targets are totals, so a resumed run with the same arguments finishes where the
+        uninterrupted run would.  ``resume`` is False, True (``out_dir/checkpoint.pt`` if it
+        exists) or a checkpoint path.  Checkpoints are written every ``checkpoint_every`` steps
+        and at the end, then the model is exported to ``out_dir``.
+        """
+        if (steps is None) == (epochs is None):
+            raise ValueError("Trainer.fit needs exactly one of 'steps' and 'epochs'. "
+                             f"Got steps={steps!r}, epochs={epochs!r}.")
+        if steps is None:
+            epochs = check_float(epochs, "epochs", minimum=0.0, owner="Trainer.fit")
+            steps = math.ceil(epochs * self.batches_per_epoch / self.k)
+        steps = check_int(steps, "steps", minimum=0, owner="Trainer.fit")
+        if resume:
+            path = self._out(CHECKPOINT) if resume is True else Path(resume)
+            if path.is_file():
+                self.load_checkpoint(path)
+            elif resume is not True:
+                raise FileNotFoundError(f"The checkpoint {str(path)!r} given as 'resume' does not exist.")
+        writer = self.rank == 0 and self.out_dir is not None
+        log = LossLog(self._out("log.csv"), resume_step=self.step if resume else None) if writer else None
+        bar = None
+        if self.progress and self.rank == 0:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, initial=min(self.step, steps), desc="train", dynamic_ncols=True)
+        try:
+            t_last = time.perf_counter()
+            while self.step < steps:
+                out = self.train_step()
+                now = time.perf_counter()
+                self.wall_time += now - t_last
+                t_last = now
+                out.update(step=self.step, epoch=self.epoch, seconds=round(self.wall_time, 3))
+                if log is not None:
+                    log.write(**out)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(d=f"{out['d_loss']:.3f}", g=f"{out['g_loss']:.3f}")
+                if writer and self.sample_every and self.step % self.sample_every == 0:
+                    self.save_samples()
+                if writer and self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                    self.save_checkpoint()
+        finally:
+            if bar is not None:
+                bar.close()
+            if log is not None:
+                log.close()
+        if writer:
+            self.save_checkpoint()
+            self.save_samples()
+            self.export()
+        if self.world_size > 1:
+            torch.distributed.barrier()
+        return self
