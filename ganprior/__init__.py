@@ -7,6 +7,7 @@ The parts
 - :class:`Generator`, :class:`Discriminator` -- wrap any PyTorch module as a prior.
 - :mod:`ganprior.operators` -- measurement operators (Gaussian, subsampled DCT,
   masks, downsampling) with an adjoint check.
+- :func:`load_prior`, :func:`list_priors` -- bundled pretrained priors (MNIST, CelebA-64, Fashion-MNIST).
 - :mod:`ganprior.metrics` -- per-pixel MSE, PSNR, SSIM.
 - :func:`optimize_latents` -- the batched latent engine every latent method runs on.
 """
@@ -15,6 +16,7 @@ import logging
 
 from . import metrics, operators
 from .generator import Discriminator, Generator
+from .priors import list_priors, load_discriminator, load_prior
 from .solvers import RecoveryResult, recover
 from .solvers.latent import LatentObjective, LatentResult, optimize_latents
 
@@ -25,6 +27,9 @@ __all__ = [
     "RecoveryResult",
     "Generator",
     "Discriminator",
+    "load_prior",
+    "load_discriminator",
+    "list_priors",
     "optimize_latents",
     "LatentObjective",
     "LatentResult",
