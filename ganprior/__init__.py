@@ -4,6 +4,9 @@ The parts
 ---------
 - :func:`recover` -- compressed sensing with a generative prior (CSGM, Bora et
   al. 2017) and the sparse baselines (Lasso in the pixel, DCT and wavelet bases).
+- :func:`inpaint` -- semantic inpainting (Yeh et al. 2017) with Poisson blending;
+  :mod:`ganprior.masks` (centre, random, half, pattern masks) and
+  :mod:`ganprior.blending` (Poisson / alpha blending, the harmonic-fill baseline).
 - :class:`Generator`, :class:`Discriminator` -- wrap any PyTorch module as a prior.
 - :mod:`ganprior.operators` -- measurement operators (Gaussian, subsampled DCT,
   masks, downsampling) with an adjoint check.
@@ -14,28 +17,33 @@ The parts
 
 import logging
 
-from . import metrics, operators
+from . import blending, masks, metrics, operators
 from .generator import Discriminator, Generator
 from .priors import list_priors, load_discriminator, load_prior
 from .solvers import RecoveryResult, recover
+from .solvers.inpainting import InpaintResult, inpaint
 from .solvers.latent import LatentObjective, LatentResult, optimize_latents
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "recover",
-    "RecoveryResult",
-    "Generator",
     "Discriminator",
-    "load_prior",
-    "load_discriminator",
-    "list_priors",
-    "optimize_latents",
+    "Generator",
+    "InpaintResult",
     "LatentObjective",
     "LatentResult",
-    "operators",
-    "metrics",
+    "RecoveryResult",
     "__version__",
+    "blending",
+    "inpaint",
+    "list_priors",
+    "load_discriminator",
+    "load_prior",
+    "masks",
+    "metrics",
+    "operators",
+    "optimize_latents",
+    "recover",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
