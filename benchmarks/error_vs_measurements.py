@@ -27,6 +27,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import platform
 import shlex
 import sys
@@ -41,32 +42,55 @@ from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_samp
 
 PRESETS = {
     "mnist": dict(prior="mnist", sample="mnist_test300", noise=0.1, methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
-                  m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=10, steps=1000, lr=0.01,
-                  lams=[0.0, 0.01, 0.1], savings_targets=[0.05, 0.02, 0.01]),
+                  m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=4, steps=300, lr=0.3,
+                  lams=[0.1, 1.0, 3.0], savings_targets=[0.05, 0.02, 0.01]),
     "fashion-mnist": dict(prior="fashion-mnist", sample="fashion_test300", noise=0.1,
                           methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
-                          m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=10, steps=1000,
-                          lr=0.01, lams=[0.0, 0.01, 0.1], savings_targets=[0.05, 0.02, 0.01]),
+                          m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=4, steps=300,
+                          lr=0.3, lams=[0.1, 1.0, 3.0], savings_targets=[0.05, 0.02, 0.01]),
     "celeba": dict(prior="celeba64", sample="celeba_test64", noise=0.01, methods=["csgm", "lasso-dct", "lasso-wavelet"],
-                   m=[20, 50, 100, 200, 500, 1000, 2500, 5000, 7500, 10000], n_test=64, restarts=2, steps=500,
-                   lr=0.1, lams=[0.0, 0.001, 0.01], savings_targets=[0.02, 0.01, 0.005]),
+                   m=[20, 50, 100, 200, 500, 1000, 2500, 5000, 7500, 10000], n_test=64, restarts=2, steps=300,
+                   lr=0.1, lams=[0.0, 0.01, 0.1], savings_targets=[0.02, 0.01, 0.005]),
 }
 ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavelet": [1e-5, 1e-3, 1e-1]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 
 
-def validation_images(dataset, n):
+def default_data_root():
+    """$GANPRIOR_DATA, else ../shared/data beside the repository."""
+    env = os.environ.get("GANPRIOR_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def validation_images(dataset, n, root):
     """The last n images of the training split (the priors were trained on it; the test split is untouched)."""
     if dataset == "mnist":
-        return load_mnist(split="train")[0][-n:]
+        return load_mnist(root / "mnist", split="train")[0][-n:]
     if dataset == "fashion-mnist":
-        return load_fashion_mnist(split="train")[0][-n:]
-    return load_celeba(which="10k")[-n:]
+        return load_fashion_mnist(root / "fashion_mnist", split="train")[0][-n:]
+    return load_celeba(root / "celeba", which="10k")[-n:]
+
+
+# Above this many matrix entries (m * n) a dense Gaussian is replaced by the structured SubsampledDCT:
+# at CelebA's n = 12288 and m >= 2500 the Gaussian is >= 120 MB and every CSGM step pays m * n per row.
+DENSE_LIMIT = 2.5e7
+
+
+def operator_name(m, n):
+    return "gaussian" if m * n <= DENSE_LIMIT else "subsampled-dct"
 
 
 def measure(x, m, noise, seed):
-    """A ~ N(0, 1/m) seeded by (seed, m) and y = A x + eta with ||eta|| about `noise`."""
-    A = ganprior.operators.Gaussian(m, in_shape=tuple(x.shape[1:]), seed=seed * 100003 + m)
+    """A seeded by (seed, m) and y = A x + eta with ||eta|| about `noise`.
+
+    A ~ N(0, 1/m) (the paper's) while m * n <= DENSE_LIMIT, else SubsampledDCT (random rows of an orthonormal
+    DCT with random signs, scaled like the Gaussian so that E||Ax||^2 = ||x||^2).
+    """
+    shape = tuple(x.shape[1:])
+    if operator_name(m, x[0].numel()) == "gaussian":
+        A = ganprior.operators.Gaussian(m, in_shape=shape, seed=seed * 100003 + m)
+    else:
+        A = ganprior.operators.SubsampledDCT(m, in_shape=shape, seed=seed * 100003 + m)
     eta = torch.randn(x.shape[0], m, generator=torch.Generator().manual_seed(seed * 7919 + m)) * noise / math.sqrt(m)
     return A, A(x) + eta
 
@@ -74,7 +98,7 @@ def measure(x, m, noise, seed):
 def run_method(method, y, A, G, cfg, value, precision, image_shape):
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"],
-                                seed=0, precision=precision, chunk_size=cfg.get("chunk"))
+                                seed=0, precision=precision, chunk_size=cfg.get("chunk"), schedule=cfg["schedule"])
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
@@ -165,7 +189,11 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--chunk", type=int, default=50, help="images per batch (and per CSV append)")
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
+    parser.add_argument("--data-root", type=Path, default=None,
+                        help="folder with mnist/, fashion_mnist/, celeba/ (validation images from the training split; "
+                             "default $GANPRIOR_DATA or ../shared/data beside the repository)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 images, two m, short CSGM, no tuning")
     parser.add_argument("--random-prior", action="store_true", help="untrained generator (tests of the script only)")
@@ -180,6 +208,7 @@ def main(argv=None):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
     cfg["chunk"] = args.chunk
+    cfg["schedule"] = args.schedule
     methods = args.methods or cfg["methods"]
     ms = args.m or cfg["m"]
     out = Path(args.out)
@@ -195,7 +224,7 @@ def main(argv=None):
         G = ganprior.Generator(build_generator(arch, latent_dim=20, width=16, seed=0), name="random")
     else:
         G = ganprior.load_prior(cfg["prior"])
-    x_val = validation_images(args.dataset, args.n_val)
+    x_val = validation_images(args.dataset, args.n_val, args.data_root or default_data_root())
 
     per_image = out / "per_image.csv"
     done = set()
@@ -232,7 +261,8 @@ def main(argv=None):
                     w = csv.DictWriter(f, fieldnames=FIELDS)
                     for j, i in enumerate(part):
                         w.writerow(dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
-                                        psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}", operator="gaussian",
+                                        psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
+                                        operator=operator_name(m, x_test[0].numel()),
                                         hyperparameter=name, value=value))
                 bar.update(len(part))
     bar.close()
@@ -252,10 +282,12 @@ def main(argv=None):
     sav = savings(summary, cfg["savings_targets"], out)
     meta = dict(command="python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                 dataset=args.dataset, n_test=len(x_test), n_val=args.n_val, methods=methods, m=ms,
-                csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], lam_grid=cfg["lams"],
+                csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], schedule=cfg["schedule"],
+                          lam_grid=cfg["lams"],
                           precision=args.precision, select="measurement"),
                 alpha_grids={k: ALPHAS[k] for k in methods if k in ALPHAS}, noise_norm=cfg["noise"],
-                operator="gaussian N(0,1/m), one per m, seed 0*100003+m (test), 1*100003+m (validation)",
+                operator=f"gaussian N(0,1/m) while m*n <= {DENSE_LIMIT:g}, else subsampled-dct; one per m, "
+                         "seed 0*100003+m (test), 1*100003+m (validation)",
                 prior=getattr(G, "name", None), torch=torch.__version__, numpy=np.__version__,
                 ganprior=ganprior.__version__, python=platform.python_version(), machine=platform.machine(),
                 device="cpu", threads=args.threads, wall_time_s=round(time.time() - start, 1), savings=sav)

@@ -1,5 +1,6 @@
 """CSGM through ganprior.recover on the batched latent engine: accuracy, batching, types, determinism."""
 
+import math
 import numpy as np
 import pytest
 import torch
@@ -76,6 +77,32 @@ def test_lam_matches_ridge_closed_form():
     expected_fit = (y - (M @ z_ref.T).T).pow(2).sum(1)
     torch.testing.assert_close(res.measurement_error, expected_fit, rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(res.loss, expected_fit + lam * z_ref.pow(2).sum(1), rtol=1e-5, atol=1e-8)
+
+
+def test_cosine_schedule_matches_hand_written_gradient_descent():
+    """SGD (heavy ball, mu = 0.9) under the cosine schedule: b = mu b + grad, z -= lr_t b, lr_t = lr (1 + cos(pi t/T))/2."""
+    k, n, m, lam, lr, T = 4, 30, 10, 0.1, 0.02, 40
+    gen = torch.Generator().manual_seed(3)
+    lin = torch.nn.Linear(k, n, bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.randn(n, k, generator=gen, dtype=torch.float64) / 3)
+    G = ganprior.Generator(lin, latent_shape=k, output_range=(0, 1))
+    A = ops.Gaussian(m, n=n, seed=2, dtype=torch.float64)
+    y = torch.randn(1, m, generator=gen, dtype=torch.float64)
+    M = A.matrix @ lin.weight
+    z = torch.randn(1, k, generator=torch.Generator().manual_seed(0)).double()[0]  # the engine draws in float32
+    buf = torch.zeros(k, dtype=torch.float64)
+    for t in range(T):
+        buf = 0.9 * buf + 2 * M.T @ (M @ z - y[0]) + 2 * lam * z
+        z = z - lr * 0.5 * (1 + math.cos(math.pi * t / T)) * buf
+    res = ganprior.recover(y, A, G, lam=lam, restarts=1, steps=T, lr=lr, optimizer="sgd", seed=0,
+                           schedule="cosine", return_result=True)
+    torch.testing.assert_close(res.z[0], z, rtol=1e-10, atol=1e-12)
+    const = ganprior.recover(y, A, G, lam=lam, restarts=1, steps=T, lr=lr, optimizer="sgd", seed=0,
+                             return_result=True)
+    assert float((const.z[0] - z).abs().max()) > 1e-4  # the schedule is really applied
+    with pytest.raises(ValueError, match=r"'schedule' parameter of optimize_latents must be one of"):
+        ganprior.recover(y, A, G, schedule="linear")
 
 
 def test_best_restart_is_chosen_and_history_recorded(small_prior):

@@ -16,6 +16,7 @@ problems share its batch.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -23,11 +24,12 @@ import torch
 
 from .._validation import check_choice, check_float, check_int, check_seeds, describe
 
-__all__ = ["LatentObjective", "LatentResult", "optimize_latents", "OPTIMIZERS", "SELECT", "PRECISIONS"]
+__all__ = ["LatentObjective", "LatentResult", "optimize_latents", "OPTIMIZERS", "SELECT", "PRECISIONS", "SCHEDULES"]
 
 OPTIMIZERS = ("adam", "sgd")
 SELECT = ("measurement", "loss")
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("constant", "cosine")
 
 
 class LatentObjective:
@@ -60,7 +62,16 @@ class LatentObjective:
         raise NotImplementedError
 
     def project(self, z: torch.Tensor) -> None:
-        """Project latents onto the feasible set in place (default: none)."""
+        """Project latents onto the feasible set in place (default: none).
+
+        Called by the engine under ``torch.no_grad()`` after every optimiser step.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            The latents being optimised, ``(B, *latent_shape)``; modify them in
+            place (e.g. ``z.clamp_(-1, 1)``).
+        """
 
 
 @dataclass
@@ -86,6 +97,8 @@ class LatentResult:
         Steps each row ran, shape ``(P, R)``.
     wall_time : float
         Seconds spent in the solve.
+    info : dict
+        Extras an objective or caller may record (empty by default).
     """
 
     x: torch.Tensor
@@ -121,7 +134,7 @@ def _autocast(device, precision):
     return contextlib.nullcontext()
 
 
-def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience, tol, bar):
+def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience, tol, bar, lr_at=None):
     """Run the optimisation loop on one chunk of rows; return per-row best iterate, history, steps run."""
     device = z0.device
     n_rows = z0.shape[0]
@@ -152,6 +165,8 @@ def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience
         best_total = torch.where(better, loss, best_total)
         best_z = torch.where(better.view(expand), z.detach(), best_z)
         total.sum().backward()
+        if lr_at is not None:
+            opt.param_groups[0]["lr"] = lr_at(t)
         opt.step()
         with torch.no_grad():
             objective.project(z)
@@ -194,6 +209,7 @@ def optimize_latents(
     precision: str = "fp32",
     z_init: torch.Tensor | None = None,
     progress: bool = False,
+    schedule: str = "constant",
 ) -> LatentResult:
     r"""Minimise a per-row latent objective for ``num_problems`` problems with random restarts.
 
@@ -239,6 +255,11 @@ def optimize_latents(
         Initial latents of shape ``(P, R, *latent_shape)`` instead of a draw.
     progress : bool
         Show a tqdm progress bar.
+    schedule : {"constant", "cosine"}
+        Step size over the steps: ``lr`` throughout (default), or cosine decay
+        :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))` from ``lr`` to 0
+        over the ``T = steps`` steps (large early steps escape poor basins, small
+        late steps settle in the one found).
 
     Returns
     -------
@@ -270,6 +291,11 @@ def optimize_latents(
     tol = check_float(tol, "tol", minimum=0.0, owner="optimize_latents")
     if patience is not None:
         patience = check_int(patience, "patience", minimum=1, owner="optimize_latents")
+    check_choice(schedule, "schedule", SCHEDULES, owner="optimize_latents")
+    lr_at = None
+    if schedule == "cosine":
+        def lr_at(t):
+            return 0.5 * lr * (1.0 + math.cos(math.pi * t / steps))
     chunk = P if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1, owner="optimize_latents")
     z_all = _initial_latents(G, P, R, seed, z_init)
 
@@ -298,7 +324,7 @@ def optimize_latents(
                 sl = slice(p0 * R, min(P, p0 + chunk) * R)
                 bz, hist, r = _solve_chunk(
                     objective, G, z_all[sl], all_rows[sl], steps=steps, make_opt=make_opt,
-                    precision=precision, patience=patience, tol=tol, bar=bar,
+                    precision=precision, patience=patience, tol=tol, bar=bar, lr_at=lr_at,
                 )
                 best_z[sl], history[sl], ran[sl] = bz, hist.cpu(), r.cpu()
             # score every row's best iterate in full precision, then choose per problem
