@@ -40,12 +40,12 @@ def load_run(run: Path) -> ganprior.Generator:
     return ganprior.Generator(module, tuple(config["latent_shape"]), output_range=tuple(config["output_range"]))
 
 
-def representation_error(G, x, restarts, steps, lr, precision, chunk):
+def representation_error(G, x, restarts, steps, lr, precision, chunk, schedule="constant"):
     """Per-image min_z ||G(z) - x||^2 / n with an identity operator; returns (mse per image, psnr per image, s)."""
     A = ganprior.operators.Identity(G.image_shape)
     t = time.perf_counter()
     x_hat = ganprior.recover(A(x), A, G, restarts=restarts, steps=steps, lr=lr, seed=0, precision=precision,
-                             chunk_size=chunk)
+                             chunk_size=chunk, schedule=schedule)
     sec = time.perf_counter() - t
     return ganprior.metrics.mse(x_hat, x), ganprior.metrics.psnr(x_hat, x), sec, x_hat
 
@@ -82,6 +82,7 @@ def main(argv=None):
     p.add_argument("--restarts", type=int, default=10)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--chunk", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
@@ -91,9 +92,10 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     G = load_run(args.run)
     x = load_sample(args.sample)[: args.n]
-    mse, psnr, sec, x_hat = representation_error(G, x, args.restarts, args.steps, args.lr, args.precision, args.chunk)
+    mse, psnr, sec, x_hat = representation_error(G, x, args.restarts, args.steps, args.lr, args.precision, args.chunk,
+                                                 args.schedule)
     quality = dict(held_out=args.sample, n_images=int(x.shape[0]), restarts=args.restarts, steps=args.steps,
-                   lr=args.lr, precision=args.precision,
+                   lr=args.lr, schedule=args.schedule, precision=args.precision,
                    representation_mse_mean=float(mse.mean()), representation_mse_median=float(mse.median()),
                    representation_psnr_mean=float(psnr.mean()), seconds=round(sec, 1))
     print(json.dumps(quality, indent=2))
@@ -137,7 +139,7 @@ Training command:
 ## Representation error (held-out)
 
 min over z of ||G(z) - x||^2 / n on {quality['n_images']} held-out images (`{args.sample}`), found with
-`ganprior.recover` and an identity operator, {args.restarts} restarts x {args.steps} Adam steps (lr {args.lr}):
+`ganprior.recover` and an identity operator, {args.restarts} restarts x {args.steps} Adam steps (lr {args.lr}, {args.schedule}, {args.precision}):
 
 - per-pixel MSE ([0, 1] pixels): mean **{quality['representation_mse_mean']:.4f}**, median {quality['representation_mse_median']:.4f}
 - PSNR: mean **{quality['representation_psnr_mean']:.2f} dB**

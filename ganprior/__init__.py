@@ -17,7 +17,7 @@ The parts
 
 import logging
 
-from . import blending, masks, metrics, operators
+from . import blending, data, masks, metrics, operators
 from .generator import Discriminator, Generator
 from .priors import list_priors, load_discriminator, load_prior
 from .solvers import RecoveryResult, recover
@@ -35,6 +35,7 @@ __all__ = [
     "RecoveryResult",
     "__version__",
     "blending",
+    "data",
     "inpaint",
     "list_priors",
     "load_discriminator",

@@ -286,7 +286,17 @@ class Wavelet(_Basis):
         super().__init__(image_shape)
 
     def max_level(self, image_shape=None) -> int:
-        """The largest level this wavelet allows on ``image_shape`` (see Notes of :class:`Wavelet`)."""
+        """The largest level this wavelet allows on ``image_shape`` (see Notes of :class:`Wavelet`).
+
+        Parameters
+        ----------
+        image_shape : tuple of int, optional
+            ``(H, W)`` or ``(C, H, W)``; default: the basis's own ``image_shape``.
+
+        Returns
+        -------
+        int
+        """
         shape = self._shape(image_shape)
         return self._max_level(shape)
 

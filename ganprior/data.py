@@ -50,7 +50,26 @@ _SAMPLES = {"mnist_test300": "mnist_test300.npz", "fashion_test300": "fashion_te
 
 
 def data_root(subdir: str, root=None) -> list[Path]:
-    """Folders searched for a dataset: ``root`` and ``root/subdir`` if given, else ``$GANPRIOR_DATA/subdir``."""
+    """Folders searched for a dataset: ``root`` and ``root/subdir`` if given, else ``$GANPRIOR_DATA/subdir``.
+
+    Parameters
+    ----------
+    subdir : str
+        The dataset's folder name, e.g. ``"mnist"``.
+    root : str or os.PathLike, optional
+        A folder given by the caller.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The candidate folders in the order they are searched; empty when
+        ``root`` is None and ``$GANPRIOR_DATA`` is unset.
+
+    Raises
+    ------
+    TypeError
+        If ``root`` is not a path.
+    """
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
             raise TypeError(f"The 'root' parameter must be a path (str or os.PathLike) or None. "
@@ -119,6 +138,7 @@ def load_mnist(root=None, split: str = "train"):
     root : path or None
         Folder holding the files (or holding ``mnist/``); None reads ``$GANPRIOR_DATA/mnist/``.
     split : {"train", "test"}
+        The 60,000 training or the 10,000 test images.
 
     Returns
     -------
@@ -131,17 +151,57 @@ def load_mnist(root=None, split: str = "train"):
 
 
 def load_fashion_mnist(root=None, split: str = "train"):
-    """Fashion-MNIST from the standard idx files; as :func:`load_mnist` but ``$GANPRIOR_DATA/fashion_mnist/``."""
+    """Fashion-MNIST from the standard idx files; as :func:`load_mnist` but ``$GANPRIOR_DATA/fashion_mnist/``.
+
+    Parameters
+    ----------
+    root : path or None
+        Folder holding the files (or holding ``fashion_mnist/``); None reads
+        ``$GANPRIOR_DATA/fashion_mnist/``.
+    split : {"train", "test"}
+        The 60,000 training or the 10,000 test images.
+
+    Returns
+    -------
+    images : torch.Tensor
+        float32, shape ``(N, 1, 28, 28)``, values in [0, 1].
+    labels : torch.Tensor
+        int64, shape ``(N,)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the files are not found (the message names them and the folders searched).
+    """
     return _load_idx_dataset("fashion_mnist", "Fashion-MNIST", root, split)
 
 
 def celeba_crop_resize(image, size: int = 64, crop: float = 108.0, reference_width: float = 178.0) -> np.ndarray:
     """The CSGM / DCGAN CelebA preprocessing of one PIL image: centre crop, then resize to ``size x size``.
 
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        An aligned CelebA face (any mode; converted to RGB).
+    size : int
+        Output side in pixels (default 64).
+    crop : float
+        Side of the square crop on an image ``reference_width`` pixels wide
+        (default 108, the paper's).
+    reference_width : float
+        Width the ``crop`` refers to (default 178, the aligned images).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8, shape ``(size, size, 3)``.
+
+    Notes
+    -----
     The square crop side is ``crop * width / reference_width`` (108 px on the
     178x218 aligned images, 54 px on the 89x109 ones), centred exactly (the box
     may have fractional corners); the crop is resampled to ``size x size`` with
-    PIL's antialiased bicubic filter.  Returns a uint8 array ``(size, size, 3)``.
+    PIL's antialiased bicubic filter.
     """
     from PIL import Image
 
@@ -190,6 +250,7 @@ def load_celeba(root=None, which: str = "10k", size: int = 64, return_ids: bool 
     root : path or None
         Folder holding the zip (or ``celeba/``); None reads ``$GANPRIOR_DATA/celeba/``.
     which : {"10k", "test64"}
+        The 10,000 training faces or the paper's 64 test faces.
     size : int
         Output side in pixels.
     return_ids : bool
@@ -241,9 +302,29 @@ def load_celeba(root=None, which: str = "10k", size: int = 64, return_ids: bool 
 def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
     """Every image file in ``path`` (not recursive), sorted by name, as RGB resized to ``size x size``.
 
-    Non-square images are centre-cropped to a square first (side = the shorter edge),
-    then resized with PIL's antialiased bicubic filter.  Returns ``(N, 3, size, size)``
-    float32 in [0, 1] (uint8 with ``as_uint8``).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder.
+    size : int
+        Output side in pixels.
+    as_uint8 : bool
+        Return uint8 in [0, 255] instead of float32 in [0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, 3, size, size)``, float32 in [0, 1] (uint8 with ``as_uint8``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist or holds no image file.
+
+    Notes
+    -----
+    Non-square images are centre-cropped to a square first (side = the shorter
+    edge), then resized with PIL's antialiased bicubic filter.
     """
     from PIL import Image
 
@@ -269,17 +350,46 @@ def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
 
 
 def list_samples() -> list[str]:
-    """Names of the bundled sample sets, sorted."""
+    """Names of the bundled sample sets, sorted.
+
+    Returns
+    -------
+    list of str
+        Each can be given to :func:`load_sample`.
+    """
     return sorted(_SAMPLES)
 
 
 def load_sample(name: str, return_labels: bool = False):
     """A bundled sample set as float32 images ``(N, C, H, W)`` in [0, 1].
 
-    ``"mnist_test300"`` / ``"fashion_test300"``: first 300 test images (1x28x28);
-    ``return_labels=True`` also returns their int64 labels.
-    ``"celeba_test64"``: the CSGM paper's 64 CelebA test faces (3x64x64), sorted by id
-    (182638-182701); ``return_labels=True`` returns the ids as an int64 tensor.
+    Parameters
+    ----------
+    name : {"celeba_test64", "fashion_test300", "mnist_test300"}
+        ``"mnist_test300"`` / ``"fashion_test300"``: the first 300 test images
+        (1x28x28).  ``"celeba_test64"``: the CSGM paper's 64 CelebA test faces
+        (3x64x64, the paper's crop), sorted by id (182638-182701).
+    return_labels : bool
+        Also return the int64 labels (MNIST, Fashion-MNIST) or the image ids
+        (CelebA).
+
+    Returns
+    -------
+    images : torch.Tensor
+        float32, ``(N, C, H, W)``, values in [0, 1].
+    labels : torch.Tensor
+        int64, ``(N,)``; only with ``return_labels``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a bundled sample set (the message lists them).
+
+    Examples
+    --------
+    >>> from ganprior.data import load_sample
+    >>> load_sample("mnist_test300").shape
+    torch.Size([300, 1, 28, 28])
     """
     check_choice(name, "name", _SAMPLES, owner="load_sample")
     path = _SAMPLES_DIR / _SAMPLES[name]

@@ -170,14 +170,39 @@ class Generator(_Wrapper):
         self._shift = d0 - o0 * self._scale
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images ``G(z)`` in the data range, shape ``(B, *image_shape)``."""
+        """Images ``G(z)`` in the data range (differentiable in ``z``).
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, *latent_shape)``, on the generator's device.
+
+        Returns
+        -------
+        torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+        """
         out = self.module(z)
         if self._scale == 1.0 and self._shift == 0.0:
             return out
         return out * self._scale + self._shift
 
     def sample_latent(self, num: int, seed=None) -> torch.Tensor:
-        """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device."""
+        """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device.
+
+        Parameters
+        ----------
+        num : int
+            Number of latents, >= 1.
+        seed : None, int or torch.Generator
+            Seed of the draw (made on the CPU in float32, then moved), so a seed
+            gives the same latents on every device.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(num, *latent_shape)``, in the generator's dtype.
+        """
         num = check_int(num, "num", minimum=1, owner="sample_latent")
         gen = check_seed(seed)
         z = torch.randn(num, *self.latent_shape, generator=gen, dtype=torch.float32)
@@ -185,13 +210,41 @@ class Generator(_Wrapper):
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, chunk_size: int = 256) -> torch.Tensor:
-        """``G(z)`` without gradients, in chunks of ``chunk_size`` rows to bound memory."""
+        """``G(z)`` without gradients, in chunks of ``chunk_size`` rows to bound memory.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, *latent_shape)``.
+        chunk_size : int
+            Rows per forward pass (default 256).
+
+        Returns
+        -------
+        torch.Tensor
+            Images ``(B, *image_shape)``, computed in eval mode (see :meth:`frozen`).
+        """
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1, owner="generate")
         with self.frozen():
             return torch.cat([self(c) for c in z.split(chunk_size)])
 
     def sample(self, num: int, seed=None, chunk_size: int = 256) -> torch.Tensor:
-        """``num`` random images ``G(z)``, :math:`z \\sim \\mathcal{N}(0, I)`."""
+        """``num`` random images ``G(z)``, :math:`z \\sim \\mathcal{N}(0, I)`.
+
+        Parameters
+        ----------
+        num : int
+            Number of images.
+        seed : None, int or torch.Generator
+            Seed of the latents (see :meth:`sample_latent`).
+        chunk_size : int
+            Rows per forward pass (see :meth:`generate`).
+
+        Returns
+        -------
+        torch.Tensor
+            Images ``(num, *image_shape)`` in the data range, without gradients.
+        """
         return self.generate(self.sample_latent(num, seed), chunk_size)
 
     @classmethod
@@ -207,6 +260,10 @@ class Generator(_Wrapper):
             An instance of the architecture the weights belong to.
         **kwargs
             Passed to :class:`Generator`.
+
+        Returns
+        -------
+        Generator
         """
         _check_module(module, "module")
         module.load_state_dict(_load_state_dict(path, "path"))
@@ -251,13 +308,38 @@ class Discriminator(_Wrapper):
         module.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B,)`` of data-range images ``x``."""
+        """Logits of data-range images.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images ``(B, *image_shape)`` in the data range.
+
+        Returns
+        -------
+        torch.Tensor
+            Logits :math:`\\ell(x)`, shape ``(B,)``.
+        """
         out = self.module(x * self._scale + self._shift)
         return out.reshape(out.shape[0])
 
     @classmethod
     def from_checkpoint(cls, path, module, **kwargs) -> "Discriminator":
-        """Load a ``state_dict`` (``weights_only=True``) into ``module`` and wrap it."""
+        """Load a ``state_dict`` (``weights_only=True``) into ``module`` and wrap it.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            File holding the module's ``state_dict``.
+        module : torch.nn.Module
+            An instance of the architecture the weights belong to.
+        **kwargs
+            Passed to :class:`Discriminator` (``input_range``, ``data_range``).
+
+        Returns
+        -------
+        Discriminator
+        """
         _check_module(module, "module")
         module.load_state_dict(_load_state_dict(path, "path"))
         return cls(module, **kwargs)

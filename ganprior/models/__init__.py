@@ -50,20 +50,69 @@ DISCRIMINATORS = {"dcgan28": DCGANDiscriminator28, "dcgan64": DCGANDiscriminator
 
 
 def list_architectures() -> list[str]:
-    """Sorted names accepted by :func:`build_generator` and :func:`build_discriminator`."""
+    """Sorted names accepted by :func:`build_generator` and :func:`build_discriminator`.
+
+    Returns
+    -------
+    list of str
+    """
     return sorted(GENERATORS)
 
 
 def build_generator(arch: str, **kwargs) -> nn.Module:
-    """Build the generator ``arch`` ("dcgan28", "dcgan64", "mlp") with keyword arguments
-    (``latent_dim``, ``width``, ``channels`` or ``image_shape``, ``seed``)."""
+    """Build the generator ``arch`` with keyword arguments.
+
+    Parameters
+    ----------
+    arch : {"dcgan28", "dcgan64", "mlp"}
+        The architecture (see :data:`GENERATORS`).
+    **kwargs
+        Passed to its constructor: ``latent_dim``, ``width``, ``channels``
+        (DCGAN) or ``image_shape`` (MLP), ``seed``.
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`DCGANGenerator28`, :class:`DCGANGenerator64` or :class:`MLPGenerator`.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``arch`` (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> from ganprior.models import build_generator
+    >>> G = build_generator("dcgan28", latent_dim=20, width=32, seed=0)
+    >>> G.latent_shape, G.image_shape, G.config["arch"]
+    ((20,), (1, 28, 28), 'dcgan28')
+    """
     check_choice(arch, "arch", GENERATORS, owner="build_generator")
     return GENERATORS[arch](**kwargs)
 
 
 def build_discriminator(arch: str, **kwargs) -> nn.Module:
-    """Build the discriminator ``arch`` ("dcgan28", "dcgan64", "mlp") with keyword arguments
-    (``width``, ``channels`` or ``image_shape``, ``batch_norm``, ``seed``)."""
+    """Build the discriminator ``arch`` with keyword arguments.
+
+    Parameters
+    ----------
+    arch : {"dcgan28", "dcgan64", "mlp"}
+        The architecture (see :data:`DISCRIMINATORS`).
+    **kwargs
+        Passed to its constructor: ``width``, ``channels`` and ``batch_norm``
+        (DCGAN) or ``image_shape`` (MLP), ``seed``.
+
+    Returns
+    -------
+    torch.nn.Module
+        A :class:`DCGANDiscriminator28`, :class:`DCGANDiscriminator64` or
+        :class:`MLPDiscriminator`, returning logits of shape ``(B,)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``arch`` (the message lists the valid ones).
+    """
     check_choice(arch, "arch", DISCRIMINATORS, owner="build_discriminator")
     return DISCRIMINATORS[arch](**kwargs)
 
@@ -71,8 +120,25 @@ def build_discriminator(arch: str, **kwargs) -> nn.Module:
 def from_config(config: Mapping, role: str = "generator", seed=None) -> nn.Module:
     """Rebuild a model from ``{"arch": ..., "kwargs": {...}}`` (its ``config`` property).
 
-    ``role`` is "generator" or "discriminator".  Weights are freshly initialised
-    (from ``seed``); load a state_dict afterwards to restore trained weights.
+    Parameters
+    ----------
+    config : mapping
+        ``{"arch": name, "kwargs": {...}}``, e.g. from a run's ``config.json``.
+    role : {"generator", "discriminator"}
+        Which of the pair to build.
+    seed : None, int or torch.Generator
+        Seed of the fresh weights.
+
+    Returns
+    -------
+    torch.nn.Module
+        The model with freshly initialised weights; load a ``state_dict``
+        afterwards to restore trained ones.
+
+    Raises
+    ------
+    ValueError
+        If ``config`` is not such a mapping, or names an unknown architecture.
     """
     check_choice(role, "role", ("generator", "discriminator"), owner="from_config")
     if not isinstance(config, Mapping) or "arch" not in config:

@@ -32,8 +32,24 @@ __all__ = [
 def init_dcgan_weights(module: nn.Module, seed=None) -> nn.Module:
     """Initialise ``module`` in place with the DCGAN scheme and return it.
 
-    Convolution and linear weights ~ N(0, 0.02); normalisation scales ~ N(1, 0.02);
-    every bias 0.  ``seed`` (None | int | torch.Generator) drives the draws.
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The model; every convolution, linear and normalisation layer in it is
+        initialised.
+    seed : None, int or torch.Generator
+        Seed of the draws.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module`` itself.
+
+    Notes
+    -----
+    Convolution and linear weights :math:`\\sim \\mathcal{N}(0, 0.02^2)`;
+    normalisation scales :math:`\\sim \\mathcal{N}(1, 0.02^2)`; every bias 0
+    (Radford et al., 2016).
     """
     gen = check_seed(seed)
     with torch.no_grad():
@@ -105,13 +121,35 @@ class DCGANGenerator28(_ConfigMixin, nn.Module):
         init_dcgan_weights(self, seed)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in :math:`[-1, 1]` from latents.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
+
+        Returns
+        -------
+        torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+        """
         return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
 
 
 class DCGANDiscriminator28(_ConfigMixin, nn.Module):
     """DCGAN discriminator for 28x28 images: 28 -> 14x14x(w) -> 7x7x(2w) -> logit, shape (B,).
 
-    ``batch_norm=False`` replaces batch norm by a per-sample layer norm (for WGAN-GP).
+    Parameters
+    ----------
+    width : int
+        Base channel count ``w``.
+    channels : int
+        Input channels.
+    batch_norm : bool
+        Batch norm (default) or, with False, a per-sample layer norm
+        (``GroupNorm(1, C)``), as WGAN-GP needs.
+    seed : None, int or torch.Generator
+        Seed of the weight initialisation (:func:`init_dcgan_weights`).
     """
 
     arch = "dcgan28"
@@ -137,11 +175,38 @@ class DCGANDiscriminator28(_ConfigMixin, nn.Module):
         init_dcgan_weights(self, seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of images in :math:`[-1, 1]`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, shape ``(B,)``.
+        """
         return self.net(x).reshape(x.shape[0])
 
 
 class DCGANGenerator64(_ConfigMixin, nn.Module):
-    """DCGAN generator for 64x64 images: z -> 4x4x(8w) -> 8x8x(4w) -> 16x16x(2w) -> 32x32x(w) -> 64x64xC."""
+    """DCGAN generator for 64x64 images: z -> 4x4x(8w) -> 8x8x(4w) -> 16x16x(2w) -> 32x32x(w) -> 64x64xC.
+
+    Transposed convolutions with batch norm and ReLU, ``tanh`` output in :math:`[-1, 1]`
+    (the pytorch/examples DCGAN at ``width=64``).
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the flat latent vector (default 100).
+    width : int
+        Base channel count ``w``.
+    channels : int
+        Output channels (3 for RGB).
+    seed : None, int or torch.Generator
+        Seed of the weight initialisation.
+    """
 
     arch = "dcgan64"
 
@@ -163,11 +228,36 @@ class DCGANGenerator64(_ConfigMixin, nn.Module):
         init_dcgan_weights(self, seed)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in :math:`[-1, 1]` from latents.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
+
+        Returns
+        -------
+        torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+        """
         return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
 
 
 class DCGANDiscriminator64(_ConfigMixin, nn.Module):
-    """DCGAN discriminator for 64x64 images: 64 -> 32x(w) -> 16x(2w) -> 8x(4w) -> 4x(8w) -> logit, shape (B,)."""
+    """DCGAN discriminator for 64x64 images: 64 -> 32x(w) -> 16x(2w) -> 8x(4w) -> 4x(8w) -> logit, shape (B,).
+
+    Parameters
+    ----------
+    width : int
+        Base channel count ``w``.
+    channels : int
+        Input channels.
+    batch_norm : bool
+        Batch norm (default) or, with False, a per-sample layer norm
+        (``GroupNorm(1, C)``), as WGAN-GP needs.
+    seed : None, int or torch.Generator
+        Seed of the weight initialisation (:func:`init_dcgan_weights`).
+    """
 
     arch = "dcgan64"
 
@@ -189,4 +279,16 @@ class DCGANDiscriminator64(_ConfigMixin, nn.Module):
         init_dcgan_weights(self, seed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of images in :math:`[-1, 1]`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, shape ``(B,)``.
+        """
         return self.net(x).reshape(x.shape[0])

@@ -45,7 +45,19 @@ def _init_mlp(module: nn.Module, seed, gain_last: float = 1.0) -> None:
 
 
 class MLPGenerator(_ConfigMixin, nn.Module):
-    """``latent_dim -> width -> width -> C*H*W`` with ReLU, then tanh and reshape to ``image_shape``."""
+    """``latent_dim -> width -> width -> C*H*W`` with ReLU, then tanh and reshape to ``image_shape``.
+
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the latent vector.
+    width : int
+        Size of the two hidden layers.
+    image_shape : tuple of int
+        ``(C, H, W)`` of the images.
+    seed : None, int or torch.Generator
+        Seed of the weight initialisation (He-normal hidden layers, zero biases).
+    """
 
     arch = "mlp"
 
@@ -68,11 +80,33 @@ class MLPGenerator(_ConfigMixin, nn.Module):
         _init_mlp(self, seed)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in :math:`[-1, 1]` from latents.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
+
+        Returns
+        -------
+        torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+        """
         return self.net(z.reshape(z.shape[0], self.latent_dim)).reshape(z.shape[0], *self.image_shape)
 
 
 class MLPDiscriminator(_ConfigMixin, nn.Module):
-    """``C*H*W -> width -> width -> 1`` with LeakyReLU(0.2); returns logits of shape ``(B,)``."""
+    """``C*H*W -> width -> width -> 1`` with LeakyReLU(0.2); returns logits of shape ``(B,)``.
+
+    Parameters
+    ----------
+    width : int
+        Size of the two hidden layers.
+    image_shape : tuple of int
+        ``(C, H, W)`` of the images.
+    seed : None, int or torch.Generator
+        Seed of the weight initialisation (a scaled-down output layer).
+    """
 
     arch = "mlp"
 
@@ -92,4 +126,16 @@ class MLPDiscriminator(_ConfigMixin, nn.Module):
         _init_mlp(self, seed, gain_last=0.1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of images in :math:`[-1, 1]`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, shape ``(B,)``.
+        """
         return self.net(x.reshape(x.shape[0], -1)).reshape(x.shape[0])

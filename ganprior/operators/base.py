@@ -64,7 +64,23 @@ class LinearOperator(torch.nn.Module):
 
     # -- application -----------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Apply the operator: ``(*batch, *in_shape) -> (*batch, m)``."""
+        """Apply the operator: ``(*batch, *in_shape) -> (*batch, m)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images of shape ``(*batch, *in_shape)``, or flat ``(*batch, n)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Measurements :math:`Ax`, shape ``(*batch, m)``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``x`` is not a tensor of a matching shape.
+        """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} expects a torch.Tensor input. Got {describe(x)} instead.")
         batch = self._batch_of_input(x)
@@ -72,7 +88,23 @@ class LinearOperator(torch.nn.Module):
         return out.reshape(*batch, self.m)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        """Apply the adjoint: ``(*batch, m) -> (*batch, *in_shape)``."""
+        """Apply the adjoint: ``(*batch, m) -> (*batch, *in_shape)``.
+
+        Parameters
+        ----------
+        y : torch.Tensor
+            Measurements of shape ``(*batch, m)``.
+
+        Returns
+        -------
+        torch.Tensor
+            :math:`A^H y`, shape ``(*batch, *in_shape)``.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``y`` is not a tensor of a matching shape.
+        """
         if not isinstance(y, torch.Tensor):
             raise TypeError(f"{type(self).__name__}.adjoint expects a torch.Tensor. Got {describe(y)} instead.")
         if y.ndim < 1 or y.shape[-1] != self.m:
@@ -112,6 +144,16 @@ class LinearOperator(torch.nn.Module):
         """The ``(m, n)`` matrix of the operator, built by applying it to the identity.
 
         Meant for small operators and tests; it costs ``n`` applications.
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            dtype of the result (default float64).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(m, n)``, on the operator's device.
         """
         device = self._device()
         eye = torch.eye(self.n, dtype=dtype, device=device)
@@ -139,7 +181,13 @@ class LinearOperator(torch.nn.Module):
 
 
 class Adjoint(LinearOperator):
-    """The adjoint of ``op``, mapping ``(*batch, m)`` to ``(*batch, n)``."""
+    """The adjoint of ``op``, mapping ``(*batch, m)`` to ``(*batch, n)``; usually made by ``op.H``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator :math:`A`; this is :math:`A^H`, sharing its buffers.
+    """
 
     def __init__(self, op: LinearOperator):
         super().__init__(op.n, (op.m,))
@@ -153,11 +201,29 @@ class Adjoint(LinearOperator):
 
     @property
     def H(self):
+        """The original operator: :math:`(A^H)^H = A`."""
         return self.op
 
 
 class Composed(LinearOperator):
-    """The composition ``outer @ inner``: ``x -> outer(inner(x))``."""
+    """The composition ``outer @ inner``: ``x -> outer(inner(x))``; usually made by ``outer @ inner``.
+
+    Parameters
+    ----------
+    outer : LinearOperator
+        Applied second, :math:`B`.
+    inner : LinearOperator
+        Applied first, :math:`C`; its ``m`` must equal ``outer.n``.
+
+    Raises
+    ------
+    ValueError
+        If the sizes do not chain.
+
+    Notes
+    -----
+    :math:`(BC)^H = C^H B^H`, applied without forming either matrix.
+    """
 
     def __init__(self, outer: LinearOperator, inner: LinearOperator):
         if outer.n != inner.m:
@@ -177,7 +243,15 @@ class Composed(LinearOperator):
 
 
 class Scaled(LinearOperator):
-    """``scale * op``."""
+    """``scale * op``; usually made by ``scale * op`` or ``op * scale``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator.
+    scale : float
+        The real factor.
+    """
 
     def __init__(self, op: LinearOperator, scale: float):
         super().__init__(op.m, op.in_shape)

@@ -14,6 +14,16 @@ from .base import LinearOperator, _shape_tuple
 def dct(x: torch.Tensor) -> torch.Tensor:
     r"""Orthonormal DCT-II along the last dimension, in :math:`O(n \log n)`.
 
+    Parameters
+    ----------
+    x : torch.Tensor
+        Real signals, shape ``(*batch, n)``.
+
+    Returns
+    -------
+    torch.Tensor
+        Coefficients :math:`X`, shape ``(*batch, n)``.
+
     Notes
     -----
     :math:`X_k = s_k \sum_{j<n} x_j \cos(\pi k (2j+1) / (2n))` with
@@ -34,7 +44,26 @@ def dct(x: torch.Tensor) -> torch.Tensor:
 
 
 def idct(y: torch.Tensor) -> torch.Tensor:
-    r"""Inverse (and adjoint) of :func:`dct`: the orthonormal DCT-III, :math:`O(n \log n)`."""
+    r"""Inverse (and adjoint) of :func:`dct`: the orthonormal DCT-III, :math:`O(n \log n)`.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Coefficients, shape ``(*batch, n)``.
+
+    Returns
+    -------
+    torch.Tensor
+        Signals :math:`x` with ``dct(x) == y``, shape ``(*batch, n)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ganprior.operators import dct, idct
+    >>> x = torch.randn(3, 10, dtype=torch.float64)
+    >>> bool(torch.allclose(idct(dct(x)), x))
+    True
+    """
     n = y.shape[-1]
     scale = torch.full((n,), math.sqrt(n / 2.0), device=y.device, dtype=y.dtype)
     scale[0] = math.sqrt(n)

@@ -10,7 +10,13 @@ from .base import LinearOperator, _shape_tuple
 
 
 class Identity(LinearOperator):
-    """The identity on images of shape ``in_shape`` (denoising, representation error)."""
+    """The identity on images of shape ``in_shape`` (denoising, representation error).
+
+    Parameters
+    ----------
+    in_shape : int or tuple of int
+        Shape of one image; ``m = n = prod(in_shape)``.
+    """
 
     def __init__(self, in_shape):
         in_shape = _shape_tuple(in_shape, "in_shape")

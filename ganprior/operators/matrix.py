@@ -71,6 +71,18 @@ class Matrix(LinearOperator):
         return y @ self.matrix
 
     def to_dense(self, dtype=torch.float64):
+        """The stored matrix, converted to ``dtype``.
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            dtype of the result (default float64).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(m, n)``.
+        """
         return self.matrix.to(dtype)
 
 

@@ -31,7 +31,25 @@ def list_priors() -> list[str]:
 
 
 def prior_config(name: str) -> dict:
-    """The ``config.json`` of a bundled prior: architecture, training recipe, command, measured quality."""
+    """The ``config.json`` of a bundled prior: architecture, training recipe, command, measured quality.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`list_priors`.
+
+    Returns
+    -------
+    dict
+        The parsed JSON: ``generator`` and ``discriminator`` (``{"arch", "kwargs"}``
+        for :func:`ganprior.models.from_config`), ``latent_shape``, ``image_shape``,
+        ``output_range``, the training hyperparameters and the command.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a bundled prior (the message lists them).
+    """
     check_choice(name, "name", list_priors(), owner="load_prior")
     return json.loads((PRIOR_DIR / name / "config.json").read_text())
 

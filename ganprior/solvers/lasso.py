@@ -222,7 +222,7 @@ def solve_sparse(y, A, *, basis="pixel", alpha=None, image_shape=None, data_rang
 
     Returns
     -------
-    numpy.ndarray, shape (P, *image_shape)
+    numpy.ndarray, shape ``(P, *image_shape)``
         :math:`\hat x = \Psi^T \hat w`, clipped to ``data_range``, in ``dtype``.
 
     Raises
@@ -343,7 +343,7 @@ def select_alpha(x_val, A, basis="pixel", alphas=(1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 
 
     Parameters
     ----------
-    x_val : numpy.ndarray or torch.Tensor, shape (N, *image_shape)
+    x_val : numpy.ndarray or torch.Tensor, shape ``(N, *image_shape)``
         Validation images (never the test images).
     A : LinearOperator
         The measurement operator the benchmark uses (shared by all images).

@@ -24,7 +24,18 @@ _DEFAULT_ARCH = {"mnist": "dcgan28", "fashion_mnist": "dcgan28", "celeba": "dcga
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add every trainer option to ``parser`` and return it."""
+    """Add every trainer option to ``parser`` and return it.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser (or ``ganprior train`` sub-parser) to extend.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``parser``, for chaining.
+    """
     g = parser.add_argument_group("data")
     g.add_argument("--data", required=True,
                    help=f"dataset name ({', '.join(DATASETS)}) or a folder of images")
@@ -70,7 +81,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def load_dataset(name: str, root=None, image_size: int = 64, limit=None) -> torch.Tensor:
-    """Training images for ``name`` (see :data:`DATASETS`) or a folder path: uint8 or float (N, C, H, W)."""
+    """Training images for ``name`` (see :data:`DATASETS`) or a folder path.
+
+    Parameters
+    ----------
+    name : str
+        ``"mnist"``, ``"fashion_mnist"``, ``"celeba"`` (10k faces), ``"celeba-test64"``,
+        ``"digits8"`` (scikit-learn's 8x8 digits) or a folder of images.
+    root : str or os.PathLike, optional
+        Folder holding the dataset files (default ``$GANPRIOR_DATA/<name>/``).
+    image_size : int
+        Side of images read from CelebA or a folder (default 64).
+    limit : int, optional
+        Keep only the first ``limit`` images.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, C, H, W)``: uint8 in [0, 255] (CelebA, folders) or float32 in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is neither a dataset name nor an existing folder.
+    FileNotFoundError
+        If the dataset files are missing.
+    """
     from .. import data
 
     if name == "mnist":
@@ -94,7 +130,22 @@ def load_dataset(name: str, root=None, image_size: int = 64, limit=None) -> torc
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run training as configured by :func:`add_arguments` options; returns an exit status."""
+    """Run training as configured by :func:`add_arguments` options.
+
+    Builds the models for ``--arch``, a :class:`~ganprior.training.Trainer`, and
+    fits it; under ``torchrun`` it first joins the process group (gloo on the
+    CPU, NCCL on GPUs).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options.
+
+    Returns
+    -------
+    int
+        The exit status (0).
+    """
     from ..models import build_discriminator, build_generator
     from .trainer import Trainer
 

@@ -7,15 +7,15 @@ player *minimises*.  Probabilities are :math:`D(x) = \sigma(\text{logit})`
 and every log-probability is computed with ``logsigmoid`` so no loss
 overflows for large logits.
 
-================  ==========================================================  ==================================
-name              discriminator minimises                                      generator minimises
-================  ==========================================================  ==================================
-minimax           :math:`-E\log D(x) - E\log(1 - D(G(z)))`                    :math:`E\log(1 - D(G(z)))`
-non-saturating    same as minimax                                             :math:`-E\log D(G(z))`
-lsgan             :math:`\tfrac12 E(D(x) - b)^2 + \tfrac12 E(D(G(z)) - a)^2`  :math:`\tfrac12 E(D(G(z)) - c)^2`
-wgan-gp           :math:`E D(G(z)) - E D(x) + \lambda E(\|\nabla D(\hat x)\|-1)^2`  :math:`-E D(G(z))`
-hinge             :math:`E\max(0, 1 - D(x)) + E\max(0, 1 + D(G(z)))`          :math:`-E D(G(z))`
-================  ==========================================================  ==================================
+==============  ================================================================  =================================
+name            discriminator minimises                                           generator minimises
+==============  ================================================================  =================================
+minimax         :math:`-E\log D(x) - E\log(1 - D(G(z)))`                          :math:`E\log(1 - D(G(z)))`
+non-saturating  same as minimax                                                   :math:`-E\log D(G(z))`
+lsgan           :math:`\tfrac12 E(D(x) - b)^2 + \tfrac12 E(D(G(z)) - a)^2`        :math:`\tfrac12 E(D(G(z)) - c)^2`
+wgan-gp         :math:`E D(G(z)) - E D(x) + \lambda E(\|\nabla D(\hat x)\|-1)^2`  :math:`-E D(G(z))`
+hinge           :math:`E\max(0, 1 - D(x)) + E\max(0, 1 + D(G(z)))`                :math:`-E D(G(z))`
+==============  ================================================================  =================================
 
 For LSGAN, WGAN-GP and hinge, :math:`D` denotes the raw output.  One-sided
 label smoothing (real target :math:`1 - \kappa`, fakes 0) applies to the
@@ -60,6 +60,20 @@ def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor, smoothi
 
     ``t = 1 - smoothing`` is the (one-sided smoothed) real target; fakes keep target 0.
     This is the binary cross-entropy with logits, also the D loss of the non-saturating game.
+
+    Parameters
+    ----------
+    real_logits : torch.Tensor
+        Discriminator logits of a real batch, shape ``(B,)``.
+    fake_logits : torch.Tensor
+        Logits of a generated batch, shape ``(B,)``.
+    smoothing : float
+        One-sided label smoothing :math:`\kappa \in [0, 1)` (default 0).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
     """
     t = 1.0 - _check_smoothing(smoothing)
     real = -(t * F.logsigmoid(real_logits) + (1.0 - t) * F.logsigmoid(-real_logits)).mean()
@@ -68,32 +82,108 @@ def d_loss_minimax(real_logits: torch.Tensor, fake_logits: torch.Tensor, smoothi
 
 
 def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
-    r"""Saturating generator loss :math:`E\log(1 - D(G(z)))` (minimised by G)."""
+    r"""Saturating generator loss :math:`E\log(1 - D(G(z)))` (minimised by G).
+
+    Parameters
+    ----------
+    fake_logits : torch.Tensor
+        Discriminator logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return F.logsigmoid(-fake_logits).mean()
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
-    r"""Non-saturating generator loss :math:`-E\log D(G(z))`."""
+    r"""Non-saturating generator loss :math:`-E\log D(G(z))`.
+
+    Parameters
+    ----------
+    fake_logits : torch.Tensor
+        Discriminator logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return -F.logsigmoid(fake_logits).mean()
 
 
 def d_loss_lsgan(real_logits, fake_logits, a: float = 0.0, b: float = 1.0) -> torch.Tensor:
-    r"""LSGAN discriminator loss :math:`\tfrac12 E(D(x)-b)^2 + \tfrac12 E(D(G(z))-a)^2`."""
+    r"""LSGAN discriminator loss :math:`\tfrac12 E(D(x)-b)^2 + \tfrac12 E(D(G(z))-a)^2`.
+
+    Parameters
+    ----------
+    real_logits : torch.Tensor
+        Discriminator logits of a real batch, shape ``(B,)``.
+    fake_logits : torch.Tensor
+        Logits of a generated batch, shape ``(B,)``.
+    a : float
+        Target of fake images (default 0).
+    b : float
+        Target of real images (default 1).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return 0.5 * ((real_logits - b) ** 2).mean() + 0.5 * ((fake_logits - a) ** 2).mean()
 
 
 def g_loss_lsgan(fake_logits, c: float = 1.0) -> torch.Tensor:
-    r"""LSGAN generator loss :math:`\tfrac12 E(D(G(z))-c)^2`."""
+    r"""LSGAN generator loss :math:`\tfrac12 E(D(G(z))-c)^2`.
+
+    Parameters
+    ----------
+    fake_logits : torch.Tensor
+        Discriminator logits of a generated batch, shape ``(B,)``.
+    c : float
+        The value the generator wants the discriminator to output (default 1).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return 0.5 * ((fake_logits - c) ** 2).mean()
 
 
 def d_loss_wgan(real_logits, fake_logits) -> torch.Tensor:
-    r"""Wasserstein critic loss without penalty, :math:`E D(G(z)) - E D(x)`."""
+    r"""Wasserstein critic loss without penalty, :math:`E D(G(z)) - E D(x)`.
+
+    Parameters
+    ----------
+    real_logits : torch.Tensor
+        Discriminator logits of a real batch, shape ``(B,)``.
+    fake_logits : torch.Tensor
+        Logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return fake_logits.mean() - real_logits.mean()
 
 
 def g_loss_wgan(fake_logits) -> torch.Tensor:
-    r"""Wasserstein generator loss :math:`-E D(G(z))`."""
+    r"""Wasserstein generator loss :math:`-E D(G(z))`.
+
+    Parameters
+    ----------
+    fake_logits : torch.Tensor
+        Discriminator logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return -fake_logits.mean()
 
 
@@ -106,6 +196,31 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, weig
     (None | int | torch.Generator) unless given as ``eps`` (shape ``(B,)``).
     The graph is kept (``create_graph=True``) so the penalty can be backpropagated
     into the discriminator's weights.  ``fake`` is detached.
+
+    Parameters
+    ----------
+    discriminator : torch.nn.Module
+        The critic, images ``(B, ...)`` to outputs ``(B,)``.
+    real : torch.Tensor
+        A real batch.
+    fake : torch.Tensor
+        A generated batch of the same shape.
+    weight : float
+        :math:`\lambda \ge 0` (default 10).
+    seed : None, int or torch.Generator
+        Seed of :math:`\epsilon` when ``eps`` is not given.
+    eps : torch.Tensor, optional
+        The interpolation weights, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar penalty.
+
+    Raises
+    ------
+    ValueError
+        If ``real`` and ``fake`` differ in shape, or ``weight < 0``.
     """
     weight = check_float(weight, "weight", minimum=0.0)
     if real.shape != fake.shape:
@@ -123,12 +238,36 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, weig
 
 
 def d_loss_hinge(real_logits, fake_logits) -> torch.Tensor:
-    r"""Hinge discriminator loss :math:`E\max(0, 1 - D(x)) + E\max(0, 1 + D(G(z)))`."""
+    r"""Hinge discriminator loss :math:`E\max(0, 1 - D(x)) + E\max(0, 1 + D(G(z)))`.
+
+    Parameters
+    ----------
+    real_logits : torch.Tensor
+        Discriminator logits of a real batch, shape ``(B,)``.
+    fake_logits : torch.Tensor
+        Logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 
 
 def g_loss_hinge(fake_logits) -> torch.Tensor:
-    r"""Hinge generator loss :math:`-E D(G(z))`."""
+    r"""Hinge generator loss :math:`-E D(G(z))`.
+
+    Parameters
+    ----------
+    fake_logits : torch.Tensor
+        Discriminator logits of a generated batch, shape ``(B,)``.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the batch.
+    """
     return -fake_logits.mean()
 
 
@@ -153,7 +292,20 @@ class GANLoss:
         return self.name == "wgan-gp"
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        """Discriminator loss (without the WGAN-GP penalty; see :meth:`penalty`)."""
+        """Discriminator loss (without the WGAN-GP penalty; see :meth:`penalty`).
+
+        Parameters
+        ----------
+        real_logits : torch.Tensor
+            Logits of a real batch, shape ``(B,)``.
+        fake_logits : torch.Tensor
+            Logits of a generated batch, shape ``(B,)``.
+
+        Returns
+        -------
+        torch.Tensor
+            The scalar loss the discriminator minimises.
+        """
         p = self.params
         if self.name in ("minimax", "non-saturating"):
             return d_loss_minimax(real_logits, fake_logits, p.get("smoothing", 0.0))
@@ -164,7 +316,18 @@ class GANLoss:
         return d_loss_hinge(real_logits, fake_logits)
 
     def g_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
-        """Generator loss."""
+        """Generator loss.
+
+        Parameters
+        ----------
+        fake_logits : torch.Tensor
+            Discriminator logits of a generated batch, shape ``(B,)``.
+
+        Returns
+        -------
+        torch.Tensor
+            The scalar loss the generator minimises.
+        """
         if self.name == "minimax":
             return g_loss_minimax(fake_logits)
         if self.name == "non-saturating":
@@ -176,7 +339,24 @@ class GANLoss:
         return g_loss_hinge(fake_logits)
 
     def penalty(self, discriminator, real, fake, eps=None, seed=None) -> torch.Tensor:
-        """Gradient penalty (WGAN-GP only; zero otherwise)."""
+        """Gradient penalty (WGAN-GP only; zero otherwise).
+
+        Parameters
+        ----------
+        discriminator : torch.nn.Module
+            The critic.
+        real, fake : torch.Tensor
+            A real and a generated batch of the same shape.
+        eps : torch.Tensor, optional
+            Interpolation weights ``(B,)`` (see :func:`gradient_penalty`).
+        seed : None, int or torch.Generator
+            Seed of the weights when ``eps`` is not given.
+
+        Returns
+        -------
+        torch.Tensor
+            The scalar penalty, weighted by ``params["gp_weight"]``.
+        """
         if not self.needs_penalty:
             return real.new_zeros(())
         return gradient_penalty(discriminator, real, fake, self.params.get("gp_weight", 10.0), seed=seed, eps=eps)
@@ -193,10 +373,32 @@ _PARAMS = {
 
 
 def get_loss(name: str, **params) -> GANLoss:
-    """Build a :class:`GANLoss`; unknown names or parameters raise a ValueError listing the valid ones.
+    """Build a :class:`GANLoss` by name.
 
-    Examples: ``get_loss("non-saturating", smoothing=0.1)``, ``get_loss("lsgan", a=-1, b=1, c=0)``,
-    ``get_loss("wgan-gp", gp_weight=10)``.
+    Parameters
+    ----------
+    name : {"hinge", "lsgan", "minimax", "non-saturating", "wgan-gp"}
+        The objective (see the module docstring).
+    **params
+        ``smoothing`` (minimax, non-saturating), ``a``, ``b``, ``c`` (lsgan) or
+        ``gp_weight`` (wgan-gp); the others take none.
+
+    Returns
+    -------
+    GANLoss
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or parameter (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> from ganprior.training import get_loss
+    >>> get_loss("lsgan", a=-1, b=1, c=0)
+    GANLoss(name='lsgan', params={'a': -1.0, 'b': 1.0, 'c': 0.0})
+    >>> get_loss("non-saturating", smoothing=0.1).params
+    {'smoothing': 0.1}
     """
     check_choice(name, "loss", LOSSES)
     allowed = _PARAMS[name]

@@ -52,7 +52,13 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def load_checkpoint(path) -> dict:
-    """Load a trainer checkpoint with ``torch.load(..., weights_only=True)``."""
+    """Load a trainer checkpoint (a :meth:`Trainer.state_dict`) with ``torch.load(..., weights_only=True)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``checkpoint.pt`` written by :meth:`Trainer.save_checkpoint`.
+    """
     return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
 
 
@@ -86,7 +92,9 @@ class Trainer:
     smoothing : float
         One-sided label smoothing kappa (real target 1 - kappa), minimax / non-saturating only.
     lr, betas : float, (float, float)
-        Adam settings of both players (``lr_d`` overrides the discriminator's rate).
+        Adam settings of both players (default 2e-4 and (0.5, 0.999)).
+    lr_d : float, optional
+        The discriminator's learning rate (default: ``lr``).
     batch_size : int
         Global minibatch size (divided across ranks under torchrun).
     seed : int
@@ -293,7 +301,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` (weights, optimizers, position, RNG states)."""
+        """Restore a :meth:`state_dict` (weights, optimizers, position, RNG states).
+
+        Parameters
+        ----------
+        state : dict
+            From :meth:`state_dict` or :func:`load_checkpoint`.
+        """
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -312,7 +326,13 @@ class Trainer:
                 "device": str(self.device)}
 
     def save_checkpoint(self, path=None) -> Path | None:
-        """Write the checkpoint atomically (rank 0 only); returns its path."""
+        """Write the checkpoint atomically (rank 0 only); return its path (None on other ranks).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write (default ``out_dir/checkpoint.pt``).
+        """
         if self.rank != 0:
             return None
         path = Path(path) if path is not None else self._out(CHECKPOINT)
@@ -320,7 +340,13 @@ class Trainer:
         return path
 
     def load_checkpoint(self, path=None) -> None:
-        """Resume from ``path`` (default ``out_dir/checkpoint.pt``)."""
+        """Resume from a checkpoint.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Default ``out_dir/checkpoint.pt``.
+        """
         path = Path(path) if path is not None else self._out(CHECKPOINT)
         self.load_state_dict(load_checkpoint(path))
 
@@ -332,7 +358,13 @@ class Trainer:
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def sample(self, n: int | None = None) -> torch.Tensor:
-        """Images in [0, 1] from the fixed noise, generator in eval mode (running BN statistics)."""
+        """Images ``(n, C, H, W)`` in [0, 1] from the fixed noise, generator in eval mode.
+
+        Parameters
+        ----------
+        n : int, optional
+            How many of the ``n_samples`` fixed latents to use (default all).
+        """
         z = self.fixed_noise[: n or self.n_samples].to(self.device)
         was = self.generator.training
         self.generator.eval()
@@ -343,6 +375,10 @@ class Trainer:
         return (x + 1.0) / 2.0
 
     def save_samples(self) -> Path | None:
+        """Save the :meth:`sample` grid as ``samples/step_NNNNNNN.png`` and ``samples/latest.png``.
+
+        Returns the step's PNG (None on ranks other than 0 or without an ``out_dir``).
+        """
         if self.rank != 0 or self.out_dir is None:
             return None
         imgs = self.sample()
@@ -352,7 +388,17 @@ class Trainer:
         return path
 
     def export(self, out_dir=None) -> Path | None:
-        """Write ``generator.pt``, ``discriminator.pt`` (state_dicts) and ``config.json`` (rank 0 only)."""
+        """Write ``generator.pt``, ``discriminator.pt`` (state_dicts) and ``config.json`` (rank 0 only).
+
+        ``config.json`` records the architectures (for :func:`ganprior.models.from_config`),
+        shapes, loss, hyperparameters, data, steps, wall time and command.  Returns the
+        folder (None on ranks other than 0).
+
+        Parameters
+        ----------
+        out_dir : str or os.PathLike, optional
+            Folder to write to (default ``out_dir``).
+        """
         if self.rank != 0:
             return None
         out = Path(out_dir) if out_dir is not None else self._out("")
@@ -382,9 +428,24 @@ class Trainer:
         """Train until ``steps`` steps (or ``epochs`` passes over the data) in total have been done.
 
         Targets are totals, so a resumed run with the same arguments finishes where the
-        uninterrupted run would.  ``resume`` is False, True (``out_dir/checkpoint.pt`` if it
-        exists) or a checkpoint path.  Checkpoints are written every ``checkpoint_every`` steps
-        and at the end, then the model is exported to ``out_dir``.
+        uninterrupted run would.  Checkpoints are written every ``checkpoint_every`` steps
+        and at the end, then the model is exported to ``out_dir``.  Returns ``self``.
+
+        Parameters
+        ----------
+        steps : int, optional
+            Total generator steps.
+        epochs : float, optional
+            Total passes over the data (instead of ``steps``); a step uses ``k`` minibatches.
+        resume : bool or path
+            False (default); True: resume from ``out_dir/checkpoint.pt`` if it
+            exists; a path: resume from that checkpoint, which must exist.
+
+        Raises
+        ------
+        ValueError, FileNotFoundError, FloatingPointError
+            Unless exactly one of ``steps`` and ``epochs`` is given; if ``resume``
+            does not exist; on a non-finite loss (the last checkpoint is kept).
         """
         if (steps is None) == (epochs is None):
             raise ValueError("Trainer.fit needs exactly one of 'steps' and 'epochs'. "
