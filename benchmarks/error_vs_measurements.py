@@ -197,6 +197,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 images, two m, short CSGM, no tuning")
     parser.add_argument("--random-prior", action="store_true", help="untrained generator (tests of the script only)")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="compute nothing: summarise, plot and write metadata from the rows in per_image.csv")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -238,6 +240,8 @@ def main(argv=None):
     A_all, y_all = {}, {}
     todo = [(meth, m) for m in ms for meth in methods
             if any((meth, m, i) not in done for i in range(len(x_test)))]
+    if args.summary_only:
+        todo = []
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo) * len(x_test), desc=f"{args.dataset} images", unit="img", file=sys.stdout,
@@ -291,7 +295,12 @@ def main(argv=None):
                 prior=getattr(G, "name", None), torch=torch.__version__, numpy=np.__version__,
                 ganprior=ganprior.__version__, python=platform.python_version(), machine=platform.machine(),
                 device="cpu", threads=args.threads, wall_time_s=round(time.time() - start, 1), savings=sav)
-    (out / "metadata.json").write_text(json.dumps(meta, indent=2, default=float) + "\n")
+    meta_path = out / "metadata.json"
+    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    # a resumed or extended run keeps the history of the commands that filled per_image.csv
+    meta["commands"] = prev.get("commands", [prev["command"]] if "command" in prev else []) + [meta["command"]]
+    meta["wall_time_total_s"] = round(prev.get("wall_time_total_s", prev.get("wall_time_s", 0.0)) + meta["wall_time_s"], 1)
+    meta_path.write_text(json.dumps(meta, indent=2, default=float) + "\n")
     for r in summary:
         print(f"{r['method']:>14} m={r['m']:>5}  mse={r['mean']:.4f} +- {r['ci95']:.4f}  psnr={r['psnr_mean']:.2f}")
     return summary

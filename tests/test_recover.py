@@ -89,7 +89,7 @@ def test_cosine_schedule_matches_hand_written_gradient_descent():
     G = ganprior.Generator(lin, latent_shape=k, output_range=(0, 1))
     A = ops.Gaussian(m, n=n, seed=2, dtype=torch.float64)
     y = torch.randn(1, m, generator=gen, dtype=torch.float64)
-    M = A.matrix @ lin.weight
+    M = (A.matrix @ lin.weight).detach()
     z = torch.randn(1, k, generator=torch.Generator().manual_seed(0)).double()[0]  # the engine draws in float32
     buf = torch.zeros(k, dtype=torch.float64)
     for t in range(T):
