@@ -60,17 +60,22 @@ def test_chunking_and_seed_determinism():
     assert not torch.equal(full, other)
 
 
-def test_lam_matches_ridge_closed_form():
-    """With a linear G(z) = W z the CSGM objective is ridge regression: z = (M^T M + lam I)^-1 M^T y, M = A W."""
-    k, n, m, lam = 5, 40, 12, 0.3
-    gen = torch.Generator().manual_seed(0)
+def linear_problem(k, n, m, P, seed, op_seed):
+    """A linear prior G(z) = W z (float64), a Gaussian A, P random targets y, and M = A W."""
+    gen = torch.Generator().manual_seed(seed)
     lin = torch.nn.Linear(k, n, bias=False).double()
     with torch.no_grad():
         lin.weight.copy_(torch.randn(n, k, generator=gen, dtype=torch.float64) / 3)
     G = ganprior.Generator(lin, latent_shape=k, output_range=(0, 1))
-    A = ops.Gaussian(m, n=n, seed=1, dtype=torch.float64)
-    y = torch.randn(3, m, generator=gen, dtype=torch.float64)
-    M = A.matrix @ lin.weight
+    A = ops.Gaussian(m, n=n, seed=op_seed, dtype=torch.float64)
+    y = torch.randn(P, m, generator=gen, dtype=torch.float64)
+    return G, A, y, (A.matrix @ lin.weight).detach()
+
+
+def test_lam_matches_ridge_closed_form():
+    """With a linear G(z) = W z the CSGM objective is ridge regression: z = (M^T M + lam I)^-1 M^T y, M = A W."""
+    k, n, m, lam = 5, 40, 12, 0.3
+    G, A, y, M = linear_problem(k, n, m, P=3, seed=0, op_seed=1)
     z_ref = torch.linalg.solve(M.T @ M + lam * torch.eye(k, dtype=torch.float64), M.T @ y.T).T
     res = ganprior.recover(y, A, G, lam=lam, restarts=2, steps=3000, lr=0.02, seed=0, return_result=True)
     torch.testing.assert_close(res.z, z_ref, rtol=1e-5, atol=1e-6)
@@ -82,14 +87,7 @@ def test_lam_matches_ridge_closed_form():
 def test_cosine_schedule_matches_hand_written_gradient_descent():
     """SGD (heavy ball, mu = 0.9) under the cosine schedule: b = mu b + grad, z -= lr_t b, lr_t = lr (1 + cos(pi t/T))/2."""
     k, n, m, lam, lr, T = 4, 30, 10, 0.1, 0.02, 40
-    gen = torch.Generator().manual_seed(3)
-    lin = torch.nn.Linear(k, n, bias=False).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.randn(n, k, generator=gen, dtype=torch.float64) / 3)
-    G = ganprior.Generator(lin, latent_shape=k, output_range=(0, 1))
-    A = ops.Gaussian(m, n=n, seed=2, dtype=torch.float64)
-    y = torch.randn(1, m, generator=gen, dtype=torch.float64)
-    M = (A.matrix @ lin.weight).detach()
+    G, A, y, M = linear_problem(k, n, m, P=1, seed=3, op_seed=2)
     z = torch.randn(1, k, generator=torch.Generator().manual_seed(0)).double()[0]  # the engine draws in float32
     buf = torch.zeros(k, dtype=torch.float64)
     for t in range(T):
