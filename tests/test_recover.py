@@ -1,15 +1,15 @@
 """CSGM through ganprior.recover on the batched latent engine: accuracy, batching, types, determinism."""
 
 import math
+
 import numpy as np
 import pytest
 import torch
+from conftest import relu_generator
 
 import ganprior
 from ganprior import operators as ops
 from ganprior.solvers.csgm import CSGMObjective
-
-from conftest import relu_generator
 
 
 def test_recovers_signals_in_the_range_of_G():
