@@ -180,7 +180,8 @@ def recover(y, A, G=None, *, method="csgm", lam=0.0, restarts=10, steps=1000, lr
         Choose each problem's restart by measurement error (default) or total loss.
     patience : int, optional
         Per-restart early stop after ``patience`` steps without a relative
-        improvement of ``tol``.
+        improvement of ``tol``; stopped restarts leave the batch, so this saves
+        compute.
     tol : float
         Relative improvement that counts for ``patience`` (default 1e-4).
     chunk_size : int, optional

@@ -134,8 +134,26 @@ def _autocast(device, precision):
     return contextlib.nullcontext()
 
 
+def _shrink_optimizer(opt, z_old, z_new, keep, make_opt):
+    """A new optimiser over ``z_new = z_old[keep]`` whose per-element state is the kept rows of the old one's."""
+    new = make_opt(z_new)
+    new.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    state = {}
+    for key, value in opt.state.get(z_old, {}).items():
+        if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == z_old.shape[0]:
+            value = value[keep].clone()  # exp_avg, exp_avg_sq, momentum_buffer: one slice per row
+        state[key] = value  # Adam's step counter is shared by all rows
+    if state:
+        new.state[z_new] = state
+    return new
+
+
 def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience, tol, bar, lr_at=None):
-    """Run the optimisation loop on one chunk of rows; return per-row best iterate, history, steps run."""
+    """Run the optimisation loop on one chunk of rows; return per-row best iterate, history, steps run.
+
+    With ``patience``, rows that stop are dropped from the batch (their optimiser state with them), so the
+    generator only runs on the rows still improving and early stopping saves compute.
+    """
     device = z0.device
     n_rows = z0.shape[0]
     expand = (-1,) + (1,) * (z0.ndim - 1)
@@ -144,9 +162,9 @@ def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience
     best_total = torch.full((n_rows,), float("inf"), device=device, dtype=z0.dtype)
     best_z = z0.clone()
     history = torch.full((n_rows, steps), float("nan"), device=device, dtype=z0.dtype)
-    active = torch.ones(n_rows, dtype=torch.bool, device=device)
-    since = torch.zeros(n_rows, dtype=torch.long, device=device)
     ran = torch.full((n_rows,), steps, dtype=torch.long, device=device)
+    idx = torch.arange(n_rows, device=device)  # the rows still in the batch, in order
+    since = torch.zeros(n_rows, dtype=torch.long, device=device)
 
     for t in range(steps):
         opt.zero_grad(set_to_none=True)
@@ -154,40 +172,47 @@ def _solve_chunk(objective, G, z0, rows, *, steps, make_opt, precision, patience
             x = G(z)
         _, total = objective(x.to(z.dtype), z, rows)
         loss = total.detach()
+        prev = best_total if patience is None else best_total[idx]
+        better = loss < prev
         if patience is None:  # every row runs every step: the lean path
             history[:, t] = loss
-            better = loss < best_total
+            best_total = torch.where(better, loss, best_total)
+            best_z = torch.where(better.view(expand), z.detach(), best_z)
         else:
-            history[:, t] = torch.where(active, loss, history[:, t])
-            better = active & (loss < best_total)
-            improved = better & (loss < best_total - tol * best_total.abs().clamp_min(1e-12))
-            since = torch.where(improved | ~torch.isfinite(best_total), 0, since + 1)
-        best_total = torch.where(better, loss, best_total)
-        best_z = torch.where(better.view(expand), z.detach(), best_z)
+            history[idx, t] = loss
+            improved = better & (loss < prev - tol * prev.abs().clamp_min(1e-12))
+            since[idx] = torch.where(improved | ~torch.isfinite(prev), 0, since[idx] + 1)
+            best_total[idx] = torch.where(better, loss, prev)
+            best_z[idx] = torch.where(better.view(expand), z.detach(), best_z[idx])
         total.sum().backward()
         if lr_at is not None:
             opt.param_groups[0]["lr"] = lr_at(t)
         opt.step()
         with torch.no_grad():
             objective.project(z)
-        if patience is not None:
-            stop = active & (since >= patience)
-            if bool(stop.any()):
-                ran = torch.where(stop, t + 1, ran)
-                active &= ~stop
-                if not bool(active.any()):
-                    if bar is not None:
-                        bar.update(steps - t)
-                    break
         if bar is not None:
             bar.update(1)
-    # the final iterate has not been scored yet
-    with torch.no_grad():
-        with _autocast(device, precision):
-            x = G(z)
-        _, total = objective(x.to(z.dtype), z, rows)
-        better = active & (total.to(z.dtype) < best_total)
-        best_z = torch.where(better.view(expand), z.detach(), best_z)
+        if patience is not None:
+            stop = since[idx] >= patience
+            if bool(stop.any()):
+                ran[idx[stop]] = t + 1
+                keep = ~stop
+                if not bool(keep.any()):
+                    idx = idx[keep]
+                    if bar is not None:
+                        bar.update(steps - t - 1)
+                    break
+                z_new = z.detach()[keep].clone().requires_grad_(True)
+                opt = _shrink_optimizer(opt, z, z_new, keep, make_opt)
+                z, idx, rows = z_new, idx[keep], rows[keep]
+    # the final iterate of the rows still running has not been scored yet
+    if idx.numel():
+        with torch.no_grad():
+            with _autocast(device, precision):
+                x = G(z)
+            _, total = objective(x.to(z.dtype), z, rows)
+            better = total.to(z.dtype) < best_total[idx]
+            best_z[idx] = torch.where(better.view(expand), z.detach(), best_z[idx])
     return best_z, history, ran
 
 
@@ -242,7 +267,9 @@ def optimize_latents(
         total loss (as the original CSGM code did).
     patience : int, optional
         Stop a row once its loss has not improved by a relative ``tol`` for
-        ``patience`` steps; the batch stops when every row has.  Off by default.
+        ``patience`` steps.  Stopped rows leave the batch (with their optimiser
+        state), so the generator only runs on the rows still improving; the
+        solve ends when every row has stopped.  Off by default.
     tol : float
         Relative improvement that resets the patience counter.
     chunk_size : int, optional
