@@ -161,6 +161,25 @@ def test_discriminator_changes_the_answer_and_none_is_logged(caplog):
     assert (ns.perceptual_loss > 0).all()
 
 
+def test_schedule_reaches_the_engine():
+    # inpaint(schedule="cosine") must be the engine's cosine solve of the same objective from the same latents
+    from ganprior.solvers.latent import _initial_latents
+
+    G, D = tiny(torch.float64)
+    x, mask = truth(G, n=2), center_mask((1, 8, 8)).double()
+    r = inpaint(x, mask, G, D, lam=0.1, seed=3, blend="none", schedule="cosine", return_result=True, **FAST)
+    objective = InpaintingObjective(x, mask.expand(2, 1, 8, 8), D, lam=0.1)
+    z0 = _initial_latents(G, 2, FAST["restarts"], 3, None)
+    objective.project(z0)
+    with D.frozen():
+        ref = optimize_latents(objective, G, 2, select="loss", z_init=z0.view(2, FAST["restarts"], 4),
+                               schedule="cosine", **FAST)
+    torch.testing.assert_close(r.generated, ref.x, rtol=0, atol=1e-12)
+    assert r.info["schedule"] == "cosine"
+    const = inpaint(x, mask, G, D, lam=0.1, seed=3, blend="none", return_result=True, **FAST)
+    assert not torch.allclose(const.generated, r.generated)
+
+
 def test_z_bound_none_leaves_latents_free():
     G, _ = tiny()
     x = truth(G, n=1)
@@ -189,6 +208,7 @@ def test_bad_inputs_fail_before_work():
          r"Shape mismatch: 'image' holds images of shape \(1, 4, 4\) but G makes images of shape \(1, 8, 8\)"),
         ({"image": [[0.0]]}, TypeError, r"'image' parameter of inpaint must be a numpy.ndarray or torch.Tensor"),
         ({"restarts": 0}, ValueError, r"'restarts' parameter of inpaint must be an int >= 1. Got 0"),
+        ({"schedule": "linear"}, ValueError, r"'schedule' parameter of inpaint must be one of \['constant', 'cosine'\]"),
         ({"z_bound": 0.0}, ValueError, r"'z_bound' parameter of inpaint must be a real number > 0.0"),
         ({"seed": -1}, ValueError, r"'seed' parameter must be an int >= 0"),
     ]

@@ -24,7 +24,7 @@ from .. import blending as _blending
 from .._validation import check_choice, check_float, check_int, describe
 from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
-from .latent import LatentObjective, _initial_latents, optimize_latents
+from .latent import SCHEDULES, LatentObjective, _initial_latents, optimize_latents
 
 __all__ = ["PERCEPTUAL", "InpaintResult", "InpaintingObjective", "add_cli_arguments", "cli_main", "inpaint",
            "weighted_mask"]
@@ -204,7 +204,7 @@ class InpaintResult:
 
 def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax", blend="poisson", restarts=10,
             steps=1000, lr=0.01, optimizer="adam", z_bound=1.0, seed=None, patience=None, chunk_size=None,
-            precision="fp32", latent_shape=None, progress=False, return_result=False):
+            precision="fp32", latent_shape=None, progress=False, schedule="constant", return_result=False):
     r"""Semantic inpainting with a GAN prior (Yeh et al., 2017).
 
     Parameters
@@ -231,8 +231,9 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
         Post-processing (see :func:`ganprior.blending.blend`), default Poisson.
     restarts : int
         Candidates per image; the one with the lowest total loss is kept.
-    steps, lr, optimizer, patience, chunk_size, precision, progress
-        Passed to :func:`~ganprior.solvers.latent.optimize_latents`.
+    steps, lr, optimizer, patience, chunk_size, precision, progress, schedule
+        Passed to :func:`~ganprior.solvers.latent.optimize_latents`
+        (``schedule="cosine"`` decays the step size from ``lr`` to 0).
     z_bound : float or None
         Clip :math:`z` to :math:`[-b, b]` after each step (default 1).
     seed : None, int, torch.Generator or sequence of P seeds
@@ -292,6 +293,7 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
     restarts = check_int(restarts, "restarts", minimum=1, owner=owner)
     steps = check_int(steps, "steps", minimum=1, owner=owner)
     lr = check_float(lr, "lr", minimum=0.0, strict=True, owner=owner)
+    check_choice(schedule, "schedule", SCHEDULES, owner=owner)
     if z_bound is not None:
         z_bound = check_float(z_bound, "z_bound", minimum=0.0, strict=True, owner=owner)
     if not isinstance(return_result, bool):
@@ -323,14 +325,15 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
     with D.frozen() if D is not None else contextlib.nullcontext():
         res = optimize_latents(objective, G, P, restarts=restarts, steps=steps, optimizer=optimizer, lr=lr,
                                select="loss", patience=patience, chunk_size=chunk_size, precision=precision,
-                               z_init=z0.view(P, restarts, *G.latent_shape), progress=progress)
+                               z_init=z0.view(P, restarts, *G.latent_shape), progress=progress,
+                               schedule=schedule)
     generated = res.x[0] if squeeze else res.x
     x = _blending.blend(image, generated, mask, method=blend)
     if not return_result:
         return x
     info = {"lam": lam, "window": window, "perceptual": perceptual if objective.uses_perceptual else "off",
             "blend": blend, "restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
-            "z_bound": z_bound, "precision": precision, "select": "loss"}
+            "schedule": schedule, "z_bound": z_bound, "precision": precision, "select": "loss"}
     out = {k: _back(getattr(res, k), image, squeeze) for k in ("z", "loss", "restart", "history", "steps")}
     return InpaintResult(x=x, generated=_back(res.x, image, squeeze), wall_time=res.wall_time, info=info,
                          contextual_loss=_back(res.measurement_error, image, squeeze),
@@ -376,6 +379,8 @@ def add_cli_arguments(parser):
     parser.add_argument("--restarts", type=int, default=4)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                        help="step size: constant lr, or cosine decay from lr to 0")
     parser.add_argument("--z-bound", type=float, default=1.0, help="clip z to [-b, b]; 0 for no clipping")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -426,7 +431,7 @@ def cli_main(args) -> int:
     t = time.perf_counter()
     x_ours = inpaint(x_true, mask, G, D, lam=args.lam, window=args.window, perceptual=args.perceptual,
                      blend=args.blend, restarts=args.restarts, steps=args.steps, lr=args.lr,
-                     z_bound=args.z_bound or None, seed=list(range(args.seed, args.seed + x_true.shape[0])))
+                     schedule=args.schedule, z_bound=args.z_bound or None, seed=list(range(args.seed, args.seed + x_true.shape[0])))
     t_ours = time.perf_counter() - t
     x_base = _blending.harmonic_fill(x_true, mask)
     print(f"{'method':>10} {'PSNR':>7} {'SSIM':>6}")
