@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .npy file")
     p.set_defaults(func=_recover)
 
-    from ganprior.training.cli import add_arguments, main as train_main
+    from ganprior.training.cli import add_arguments
+    from ganprior.training.cli import main as train_main
 
     p = sub.add_parser("train", help="train a GAN prior (runs under torchrun too)")
     add_arguments(p)

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from conftest import relu_generator
 
 import ganprior
 from ganprior import operators as ops
 from ganprior._validation import check_seed
-
-from conftest import relu_generator
 
 G = relu_generator(k=4, hidden=16, n=36, seed=0, image_shape=(1, 6, 6))
 A = ops.Gaussian(10, in_shape=(1, 6, 6), seed=0)

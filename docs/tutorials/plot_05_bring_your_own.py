@@ -18,7 +18,6 @@ sums of pixels along lines.
 # that :math:`z \sim \mathcal{N}(0, I)` gives digit-like images.  We fit it on 250 of the bundled
 # MNIST digits and keep the other 50 to test.
 
-import matplotlib.pyplot as plt
 import torch
 
 import ganprior

@@ -81,8 +81,8 @@ def load_prior(name: str, *, device=None) -> Generator:
     >>> G.image_shape
     (1, 28, 28)
     """
-    from ..models import from_config
     from ..generator import _load_state_dict
+    from ..models import from_config
 
     config = prior_config(name)
     module = from_config(config["generator"], role="generator")
@@ -107,8 +107,8 @@ def load_discriminator(name: str, *, device=None) -> Discriminator:
     Discriminator
         Takes images in [0, 1] and returns logits.
     """
-    from ..models import from_config
     from ..generator import _load_state_dict
+    from ..models import from_config
 
     config = prior_config(name)
     module = from_config(config["discriminator"], role="discriminator")
