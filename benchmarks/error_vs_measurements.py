@@ -130,6 +130,15 @@ def summarise(rows):
     return out
 
 
+def markdown_table(summary, methods):
+    """The README's table: one row per m, one column per method, 'mean +- 95% CI (PSNR)'; '–' where not run."""
+    cell = {(r["method"], r["m"]): f"{r['mean']:.4f} ± {r['ci95']:.4f} ({r['psnr_mean']:.1f} dB)" for r in summary}
+    lines = ["| m | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for m in sorted({r["m"] for r in summary}):
+        lines.append(f"| {m} | " + " | ".join(cell.get((k, m), "–") for k in methods) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def m_needed(summary, method, target):
     """Smallest m at which the method's mean error reaches `target`, by log-log interpolation (nan if never)."""
     pts = sorted((r["m"], r["mean"]) for r in summary if r["method"] == method)
@@ -284,6 +293,7 @@ def main(argv=None):
     error_curves(summary, out / "error_vs_m.png",
                  title=f"{args.dataset}: {len(x_test)} test images, ||eta|| = {cfg['noise']}")
     sav = savings(summary, cfg["savings_targets"], out)
+    (out / "table.md").write_text(markdown_table(summary, [k for k in cfg["methods"] if k in methods]))
     meta = dict(command="python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                 dataset=args.dataset, n_test=len(x_test), n_val=args.n_val, methods=methods, m=ms,
                 csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], schedule=cfg["schedule"],
