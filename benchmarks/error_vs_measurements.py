@@ -42,11 +42,11 @@ from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_samp
 
 PRESETS = {
     "mnist": dict(prior="mnist", sample="mnist_test300", noise=0.1, methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
-                  m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=4, steps=300, lr=0.3,
+                  m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=10, steps=300, lr=0.3,
                   lams=[0.1, 1.0, 3.0], savings_targets=[0.05, 0.02, 0.01]),
     "fashion-mnist": dict(prior="fashion-mnist", sample="fashion_test300", noise=0.1,
                           methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
-                          m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=4, steps=300,
+                          m=[10, 25, 50, 100, 200, 300, 400, 500, 750], n_test=300, restarts=10, steps=300,
                           lr=0.3, lams=[0.1, 1.0, 3.0], savings_targets=[0.05, 0.02, 0.01]),
     "celeba": dict(prior="celeba64", sample="celeba_test64", noise=0.01, methods=["csgm", "lasso-dct", "lasso-wavelet"],
                    m=[20, 50, 100, 200, 500, 1000, 2500, 5000, 7500, 10000], n_test=64, restarts=2, steps=300,
