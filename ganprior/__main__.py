@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--lr", type=float, default=0.3)
     p.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
-    p.add_argument("--lam", type=float, default=1.0)
+    p.add_argument("--lam", type=float, default=0.1)
     p.add_argument("--noise", type=float, default=0.1, help="||eta|| (per-entry std noise/sqrt(m))")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
