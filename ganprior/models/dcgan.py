@@ -81,7 +81,45 @@ class _ConfigMixin:
         return {"arch": self.arch, "kwargs": dict(self._kwargs)}
 
 
-class DCGANGenerator28(_ConfigMixin, nn.Module):
+class _DCGANGenerator(_ConfigMixin, nn.Module):
+    """What the DCGAN generators share: ``self.net`` maps ``(B, latent_dim, 1, 1)`` to images."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in :math:`[-1, 1]` from latents.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
+
+        Returns
+        -------
+        torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+        """
+        return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
+
+
+class _DCGANDiscriminator(_ConfigMixin, nn.Module):
+    """What the DCGAN discriminators share: ``self.net`` maps images to ``(B, 1, 1, 1)`` logits."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of images in :math:`[-1, 1]`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images, shape ``(B, *image_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Logits, shape ``(B,)``.
+        """
+        return self.net(x).reshape(x.shape[0])
+
+
+class DCGANGenerator28(_DCGANGenerator):
     """DCGAN generator for 28x28x1 images: z -> 7x7x(2w) -> 14x14x(w) -> 28x28x1, tanh.
 
     Parameters
@@ -120,23 +158,8 @@ class DCGANGenerator28(_ConfigMixin, nn.Module):
         )
         init_dcgan_weights(self, seed)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in :math:`[-1, 1]` from latents.
 
-        Parameters
-        ----------
-        z : torch.Tensor
-            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
-
-        Returns
-        -------
-        torch.Tensor
-            Images, shape ``(B, *image_shape)``.
-        """
-        return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
-
-
-class DCGANDiscriminator28(_ConfigMixin, nn.Module):
+class DCGANDiscriminator28(_DCGANDiscriminator):
     """DCGAN discriminator for 28x28 images: 28 -> 14x14x(w) -> 7x7x(2w) -> logit, shape (B,).
 
     Parameters
@@ -174,23 +197,8 @@ class DCGANDiscriminator28(_ConfigMixin, nn.Module):
         )
         init_dcgan_weights(self, seed)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of images in :math:`[-1, 1]`.
 
-        Parameters
-        ----------
-        x : torch.Tensor
-            Images, shape ``(B, *image_shape)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Logits, shape ``(B,)``.
-        """
-        return self.net(x).reshape(x.shape[0])
-
-
-class DCGANGenerator64(_ConfigMixin, nn.Module):
+class DCGANGenerator64(_DCGANGenerator):
     """DCGAN generator for 64x64 images: z -> 4x4x(8w) -> 8x8x(4w) -> 16x16x(2w) -> 32x32x(w) -> 64x64xC.
 
     Transposed convolutions with batch norm and ReLU, ``tanh`` output in :math:`[-1, 1]`
@@ -227,23 +235,8 @@ class DCGANGenerator64(_ConfigMixin, nn.Module):
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self, seed)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in :math:`[-1, 1]` from latents.
 
-        Parameters
-        ----------
-        z : torch.Tensor
-            Latents, shape ``(B, latent_dim)`` (or ``(B, latent_dim, 1, 1)``).
-
-        Returns
-        -------
-        torch.Tensor
-            Images, shape ``(B, *image_shape)``.
-        """
-        return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
-
-
-class DCGANDiscriminator64(_ConfigMixin, nn.Module):
+class DCGANDiscriminator64(_DCGANDiscriminator):
     """DCGAN discriminator for 64x64 images: 64 -> 32x(w) -> 16x(2w) -> 8x(4w) -> 4x(8w) -> logit, shape (B,).
 
     Parameters
@@ -277,18 +270,3 @@ class DCGANDiscriminator64(_ConfigMixin, nn.Module):
         layers += [nn.Conv2d(8 * w, 1, 4, 1, 0, bias=True)]
         self.net = nn.Sequential(*layers)
         init_dcgan_weights(self, seed)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of images in :math:`[-1, 1]`.
-
-        Parameters
-        ----------
-        x : torch.Tensor
-            Images, shape ``(B, *image_shape)``.
-
-        Returns
-        -------
-        torch.Tensor
-            Logits, shape ``(B,)``.
-        """
-        return self.net(x).reshape(x.shape[0])

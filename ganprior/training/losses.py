@@ -256,7 +256,7 @@ def d_loss_hinge(real_logits, fake_logits) -> torch.Tensor:
 
 
 def g_loss_hinge(fake_logits) -> torch.Tensor:
-    r"""Hinge generator loss :math:`-E D(G(z))`.
+    r"""Hinge generator loss :math:`-E D(G(z))` (the WGAN generator loss).
 
     Parameters
     ----------
@@ -268,7 +268,7 @@ def g_loss_hinge(fake_logits) -> torch.Tensor:
     torch.Tensor
         The scalar mean over the batch.
     """
-    return -fake_logits.mean()
+    return g_loss_wgan(fake_logits)  # the same generator objective as WGAN
 
 
 @dataclass(frozen=True)
