@@ -7,10 +7,17 @@ Protocol (see ../shared/REFERENCE.md section 1 and the README):
   ||eta|| / sqrt(m), ||eta|| = 0.1 (MNIST) or 0.01 (CelebA);
 - methods: CSGM with the bundled prior, Lasso (pixel), Lasso-DCT, Lasso-wavelet (Haar);
 - every hyperparameter (CSGM lam, each Lasso's alpha) is chosen per m on validation images drawn from the
-  TRAINING split, never on the test images; the chosen values are recorded per row;
+  TRAINING split (the last --n-val = 32 images), never on the test images; the chosen values are recorded per
+  row. A value chosen at an open edge of its grid widens the grid geometrically past that edge (x10 per step,
+  :func:`widen_search`) until the validation error turns up, a natural bound is reached (lam = 0 is a grid point
+  reachable at the low edge of lam: below 1e-3 the next step is lam = 0; alpha > 0 has no reachable bound) or
+  the search limit; the whole search (every value tried and its validation MSE) is in ``selection.log``,
+  ``selection.json``, ``metadata.json`` and, per validation image, ``validation.csv``;
 - metric: per-pixel MSE in [0, 1] pixels and PSNR; mean with 95% CI = 1.96 std / sqrt(N).
 
-Outputs in --out: ``per_image.csv`` (appended as it goes: an interrupted run resumes from it),
+Outputs in --out: ``per_image.csv`` (appended one whole chunk per write as it goes: an interrupted run resumes
+from it without duplicated or lost rows; a torn last line is dropped), ``selection.json`` (the finished searches:
+a resumed run reuses them),
 ``summary.csv``, ``error_vs_m.png``, ``savings.csv`` + ``savings.png`` (the m each method needs for a target
 error, interpolated, and the Lasso-m / CSGM-m ratio), ``metadata.json`` (versions, seeds, device, times, command).
 
@@ -19,12 +26,20 @@ Examples::
     python benchmarks/error_vs_measurements.py --dataset mnist --out benchmarks/results/mnist
     python benchmarks/error_vs_measurements.py --dataset celeba --out benchmarks/results/celeba
     python benchmarks/error_vs_measurements.py --dataset mnist --quick --out /tmp/quick
+
+How many validation images the choice needs (searches on a pool of 128, then the choice on disjoint subsets)::
+
+    python benchmarks/error_vs_measurements.py --dataset mnist --methods csgm --m 25 100 --n-val 128 \
+        --validation-only --out benchmarks/results/mnist/validation_size
+    python benchmarks/error_vs_measurements.py --dataset mnist --validation-report 8 16 32 64 \
+        --out benchmarks/results/mnist/validation_size
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -54,6 +69,78 @@ PRESETS = {
 }
 ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavelet": [1e-5, 1e-3, 1e-1]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
+VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
+N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
+# How each hyperparameter's grid may widen (keyword arguments of widen_search): x10 per step past an open edge.
+# lam = 0 is reachable (no prior term): a step of the low edge below 1e-3 evaluates lam = 0 and closes that side.
+# alpha must be > 0 (scikit-learn's Lasso), so its low side only widens geometrically. A later method's step
+# size or radius gets an entry here (e.g. dict(factor=3.0, lower=0.0)) and the same search.
+SEARCH = {
+    "lam": dict(factor=10.0, lower=0.0, lower_reachable=True, snap_below=1e-3, max_steps=5),
+    "alpha": dict(factor=10.0, lower=0.0, lower_reachable=False, max_steps=5),
+}
+
+
+def widen_search(evaluate, grid, *, factor=10.0, lower=None, lower_reachable=False, snap_below=None,
+                 upper=None, upper_reachable=False, max_steps=5):
+    """Minimise ``evaluate(value)`` over ``grid``, widening the grid while the best value lies at an open edge.
+
+    Every value of ``grid`` is evaluated. While the best value so far is the lowest (highest) value tried, the
+    grid is extended past that edge by one geometric step, ``edge / factor`` (``edge * factor``); a side stops
+    when its new value does not improve strictly on the best (the error turned up, or is flat), when a natural
+    bound is reached, or after ``max_steps`` steps. A bound that is reachable (``lower_reachable``: lam = 0,
+    a legal value) is itself a grid point: the step that would reach it, pass it, or go below ``snap_below``
+    evaluates the bound instead, which closes that side. A bound that is not reachable (alpha > 0) is never
+    evaluated; the side widens geometrically only. Ties go to the value evaluated first.
+
+    Returns a dict: ``tried`` [(value, error)] sorted by value; ``order``, the values in evaluation order;
+    ``best``; ``status``: "interior" (a value on each side was tried, with an error >= the best's), "bound"
+    (the best is a natural bound), "limit" (the best lies at an open edge after ``max_steps`` steps: the
+    optimum may lie further out) or "single" (a one-value grid: nothing to choose, nothing evaluated).
+    """
+    grid = [float(v) for v in grid]
+    if len(set(grid)) == 1:
+        return dict(tried=[], order=[], best=grid[0], status="single")
+    scores, order = {}, []
+    for v in grid:
+        if v not in scores:
+            scores[v] = float(evaluate(v))
+            order.append(v)
+    best = min(order, key=lambda v: scores[v])  # min keeps the first of equal values
+    steps = {"low": 0, "high": 0}
+    closed = {"low": False, "high": False}
+    while True:
+        values = sorted(scores)
+        side = "low" if best == values[0] else "high" if best == values[-1] else None
+        if side is None or closed[side] or steps[side] >= max_steps:
+            break
+        if side == "low":
+            nxt, bound, reachable = values[0] / factor, lower, lower_reachable
+            if bound is not None and (nxt <= bound or (snap_below is not None and nxt < snap_below)):
+                nxt = bound
+        else:
+            nxt, bound, reachable = values[-1] * factor, upper, upper_reachable
+            if bound is not None and nxt >= bound:
+                nxt = bound
+        if bound is not None and nxt == bound:
+            closed[side] = True  # the last step of this side: the bound itself, or nothing if not reachable
+            if not reachable or bound in scores:
+                continue
+        steps[side] += 1
+        scores[nxt] = float(evaluate(nxt))
+        order.append(nxt)
+        if scores[nxt] < scores[best]:
+            best = nxt
+        else:
+            closed[side] = True  # turned up (or flat): the previous best is bracketed
+    values = sorted(scores)
+    if values[0] < best < values[-1]:
+        status = "interior"
+    elif (best == lower and lower_reachable) or (best == upper and upper_reachable):
+        status = "bound"
+    else:
+        status = "limit"
+    return dict(tried=[(v, scores[v]) for v in values], order=order, best=best, status=status)
 
 
 def default_data_root():
@@ -63,12 +150,15 @@ def default_data_root():
 
 
 def validation_images(dataset, n, root):
-    """The last n images of the training split (the priors were trained on it; the test split is untouched)."""
+    """The last n images of the training split (the priors were trained on it; the test split is untouched),
+    and their indices in that split."""
     if dataset == "mnist":
-        return load_mnist(root / "mnist", split="train")[0][-n:]
-    if dataset == "fashion-mnist":
-        return load_fashion_mnist(root / "fashion_mnist", split="train")[0][-n:]
-    return load_celeba(root / "celeba", which="10k")[-n:]
+        x = load_mnist(root / "mnist", split="train")[0]
+    elif dataset == "fashion-mnist":
+        x = load_fashion_mnist(root / "fashion_mnist", split="train")[0]
+    else:
+        x = load_celeba(root / "celeba", which="10k")
+    return x[-n:], list(range(len(x) - n, len(x)))
 
 
 # Above this many matrix entries (m * n) a dense Gaussian is replaced by the structured SubsampledDCT:
@@ -102,19 +192,176 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape):
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
-def choose(method, m, x_val, G, cfg, precision, image_shape, log):
-    """Pick the hyperparameter with the lowest mean validation MSE (validation images only)."""
-    name, grid = ("lam", cfg["lams"]) if method == "csgm" else ("alpha", ALPHAS[method])
-    if len(grid) == 1:
-        return name, grid[0]
+def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
+    """Pick the hyperparameter with the lowest mean validation MSE (validation images only), by
+    :func:`widen_search` from the method's grid; a search finished before (``selection.json``, same grid and
+    validation set) is reused, so a resumed run neither repeats nor duplicates it."""
+    name, grid = ("lam", cfg["lams"]) if method == "csgm" else ("alpha", cfg["alphas"][method])
+    key = f"{method} m={m}"
+    state = load_selection(out)
+    rec = state.get(key)
+    if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids:
+        return name, rec["chosen"]
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
-    scores = []
-    for value in grid:
+    per_image = {}
+
+    def evaluate(value):
         x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape)
-        scores.append(float(ganprior.metrics.mse(x_hat, x_val).mean()))
-    best = grid[int(np.argmin(scores))]
-    log.write(f"{method} m={m}: {name} grid {grid} -> validation MSE {[round(s, 5) for s in scores]} -> {best}\n")
-    return name, best
+        per_image[value] = [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
+        return float(np.mean(per_image[value]))
+
+    res = widen_search(evaluate, grid, **SEARCH[name])
+    if per_image:
+        write_validation(out, method, m, name, val_ids, per_image)
+    state[key] = dict(method=method, m=m, hyperparameter=name, grid=[float(v) for v in grid],
+                      n_val=len(val_ids), val_images=val_ids, tried=[[v, e] for v, e in res["tried"]],
+                      order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
+    save_selection(out, state, cfg["methods"])
+    return name, res["best"]
+
+
+def load_selection(out):
+    path = Path(out) / "selection.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _replace(path, text):
+    """Write a whole file at once (a temporary file, then an atomic rename)."""
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _fmt(v):
+    return f"{v:g}"
+
+
+def selection_lines(state, method_order):
+    """selection.log: one line per search, every value tried (sorted) with its mean validation MSE."""
+    rank = {k: i for i, k in enumerate(method_order)}
+    lines = []
+    for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
+        values = [v for v, _ in rec["tried"]]
+        widened = [v for v in values if v not in rec["grid"]]
+        lines.append(f"{rec['method']} m={rec['m']}: {rec['hyperparameter']} grid [{', '.join(map(_fmt, rec['grid']))}]"
+                     + (f" + widened [{', '.join(map(_fmt, widened))}]" if widened else "")
+                     + f" -> validation MSE ({rec['n_val']} images) "
+                     + ", ".join(f"{_fmt(v)}: {e:.5g}" for v, e in rec["tried"])
+                     + f" -> {_fmt(rec['chosen'])} ({rec['status']})")
+    return lines
+
+
+def save_selection(out, state, method_order):
+    _replace(Path(out) / "selection.json", json.dumps(state, indent=1) + "\n")
+    _replace(Path(out) / "selection.log", "\n".join(selection_lines(state, method_order)) + "\n")
+
+
+def write_validation(out, method, m, name, val_ids, per_image):
+    """validation.csv: the per-image validation MSE of every value tried (a repeated search replaces its rows)."""
+    path = Path(out) / "validation.csv"
+    rows = []
+    if path.exists():
+        with open(path) as f:
+            rows = [r for r in csv.DictReader(f) if not (r["method"] == method and int(r["m"]) == m)]
+    for value in sorted(per_image):
+        rows += [dict(method=method, m=m, hyperparameter=name, value=_fmt(value), image=i, mse=f"{e:.6g}")
+                 for i, e in zip(val_ids, per_image[value])]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    _replace(path, buf.getvalue())
+
+
+def read_rows(per_image):
+    """The rows of per_image.csv, repaired for a resume: a torn last line (a run killed mid-write) is cut off and
+    a repeated (method, m, image) keeps its first row only; the file is rewritten if anything was dropped."""
+    text = per_image.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+        print(f"{per_image}: dropped a torn last line", file=sys.stderr)
+        _replace(per_image, text)
+    rows, seen = [], set()
+    for r in csv.DictReader(io.StringIO(text)):
+        key = (r["method"], int(r["m"]), int(r["image"]))
+        if key not in seen and None not in r.values():
+            seen.add(key)
+            rows.append(r)
+    if len(rows) != text.count("\n") - 1:
+        print(f"{per_image}: dropped {text.count(chr(10)) - 1 - len(rows)} repeated or broken rows", file=sys.stderr)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        _replace(per_image, buf.getvalue())
+    return rows
+
+
+def append_rows(per_image, rows):
+    """Append a chunk's rows with ONE write to an O_APPEND file, then fsync: a killed run loses whole chunks."""
+    buf = io.StringIO()
+    csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n").writerows(rows)
+    fd = os.open(per_image, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, buf.getvalue().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def validation_report(out, sizes):
+    """How many validation images the choice needs: on the pool of validation.csv (one search per method and m),
+    the choice made on each of the disjoint blocks of k consecutive images vs the choice on the whole pool, and
+    what a different choice costs on the rest of the pool (excess mean validation MSE). Writes
+    validation_size.csv and validation_size.md; returns the rows."""
+    out = Path(out)
+    with open(out / "validation.csv") as f:
+        vrows = list(csv.DictReader(f))
+    report = []
+    for method, m in sorted({(r["method"], int(r["m"])) for r in vrows}):
+        sub = [r for r in vrows if r["method"] == method and int(r["m"]) == m]
+        values = sorted({float(r["value"]) for r in sub})
+        images = sorted({int(r["image"]) for r in sub})
+        col = {i: j for j, i in enumerate(images)}
+        E = np.full((len(values), len(images)), np.nan)
+        for r in sub:
+            E[values.index(float(r["value"])), col[int(r["image"])]] = float(r["mse"])
+        pool_best = int(np.argmin(E.mean(axis=1)))
+        for k in sizes:
+            n_blocks = len(images) // k
+            if n_blocks < 2:
+                continue
+            agree, excess, rel, edge = [], [], [], 0
+            for b in range(n_blocks):
+                inside = np.zeros(len(images), bool)
+                inside[len(images) - (b + 1) * k: len(images) - b * k] = True  # blocks from the end of the split
+                c = int(np.argmin(E[:, inside].mean(axis=1)))
+                rest_best = E[pool_best, ~inside].mean()
+                agree.append(c == pool_best)
+                excess.append(E[c, ~inside].mean() - rest_best)
+                rel.append(excess[-1] / rest_best)
+                edge += c in (0, len(values) - 1) and c != pool_best
+            report.append(dict(method=method, m=m, pool=len(images), k=k, blocks=n_blocks,
+                               pool_choice=_fmt(values[pool_best]), agree=float(np.mean(agree)),
+                               excess_mean=float(np.mean(excess)), excess_max=float(np.max(excess)),
+                               excess_rel_mean=float(np.mean(rel)), excess_rel_max=float(np.max(rel)),
+                               choices=" ".join(_fmt(values[int(np.argmin(E[:, len(images) - (b + 1) * k:
+                                                                             len(images) - b * k].mean(axis=1)))])
+                                                for b in range(n_blocks)),
+                               edge_choices=edge))
+    with open(out / "validation_size.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(report[0]), lineterminator="\n")
+        w.writeheader()
+        for r in report:
+            w.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()})
+    lines = ["| method | m | pool choice | k | blocks | agree with pool | excess MSE mean / max (relative) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report:
+        lines.append(f"| {r['method']} | {r['m']} | {r['pool_choice']} | {r['k']} | {r['blocks']} | "
+                     f"{r['agree']:.0%} | {r['excess_mean']:.2g} / {r['excess_max']:.2g} "
+                     f"({r['excess_rel_mean']:.1%} / {r['excess_rel_max']:.1%}) |")
+    (out / "validation_size.md").write_text("\n".join(lines) + "\n")
+    return report
 
 
 def summarise(rows):
@@ -176,7 +423,9 @@ def savings(summary, targets, out):
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for method in methods:
         ax.plot(targets, [r[f"m_{method}"] for r in rows], "o-", label=method)
-    ax.set(xscale="log", yscale="log", xlabel="target per-pixel MSE", ylabel="measurements needed (interpolated)",
+    reached = any(r[f"m_{method}"] > 0 for r in rows for method in methods)  # nan > 0 is False
+    ax.set(xscale="log", yscale="log" if reached else "linear", xlabel="target per-pixel MSE",
+           ylabel="measurements needed (interpolated)",
            title="Measurements needed for a target error")
     ax.invert_xaxis()
     ax.grid(alpha=0.3, which="both")
@@ -193,7 +442,8 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=None)
     parser.add_argument("--m", type=int, nargs="+", default=None)
     parser.add_argument("--n-images", type=int, default=None, help="test images (default: the paper's set)")
-    parser.add_argument("--n-val", type=int, default=8, help="validation images from the training split")
+    parser.add_argument("--n-val", type=int, default=N_VAL,
+                        help=f"validation images from the training split (default {N_VAL})")
     parser.add_argument("--restarts", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
@@ -208,13 +458,24 @@ def main(argv=None):
     parser.add_argument("--random-prior", action="store_true", help="untrained generator (tests of the script only)")
     parser.add_argument("--summary-only", action="store_true",
                         help="compute nothing: summarise, plot and write metadata from the rows in per_image.csv")
+    parser.add_argument("--validation-only", action="store_true",
+                        help="run the hyperparameter searches only (selection.log, validation.csv), no test images")
+    parser.add_argument("--validation-report", type=int, nargs="+", default=None, metavar="K",
+                        help="compute nothing: from validation.csv in --out, how often the choice on k validation "
+                             "images agrees with the choice on the whole pool (validation_size.csv / .md)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    if args.validation_report:
+        for r in validation_report(args.out, args.validation_report):
+            print(f"{r['method']:>14} m={r['m']:>5} k={r['k']:>3}: agree {r['agree']:.0%} "
+                  f"excess {r['excess_mean']:.2g} ({r['excess_rel_mean']:.1%})")
+        return None
     torch.set_num_threads(args.threads)
     cfg = dict(PRESETS[args.dataset])
+    cfg["alphas"] = {k: list(v) for k, v in ALPHAS.items()}
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
-        ALPHAS.update({k: [v[1]] for k, v in ALPHAS.items()})
+        cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
     for key in ("restarts", "steps", "lr"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
@@ -235,53 +496,53 @@ def main(argv=None):
         G = ganprior.Generator(build_generator(arch, latent_dim=20, width=16, seed=0), name="random")
     else:
         G = ganprior.load_prior(cfg["prior"])
-    x_val = validation_images(args.dataset, args.n_val, args.data_root or default_data_root())
 
     per_image = out / "per_image.csv"
     done = set()
     if per_image.exists():
-        with open(per_image) as f:
-            for r in csv.DictReader(f):
-                done.add((r["method"], int(r["m"]), int(r["image"])))
+        done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)}
     else:
-        with open(per_image, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+        _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
     todo = [(meth, m) for m in ms for meth in methods
             if any((meth, m, i) not in done for i in range(len(x_test)))]
+    if args.validation_only:
+        todo = [(meth, m) for m in ms for meth in methods]
     if args.summary_only:
         todo = []
+    if todo:
+        x_val, val_ids = validation_images(args.dataset, args.n_val, args.data_root or default_data_root())
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo) * len(x_test), desc=f"{args.dataset} images", unit="img", file=sys.stdout,
-               mininterval=10)
-    with open(out / "selection.log", "a") as log:
-        for method, m in todo:
-            if m not in A_all:
-                A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
-            A, y = A_all[m], y_all[m]
-            name, value = choose(method, m, x_val, G, cfg, args.precision, image_shape, log)
-            log.flush()
-            idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
-            for c in range(0, len(idx), args.chunk):
-                part = idx[c:c + args.chunk]
-                t = time.perf_counter()
-                x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape)
-                sec = (time.perf_counter() - t) / len(part)
-                mse = ganprior.metrics.mse(x_hat, x_test[part])
-                psnr = ganprior.metrics.psnr(x_hat, x_test[part])
-                with open(per_image, "a", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=FIELDS)
-                    for j, i in enumerate(part):
-                        w.writerow(dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
-                                        psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
-                                        operator=operator_name(m, x_test[0].numel()),
-                                        hyperparameter=name, value=value))
-                bar.update(len(part))
+    bar = tqdm(total=len(todo) * (0 if args.validation_only else len(x_test)), desc=f"{args.dataset} images",
+               unit="img", file=sys.stdout, mininterval=10)
+    for method, m in todo:
+        name, value = choose(method, m, x_val, val_ids, G, cfg, args.precision, image_shape, out)
+        if args.validation_only:
+            print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
+            continue
+        if m not in A_all:
+            A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
+        A, y = A_all[m], y_all[m]
+        idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
+        for c in range(0, len(idx), args.chunk):
+            part = idx[c:c + args.chunk]
+            t = time.perf_counter()
+            x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape)
+            sec = (time.perf_counter() - t) / len(part)
+            mse = ganprior.metrics.mse(x_hat, x_test[part])
+            psnr = ganprior.metrics.psnr(x_hat, x_test[part])
+            append_rows(per_image, [dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
+                                         psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
+                                         operator=operator_name(m, x_test[0].numel()),
+                                         hyperparameter=name, value=value) for j, i in enumerate(part)])
+            bar.update(len(part))
     bar.close()
+    state = load_selection(out)
+    if args.validation_only:
+        return state
 
-    with open(per_image) as f:
-        rows = [r for r in csv.DictReader(f) if r["method"] in methods and int(r["m"]) in ms]
+    rows = [r for r in read_rows(per_image) if r["method"] in methods and int(r["m"]) in ms]
     summary = summarise(rows)
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
@@ -294,12 +555,19 @@ def main(argv=None):
                  title=f"{args.dataset}: {len(x_test)} test images, ||eta|| = {cfg['noise']}")
     sav = savings(summary, cfg["savings_targets"], out)
     (out / "table.md").write_text(markdown_table(summary, [k for k in cfg["methods"] if k in methods]))
+    searches = [dict(method=r["method"], m=r["m"], hyperparameter=r["hyperparameter"], n_val=r["n_val"],
+                     grid=r["grid"], tried=r["tried"], chosen=r["chosen"], status=r["status"])
+                for r in sorted(state.values(), key=lambda r: (r["method"], r["m"]))
+                if r["method"] in methods and r["m"] in ms]
     meta = dict(command="python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                 dataset=args.dataset, n_test=len(x_test), n_val=args.n_val, methods=methods, m=ms,
                 csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], schedule=cfg["schedule"],
                           lam_grid=cfg["lams"],
                           precision=args.precision, select="measurement"),
-                alpha_grids={k: ALPHAS[k] for k in methods if k in ALPHAS}, noise_norm=cfg["noise"],
+                alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
+                validation=dict(images=f"the last {args.n_val} images of the training split", n_val=args.n_val,
+                                widening=SEARCH, open_edges=sum(r["status"] == "limit" for r in searches),
+                                searches=searches),
                 operator=f"gaussian N(0,1/m) while m*n <= {DENSE_LIMIT:g}, else subsampled-dct; one per m, "
                          "seed 0*100003+m (test), 1*100003+m (validation)",
                 prior=getattr(G, "name", None), torch=torch.__version__, numpy=np.__version__,

@@ -1,0 +1,103 @@
+"""The benchmark runner resumes an interrupted grid without duplicated or lost rows (issue 17).
+
+A tiny grid (random prior, 6 test digits, m = 10 and 25, 3 CSGM steps, 4 validation digits) is interrupted after
+a few chunks (an exception raised by the function that appends rows), then a kill in the middle of a write is
+imitated (a torn last line), and the run is resumed: per_image.csv must hold every (method, m, image) once, with
+the values of an uninterrupted run. Needs the MNIST training split for the validation digits.
+"""
+
+import csv
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def require_mnist():
+    """The data root ($GANPRIOR_DATA, else ../shared/data beside the repository) if it holds the MNIST training
+    images; else skip (fail under CI=true, where the data are present)."""
+    root = Path(os.environ["GANPRIOR_DATA"]) if os.environ.get("GANPRIOR_DATA") else ROOT.parent / "shared" / "data"
+    if not any((root / "mnist" / f).is_file() for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
+        reason = f"MNIST training images (validation digits) not found under {root}/mnist; set GANPRIOR_DATA"
+        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return root
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("error_vs_measurements_resume",
+                                                  ROOT / "benchmarks" / "error_vs_measurements.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def argv(root, out):
+    return ["--dataset", "mnist", "--random-prior", "--methods", "csgm", "lasso-dct", "--m", "10", "25",
+            "--n-images", "6", "--chunk", "2", "--restarts", "1", "--steps", "3", "--n-val", "4", "--threads", "1",
+            "--data-root", str(root), "--out", str(out)]
+
+
+def rows(out):
+    with open(out / "per_image.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def values(rs):
+    """(method, m, image) -> the row without its timing."""
+    return {(r["method"], r["m"], r["image"]): {k: v for k, v in r.items() if k != "seconds"} for r in rs}
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_without_duplicated_or_lost_rows(bench, tmp_path, monkeypatch):
+    root = require_mnist()
+    bench.main(argv(root, tmp_path / "ref"))
+    ref = rows(tmp_path / "ref")
+    assert len(ref) == len(values(ref)) == 2 * 2 * 6
+
+    out = tmp_path / "resumed"
+    append = bench.append_rows
+    calls = []
+
+    def append_then_fail(path, chunk):
+        if len(calls) == 5:  # 5 chunks written: csgm m=10 done, lasso-dct m=10 part-way
+            raise Interrupt
+        calls.append(len(chunk))
+        append(path, chunk)
+
+    monkeypatch.setattr(bench, "append_rows", append_then_fail)
+    with pytest.raises(Interrupt):
+        bench.main(argv(root, out))
+    assert len(rows(out)) == 10
+    log_before = (out / "selection.log").read_text()
+    with open(out / "per_image.csv", "a") as f:  # a kill in the middle of a write: a torn, unterminated line
+        f.write("lasso-dct,10,4,0.08")
+    monkeypatch.setattr(bench, "append_rows", append)
+    bench.main(argv(root, out))
+
+    got = rows(out)
+    keys = [(r["method"], r["m"], r["image"]) for r in got]
+    assert len(keys) == len(set(keys)), "duplicated rows"
+    assert set(keys) == set(values(ref)), "missing or extra rows"
+    assert values(got) == values(ref)
+    # the finished searches were reused, not repeated: one line per (method, m), the same as before plus the rest
+    log = (out / "selection.log").read_text().splitlines()
+    assert len(log) == len(set(log)) == 4 and set(log_before.splitlines()) <= set(log)
+    assert log == (tmp_path / "ref" / "selection.log").read_text().splitlines()
+
+
+def test_read_rows_repairs_a_torn_line_and_repeats(bench, tmp_path):
+    path = tmp_path / "per_image.csv"
+    row = "csgm,10,0,0.1,10.0,1.0,gaussian,lam,0.1\n"
+    path.write_text(",".join(bench.FIELDS) + "\n" + row + row + "csgm,10,1,0.2,7.0,1.0,gaussian,lam,0.1\ncsgm,10,2,0.")
+    got = bench.read_rows(path)
+    assert [r["image"] for r in got] == ["0", "1"]
+    assert path.read_text() == ",".join(bench.FIELDS) + "\n" + row + "csgm,10,1,0.2,7.0,1.0,gaussian,lam,0.1\n"
