@@ -9,9 +9,18 @@ found with ``ganprior.recover`` and an identity operator (many random restarts),
 copies the last sample grid, and writes ``card.md``.  With ``--measure-only`` nothing is copied: the
 representation error of a run folder is printed (to compare candidate runs).
 
-Example::
+``--recipe recipe.json`` attaches the prior's validated *solver recipe* (``{"recover": {...}, "inpaint":
+{...}}``, see ``ganprior.priors.recipe_for``): it is written into ``config.json`` under ``"recipe"`` and
+tabled in the card.  ``--update NAME --recipe recipe.json`` attaches (or replaces) the recipe of an already
+built prior without measuring anything again: its ``config.json`` and the recipe section of its ``card.md``
+are rewritten.  Machine paths in the recorded training command are made relative to the repository
+(``python -m ganprior train ... --data-root ../shared/data --out runs/NAME``), in new priors and in updated
+ones.
 
-    python benchmarks/build_prior.py --run /work/runs/mnist_k20 --name mnist --sample mnist_test300
+Examples::
+
+    python benchmarks/build_prior.py --run runs/mnist_k20 --name mnist --sample mnist_test300 --recipe recipe.json
+    python benchmarks/build_prior.py --update mnist --recipe recipe.json
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
+import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -28,16 +40,124 @@ import torch
 
 import ganprior
 from ganprior.data import load_sample
-from ganprior.models import from_config
+from ganprior.priors import TASKS, _check_recipe, _lam_text
 
 PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
+REPO = Path(__file__).resolve().parents[1]
+RECIPE_HEADING = "## Solver recipe"
+# the trainer's entry points, as they appear in sys.argv[0] of `python -m ...`
+_TRAIN_ENTRY = ("ganprior/training/cli.py", "ganprior/__main__.py")
 
 
-def load_run(run: Path) -> ganprior.Generator:
-    config = json.loads((run / "config.json").read_text())
-    module = from_config(config["generator"], role="generator")
-    module.load_state_dict(torch.load(run / "generator.pt", map_location="cpu", weights_only=True))
-    return ganprior.Generator(module, tuple(config["latent_shape"]), output_range=tuple(config["output_range"]))
+def portable_command(command: str, repo: Path | None = None) -> str:
+    """The training command with machine paths replaced by paths relative to the repository.
+
+    ``python /abs/ganprior/training/cli.py ...`` (what ``sys.argv`` records for ``python -m
+    ganprior.training.cli``) and ``python /abs/ganprior/__main__.py train ...`` become ``python -m
+    ganprior train ...``; the ``--out`` folder becomes ``runs/<its name>`` (where it goes is the user's
+    choice); every other absolute path becomes relative to the repository root (``/work/shared/data`` ->
+    ``../shared/data`` for a repository in ``/work/main``).  ``repo`` defaults to this repository.
+    """
+    repo = REPO if repo is None else Path(repo)
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return command
+    if not words:
+        return command
+    out, i = [], 0
+    if Path(words[0]).name.startswith("python"):
+        out.append("python")
+        i = 1
+    if i < len(words) and words[i].replace(os.sep, "/").endswith(_TRAIN_ENTRY):
+        main = words[i].replace(os.sep, "/").endswith("ganprior/__main__.py")
+        out += ["-m", "ganprior", "train"]
+        i += 2 if main and i + 1 < len(words) and words[i + 1] == "train" else 1
+    elif words[i:i + 2] == ["-m", "ganprior.training.cli"]:
+        out += ["-m", "ganprior", "train"]
+        i += 2
+
+    def rel(path: str) -> str:
+        return os.path.relpath(path, repo).replace(os.sep, "/") if os.path.isabs(path) else path
+
+    rest = words[i:]
+    for j, w in enumerate(rest):
+        key, eq, val = w.partition("=")
+        if w.startswith("--") and eq:
+            out.append(f"{key}={('runs/' + Path(val).name) if key == '--out' and os.path.isabs(val) else rel(val)}")
+        elif j > 0 and rest[j - 1] == "--out" and os.path.isabs(w):
+            out.append("runs/" + Path(w).name)
+        else:
+            out.append(rel(w))
+    return " ".join(shlex.quote(w) for w in out)
+
+
+def _num(x) -> str:
+    return f"{x:g}"
+
+
+def recipe_markdown(recipe: dict | None) -> str:
+    """The card's solver-recipe section (heading included) for a ``config.json`` ``"recipe"`` entry."""
+    head = (f"{RECIPE_HEADING}\n\n")
+    if not recipe:
+        return head + ("No validated solver recipe: `recover` and `inpaint` use their own defaults with this "
+                       "prior.\n")
+    lines = [head + "The solver settings to use with this prior, stored in `config.json` under `\"recipe\"` "
+             "(`G.recipe` of `ganprior.load_prior`; `ganprior.priors.recipe_for(G, task, m)` gives the keyword "
+             "arguments for one task and number of measurements m); where the numbers come from is listed "
+             "below the table:\n",
+             "| task | restarts x steps | lr (schedule) | precision | optimizer | lam | other |",
+             "|---|---|---|---|---|---|---|"]
+    sources = []
+    for task in TASKS:
+        e = recipe.get(task)
+        if not e:
+            continue
+        other = ", ".join(f"{k} {e[k]}" for k in ("window", "z_bound", "perceptual", "blend") if k in e)
+        lam = _lam_text(e["lam"], prefix=False) if "lam" in e else ""
+        label = task
+        if e.get("validated") is False:
+            label = f"{task} (not validated on this prior)"
+        lines.append(f"| {label} | {e.get('restarts', '')} x {e.get('steps', '')} | {_num(e['lr']) if 'lr' in e else ''}"
+                     f" ({e.get('schedule', '')}) | {e.get('precision', '')} | {e.get('optimizer', '')} | {lam} | "
+                     f"{other} |")
+        for key in ("source", "note"):
+            if e.get(key):
+                sources.append(f"- {task} ({key}): {e[key]}")
+    return "\n".join(lines) + "\n" + ("\n" + "\n".join(sources) + "\n" if sources else "")
+
+
+def set_card_recipe(card: str, recipe: dict | None) -> str:
+    """``card`` with its solver-recipe section replaced (or inserted before "## Samples and losses")."""
+    section = recipe_markdown(recipe) + "\n"
+    pattern = re.compile(re.escape(RECIPE_HEADING) + r"\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(card):
+        return pattern.sub(lambda _: section, card, count=1)
+    anchor = card.find("## Samples and losses")
+    if anchor < 0:
+        return card.rstrip("\n") + "\n\n" + section
+    return card[:anchor] + section + card[anchor:]
+
+
+def read_recipe(path) -> dict:
+    """A validated recipe from a JSON file (``{"recover": {...}, "inpaint": {...}}``)."""
+    return _check_recipe(json.loads(Path(path).read_text()))
+
+
+def update_prior(name: str, recipe: dict | None) -> Path:
+    """Attach ``recipe`` to the bundled prior ``name`` (config.json and card) and make its command portable."""
+    out = PRIORS / name
+    config = json.loads((out / "config.json").read_text())
+    card = (out / "card.md").read_text()
+    old = config.get("command", "")
+    config["command"] = portable_command(old)
+    if recipe is not None:
+        config["recipe"] = recipe
+    card = card.replace(old, config["command"]) if old else card
+    card = set_card_recipe(card, config.get("recipe"))
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "card.md").write_text(card)
+    return out
 
 
 def representation_error(G, x, restarts, steps, lr, precision, chunk, schedule="constant"):
@@ -75,9 +195,13 @@ def plot_losses(log_csv: Path, path: Path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--run", required=True, type=Path)
+    p.add_argument("--run", type=Path, help="the training run folder (ganprior train --out RUN)")
     p.add_argument("--name", default=None)
-    p.add_argument("--sample", required=True, help="bundled held-out images: mnist_test300, celeba_test64, ...")
+    p.add_argument("--sample", help="bundled held-out images: mnist_test300, celeba_test64, ...")
+    p.add_argument("--recipe", type=Path, default=None,
+                   help="JSON file with the validated solver recipe {\"recover\": {...}, \"inpaint\": {...}}")
+    p.add_argument("--update", metavar="NAME", default=None,
+                   help="attach --recipe to the bundled prior NAME (config.json and card) without measuring")
     p.add_argument("--n", type=int, default=None, help="number of held-out images (default all)")
     p.add_argument("--restarts", type=int, default=10)
     p.add_argument("--steps", type=int, default=1000)
@@ -89,8 +213,14 @@ def main(argv=None):
     p.add_argument("--note", default="", help="free text for the card (e.g. other runs compared)")
     p.add_argument("--measure-only", action="store_true")
     args = p.parse_args(argv)
+    recipe = read_recipe(args.recipe) if args.recipe is not None else None
+    if args.update:
+        print(f"updated {update_prior(args.update, recipe)}")
+        return None
+    if args.run is None or args.sample is None:
+        p.error("--run and --sample are required (unless --update)")
     torch.set_num_threads(args.threads)
-    G = load_run(args.run)
+    G = ganprior.load_prior(args.run)  # the checkpoint's EMA weights when the run has them
     x = load_sample(args.sample)[: args.n]
     mse, psnr, sec, x_hat = representation_error(G, x, args.restarts, args.steps, args.lr, args.precision, args.chunk,
                                                  args.schedule)
@@ -103,11 +233,15 @@ def main(argv=None):
         return quality
     out = PRIORS / args.name
     out.mkdir(parents=True, exist_ok=True)
-    for f in ("generator.pt", "discriminator.pt"):
-        shutil.copyfile(args.run / f, out / f)
+    # the weights measured above (EMA ones when the run has them), not necessarily the run's generator.pt
+    torch.save(G.module.state_dict(), out / "generator.pt")
+    torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
     config = json.loads((args.run / "config.json").read_text())
+    config["command"] = portable_command(config.get("command", ""))
     config["quality"] = quality
     config["name"] = args.name
+    if recipe is not None:
+        config["recipe"] = recipe
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     shutil.copyfile(args.run / "samples" / "latest.png", out / "samples.png")
     plot_losses(args.run / "log.csv", out / "losses.png")
@@ -125,7 +259,7 @@ def main(argv=None):
 | discriminator | `{json.dumps(config['discriminator'])}` |
 | latent | {config['latent_shape']} ~ N(0, I); output tanh in [-1, 1], served in [0, 1] |
 | loss | {config['loss']['name']} {config['loss']['params'] or ''} |
-| recipe | Adam lr {hp['lr']}, betas {hp['betas']}, batch {hp['batch_size']}, k={hp['k']}, bf16={hp['bf16']}, seed {hp['seed']} |
+| training recipe | Adam lr {hp['lr']}, betas {hp['betas']}, batch {hp['batch_size']}, k={hp['k']}, bf16={hp['bf16']}, seed {hp['seed']} |
 | steps / epochs | {config['steps']} / {config['epochs']:.1f} |
 | wall time | {config['wall_time_s'] / 60:.1f} min on {platform.machine()} CPU (torch {config['torch_version']}, 1 thread, shared 2-core machine) |
 | weights | {size_mb:.1f} MB (G + D state_dicts) |
@@ -146,6 +280,7 @@ min over z of ||G(z) - x||^2 / n on {quality['n_images']} held-out images (`{arg
 
 ![representation](representation.png)
 
+{recipe_markdown(config.get('recipe'))}
 ## Samples and losses
 
 ![samples](samples.png)
