@@ -16,7 +16,6 @@ and use it at once to recover digits from compressed measurements.  See
 # machine without MNIST we fall back to 250 of the digits bundled with the package (a much weaker
 # prior, but the code runs).
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ import torch
 
 import ganprior
 from ganprior.data import load_mnist, load_sample
-from ganprior.models import build_discriminator, build_generator, from_config
+from ganprior.models import build_discriminator, build_generator
 from ganprior.plotting import recovery_grid
 from ganprior.training import Trainer
 
@@ -99,14 +98,14 @@ for name, xh in [("our prior", x_ours), ("Lasso-DCT", x_lasso)]:
 #
 # Reload it later
 # ---------------
-# The run folder holds ``generator.pt`` and ``discriminator.pt`` (``state_dict`` files) and
-# ``config.json``, which records the architecture, so the prior can be rebuilt anywhere:
+# The run folder holds ``config.json`` (which records the architecture), the trainer's
+# ``checkpoint.pt`` and the exported ``generator.pt`` and ``discriminator.pt``, so one line rebuilds
+# the prior anywhere -- :func:`~ganprior.load_prior` takes a run folder as well as a bundled name
+# (and :func:`ganprior.recover` takes the folder's path as its prior):
 
-config = json.loads((run / "config.json").read_text())
-print("architecture:", config["generator"])
-G_again = ganprior.Generator.from_checkpoint(run / "generator.pt", from_config(config["generator"]))
+G_again = ganprior.load_prior(run)
 z = G.sample_latent(4, seed=0)
-print("same images:", torch.allclose(G_again.generate(z), G.generate(z)))
+print("same images:", torch.equal(G_again.generate(z), G.generate(z)))
 
 # %%
 # The command line does the same, and also runs data-parallel under ``torchrun``:
@@ -116,6 +115,7 @@ print("same images:", torch.allclose(G_again.generate(z), G.generate(z)))
 #    ganprior train --data mnist --arch dcgan28 --latent-dim 20 --width 32 --steps 600 --bf16 --out runs/mnist
 #    torchrun --standalone --nproc_per_node=2 -m ganprior.training.cli --data mnist --epochs 10 --out runs/mnist
 #
-# ``benchmarks/build_prior.py`` turns a finished run into a bundled prior with its model card.
+# ``ganprior.load_prior("runs/mnist")`` then loads either run.  ``benchmarks/build_prior.py`` turns a
+# finished run into a bundled prior with its model card and its validated solver recipe.
 
 shutil.rmtree(run)  # this run was only a demonstration

@@ -1,0 +1,217 @@
+"""load_prior / load_discriminator / prior_config on any run folder or exported prior; solver recipes."""
+
+import importlib.util
+import inspect
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import ganprior
+from ganprior.models import build_discriminator, build_generator
+from ganprior.priors import describe_priors, list_priors, load_discriminator, load_prior, prior_config, recipe_for
+from ganprior.training import Trainer, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _save_checkpoint(state: dict, path: Path):
+    """Write an edited checkpoint, with a fresh checksum where the trainer writes one."""
+    state = dict(state)
+    try:
+        from ganprior.training._io import state_digest
+    except ImportError:  # a trainer without checkpoint checksums
+        state_digest = None
+    if state_digest is not None:
+        state.pop("sha256", None)
+        state["sha256"] = state_digest(state)
+    torch.save(state, path)
+
+
+def _assert_same_state_dict(a: dict, b: dict):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """A tiny run of the command line: an MLP GAN on scikit-learn's 8x8 digits, 6 steps."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    proc = subprocess.run([sys.executable, "-m", "ganprior", "train", "--data", "digits8", "--arch", "mlp",
+                           "--latent-dim", "4", "--width", "16", "--batch-size", "32", "--steps", "6", "--seed", "3",
+                           "--checkpoint-every", "0", "--sample-every", "0", "--threads", "1", "--device", "cpu",
+                           "--dump-rank-weights", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_load_prior_of_a_cli_run_equals_the_trainers_generator(cli_run):
+    G = load_prior(cli_run)
+    ckpt = load_checkpoint(cli_run / "checkpoint.pt")
+    # the weights are the checkpoint's, i.e. the trainer's generator at the end of the run
+    _assert_same_state_dict(G.module.state_dict(), ckpt["generator"])
+    _assert_same_state_dict(G.module.state_dict(), torch.load(cli_run / "rank0.pt", weights_only=True)["generator"])
+    assert G.latent_shape == (4,) and G.image_shape == (1, 8, 8) and G.name == "run" and G.recipe is None
+    # the same images as the exported generator.pt, built by hand as before load_prior took a path
+    config = json.loads((cli_run / "config.json").read_text())
+    by_hand = ganprior.Generator.from_checkpoint(cli_run / "generator.pt",
+                                                 ganprior.models.from_config(config["generator"]))
+    z = G.sample_latent(16, seed=0)
+    assert torch.equal(G(z), by_hand(z))
+    assert prior_config(cli_run) == config and prior_config(str(cli_run))["steps"] == 6
+    D = load_discriminator(cli_run)
+    _assert_same_state_dict(D.module.state_dict(), ckpt["discriminator"])
+    assert D(G(z)).shape == (16,)
+    # str paths work like Path objects, and so does recover with a path as the prior
+    assert torch.equal(load_prior(str(cli_run))(z), G(z))
+
+
+def test_load_prior_of_a_trainer_run_gives_the_trainers_outputs(tmp_path):
+    """In process: a DCGAN with batch norm (running statistics) and bf16 autocast, compared bitwise."""
+    data = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    Gm = build_generator("dcgan28", latent_dim=4, width=4, channels=1, seed=0)
+    Dm = build_discriminator("dcgan28", width=4, channels=1, seed=1)
+    trainer = Trainer(Gm, Dm, data, batch_size=16, seed=5, bf16=True, out_dir=tmp_path, sample_every=0,
+                      checkpoint_every=0)
+    trainer.fit(steps=3)
+    G = load_prior(tmp_path)
+    ours = ganprior.Generator(trainer.generator)  # the trainer's own module, in eval mode
+    z = torch.randn(10, 4, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(G(z), ours(z))
+    _assert_same_state_dict(G.module.state_dict(), trainer.generator.state_dict())
+    _assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
+
+
+def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(cli_run, run)
+    ckpt = load_checkpoint(run / "checkpoint.pt")
+    ema = {k: v + 0.5 if v.is_floating_point() else v for k, v in ckpt["generator"].items()}
+    ckpt["generator_ema"] = ema
+    _save_checkpoint(ckpt, run / "checkpoint.pt")
+    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    ckpt["step"] += 4  # resumed past the exported config.json and not finished
+    _save_checkpoint(ckpt, run / "checkpoint.pt")
+    with pytest.warns(UserWarning, match="checkpoint at step 10 but its config.json was written at step 6"):
+        load_prior(run)
+
+
+def test_exported_prior_folder(tmp_path):
+    folder = tmp_path / "my-prior"
+    shutil.copytree(ganprior.priors.PRIOR_DIR / "mnist", folder)
+    G, ref = load_prior(folder), load_prior("mnist")
+    z = ref.sample_latent(4, seed=0)
+    assert torch.equal(G(z), ref(z)) and G.recipe == ref.recipe and G.name == "mnist"
+    assert load_discriminator(folder)(G(z)).shape == (4,)
+    (folder / "discriminator.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="discriminator.pt"):
+        load_discriminator(folder)
+
+
+def test_bad_paths_say_which_files_were_expected(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config.json and checkpoint.pt.*config.json and generator.pt"):
+        load_prior(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_prior(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        prior_config(str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="is a file"):
+        load_prior(tmp_path / "notes.txt")
+    torch.save({"generator": {}}, tmp_path / "checkpoint.pt")
+    with pytest.raises(FileNotFoundError, match="no config.json.*--resume"):
+        load_discriminator(tmp_path)
+    with pytest.raises(ValueError, match=r"'name' parameter of load_prior must be one of \["):
+        load_prior("mnsit")
+    with pytest.raises(TypeError, match="name_or_path"):
+        load_prior(3)
+
+
+def test_bundled_priors_carry_a_recipe_usable_by_the_solvers():
+    solver = {"recover": inspect.signature(ganprior.recover).parameters,
+              "inpaint": inspect.signature(ganprior.inpaint).parameters}
+    for name in list_priors():
+        G = load_prior(name)
+        assert set(G.recipe) == {"recover", "inpaint"}
+        for task in ("recover", "inpaint"):
+            assert G.recipe[task]["source"], (name, task)
+            kwargs = recipe_for(G, task, m=100)
+            assert set(kwargs) <= set(solver[task]), (name, task)
+            assert {"restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"} <= set(kwargs)
+            assert kwargs == recipe_for(name, task, m=100)
+        assert {"window", "z_bound"} <= set(recipe_for(G, "inpaint"))
+
+
+def test_recipe_for_resolves_lam_per_range_of_m():
+    G = load_prior("mnist")
+    assert recipe_for(G, "recover", m=10) == {"restarts": 10, "steps": 300, "lr": 0.3, "schedule": "cosine",
+                                              "precision": "bf16", "optimizer": "adam", "lam": 3.0}
+    assert [recipe_for(G, "recover", m=m)["lam"] for m in (1, 15, 16, 25, 100, 784)] == [3.0, 3.0, 0.1, 0.1, 0.1, 0.1]
+    with pytest.raises(ValueError, match="depends on the number of measurements m"):
+        recipe_for(G, "recover")
+    assert recipe_for("celeba64", "recover")["lam"] == 0.1  # one lam for every m: m may be omitted
+    assert recipe_for(G, "inpaint")["lam"] == 0.003
+
+    class Prior:
+        recipe = {"recover": {"steps": 5, "lam": [{"m_max": 10, "lam": 2.0}, {"m_max": 100, "lam": 0.5},
+                                                   {"m_max": None, "lam": 0.0}]}}
+
+    assert [recipe_for(Prior, "recover", m=m)["lam"] for m in (10, 11, 100, 101)] == [2.0, 0.5, 0.5, 0.0]
+    assert recipe_for(Prior, "inpaint") is None
+    Prior.recipe = None
+    assert recipe_for(Prior, "recover", m=3) is None
+    for bad in ([{"m_max": 10, "lam": 1.0}],  # no open-ended last range
+                [{"m_max": 10, "lam": 1.0}, {"m_max": 5, "lam": 1.0}, {"m_max": None, "lam": 1.0}],
+                [{"m_max": None, "lam": -1.0}], []):
+        Prior.recipe = {"recover": {"lam": bad}}
+        with pytest.raises(ValueError, match="Invalid solver recipe"):
+            recipe_for(Prior, "recover", m=3)
+    with pytest.raises(ValueError, match="'task' parameter of recipe_for"):
+        recipe_for(G, "denoise")
+    with pytest.raises(ValueError, match="'m' parameter of recipe_for"):
+        recipe_for(G, "recover", m=0)
+
+
+def test_describe_priors(cli_run):
+    lines = describe_priors()
+    assert list(lines) == list_priors()
+    q = prior_config("mnist")["quality"]
+    assert "k=64" in lines["mnist"] and f"{q['representation_mse_mean']:.4f}" in lines["mnist"]
+    assert "recover 10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15)" in lines["mnist"]
+    assert "inpaint 2x200 constant lr 0.03 bf16, lam 0.003" in lines["mnist"]
+    run_line = describe_priors([cli_run])[str(cli_run)]
+    assert "k=4" in run_line and "representation error not measured" in run_line and "no solver recipe" in run_line
+
+
+def _build_prior_module():
+    spec = importlib.util.spec_from_file_location("build_prior", ROOT / "benchmarks" / "build_prior.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_prior_writes_portable_commands_and_recipe_sections():
+    bp = _build_prior_module()
+    cmd = ("/usr/bin/python3.11 /work/main/ganprior/training/cli.py --data mnist --data-root /work/shared/data "
+           "--steps 10 --out /work/runs/mnist_x")
+    assert bp.portable_command(cmd, repo=Path("/work/main")) == (
+        "python -m ganprior train --data mnist --data-root ../shared/data --steps 10 --out runs/mnist_x")
+    assert bp.portable_command("python /opt/x/ganprior/__main__.py train --out=/tmp/r --data digits8",
+                               repo=Path("/opt/x")) == "python -m ganprior train --out=runs/r --data digits8"
+    for name in list_priors():
+        folder = ganprior.priors.PRIOR_DIR / name
+        config, card = prior_config(name), (folder / "card.md").read_text()
+        assert not any(w.startswith("/") for w in config["command"].split()), config["command"]
+        assert "/work/" not in card and config["command"] in card
+        assert bp.set_card_recipe(card, config["recipe"]) == card  # the card shows the config's recipe
+    card = "# Prior\n\n## Representation error\n\nx\n\n## Samples and losses\n\ny\n"
+    once = bp.set_card_recipe(card, {"recover": {"steps": 3, "lam": 0.5}})
+    assert once.index("## Solver recipe") < once.index("## Samples and losses") and "| recover | " in once
+    assert bp.set_card_recipe(once, None).count("## Solver recipe") == 1
