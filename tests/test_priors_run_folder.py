@@ -173,6 +173,9 @@ def test_recipe_for_resolves_lam_per_range_of_m():
         Prior.recipe = {"recover": {"lam": bad}}
         with pytest.raises(ValueError, match="Invalid solver recipe"):
             recipe_for(Prior, "recover", m=3)
+    assert recipe_for(ganprior.Generator(torch.nn.Linear(3, 5), latent_shape=3), "recover", m=4) is None
+    with pytest.raises(TypeError, match="'G' parameter of recipe_for"):
+        recipe_for(torch.nn.Linear(3, 5), "recover")
     with pytest.raises(ValueError, match="'task' parameter of recipe_for"):
         recipe_for(G, "denoise")
     with pytest.raises(ValueError, match="'m' parameter of recipe_for"):

@@ -414,6 +414,8 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
         m = check_int(m, "m", minimum=1, owner="recipe_for")
     if isinstance(G, (str, os.PathLike)):
         recipe = prior_config(G).get("recipe")
+    elif isinstance(G, Generator):  # one made by hand has no recipe
+        recipe = getattr(G, "recipe", None)
     elif hasattr(G, "recipe"):
         recipe = G.recipe
     else:
