@@ -1,4 +1,8 @@
-"""Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior."""
+"""Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior, and dataset lookup.
+
+Tests that need the full datasets call :func:`require_data`: it skips them with the reason when the files are
+absent (a fresh clone), but fails them under ``CI=true``, where every test must run.
+"""
 
 import os
 from pathlib import Path
@@ -46,6 +50,50 @@ def small_prior():
 
 
 def shared_data_root() -> Path:
-    """../shared/data beside the repository, or $GANPRIOR_DATA."""
+    """$GANPRIOR_DATA if set, else ../shared/data beside the repository."""
     env = os.environ.get("GANPRIOR_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+# the files each dataset folder must hold (idx files may also be stored uncompressed)
+DATASET_FILES = {
+    "mnist": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    "fashion_mnist": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    "celeba": ("celeba_10k_89x109.zip", "celeba_test64_178x218.zip"),
+}
+
+
+def running_under_ci() -> bool:
+    """True when the environment variable CI is set to true / 1 / yes (as CI services do)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing_dataset_files(root: Path, *names: str) -> list[str]:
+    """The files of the datasets ``names`` (keys of DATASET_FILES) that are absent under ``root/<name>/``."""
+    missing = []
+    for name in names:
+        for f in DATASET_FILES[name]:
+            p = root / name / f
+            if not (p.is_file() or (f.endswith(".gz") and p.with_suffix("").is_file())):
+                missing.append(f"{name}/{f}")
+    return missing
+
+
+def require_data(*names: str) -> Path:
+    """The data root holding the datasets ``names``; skips the calling test when they are absent.
+
+    Under ``CI=true`` a missing dataset fails the test instead: CI must run every test.
+    """
+    root = shared_data_root()
+    missing = missing_dataset_files(root, *names)
+    if missing:
+        where = "$GANPRIOR_DATA" if os.environ.get("GANPRIOR_DATA") else "../shared/data beside the repository"
+        reason = (f"dataset files not found under {root} ({where}): {', '.join(missing)}; "
+                  "set GANPRIOR_DATA to the folder holding mnist/, fashion_mnist/ and celeba/")
+        if running_under_ci():
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return root
+

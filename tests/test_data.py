@@ -1,24 +1,19 @@
 """Dataset readers on the real files (../shared/data beside the repo, or $GANPRIOR_DATA) and bundled samples."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from conftest import require_data
 
 from ganprior import data
-
-ROOT = Path(os.environ.get("GANPRIOR_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs = pytest.mark.skipif(not (ROOT / "mnist").is_dir(), reason=f"datasets not found under {ROOT}")
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
-@needs
 def test_mnist_test_split():
-    x, y = data.load_mnist(ROOT / "mnist", "test")
+    root = require_data("mnist")
+    x, y = data.load_mnist(root / "mnist", "test")
     assert x.shape == (10000, 1, 28, 28) and x.dtype == torch.float32
     assert y.shape == (10000,) and y.dtype == torch.int64
     assert float(x.min()) == 0.0 and float(x.max()) == 1.0
@@ -27,27 +22,27 @@ def test_mnist_test_split():
     assert torch.bincount(y).tolist() == MNIST_TEST_COUNTS
 
 
-@needs
 def test_mnist_train_via_env_var(monkeypatch):
-    monkeypatch.setenv("GANPRIOR_DATA", str(ROOT))
+    root = require_data("mnist")
+    monkeypatch.setenv("GANPRIOR_DATA", str(root))
     x, y = data.load_mnist()  # root from $GANPRIOR_DATA/mnist
     assert x.shape == (60000, 1, 28, 28)
     assert torch.bincount(y).tolist() == MNIST_TRAIN_COUNTS
     assert y[:3].tolist() == [5, 0, 4]
 
 
-@needs
 def test_fashion_mnist():
-    x, y = data.load_fashion_mnist(ROOT, "test")  # root may also be the parent of fashion_mnist/
+    root = require_data("fashion_mnist")
+    x, y = data.load_fashion_mnist(root, "test")  # root may also be the parent of fashion_mnist/
     assert x.shape == (10000, 1, 28, 28)
     assert torch.bincount(y).tolist() == [1000] * 10
     assert y[:3].tolist() == [9, 2, 1]
     assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
 
 
-@needs
 def test_celeba_test64_order_crop_and_range():
-    x, ids = data.load_celeba(ROOT / "celeba", "test64", return_ids=True)
+    root = require_data("celeba")
+    x, ids = data.load_celeba(root / "celeba", "test64", return_ids=True)
     assert x.shape == (64, 3, 64, 64) and x.dtype == torch.float32
     assert ids == [str(i) for i in range(182638, 182702)]
     assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0 and float(x.std()) > 0.15
@@ -57,7 +52,7 @@ def test_celeba_test64_order_crop_and_range():
 
     from PIL import Image
 
-    with zipfile.ZipFile(ROOT / "celeba" / "celeba_test64_178x218.zip") as zf:
+    with zipfile.ZipFile(root / "celeba" / "celeba_test64_178x218.zip") as zf:
         im = Image.open(BytesIO(zf.read("celebAtest/182638.jpg"))).convert("RGB")
     assert im.size == (178, 218)
     ref = np.asarray(im.crop((35, 55, 143, 163)).resize((64, 64), Image.BICUBIC), dtype=np.float32) / 255
@@ -70,9 +65,9 @@ def test_celeba_test64_order_crop_and_range():
     assert np.abs(got - shifted).mean() > 2 * np.abs(got - ref).mean()
 
 
-@needs
 def test_celeba_10k_uint8():
-    x = data.load_celeba(ROOT / "celeba", "10k", size=32, as_uint8=True)
+    root = require_data("celeba")
+    x = data.load_celeba(root / "celeba", "10k", size=32, as_uint8=True)
     assert x.shape == (10000, 3, 32, 32) and x.dtype == torch.uint8
     assert 60 < float(x.float().mean()) < 160
 
@@ -117,9 +112,9 @@ def test_bundled_samples():
         data.load_sample("cifar")
 
 
-@needs
 def test_bundled_samples_equal_the_readers():
-    x, _ = data.load_mnist(ROOT / "mnist", "test")
+    root = require_data("mnist", "celeba")
+    x, _ = data.load_mnist(root / "mnist", "test")
     assert torch.equal(data.load_sample("mnist_test300"), x[:300])
-    faces = data.load_celeba(ROOT / "celeba", "test64")
+    faces = data.load_celeba(root / "celeba", "test64")
     assert torch.equal(data.load_sample("celeba_test64"), faces)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import require_data
 
 import ganprior
 
@@ -86,8 +87,10 @@ def test_cli_recover_round_trip(tmp_path):
 
 def test_error_vs_measurements_quick(tmp_path):
     """Issue 6 smoke run: the files appear and CSGM beats Lasso at the smallest m."""
+    data_root = require_data("mnist")  # validation images come from the MNIST training split
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "error_vs_measurements.py"), "--dataset",
-                           "mnist", "--quick", "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+                           "mnist", "--quick", "--data-root", str(data_root), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in ("per_image.csv", "summary.csv", "error_vs_m.png", "savings.csv", "metadata.json"):
         assert (tmp_path / f).stat().st_size > 0
