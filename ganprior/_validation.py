@@ -153,3 +153,63 @@ def check_finite(tensor, name: str) -> None:
         bad = int((~np.isfinite(tensor)).sum())
     if bad:
         raise ValueError(f"The '{name}' parameter must hold only finite values. Got {bad} NaN or Inf entries.")
+
+
+def check_float_dtype(dtype, name: str = "dtype", *, owner: str | None = None) -> torch.dtype:
+    """Check that ``dtype`` is a real floating-point :class:`torch.dtype` (e.g. ``torch.float32``).
+
+    Parameters
+    ----------
+    dtype : torch.dtype
+        The dtype to check.
+    name : str
+        Argument name used in error messages.
+    owner : str, optional
+        The function or class the argument belongs to, for the message.
+
+    Returns
+    -------
+    torch.dtype
+        ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a torch.dtype, or is an integer, boolean or complex dtype (an integer
+        operator would round every entry, most of them to zero).
+    """
+    where = f" of {owner}" if owner else ""
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"The '{name}' parameter{where} must be a real floating-point torch.dtype such as "
+                        f"torch.float32 or torch.float64. Got {describe(dtype)} instead.")
+    return dtype
+
+
+def as_real_float(x: torch.Tensor, what: str, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``x`` itself if it is a real floating-point tensor; integer and boolean tensors converted to ``dtype``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        The input.
+    what : str
+        Who receives ``x``, for the message (e.g. ``"Gaussian"``).
+    dtype : torch.dtype, optional
+        The floating dtype integer input is computed in (default ``torch.get_default_dtype()``).
+
+    Returns
+    -------
+    torch.Tensor
+        A real floating-point tensor.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is complex: the operators and metrics are real.
+    """
+    if x.is_complex():
+        raise TypeError(f"{what} expects real input. Got {describe(x)} instead; apply it to the real and "
+                        "imaginary parts separately (or to the magnitude).")
+    if not x.is_floating_point():
+        return x.to(dtype or torch.get_default_dtype())
+    return x

@@ -7,8 +7,14 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_int, check_seed
+from .._validation import as_real_float, check_int, check_seed, describe
 from .base import LinearOperator, _shape_tuple
+
+
+def _real_input(x, what):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} expects a torch.Tensor. Got {describe(x)} instead.")
+    return as_real_float(x, what)
 
 
 def dct(x: torch.Tensor) -> torch.Tensor:
@@ -17,12 +23,18 @@ def dct(x: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     x : torch.Tensor
-        Real signals, shape ``(*batch, n)``.
+        Real signals, shape ``(*batch, n)``; integer input is computed in the
+        default floating dtype.
 
     Returns
     -------
     torch.Tensor
         Coefficients :math:`X`, shape ``(*batch, n)``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a tensor or is complex.
 
     Notes
     -----
@@ -32,6 +44,7 @@ def dct(x: torch.Tensor) -> torch.Tensor:
     reordered sequence (Makhoul, 1980), so it is differentiable and runs on
     any device.
     """
+    x = _real_input(x, "dct")
     n = x.shape[-1]
     v = torch.cat([x[..., ::2], x[..., 1::2].flip(-1)], dim=-1)
     spec = torch.fft.fft(v, dim=-1)
@@ -49,12 +62,18 @@ def idct(y: torch.Tensor) -> torch.Tensor:
     Parameters
     ----------
     y : torch.Tensor
-        Coefficients, shape ``(*batch, n)``.
+        Coefficients, shape ``(*batch, n)``; integer input is computed in the
+        default floating dtype.
 
     Returns
     -------
     torch.Tensor
         Signals :math:`x` with ``dct(x) == y``, shape ``(*batch, n)``.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not a tensor or is complex.
 
     Examples
     --------
@@ -64,6 +83,7 @@ def idct(y: torch.Tensor) -> torch.Tensor:
     >>> bool(torch.allclose(idct(dct(x)), x))
     True
     """
+    y = _real_input(y, "idct")
     n = y.shape[-1]
     scale = torch.full((n,), math.sqrt(n / 2.0), device=y.device, dtype=y.dtype)
     scale[0] = math.sqrt(n)
@@ -103,6 +123,13 @@ class SubsampledDCT(LinearOperator):
         Image shape.
     device : torch.device or str, optional
         Where the buffers live.
+
+    Notes
+    -----
+    The operator has no floating-point buffers: it computes in the dtype of
+    its input, and integer or boolean input (e.g. uint8 images) in the default
+    floating dtype (``torch.get_default_dtype()``, float32 unless changed).
+    Complex input raises a TypeError.
     """
 
     def __init__(self, m, n=None, *, seed=None, in_shape=None, device=None):
@@ -126,9 +153,11 @@ class SubsampledDCT(LinearOperator):
         self.scale = math.sqrt(n_px / m)
 
     def _forward(self, x):
+        x = _real_input(x, type(self).__name__)
         return dct(x * self.signs.to(x.dtype))[:, self.rows] * self.scale
 
     def _adjoint(self, y):
+        y = _real_input(y, type(self).__name__)
         full = y.new_zeros(y.shape[0], self.n)
         full[:, self.rows] = y * self.scale
         return idct(full) * self.signs.to(y.dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_seed, describe
+from .._validation import check_float, check_seed, describe
 from .base import LinearOperator
 
 
@@ -36,6 +36,8 @@ def dottest(A: LinearOperator, *, seed=0, rtol=None, raise_error: bool = True) -
     AssertionError
         If the two differ by more than ``rtol`` relative to their size and
         ``raise_error`` is true.
+    TypeError, ValueError
+        If ``A`` is not a LinearOperator or ``rtol`` is not a finite number >= 0.
 
     Examples
     --------
@@ -44,6 +46,8 @@ def dottest(A: LinearOperator, *, seed=0, rtol=None, raise_error: bool = True) -
     """
     if not isinstance(A, LinearOperator):
         raise TypeError(f"dottest expects a LinearOperator. Got {describe(A)} instead.")
+    if rtol is not None:
+        rtol = check_float(rtol, "rtol", minimum=0.0, owner="dottest")
     gen = check_seed(seed)
     dtype = A._dtype() or torch.float64
     device = A.device

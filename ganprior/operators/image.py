@@ -1,11 +1,16 @@
-"""Image-domain operators: identity, pixel mask (inpainting), block downsampling (super-resolution)."""
+"""Image-domain operators: identity, pixel mask (inpainting), block downsampling (super-resolution).
+
+These operators have no floating-point buffers: they compute in the dtype of their input, and integer or
+boolean input (e.g. uint8 images) in the default floating dtype (``torch.get_default_dtype()``); complex
+input raises a TypeError.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .._validation import check_int, describe
+from .._validation import as_real_float, check_int, describe
 from .base import LinearOperator, _shape_tuple
 
 
@@ -23,10 +28,10 @@ class Identity(LinearOperator):
         super().__init__(int(np.prod(in_shape)), in_shape)
 
     def _forward(self, x):
-        return x
+        return as_real_float(x, "Identity")
 
     def _adjoint(self, y):
-        return y
+        return as_real_float(y, "Identity")
 
 
 class Mask(LinearOperator):
@@ -66,9 +71,10 @@ class Mask(LinearOperator):
         return out.reshape(self.in_shape)
 
     def _forward(self, x):
-        return x[:, self.index]
+        return as_real_float(x, "Mask")[:, self.index]
 
     def _adjoint(self, y):
+        y = as_real_float(y, "Mask")
         out = y.new_zeros(y.shape[0], self.n)
         out[:, self.index] = y
         return out
@@ -104,11 +110,11 @@ class Downsample(LinearOperator):
 
     def _forward(self, x):
         c, h, w = self.in_shape
-        img = x.reshape(-1, c, h, w)
+        img = as_real_float(x, "Downsample").reshape(-1, c, h, w)
         return torch.nn.functional.avg_pool2d(img, self.factor).reshape(x.shape[0], -1)
 
     def _adjoint(self, y):
         c, h, w = self.in_shape
         f = self.factor
-        low = y.reshape(-1, c, h // f, w // f) / (f * f)
+        low = as_real_float(y, "Downsample").reshape(-1, c, h // f, w // f) / (f * f)
         return low.repeat_interleave(f, dim=2).repeat_interleave(f, dim=3).reshape(y.shape[0], -1)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_finite, check_int, check_seed, describe
+from .._validation import as_real_float, check_finite, check_float_dtype, check_int, check_seed, describe
 from .base import LinearOperator, _shape_tuple
 
 
@@ -22,18 +22,30 @@ class Matrix(LinearOperator):
     in_shape : tuple of int, optional
         Image shape the columns correspond to; ``(n,)`` if not given.
     dtype : torch.dtype, optional
-        Convert the matrix to this floating dtype (default: keep a floating
-        tensor's dtype; NumPy input becomes float32 unless it is float64).
+        Convert the matrix to this real floating dtype (default: keep a floating
+        tensor's dtype; NumPy input becomes float32 unless it is float64, and
+        integer input becomes float32).
 
     Raises
     ------
     TypeError
-        If ``matrix`` is not an array or tensor of real numbers.
+        If ``matrix`` is not an array or tensor of real numbers, or ``dtype`` is
+        not a real floating dtype.
     ValueError
         If it is not 2-D, holds NaN/Inf, or ``in_shape`` does not hold ``n`` pixels.
+
+    Notes
+    -----
+    Applying the operator computes in the promoted dtype of the matrix and the
+    input (``torch.promote_types``): a float64 matrix applied to float32 images
+    gives float64 measurements, a float32 matrix keeps float64 input in float64.
+    Integer or boolean input is computed in the matrix's dtype; complex input
+    raises a TypeError.
     """
 
     def __init__(self, matrix, in_shape=None, *, dtype=None):
+        if dtype is not None:
+            check_float_dtype(dtype, "dtype", owner=type(self).__name__)
         if isinstance(matrix, np.ndarray):
             if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
                 raise TypeError(f"The 'matrix' parameter must hold real numbers. Got {describe(matrix)} instead.")
@@ -64,11 +76,18 @@ class Matrix(LinearOperator):
         super().__init__(m, in_shape)
         self.register_buffer("matrix", matrix)
 
+    def _operands(self, v):
+        v = as_real_float(v, type(self).__name__, self.matrix.dtype)
+        dtype = torch.promote_types(v.dtype, self.matrix.dtype)
+        return v.to(dtype), self.matrix.to(dtype)
+
     def _forward(self, x):
-        return x @ self.matrix.T
+        x, matrix = self._operands(x)
+        return x @ matrix.T
 
     def _adjoint(self, y):
-        return y @ self.matrix
+        y, matrix = self._operands(y)
+        return y @ matrix
 
     def to_dense(self, dtype=torch.float64):
         """The stored matrix, converted to ``dtype``.
@@ -102,7 +121,7 @@ class Gaussian(Matrix):
     in_shape : tuple of int, optional
         Image shape, e.g. ``(1, 28, 28)``.
     dtype : torch.dtype
-        Default float32.
+        A real floating dtype, default float32 (the draw is made in float64, then rounded).
     device : torch.device or str, optional
         Where the matrix lives (drawn on the CPU, then moved).
 
@@ -118,6 +137,7 @@ class Gaussian(Matrix):
 
     def __init__(self, m, n=None, *, seed=None, in_shape=None, dtype=torch.float32, device=None):
         m = check_int(m, "m", minimum=1, owner="Gaussian")
+        check_float_dtype(dtype, "dtype", owner="Gaussian")
         if n is None and in_shape is None:
             raise ValueError("Gaussian needs the signal size: give 'n' or 'in_shape'.")
         if in_shape is not None:
