@@ -3,7 +3,9 @@ r"""Image quality metrics, per image: the paper's per-pixel MSE, PSNR and SSIM.
 Each function takes two NumPy arrays or two torch tensors of the same shape,
 one image ``(*image_shape)`` or a batch ``(B, *image_shape)`` (give
 ``batched=False`` for a single image whose first axis is a channel axis), and
-returns one value per image in the input's type.
+returns one value per image in the input's type.  Values are computed in
+float64; integer and boolean images are accepted, complex ones raise a
+TypeError (the metrics are defined on real pixels).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ def _pair(x, ref, name):
         raise ValueError(f"{name} expects inputs of the same shape. Got {tuple(x.shape)} and {tuple(ref.shape)}.")
     if x.ndim == 0:
         raise ValueError(f"{name} expects images, not scalars.")
+    for v in (x, ref):
+        kind = v.dtype.kind if numpy_in else ("c" if v.is_complex() else "f")
+        if kind == "c":
+            raise TypeError(f"{name} expects real images. Got {describe(v)}; compare the magnitudes (abs) or the "
+                            "real and imaginary parts separately.")
+        if kind not in "biuf":
+            raise TypeError(f"{name} expects numeric images. Got {describe(v)} instead.")
     xt = torch.as_tensor(x).double() if numpy_in else x.double()
     rt = torch.as_tensor(ref).double() if numpy_in else ref.to(x.device).double()
     return xt, rt, numpy_in
@@ -54,6 +63,13 @@ def mse(x, ref, *, batched=True):
     numpy.ndarray or torch.Tensor
         Shape ``(B,)``, or a 0-d value for one image.
 
+    Raises
+    ------
+    TypeError
+        If the inputs are not two arrays or two tensors of real numbers (complex input included).
+    ValueError
+        If their shapes differ.
+
     Examples
     --------
     >>> import numpy as np
@@ -61,7 +77,11 @@ def mse(x, ref, *, batched=True):
     >>> mse(np.zeros((2, 4)), np.ones((2, 4)))
     array([1., 1.])
     """
-    xt, rt, numpy_in = _pair(x, ref, "mse")
+    return _mse(x, ref, batched, "mse")
+
+
+def _mse(x, ref, batched, name):
+    xt, rt, numpy_in = _pair(x, ref, name)
     diff = (xt - rt).pow(2)
     value = diff.flatten(1).mean(1) if batched else diff.mean()
     return _out(value, numpy_in, x)
@@ -83,9 +103,14 @@ def psnr(x, ref, *, data_range=1.0, batched=True):
     -------
     numpy.ndarray or torch.Tensor
         PSNR per image (``inf`` where the images are equal).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`mse`, and a ValueError if ``data_range`` is not a finite number > 0.
     """
     data_range = check_float(data_range, "data_range", minimum=0.0, strict=True, owner="psnr")
-    err = torch.as_tensor(mse(x, ref, batched=batched)).double()
+    err = torch.as_tensor(_mse(x, ref, batched, "psnr")).double()
     value = 10.0 * torch.log10(data_range**2 / err)
     return _out(value, isinstance(x, np.ndarray), x)
 
@@ -118,6 +143,13 @@ def ssim(x, ref, *, data_range=1.0, win_size=11, sigma=1.5, k1=0.01, k2=0.03, ba
     -------
     numpy.ndarray or torch.Tensor
         SSIM per image, in :math:`[-1, 1]`.
+
+    Raises
+    ------
+    TypeError
+        If the inputs are not two arrays or two tensors of real numbers (complex input included).
+    ValueError
+        If their shapes differ or the images are smaller than the window.
 
     Notes
     -----

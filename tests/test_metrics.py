@@ -47,3 +47,21 @@ def test_metric_errors():
         metrics.psnr(np.zeros(3), torch.zeros(3))
     with pytest.raises(ValueError, match="win_size' parameter of ssim must be odd"):
         metrics.ssim(np.zeros((1, 16, 16)), np.zeros((1, 16, 16)), win_size=4)
+
+
+@pytest.mark.parametrize("fn", [metrics.mse, metrics.psnr, metrics.ssim])
+def test_complex_images_are_a_type_error(fn):
+    """The imaginary part used to be dropped silently."""
+    x = np.ones((1, 1, 12, 12))
+    for a, b in ((x + 1j, x), (x, x * 1j), (torch.from_numpy(x + 1j), torch.from_numpy(x))):
+        with pytest.raises(TypeError, match=f"{fn.__name__} expects real images.*complex"):
+            fn(a, b)
+    with pytest.raises(TypeError, match=f"{fn.__name__} expects numeric images"):
+        fn(x.astype(object), x)
+
+
+def test_integer_images_are_accepted():
+    x = np.zeros((2, 1, 12, 12), dtype=np.uint8)
+    ref = np.full((2, 1, 12, 12), 2, dtype=np.uint8)
+    np.testing.assert_allclose(metrics.mse(x, ref), [4.0, 4.0])  # no uint8 wrap-around (0 - 2 = 254)
+    np.testing.assert_allclose(metrics.psnr(x, ref, data_range=255.0), [10 * math.log10(255.0**2 / 4)] * 2)
