@@ -1,32 +1,125 @@
-"""File helpers of the trainer: atomic writes, image grids, the CSV loss log."""
+"""File helpers of the trainer: atomic writes, checksums, image grids, the CSV loss log."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["LossLog", "atomic_save", "atomic_write_json", "atomic_write_text", "image_grid", "save_image_grid"]
+__all__ = ["LossLog", "atomic_save", "atomic_write_json", "atomic_write_text", "image_grid",
+           "remove_stale_temp_files", "save_image_grid", "state_digest"]
+
+# temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
+_TEMP = re.compile(r"^\.(?P<target>.+)\.(?P<host>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$")
+# temp files of the writer before pid-tagged names (mkstemp's 8 random characters): stale after an hour
+_LEGACY_TEMP = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+_LEGACY_AGE_S = 3600.0
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where /proc allows."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder, target: str | None = None) -> list[Path]:
+    """Delete the temp files that a killed writer left in ``folder``; return the paths removed.
+
+    A temp file of :func:`atomic_save` / :func:`atomic_write_text` is stale when the process
+    that wrote it (same host, its pid in the name) no longer runs, or, for the unnamed temp
+    files of earlier versions, when it is over an hour old.  Temp files of live writers and
+    of other hosts are left alone.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder to clean (a missing folder is fine).
+    target : str, optional
+        Only the temp files of this file name (default: of every file).
+    """
+    folder = Path(folder)
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(".tmp")):
+            continue
+        match = _TEMP.match(name)
+        if match is not None:
+            stale = match["host"] == _HOST and not _pid_alive(int(match["pid"]))
+        else:
+            match = _LEGACY_TEMP.match(name)
+            if match is None:
+                continue
+            try:
+                stale = now - entry.stat(follow_symlinks=False).st_mtime > _LEGACY_AGE_S
+            except FileNotFoundError:
+                continue
+        if not stale or (target is not None and match["target"] != target) or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except FileNotFoundError:
+            pass
+    return removed
 
 
 def _atomic(path, write):
     """Write through ``write(file_object)`` to a temp file beside ``path``, fsync, then ``os.replace``.
 
-    A crash at any point leaves the previous ``path`` intact, and the temp file is removed
-    on any exception.
+    A crash at any point leaves the previous ``path`` intact; the temp file is removed on any
+    exception, and a temp file left by a killed writer is removed by the next write to the
+    same folder (:func:`remove_stale_temp_files`).  The file gets the mode a plain ``open``
+    would give it: the existing file's mode, or ``0o666`` less the umask for a new file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
+    remove_stale_temp_files(path.parent, path.name)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -52,6 +145,50 @@ def atomic_write_json(obj, path) -> None:
     atomic_write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", path)
 
 
+def _feed(h, obj) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}:".encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, dict):
+        h.update(f"{{{len(obj)}:".encode())
+        for key, value in obj.items():
+            _feed(h, key)
+            _feed(h, value)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{type(obj).__name__}[{len(obj)}:".encode())
+        for value in obj:
+            _feed(h, value)
+        h.update(b"]")
+    elif obj is None or isinstance(obj, (bool, int, float, str)):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    else:
+        raise TypeError(f"Cannot checksum a {type(obj).__name__} in a checkpoint.")
+
+
+def state_digest(obj) -> str:
+    """SHA-256 (hex) of a checkpoint's content: every tensor's dtype, shape and bytes, and every other value.
+
+    The digest depends only on the content (nested dicts, lists, tuples, tensors, numbers, strings),
+    not on how ``torch.save`` laid the file out, so it is the same before saving and after loading.
+
+    Parameters
+    ----------
+    obj : dict
+        The content, e.g. a :meth:`~ganprior.training.Trainer.state_dict`.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile ``(N, C, H, W)`` images in [0, 1] into one ``(rows*(H+pad)+pad, ...)`` array (H x W or H x W x 3)."""
     x = images.detach().float().clamp(0, 1).cpu().numpy()
@@ -70,14 +207,10 @@ def save_image_grid(images: torch.Tensor, path, nrow: int | None = None) -> None
     from matplotlib import image as mpimg
 
     grid = image_grid(images, nrow)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp.png")
     if grid.ndim == 2:
-        mpimg.imsave(tmp, grid, cmap="gray", vmin=0.0, vmax=1.0)
+        _atomic(path, lambda f: mpimg.imsave(f, grid, cmap="gray", vmin=0.0, vmax=1.0, format="png"))
     else:
-        mpimg.imsave(tmp, grid)
-    os.replace(tmp, path)
+        _atomic(path, lambda f: mpimg.imsave(f, grid, format="png"))
 
 
 class LossLog:

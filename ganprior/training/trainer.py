@@ -36,6 +36,7 @@ import os
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,23 +44,91 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, describe
-from ._io import LossLog, atomic_save, atomic_write_json, save_image_grid
+from ._io import LossLog, atomic_save, atomic_write_json, remove_stale_temp_files, save_image_grid, state_digest
 from .losses import GANLoss, get_loss
 
 __all__ = ["Trainer", "load_checkpoint"]
 
 CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = "ganprior-checkpoint/2"
+# what a checkpoint must hold to resume from
+_REQUIRED = ("generator", "discriminator", "opt_g", "opt_d", "step", "epoch", "batch_in_epoch", "rng")
+# settings a resume must keep unless allow_changed_config; the others (device, world_size,
+# channels_last) only say how the run executes and may change freely
+_EXECUTION_SETTINGS = ("device", "world_size", "channels_last")
+
+
+def _check_checkpoint_keys(state, source: str) -> None:
+    if not isinstance(state, dict) or not all(k in state for k in _REQUIRED):
+        if isinstance(state, dict):
+            keys = sorted(map(str, state))
+            got = f"a dict with the keys {keys[:8]}{' ...' if len(keys) > 8 else ''}"
+        else:
+            got = describe(state)
+        raise ValueError(
+            f"{source[:1].upper()}{source[1:]} is not a trainer checkpoint: a checkpoint (written by "
+            f"Trainer.save_checkpoint) is a dict holding {', '.join(_REQUIRED)}; got {got}. A model state_dict "
+            "such as generator.pt holds only weights and cannot be resumed from: resume from OUT/checkpoint.pt, "
+            "or load the weights with model.load_state_dict.")
 
 
 def load_checkpoint(path) -> dict:
-    """Load a trainer checkpoint (a :meth:`Trainer.state_dict`) with ``torch.load(..., weights_only=True)``.
+    """Load and verify a trainer checkpoint (a :meth:`Trainer.state_dict`).
+
+    The file is read with ``torch.load(..., weights_only=True)`` (no code runs), must hold
+    everything a resume needs, and its SHA-256 checksum (written by
+    :meth:`Trainer.save_checkpoint`) must match its content.
 
     Parameters
     ----------
     path : str or os.PathLike
         A ``checkpoint.pt`` written by :meth:`Trainer.save_checkpoint`.
+
+    Returns
+    -------
+    dict
+        The state, without the checksum.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file cannot be read, is not a trainer checkpoint (e.g. a plain model
+        ``state_dict``), or its checksum does not match (a corrupted file); the message
+        names the file.
+
+    Warns
+    -----
+    UserWarning
+        For a checkpoint of an earlier version, which carries no checksum.
     """
-    return torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"The 'path' parameter of load_checkpoint must be a path. Got {describe(path)} instead.")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The checkpoint {str(path)!r} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
+    _check_checkpoint_keys(state, f"the file {str(path)!r}")
+    state = dict(state)
+    expected = state.pop("sha256", None)
+    if expected is None:
+        warnings.warn(f"The checkpoint {str(path)!r} carries no checksum (written by an earlier ganprior): "
+                      "its integrity cannot be verified.", UserWarning, stacklevel=2)
+        return state
+    try:
+        actual = state_digest(state)
+    except TypeError as e:
+        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: {e}") from e
+    if actual != expected:
+        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: its content does not match the SHA-256 "
+                         f"checksum stored in it (stored {str(expected)[:16]}..., computed {actual[:16]}...). "
+                         "Resume from another checkpoint or start afresh.")
+    return state
 
 
 def _derived_seed(*words: int) -> int:
@@ -114,12 +183,23 @@ class Trainer:
         Size of the fixed-noise sample grid.
     data_name, command : str, optional
         Recorded in ``config.json``.
+    allow_changed_config : bool
+        Let a resume continue from a checkpoint written with other hyperparameters (loss and
+        its parameters, ``k``, ``lr``, ``lr_d``, ``betas``, ``batch_size``, ``seed``, ``bf16``,
+        the data's name and size); the new values take effect and ``config.json`` records
+        them and the change.  By default such a resume raises a ValueError listing the
+        differences.  Device, number of processes and memory format may always change.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On an invalid argument, before any work.
     """
 
     def __init__(self, generator, discriminator, data, *, loss="non-saturating", loss_params=None, k=1,
                  smoothing=0.0, lr=2e-4, lr_d=None, betas=(0.5, 0.999), batch_size=64, seed=0, device="cpu",
                  bf16=False, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
-                 progress=False, n_samples=64, data_name=None, command=None):
+                 progress=False, n_samples=64, data_name=None, command=None, allow_changed_config=False):
         for name, m in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(m, nn.Module):
                 raise TypeError(f"The '{name}' parameter of Trainer must be a torch.nn.Module. "
@@ -158,6 +238,11 @@ class Trainer:
         self.bf16, self.channels_last, self.progress = bool(bf16), bool(channels_last), bool(progress)
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.data_name, self.command = data_name, command
+        if not isinstance(allow_changed_config, (bool, np.bool_)):
+            raise TypeError(f"The 'allow_changed_config' parameter of Trainer must be a bool. "
+                            f"Got {describe(allow_changed_config)} instead.")
+        self.allow_changed_config = bool(allow_changed_config)
+        self.config_changes: list[dict] = []
         self.device = torch.device(device)
 
         self.rank, self.world_size = _dist()
@@ -243,6 +328,22 @@ class Trainer:
                                      f"(epoch {self.epoch}){where}. Lower the learning rate or change the loss.")
         return vals
 
+    def _logits(self, out, n: int) -> torch.Tensor:
+        """The discriminator's output for ``n`` images as ``(n,)`` float logits; a clear error otherwise."""
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"The discriminator must return a tensor of logits, shape (B,). "
+                            f"It returned {describe(out)}.")
+        if tuple(out.shape) not in ((n,), (n, 1)):
+            raise ValueError(f"The discriminator must return one logit per image, shape (B,) or (B, 1). For a "
+                             f"batch of {n} images it returned shape {tuple(out.shape)}.")
+        return out.reshape(n).float()
+
+    def _check_fake(self, fake) -> None:
+        if not isinstance(fake, torch.Tensor) or tuple(fake.shape[1:]) != tuple(self.data.shape[1:]):
+            got = f"shape {tuple(fake.shape)}" if isinstance(fake, torch.Tensor) else describe(fake)
+            raise ValueError(f"The generator must make images of the data's shape (B, "
+                             f"{', '.join(map(str, self.data.shape[1:]))}). It returned {got}.")
+
     # ------------------------------------------------------------------ one step
     def train_step(self) -> dict:
         """One step: ``k`` discriminator updates then one generator update.
@@ -262,8 +363,9 @@ class Trainer:
                 else:
                     with torch.no_grad():
                         fake = self.generator(z)
-                d_real = D(real).float()
-                d_fake = D(fake.detach()).float()
+                self._check_fake(fake)
+                d_real = self._logits(D(real), real.shape[0])
+                d_fake = self._logits(D(fake.detach()), fake.shape[0])
             d_loss = loss.d_loss(d_real, d_fake)
             if loss.needs_penalty:
                 d_loss = d_loss + loss.penalty(self.discriminator, real, fake.detach().float(), eps=eps)
@@ -274,7 +376,7 @@ class Trainer:
         sync = D.no_sync() if self.world_size > 1 else contextlib.nullcontext()
         with sync:
             with self._autocast():
-                g_logits = D(fake).float()
+                g_logits = self._logits(D(fake), fake.shape[0])
             g_loss = loss.g_loss(g_logits)
             (g_value,) = self._check(g_loss, "generator")
             self.opt_g.zero_grad(set_to_none=True)
@@ -298,25 +400,88 @@ class Trainer:
             "rng": {"noise": self._noise.get_state(), "torch": torch.get_rng_state(),
                     "data_seed": _derived_seed(self.seed, 3)},
             "settings": self.settings(),
+            "data": self._data_info(),
+            "config_changes": [dict(c) for c in self.config_changes],
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict` (weights, optimizers, position, RNG states).
 
+        The hyperparameters the state was trained with must equal this Trainer's, unless
+        ``allow_changed_config`` is set: then this Trainer's values (learning rates, betas,
+        loss, batch size, seed, ...) take effect from here on.
+
         Parameters
         ----------
         state : dict
             From :meth:`state_dict` or :func:`load_checkpoint`.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not a trainer state, holds models of another architecture, or was
+            trained with other hyperparameters and ``allow_changed_config`` is false.
         """
-        self.generator.load_state_dict(state["generator"])
-        self.discriminator.load_state_dict(state["discriminator"])
+        self._restore(state, "the given state")
+
+    def _data_info(self) -> dict:
+        return {"name": self.data_name, "n_images": int(self.n_data)}
+
+    def _changed_settings(self, state: dict) -> dict:
+        """``{key: (value in the state, value now)}`` for every run-defining setting that differs."""
+        now = dict(self.settings(), data=self._data_info())
+        saved = dict(state.get("settings") or {})
+        if "data" in state:
+            saved["data"] = state["data"]
+        changed = {}
+        for key, old in saved.items():
+            if key in _EXECUTION_SETTINGS or key not in now:
+                continue
+            new = now[key]
+            if isinstance(old, tuple):
+                old = list(old)
+            if old != new:
+                changed[key] = (old, new)
+        return changed
+
+    def _restore(self, state, source: str) -> None:
+        _check_checkpoint_keys(state, source)
+        changed = self._changed_settings(state)
+        if changed and not self.allow_changed_config:
+            lines = "; ".join(f"{k}: {old!r} in the checkpoint, {new!r} now" for k, (old, new) in changed.items())
+            raise ValueError(
+                f"Cannot resume from {source}: it was trained with other hyperparameters ({lines}). Resume with "
+                "the same values, or allow the change explicitly (Trainer(..., allow_changed_config=True), or "
+                "--allow-changed-config on the command line).")
+        for name in ("generator", "discriminator"):
+            try:
+                getattr(self, name).load_state_dict(state[name])
+            except RuntimeError as e:
+                raise ValueError(f"{source[:1].upper()}{source[1:]} holds a {name} that does not fit this "
+                                 f"Trainer's {name} (another architecture?): {str(e).splitlines()[0]} Resume "
+                                 "with the model options it was trained with.") from e
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        # the optimisers' hyperparameters are this Trainer's (equal to the saved ones unless a change was allowed)
+        for opt, lr in ((self.opt_g, self.lr), (self.opt_d, self.lr_d)):
+            for group in opt.param_groups:
+                group["lr"], group["betas"] = lr, self.betas
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.batch_in_epoch, self.wall_time = int(state["batch_in_epoch"]), float(state.get("wall_time", 0.0))
-        self._noise.set_state(state["rng"]["noise"])
+        old_batch = (state.get("settings") or {}).get("batch_size", self.batch_size)
+        if old_batch != self.batch_size:  # keep the position in images, not in batches
+            self.batch_in_epoch = self.batch_in_epoch * int(old_batch) // self.batch_size
+        if "seed" not in changed:  # a changed seed restarts the noise stream from the new seed
+            self._noise.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])
         self._perm_epoch = None
+        self.config_changes = [dict(c) for c in state.get("config_changes", [])]
+        if changed:
+            self.config_changes.append({"step": self.step, "changed": {
+                k: {"checkpoint": old, "now": new} for k, (old, new) in changed.items()}})
+            warnings.warn(f"Resuming at step {self.step} with changed hyperparameters: "
+                          + "; ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items()),
+                          UserWarning, stacklevel=3)
 
     def settings(self) -> dict:
         """JSON-able hyperparameters (recorded in checkpoints and ``config.json``)."""
@@ -336,19 +501,27 @@ class Trainer:
         if self.rank != 0:
             return None
         path = Path(path) if path is not None else self._out(CHECKPOINT)
-        atomic_save(self.state_dict(), path)
+        state = self.state_dict()
+        state["format"] = CHECKPOINT_FORMAT
+        state["sha256"] = state_digest(state)
+        atomic_save(state, path)
         return path
 
     def load_checkpoint(self, path=None) -> None:
-        """Resume from a checkpoint.
+        """Resume from a checkpoint, verified by :func:`load_checkpoint`.
 
         Parameters
         ----------
         path : str or os.PathLike, optional
             Default ``out_dir/checkpoint.pt``.
+
+        Raises
+        ------
+        FileNotFoundError, ValueError
+            As :func:`load_checkpoint` and :meth:`load_state_dict`.
         """
         path = Path(path) if path is not None else self._out(CHECKPOINT)
-        self.load_state_dict(load_checkpoint(path))
+        self._restore(load_checkpoint(path), f"the checkpoint {str(path)!r}")
 
     def _out(self, name) -> Path:
         if self.out_dir is None:
@@ -413,7 +586,8 @@ class Trainer:
             "output_range": [-1.0, 1.0],
             "loss": {"name": self.loss.name, "params": dict(self.loss.params)},
             "hyperparameters": self.settings(),
-            "data": {"name": self.data_name, "n_images": int(self.n_data)},
+            "resumed_with_changes": [dict(c) for c in self.config_changes],
+            "data": self._data_info(),
             "steps": self.step,
             "epochs": self.step * self.k / self.batches_per_epoch,
             "wall_time_s": round(self.wall_time, 1),
@@ -454,6 +628,9 @@ class Trainer:
             epochs = check_float(epochs, "epochs", minimum=0.0, owner="Trainer.fit")
             steps = math.ceil(epochs * self.batches_per_epoch / self.k)
         steps = check_int(steps, "steps", minimum=0, owner="Trainer.fit")
+        if self.rank == 0 and self.out_dir is not None:  # leftovers of a writer killed mid-write
+            for folder in (self.out_dir, self.out_dir / "samples"):
+                remove_stale_temp_files(folder)
         if resume:
             path = self._out(CHECKPOINT) if resume is True else Path(resume)
             if path.is_file():
