@@ -70,6 +70,35 @@ class _Basis:
 
     min_ndim = 1
 
+    def _operator(self, shape):  # pragma: no cover - every basis defines it
+        raise NotImplementedError
+
+    def operator(self, image_shape=None):
+        """The basis as a differentiable torch operator :math:`x \mapsto \Psi x` (adjoint = inverse).
+
+        Parameters
+        ----------
+        image_shape : tuple of int, optional
+            Overrides the shape given at construction.
+
+        Returns
+        -------
+        ganprior.operators.LinearOperator
+            :class:`~ganprior.operators.Identity`, :class:`~ganprior.operators.DCT2` or
+            :class:`~ganprior.operators.Wavelet`.
+        """
+        return self._operator(self._shape(image_shape))
+
+    def _analysis(self, x, shape):
+        t = torch.from_numpy(np.ascontiguousarray(x))
+        with torch.no_grad():
+            return self._operator(shape)(t.reshape(t.shape[0], -1)).numpy()
+
+    def _synthesis(self, w, shape):
+        t = torch.from_numpy(np.ascontiguousarray(w))
+        with torch.no_grad():
+            return self._operator(shape).adjoint(t).reshape(t.shape[0], *shape).numpy()
+
     def __init__(self, image_shape=None):
         self.image_shape = None if image_shape is None else self._check_shape(image_shape)
 
@@ -187,6 +216,11 @@ class Identity(_Basis):
     ``analysis`` flattens and ``synthesis`` reshapes; no data is copied.
     """
 
+    def _operator(self, shape):
+        from .operators.image import Identity as _Identity
+
+        return _Identity(shape)
+
     def _analysis(self, x, shape):
         return x.reshape(x.shape[0], -1)
 
@@ -209,21 +243,17 @@ class DCT2(_Basis):
     :math:`c_0 = \sqrt{1/N}`, :math:`c_k = \sqrt{2/N}` (:math:`k \ge 1`), each
     ``H x W`` channel :math:`X` maps to :math:`D_H X D_W^T`, flattened in C
     order; so :math:`\Psi = I_C \otimes D_H \otimes D_W`.  :math:`D_N` is
-    orthogonal, hence so is :math:`\Psi`.  Computed by ``scipy.fft.dctn`` /
-    ``idctn`` with ``norm="ortho"`` in :math:`O(n \log n)`.
+    orthogonal, hence so is :math:`\Psi`.  Computed by the torch operator
+    :class:`ganprior.operators.DCT2` in :math:`O(n \log n)` (equal to
+    ``scipy.fft.dctn(..., norm="ortho")``).
     """
 
     min_ndim = 2
 
-    def _analysis(self, x, shape):
-        from scipy.fft import dctn
+    def _operator(self, shape):
+        from .operators.transforms import DCT2 as _DCT2
 
-        return dctn(x, type=2, axes=(-2, -1), norm="ortho").reshape(x.shape[0], -1)
-
-    def _synthesis(self, w, shape):
-        from scipy.fft import idctn
-
-        return idctn(w.reshape(w.shape[0], *shape), type=2, axes=(-2, -1), norm="ortho")
+        return _DCT2(shape)
 
 
 class Wavelet(_Basis):
@@ -250,7 +280,9 @@ class Wavelet(_Basis):
 
     Notes
     -----
-    ``pywt.wavedec2`` with ``mode="periodization"`` on an ``H x W`` channel
+    The transform runs in torch (:class:`ganprior.operators.Wavelet`, with
+    PyWavelets' filters) and equals ``pywt.wavedec2`` with
+    ``mode="periodization"``.  On an ``H x W`` channel
     with :math:`H, W` divisible by :math:`2^L` gives :math:`HW` coefficients,
     and for an orthogonal filter bank the map is orthonormal, so its inverse
     ``pywt.waverec2`` is its transpose.  The coefficient vector of a channel is
@@ -328,37 +360,10 @@ class Wavelet(_Basis):
     def _levels(self, shape) -> int:
         return self._max_level(shape) if self.level is None else self.level
 
-    def _analysis(self, x, shape):
-        import pywt
+    def _operator(self, shape):
+        from .operators.transforms import Wavelet as _Wavelet
 
-        coeffs = pywt.wavedec2(x, self.wavelet, mode=self.mode, level=self._levels(shape), axes=(-2, -1))
-        lead = x.shape[:-2]
-        parts = [coeffs[0].reshape(*lead, -1)]
-        for details in coeffs[1:]:
-            parts.extend(d.reshape(*lead, -1) for d in details)
-        return np.concatenate(parts, axis=-1).reshape(x.shape[0], -1)
-
-    def _synthesis(self, w, shape):
-        import pywt
-
-        level = self._levels(shape)
-        h, w_ = shape[-2:]
-        lead = (w.shape[0], *shape[:-2])
-        flat = w.reshape(*lead, h * w_)
-        sizes = [(h >> level, w_ >> level)] + [(h >> j, w_ >> j) for j in range(level, 0, -1)]
-        start = 0
-
-        def take(size):
-            nonlocal start
-            count = size[0] * size[1]
-            part = flat[..., start:start + count].reshape(*lead, *size)
-            start += count
-            return part
-
-        coeffs = [take(sizes[0])]
-        for size in sizes[1:]:
-            coeffs.append(tuple(take(size) for _ in range(3)))
-        return pywt.waverec2(coeffs, self.wavelet, mode=self.mode, axes=(-2, -1))
+        return _Wavelet(shape, self.wavelet, self._levels(shape))
 
     def __repr__(self) -> str:
         return f"Wavelet(wavelet={self.wavelet!r}, level={self.level}, mode={self.mode!r}, image_shape={self.image_shape})"
@@ -397,8 +402,8 @@ def get_basis(name: str, image_shape=None, **kw) -> _Basis:
     return (Identity if name == "pixel" else DCT2)(image_shape)
 
 
-class BasisOperator(LinearOperator):
-    r"""A basis as a square :class:`~ganprior.operators.LinearOperator`: :math:`x \mapsto \Psi x`.
+def BasisOperator(basis: _Basis, image_shape) -> LinearOperator:
+    r"""A basis as a square, differentiable :class:`~ganprior.operators.LinearOperator`: :math:`x \mapsto \Psi x`.
 
     Parameters
     ----------
@@ -408,32 +413,20 @@ class BasisOperator(LinearOperator):
         Shape of one image; the operator maps ``(*batch, *image_shape)`` to
         ``(*batch, n)`` and its adjoint (= inverse) back.
 
-    Notes
-    -----
-    The transform runs in NumPy float64 on the CPU; results come back in the
-    input's dtype and device.  Meant for checks such as
-    :func:`ganprior.operators.dottest`, not for gradients.
+    Returns
+    -------
+    ganprior.operators.LinearOperator
+        The torch operator of the basis (:meth:`_Basis.operator`): it runs on
+        any device and dtype and gradients flow through it.
+
+    Raises
+    ------
+    TypeError
+        If ``basis`` is not a basis of this module.
     """
-
-    def __init__(self, basis: _Basis, image_shape):
-        if not isinstance(basis, _Basis):
-            raise TypeError(
-                "The 'basis' parameter of BasisOperator must be a ganprior.bases basis (Identity, DCT2, Wavelet). "
-                f"Got {describe(basis)} instead."
-            )
-        shape = basis._shape(image_shape)
-        super().__init__(int(np.prod(shape)), shape)
-        self.basis = basis
-
-    def _apply(self, t: torch.Tensor, fn) -> torch.Tensor:
-        out = fn(t.detach().cpu().double().numpy())
-        return torch.from_numpy(np.ascontiguousarray(out).reshape(t.shape[0], -1)).to(device=t.device, dtype=t.dtype)
-
-    def _forward(self, x):
-        return self._apply(x, lambda a: self.basis.analysis(a, self.in_shape))
-
-    def _adjoint(self, y):
-        return self._apply(y, lambda a: self.basis.synthesis(a, self.in_shape))
-
-    def extra_repr(self) -> str:
-        return f"basis={self.basis!r}"
+    if not isinstance(basis, _Basis):
+        raise TypeError(
+            "The 'basis' parameter of BasisOperator must be a ganprior.bases basis (Identity, DCT2, Wavelet). "
+            f"Got {describe(basis)} instead."
+        )
+    return basis.operator(image_shape)

@@ -17,6 +17,7 @@ from .dct import SubsampledDCT, dct, idct
 from .dottest import dottest
 from .image import Downsample, Identity, Mask
 from .matrix import Gaussian, Matrix, as_operator
+from .transforms import DCT2, Wavelet
 
 __all__ = [
     "LinearOperator",
@@ -26,6 +27,8 @@ __all__ = [
     "Mask",
     "Downsample",
     "SubsampledDCT",
+    "DCT2",
+    "Wavelet",
     "Composed",
     "Scaled",
     "Adjoint",
