@@ -86,10 +86,10 @@ def run_chunk(run, x, mask, G, D, cfg, seeds):
         out = {("n/a", "n/a"): harmonic_fill(x, mask)}
         return out, [float("nan")] * x.shape[0], (time.perf_counter() - t) / x.shape[0]
     with_d = run == "yeh2017+D"
-    res = ganprior.inpaint(x, mask, G, D if with_d else None, lam=cfg["lam"] if with_d else 0.0,
+    res = ganprior.inpaint(x, mask, G, D if with_d else None, perceptual_weight=cfg["lam"] if with_d else 0.0,
                            window=cfg["window"], blend="none", restarts=cfg["restarts"], steps=cfg["steps"],
                            lr=cfg["lr"], z_bound=cfg["z_bound"], seed=seeds, precision=cfg["precision"],
-                           return_result=True)
+                           schedule="constant", return_result=True)
     sec = (time.perf_counter() - t) / x.shape[0]
     p = "on" if with_d else "off"
     g = res.generated

@@ -42,6 +42,9 @@ import torch  # noqa: E402
 _threads = os.environ.get("GANPRIOR_DOCS_THREADS") or os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)
 torch.set_num_threads(int(_threads))
 
+# -- the methods table is generated from the registry, so it lists every registered method ------------
+(DOCS / "user_guide" / "_methods_table.rst").write_text(ganprior.solvers.registry.methods_table())
+
 # -- project ----------------------------------------------------------------------------------------------
 project = "ganprior"
 author = "the ganprior developers"
@@ -58,7 +61,7 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "tutorials/*", "auto_tutorials/*.py", "auto_tutorials/*.zip"]
+exclude_patterns = ["_build", "user_guide/_methods_table.rst", "**.ipynb_checkpoints", "tutorials/*", "auto_tutorials/*.py", "auto_tutorials/*.zip"]
 root_doc = "index"
 default_role = "code"
 

@@ -12,7 +12,10 @@ The parts
   masks, downsampling) with an adjoint check.
 - :func:`load_prior`, :func:`list_priors` -- bundled pretrained priors (MNIST, CelebA-64, Fashion-MNIST).
 - :mod:`ganprior.metrics` -- per-pixel MSE, PSNR, SSIM.
-- :func:`optimize_latents` -- the batched latent engine every latent method runs on.
+- :func:`optimize_latents` -- the batched latent engine every latent method runs on; its per-row state,
+  update rules (:class:`UpdateRule`) and reducers (:class:`Best`, :class:`Samples`).
+- :func:`register_method`, :func:`method_names`, :func:`get_method` -- the method registry ``recover``
+  dispatches through.
 """
 
 import logging
@@ -20,31 +23,50 @@ import logging
 from . import blending, data, masks, metrics, operators
 from .generator import Discriminator, Generator
 from .priors import list_priors, load_discriminator, load_prior
-from .solvers import RecoveryResult, recover
+from .solvers import (
+    Best,
+    LatentObjective,
+    LatentResult,
+    Method,
+    RecoveryResult,
+    Samples,
+    UpdateRule,
+    get_method,
+    method_names,
+    optimize_latents,
+    recover,
+    register_method,
+)
 from .solvers.inpainting import InpaintResult, inpaint
-from .solvers.latent import LatentObjective, LatentResult, optimize_latents
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Best",
     "Discriminator",
     "Generator",
     "InpaintResult",
     "LatentObjective",
     "LatentResult",
+    "Method",
     "RecoveryResult",
+    "Samples",
+    "UpdateRule",
     "__version__",
     "blending",
     "data",
+    "get_method",
     "inpaint",
     "list_priors",
     "load_discriminator",
     "load_prior",
     "masks",
+    "method_names",
     "metrics",
     "operators",
     "optimize_latents",
     "recover",
+    "register_method",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -58,7 +58,7 @@ def test_objective_decreases_contextual_loss():
     G, _ = tiny()
     x = truth(G, n=2)
     obj = InpaintingObjective(x, center_mask((2, 1, 8, 8)))
-    res = optimize_latents(obj, G, 2, restarts=3, steps=100, lr=0.05, seed=0, select="loss")
+    res = optimize_latents(obj, G, 2, restarts=3, steps=100, lr=0.05, seed=0, select="loss", history=True)
     first, last = res.history[..., 0], res.history[..., -1]
     assert (last < first).all() and float(last.mean()) < 0.5 * float(first.mean())
     z = torch.randn(6, G.k, generator=torch.Generator().manual_seed(0)) * 3
@@ -80,7 +80,7 @@ def test_perceptual_term_stable_from_logits():
     for value in (-200.0, 0.0, 200.0):
         D = ganprior.Discriminator(Const(value))
         mm = InpaintingObjective(y, m, D, perceptual="minimax").perceptual_loss(torch.zeros(1, 1, 8, 8))
-        ns = InpaintingObjective(y, m, D, perceptual="nonsaturating").perceptual_loss(torch.zeros(1, 1, 8, 8))
+        ns = InpaintingObjective(y, m, D, perceptual="non-saturating").perceptual_loss(torch.zeros(1, 1, 8, 8))
         p = torch.sigmoid(torch.tensor(value, dtype=torch.float64))
         assert torch.isfinite(mm).all() and torch.isfinite(ns).all()
         if value == 0.0:
@@ -139,11 +139,11 @@ def test_numpy_and_torch_in_equals_out():
 def test_blend_options_and_result_fields():
     G, _ = tiny()
     x, mask = truth(G, n=2), center_mask((1, 8, 8))
-    r = inpaint(x, mask, G, seed=0, blend="none", return_result=True, **FAST)
+    r = inpaint(x, mask, G, seed=0, blend="none", return_result=True, history=True, **FAST)
     assert torch.equal(r.x, r.generated)
     assert r.z.shape == (2, 4) and r.history.shape == (2, 2, 30) and r.restart.shape == (2,)
     torch.testing.assert_close(r.loss, r.contextual_loss)
-    assert r.info["perceptual"] == "off" and r.info["blend"] == "none"
+    assert r.info["perceptual"] == "off" and r.info["settings"]["blend"] == "none"
     a = inpaint(x, mask, G, seed=0, blend="alpha", **FAST)
     torch.testing.assert_close(a, mask * x + (1 - mask) * r.generated)
 
@@ -154,29 +154,27 @@ def test_discriminator_changes_the_answer_and_none_is_logged(caplog):
     with caplog.at_level(logging.INFO, logger="ganprior"):
         plain = inpaint(x, mask, G, seed=0, return_result=True, **FAST)
     assert "perceptual term is off" in caplog.text
-    with_d = inpaint(x, mask, G, D, lam=0.5, seed=0, return_result=True, **FAST)
+    with_d = inpaint(x, mask, G, D, perceptual_weight=0.5, seed=0, return_result=True, **FAST)
     assert not torch.allclose(plain.generated, with_d.generated)
     assert with_d.info["perceptual"] == "minimax" and (with_d.perceptual_loss < 0).all()
-    ns = inpaint(x, mask, G, D, lam=0.5, perceptual="nonsaturating", seed=0, return_result=True, **FAST)
+    ns = inpaint(x, mask, G, D, perceptual_weight=0.5, perceptual="non-saturating", seed=0, return_result=True, **FAST)
     assert (ns.perceptual_loss > 0).all()
 
 
 def test_schedule_reaches_the_engine():
-    # inpaint(schedule="cosine") must be the engine's cosine solve of the same objective from the same latents
-    from ganprior.solvers.latent import _initial_latents
-
+    # inpaint(schedule="cosine") must be the engine's cosine solve of the same objective from the same seed:
+    # the engine projects the initial latents onto the box itself
     G, D = tiny(torch.float64)
     x, mask = truth(G, n=2), center_mask((1, 8, 8)).double()
-    r = inpaint(x, mask, G, D, lam=0.1, seed=3, blend="none", schedule="cosine", return_result=True, **FAST)
-    objective = InpaintingObjective(x, mask.expand(2, 1, 8, 8), D, lam=0.1)
-    z0 = _initial_latents(G, 2, FAST["restarts"], 3, None)
-    objective.project(z0)
+    r = inpaint(x, mask, G, D, perceptual_weight=0.1, seed=3, blend="none", schedule="cosine", return_result=True,
+                **FAST)
+    objective = InpaintingObjective(x, mask.expand(2, 1, 8, 8), D, perceptual_weight=0.1)
     with D.frozen():
-        ref = optimize_latents(objective, G, 2, select="loss", z_init=z0.view(2, FAST["restarts"], 4),
-                               schedule="cosine", **FAST)
+        ref = optimize_latents(objective, G, 2, select="total", seed=3, schedule="cosine", **FAST)
     torch.testing.assert_close(r.generated, ref.x, rtol=0, atol=1e-12)
-    assert r.info["schedule"] == "cosine"
-    const = inpaint(x, mask, G, D, lam=0.1, seed=3, blend="none", return_result=True, **FAST)
+    assert r.info["settings"]["schedule"] == "cosine" and r.info["source"]["schedule"] == "caller"
+    const = inpaint(x, mask, G, D, perceptual_weight=0.1, seed=3, blend="none", schedule="constant",
+                    return_result=True, **FAST)
     assert not torch.allclose(const.generated, r.generated)
 
 
@@ -193,13 +191,14 @@ def test_bad_inputs_fail_before_work():
     cases = [
         ({"mask": torch.ones(7, 8)}, ValueError, r"Shape mismatch: the 'mask' parameter of inpaint must have one of"),
         ({"mask": mask * 0.5}, ValueError, r"'mask' parameter of inpaint must hold only 0 \(missing\) and 1"),
-        ({"lam": -0.1}, ValueError, r"'lam' parameter of inpaint must be a real number >= 0.0. Got -0.1"),
+        ({"perceptual_weight": -0.1}, ValueError,
+         r"'perceptual_weight' parameter of inpaint must be a real number >= 0.0. Got -0.1"),
         ({"window": 4}, ValueError, r"'window' parameter of inpaint must be an odd int >= 1. Got 4"),
         ({"window": 0}, ValueError, r"'window' parameter of inpaint must be an int >= 1. Got 0"),
         ({"blend": "seamless"}, ValueError, (r"'blend' parameter of inpaint must be one of "
                                              r"\['alpha', 'none', 'poisson'\]. Got 'seamless'")),
         ({"perceptual": "wgan"}, ValueError, (r"'perceptual' parameter of inpaint must be one of "
-                                              r"\['minimax', 'nonsaturating'\]")),
+                                              r"\['minimax', 'non-saturating'\]")),
         ({"D": G}, TypeError, r"'D' parameter of inpaint must be None, a ganprior.Discriminator"),
         ({"D": 3}, TypeError, r"'D' parameter of inpaint must be None, a ganprior.Discriminator"),
         ({"image": x[:, :, :4]}, ValueError, r"Shape mismatch: the 'mask' parameter"),

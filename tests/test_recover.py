@@ -37,7 +37,7 @@ def test_batch_equals_separate_calls_with_per_problem_seeds(dtype, tol):
     x_true = G.generate(torch.randn(5, 6, generator=torch.Generator().manual_seed(5)).to(dtype))
     y = A(x_true) + 0.01 * torch.randn(5, 30, generator=torch.Generator().manual_seed(6)).to(dtype)
     seeds = [11, 12, 13, 14, 15]
-    kw = dict(restarts=3, steps=200, lr=0.03, lam=0.01)
+    kw = dict(restarts=3, steps=200, lr=0.03, lam=0.01, history=True)
     batched = ganprior.recover(y, A, G, seed=seeds, return_result=True, **kw)
     for p in range(5):
         single = ganprior.recover(y[p], A, G, seed=seeds[p], return_result=True, **kw)
@@ -97,16 +97,17 @@ def test_cosine_schedule_matches_hand_written_gradient_descent():
                            schedule="cosine", return_result=True)
     torch.testing.assert_close(res.z[0], z, rtol=1e-10, atol=1e-12)
     const = ganprior.recover(y, A, G, lam=lam, restarts=1, steps=T, lr=lr, optimizer="sgd", seed=0,
-                             return_result=True)
+                             schedule="constant", return_result=True)
     assert float((const.z[0] - z).abs().max()) > 1e-4  # the schedule is really applied
-    with pytest.raises(ValueError, match=r"'schedule' parameter of optimize_latents must be one of"):
+    with pytest.raises(ValueError, match=r"'schedule' parameter of recover must be one of"):
         ganprior.recover(y, A, G, schedule="linear")
 
 
 def test_best_restart_is_chosen_and_history_recorded(small_prior):
     A = ops.Gaussian(40, n=784, seed=0)
     x = small_prior.generate(torch.randn(3, 10, generator=torch.Generator().manual_seed(1)))
-    res = ganprior.recover(A(x), A, small_prior, restarts=4, steps=50, lr=0.05, seed=0, return_result=True)
+    res = ganprior.recover(A(x), A, small_prior, restarts=4, steps=50, lr=0.05, seed=0, return_result=True,
+                           history=True)
     assert res.history.shape == (3, 4, 50)
     assert res.steps.tolist() == [[50] * 4] * 3
     # the chosen restart's measurement error is the smallest of the restarts' best iterates (lam = 0: loss = fit)
@@ -132,7 +133,7 @@ def test_early_stop_stops_rows_and_keeps_their_best(small_prior):
     A = ops.Gaussian(60, n=784, seed=0)
     y = A(small_prior.generate(torch.randn(2, 10, generator=torch.Generator().manual_seed(1))))
     res = ganprior.recover(y, A, small_prior, restarts=3, steps=2000, lr=0.05, seed=0, patience=20, tol=1e-3,
-                           return_result=True)
+                           schedule="constant", history=True, return_result=True)
     assert (res.steps < 2000).all()
     assert torch.isnan(res.history[0, 0, int(res.steps[0, 0]):]).all()
 
@@ -208,7 +209,8 @@ def test_early_stopped_rows_leave_the_batch_without_changing_the_others(small_pr
     y = A(G.generate(torch.randn(3, 10, generator=torch.Generator().manual_seed(1), dtype=torch.float64)))
     y = y + 0.1 * torch.randn(y.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     lr = 0.05 if optimizer == "adam" else 0.01
-    kw = dict(restarts=2, steps=2000, lr=lr, patience=20, tol=1e-4, optimizer=optimizer, return_result=True)
+    kw = dict(restarts=2, steps=2000, lr=lr, patience=20, tol=1e-4, optimizer=optimizer, return_result=True,
+              schedule="constant", history=True)
     both = ganprior.recover(y, A, G, seed=[5, 6, 7], **kw)
     assert len(set(both.steps.flatten().tolist())) > 1  # rows stopped at different steps
     for p in range(3):
@@ -225,7 +227,7 @@ def test_early_stop_saves_generator_work(small_prior):
     y = A(small_prior.generate(torch.randn(4, 10, generator=torch.Generator().manual_seed(1))))
     counted.module.batches.clear()  # the wrapper probed the module once to find the image shape
     res = ganprior.recover(y, A, counted, restarts=3, steps=2000, lr=0.05, seed=0, patience=20, tol=1e-3,
-                           return_result=True)
+                           schedule="constant", return_result=True)
     batches = counted.module.batches
     assert batches[0] == 12 and min(batches) < 12
     # one forward per row and step it ran, the final iterate of rows that never stopped, then every row's best

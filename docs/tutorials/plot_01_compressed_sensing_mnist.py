@@ -25,7 +25,7 @@ G = ganprior.load_prior("mnist")
 x = load_sample("mnist_test300")[:8]  # (8, 1, 28, 28)
 A = ganprior.operators.Gaussian(m=100, in_shape=G.image_shape, seed=0)
 y = A(x) + 0.1 / 100**0.5 * torch.randn(8, 100, generator=torch.Generator().manual_seed(1))
-x_csgm = ganprior.recover(y, A, G, restarts=5, steps=500, lr=0.05, seed=0, precision="bf16")
+x_csgm = ganprior.recover(y, A, G, seed=0)  # the prior's validated recipe (see ganprior.priors.recipe_for)
 x_lasso = ganprior.recover(y, A, method="lasso")
 recovery_grid([("truth", x), ("CSGM", x_csgm), ("Lasso", x_lasso)])
 
@@ -51,7 +51,9 @@ print(f"per-pixel MSE   CSGM {err_csgm.mean():.4f}   Lasso {err_lasso.mean():.4f
 # of every restart at every step.  We solve the first two digits again, asking for the details;
 # with the same seed their restarts start from the same latents as in the batch above.
 
-res = ganprior.recover(y[:2], A, G, restarts=5, steps=500, lr=0.05, seed=0, precision="bf16", return_result=True)
+res = ganprior.recover(y[:2], A, G, restarts=5, seed=0, history=True, return_result=True)
+print("settings used:", res.info["settings"])
+print("where each came from:", res.info["source"])
 print("chosen restart per digit:", res.restart.tolist())
 print("measurement error per digit:", [round(v, 3) for v in res.measurement_error.tolist()])
 
@@ -69,7 +71,7 @@ fig.tight_layout()
 # %%
 # The restarts end at different losses: the objective is not convex in :math:`z`, and some starts
 # get stuck.  Keeping the restart with the lowest measurement error is what makes restarts pay.
-# The paper's MNIST settings, ``restarts=10, steps=1000, lr=0.01``, are the ``recover`` defaults
-# (the paper adds the latent prior :math:`\lambda\|z\|^2` with ``lam=0.1``); we traded steps for a
-# larger step size to keep this page quick.  ``schedule="cosine"`` decays the step size to zero
-# over the run, which helps most when measurements are few (next tutorial).
+# The paper's MNIST settings (10 restarts x 1000 Adam steps, lr 0.01) are available as
+# ``preset="bora2017"``; the bundled prior's recipe (10 x 300 steps, cosine step size from 0.3,
+# bf16, :math:`\lambda` chosen per :math:`m` on validation digits) is both faster and more accurate
+# with our priors, so it is what ``recover`` uses for every setting the caller leaves unset.

@@ -7,7 +7,6 @@ discriminator (perceptual loss), then blends :math:`G(\hat z)` into the known
 pixels (Poisson blending by default).  The search is
 :class:`InpaintingObjective` run by
 :func:`~ganprior.solvers.latent.optimize_latents`; there is no second loop.
-``add_cli_arguments`` / ``cli_main`` make ``ganprior inpaint``.
 """
 
 from __future__ import annotations
@@ -21,15 +20,20 @@ import torch
 import torch.nn.functional as F
 
 from .. import blending as _blending
-from .._validation import check_choice, check_float, check_int, describe
+from .._convert import as_generator, same_device, to_caller
+from .._validation import check_choice, check_float, describe
 from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
-from .latent import SCHEDULES, LatentObjective, _initial_latents, optimize_latents
+from .latent import LatentObjective, optimize_latents
+from .recovery import _check_engine, resolve_settings
 
-__all__ = ["PERCEPTUAL", "InpaintResult", "InpaintingObjective", "add_cli_arguments", "cli_main", "inpaint",
-           "weighted_mask"]
+__all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "InpaintResult", "InpaintingObjective", "inpaint", "weighted_mask"]
 
-PERCEPTUAL = ("minimax", "nonsaturating")
+#: Perceptual losses, named as the trainer names its generator losses.
+PERCEPTUAL = ("minimax", "non-saturating")
+#: Engine settings of ``inpaint`` for a generator without a recipe (the budget of our inpainting benchmarks).
+INPAINT_DEFAULTS = {"restarts": 2, "steps": 200, "lr": 0.03, "optimizer": "adam", "schedule": "constant",
+                    "precision": "fp32", "select": "total"}
 logger = logging.getLogger(__name__)
 
 
@@ -60,11 +64,11 @@ class InpaintingObjective(LatentObjective):
         Logits :math:`\ell(x)` of real vs generated; ``None`` turns the
         perceptual term off.  Run the solve inside ``D.frozen()`` so no
         gradient reaches its weights (:func:`inpaint` does).
-    lam : float
+    perceptual_weight : float
         :math:`\lambda \ge 0`, weight of the perceptual loss (default 0.003).
     window : int
         Odd side of the window of :func:`weighted_mask` (default 7).
-    perceptual : {"minimax", "nonsaturating"}
+    perceptual : {"minimax", "non-saturating"}
         :math:`\log(1 - D(G(z)))` (default, the paper's) or :math:`-\log D(G(z))`.
     z_bound : float or None
         Latents are clipped to :math:`[-b, b]` after every step (default 1);
@@ -95,7 +99,7 @@ class InpaintingObjective(LatentObjective):
     tensor([2.2222, 2.2222])
     """
 
-    def __init__(self, y, mask, D=None, *, lam=0.003, window=7, perceptual="minimax", z_bound=1.0):
+    def __init__(self, y, mask, D=None, *, perceptual_weight=0.003, window=7, perceptual="minimax", z_bound=1.0):
         owner = "InpaintingObjective"
         for name, t in (("y", y), ("mask", mask)):
             if not isinstance(t, torch.Tensor) or t.ndim != 4 or not t.is_floating_point():
@@ -107,7 +111,7 @@ class InpaintingObjective(LatentObjective):
                              f"{(P, 1, H, W)}. Got {tuple(mask.shape)} instead.")
         if bool(((mask != 0) & (mask != 1)).any()):
             raise ValueError(f"The 'mask' parameter of {owner} must hold only 0 (missing) and 1 (known).")
-        self.lam = check_float(lam, "lam", minimum=0.0, owner=owner)
+        self.perceptual_weight = check_float(perceptual_weight, "perceptual_weight", minimum=0.0, owner=owner)
         self.window = _check_window(window, owner)
         self.perceptual = check_choice(perceptual, "perceptual", PERCEPTUAL, owner=owner)
         if z_bound is not None:
@@ -121,7 +125,7 @@ class InpaintingObjective(LatentObjective):
     @property
     def uses_perceptual(self) -> bool:
         """Whether the perceptual term is on (a discriminator and :math:`\\lambda > 0`)."""
-        return self.D is not None and self.lam > 0.0
+        return self.D is not None and self.perceptual_weight > 0.0
 
     def perceptual_loss(self, x: torch.Tensor) -> torch.Tensor:
         r""":math:`L_{perc}` per row from the discriminator's logits, computed stably.
@@ -143,7 +147,7 @@ class InpaintingObjective(LatentObjective):
         contextual = ((x - self.y[rows]) * self.weight[rows]).abs().flatten(1).sum(dim=1)
         if not self.uses_perceptual:
             return contextual, contextual
-        return contextual, contextual + self.lam * self.perceptual_loss(x)
+        return contextual, contextual + self.perceptual_weight * self.perceptual_loss(x)
 
     def project(self, z):
         """Clip the latents to :math:`[-b, b]` in place (nothing when ``z_bound`` is None).
@@ -202,9 +206,10 @@ class InpaintResult:
     info: dict = field(default_factory=dict)
 
 
-def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax", blend="poisson", restarts=10,
-            steps=1000, lr=0.01, optimizer="adam", z_bound=1.0, seed=None, patience=None, chunk_size=None,
-            precision="fp32", latent_shape=None, progress=False, schedule="constant", return_result=False):
+def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, perceptual="minimax", blend="poisson",
+            restarts=None, steps=None, lr=None, optimizer=None, schedule=None, precision=None, preset=None,
+            z_bound=1.0, seed=None, patience=None, chunk_size=None, latent_shape=None, history=False,
+            progress=False, return_result=False):
     r"""Semantic inpainting with a GAN prior (Yeh et al., 2017).
 
     Parameters
@@ -216,29 +221,35 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
         1 = known, 0 = missing: ``(H, W)``, ``(1, H, W)`` or ``(C, H, W)``
         for every image, or ``(P, 1, H, W)`` / ``(P, C, H, W)`` per image.
     G : Generator, torch.nn.Module or str
-        The prior; a string names a bundled prior.
+        The prior; a string names a bundled prior or a prior folder.
     D : Discriminator, torch.nn.Module or str, optional
         Discriminator (logits) for the perceptual loss.  **Without it the
         perceptual term is off** (contextual loss only) and an INFO message is
         logged.
-    lam : float
-        :math:`\lambda \ge 0`, perceptual weight per image (default 0.003).
+    perceptual_weight : float
+        :math:`\lambda \ge 0`, perceptual weight per image (default 0.003,
+        the paper's).
     window : int
         Odd window of the weighted mask (default 7).
-    perceptual : {"minimax", "nonsaturating"}
+    perceptual : {"minimax", "non-saturating"}
         :math:`\log(1 - D(G(z)))` (default) or :math:`-\log D(G(z))`.
     blend : {"alpha", "none", "poisson"}
         Post-processing (see :func:`ganprior.blending.blend`), default Poisson.
-    restarts : int
-        Candidates per image; the one with the lowest total loss is kept.
-    steps, lr, optimizer, patience, chunk_size, precision, progress, schedule
-        Passed to :func:`~ganprior.solvers.latent.optimize_latents`
-        (``schedule="cosine"`` decays the step size from ``lr`` to 0).
+    restarts, steps, lr, optimizer, schedule, precision
+        Engine settings (see :func:`~ganprior.optimize_latents`); each one
+        left unset comes from ``preset``, else the prior's inpainting recipe,
+        else :data:`INPAINT_DEFAULTS` (2 candidates x 200 Adam steps, lr 0.03).
+    preset : {"bora2017"}, optional
+        A named protocol instead of the recipe (see :data:`ganprior.solvers.PRESETS`).
     z_bound : float or None
-        Clip :math:`z` to :math:`[-b, b]` after each step (default 1).
+        Clip :math:`z` to :math:`[-b, b]` after each step and at the start
+        (default 1); ``None`` leaves it free.
     seed : None, int, torch.Generator or sequence of P seeds
         Seed of the initial latents; one seed per image makes a batch give
         the same answers as separate calls.
+    patience, chunk_size, history, progress
+        Passed to :func:`~ganprior.optimize_latents` (``chunk_size`` counts
+        rows: images x candidates).
     latent_shape : int or tuple, optional
         For a bare module ``G``.
     return_result : bool
@@ -254,6 +265,9 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
     ------
     TypeError, ValueError
         On any bad input, before any work starts.
+    FloatingPointError
+        If every candidate of an image produced a non-finite loss (e.g. a
+        generator that returns NaN).
 
     Notes
     -----
@@ -261,17 +275,18 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
               + \lambda \log(1 - D(G(z))),
               \quad W_i = M_i \tfrac{1}{n^2}\textstyle\sum_{j \in N_n(i)} (1 - M_j),
 
-    solved by Adam from ``restarts`` initial latents :math:`z_0 \sim
-    \mathcal{N}(0, I)` clipped to the box.  The box constraint is kept by
-    **clipping** (projected gradient steps), not a reparametrisation.  Then
-    :math:`\hat x` is :math:`G(\hat z)` Poisson-blended into the known pixels
-    (:func:`ganprior.blending.poisson_blend`).
+    solved on the latent engine from ``restarts`` initial latents
+    :math:`z_0 \sim \mathcal{N}(0, I)` projected onto the box.  The box
+    constraint is kept by **clipping** (projected gradient steps), not a
+    reparametrisation.  Each image keeps the candidate with the lowest total
+    loss.  Then :math:`\hat x` is :math:`G(\hat z)` Poisson-blended into the
+    known pixels (:func:`ganprior.blending.poisson_blend`).
 
     Examples
     --------
     >>> import torch, ganprior
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Unflatten(1, (1, 4, 4)))
-    >>> G = ganprior.Generator(net, latent_shape=3, output_range=(0, 1))
+    >>> G = ganprior.Generator(net, latent_shape=3)
     >>> y = G(torch.full((1, 3), 0.5)).detach()[0]
     >>> mask = torch.ones(4, 4); mask[1:3, 1:3] = 0
     >>> x = ganprior.inpaint(y, mask, G, restarts=2, steps=50, lr=0.05, seed=0)
@@ -286,165 +301,55 @@ def inpaint(image, mask, G, D=None, *, lam=0.003, window=7, perceptual="minimax"
         raise ValueError("The 'image' parameter of inpaint must be finite on the known pixels (mask == 1).")
     if isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor) and mask.device != image.device:
         raise ValueError(f"Device mismatch: 'mask' is on {mask.device} but 'image' is on {image.device}.")
-    lam = check_float(lam, "lam", minimum=0.0, owner=owner)
+    perceptual_weight = check_float(perceptual_weight, "perceptual_weight", minimum=0.0, owner=owner)
     window = _check_window(window, owner)
     check_choice(perceptual, "perceptual", PERCEPTUAL, owner=owner)
     check_choice(blend, "blend", _blending.BLEND_METHODS, owner=owner)
-    restarts = check_int(restarts, "restarts", minimum=1, owner=owner)
-    steps = check_int(steps, "steps", minimum=1, owner=owner)
-    lr = check_float(lr, "lr", minimum=0.0, strict=True, owner=owner)
-    check_choice(schedule, "schedule", SCHEDULES, owner=owner)
     if z_bound is not None:
         z_bound = check_float(z_bound, "z_bound", minimum=0.0, strict=True, owner=owner)
-    if not isinstance(return_result, bool):
-        raise TypeError(f"The 'return_result' parameter of inpaint must be a bool. Got {describe(return_result)}.")
-    from . import _as_generator, _back, _same_device
-
-    if G is None:
-        raise ValueError("The 'G' parameter of inpaint is required: a Generator, a torch.nn.Module or a prior name.")
-    G = _as_generator(G, latent_shape, "inpaint")
+    for flag_name, flag in (("return_result", return_result), ("history", history), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
+    given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
+             "precision": precision}
+    G = as_generator(G, latent_shape, owner)
     D = _check_discriminator(D, owner)
     if len(G.image_shape) != 3 or tuple(y.shape[1:]) != G.image_shape:
         raise ValueError(f"Shape mismatch: 'image' holds images of shape {tuple(y.shape[1:])} but G makes images "
                          f"of shape {G.image_shape}.")
-    if isinstance(image, torch.Tensor) and not _same_device(image.device, G.device):
+    if isinstance(image, torch.Tensor) and not same_device(image.device, G.device):
         raise ValueError(f"Device mismatch: the 'image' parameter is on {image.device} but G is on {G.device}.")
-    if D is not None and not _same_device(D.device, G.device):
+    if D is not None and not same_device(D.device, G.device):
         raise ValueError(f"Device mismatch: the discriminator 'D' is on {D.device} but G is on {G.device}.")
+    from .recovery import _recipe
+
+    recipe = {} if preset is not None else _recipe(G, "inpaint", None)
+    settings, source = resolve_settings(given, preset=preset, recipe=recipe, defaults=INPAINT_DEFAULTS)
+    settings["select"], source["select"] = "total", "method"
+    _check_engine(settings, owner)
     device, dtype = G.device, G.dtype
     P = y.shape[0]
     y_t = torch.from_numpy(y).to(device=device, dtype=dtype)
     m_t = torch.from_numpy(known).to(device=device, dtype=dtype)
-    objective = InpaintingObjective(y_t, m_t, D, lam=lam, window=window, perceptual=perceptual, z_bound=z_bound)
+    objective = InpaintingObjective(y_t, m_t, D, perceptual_weight=perceptual_weight, window=window,
+                                    perceptual=perceptual, z_bound=z_bound)
     if D is None:
         logger.info("inpaint: no discriminator D given, so the perceptual term is off (contextual loss only).")
-    elif lam == 0.0:
-        logger.info("inpaint: lam=0, so the perceptual term is off (contextual loss only).")
-    z0 = _initial_latents(G, P, restarts, seed, None)
-    objective.project(z0)
+    elif perceptual_weight == 0.0:
+        logger.info("inpaint: perceptual_weight=0, so the perceptual term is off (contextual loss only).")
     with D.frozen() if D is not None else contextlib.nullcontext():
-        res = optimize_latents(objective, G, P, restarts=restarts, steps=steps, optimizer=optimizer, lr=lr,
-                               select="loss", patience=patience, chunk_size=chunk_size, precision=precision,
-                               z_init=z0.view(P, restarts, *G.latent_shape), progress=progress,
-                               schedule=schedule)
+        res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
+                               optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select="total",
+                               patience=patience, chunk_size=chunk_size, precision=settings["precision"],
+                               history=history, progress=progress, schedule=settings["schedule"])
     generated = res.x[0] if squeeze else res.x
     x = _blending.blend(image, generated, mask, method=blend)
     if not return_result:
         return x
-    info = {"lam": lam, "window": window, "perceptual": perceptual if objective.uses_perceptual else "off",
-            "blend": blend, "restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
-            "schedule": schedule, "z_bound": z_bound, "precision": precision, "select": "loss"}
-    out = {k: _back(getattr(res, k), image, squeeze) for k in ("z", "loss", "restart", "history", "steps")}
-    return InpaintResult(x=x, generated=_back(res.x, image, squeeze), wall_time=res.wall_time, info=info,
-                         contextual_loss=_back(res.measurement_error, image, squeeze),
-                         perceptual_loss=_back(res.loss - res.measurement_error, image, squeeze), **out)
-
-
-_SAMPLE_FOR_SHAPE = {(1, 28, 28): "mnist_test300", (3, 64, 64): "celeba_test64"}
-
-
-def add_cli_arguments(parser):
-    """Add the options of ``ganprior inpaint`` to an :class:`argparse.ArgumentParser`.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-        The ``inpaint`` sub-parser.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        ``parser``, for chaining.
-
-    Examples
-    --------
-    >>> import argparse
-    >>> from ganprior.solvers.inpainting import add_cli_arguments
-    >>> args = add_cli_arguments(argparse.ArgumentParser()).parse_args(["--mask", "half"])
-    >>> args.prior, args.mask, args.blend
-    ('celeba64', 'half', 'poisson')
-    """
-    from ..masks import MASK_TYPES
-
-    parser.add_argument("--prior", default="celeba64", help="bundled prior (generator + discriminator)")
-    parser.add_argument("--sample", default=None, help="bundled test images (default: the prior's)")
-    parser.add_argument("--n", type=int, default=8, help="number of test images")
-    parser.add_argument("--mask", choices=sorted(MASK_TYPES), default="center")
-    parser.add_argument("--missing", type=float, default=None, help="missing fraction (random / pattern masks)")
-    parser.add_argument("--lam", type=float, default=0.003, help="perceptual weight")
-    parser.add_argument("--perceptual", choices=sorted(PERCEPTUAL), default="minimax")
-    parser.add_argument("--no-discriminator", action="store_true", help="contextual loss only")
-    parser.add_argument("--window", type=int, default=7)
-    parser.add_argument("--blend", choices=sorted(_blending.BLEND_METHODS), default="poisson")
-    parser.add_argument("--restarts", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
-                        help="step size: constant lr, or cosine decay from lr to 0")
-    parser.add_argument("--z-bound", type=float, default=1.0, help="clip z to [-b, b]; 0 for no clipping")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", default="ganprior_inpaint.png", help="figure: masked / ours / baseline / truth")
-    return parser
-
-
-def cli_main(args) -> int:
-    """Run ``ganprior inpaint``: inpaint bundled test images, print PSNR / SSIM, write the figure.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Parsed by a parser set up with :func:`add_cli_arguments`.
-
-    Returns
-    -------
-    int
-        Exit status: 0 when every result is finite.
-    """
-    import sys
-    import time
-
-    from .. import metrics
-    from ..data import load_sample
-    from ..masks import make_mask
-    from ..plotting import recovery_grid
-    from ..priors import load_discriminator, load_prior
-
-    log = logging.getLogger("ganprior")   # show the package's INFO messages (e.g. "perceptual term is off")
-    if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
-        log.addHandler(logging.StreamHandler(sys.stdout))
-    log.setLevel(logging.INFO)
-    torch.set_num_threads(args.threads)
-    G = load_prior(args.prior, device=args.device)
-    D = None if args.no_discriminator else load_discriminator(args.prior, device=args.device)
-    sample = args.sample or _SAMPLE_FOR_SHAPE.get(G.image_shape)
-    if sample is None:
-        raise ValueError(f"No bundled test set matches the prior's image shape {G.image_shape}: give --sample.")
-    x_true = load_sample(sample)[: args.n].to(args.device)
-    kw = {"missing": args.missing} if args.missing is not None and args.mask in ("random", "pattern") else {}
-    mask = make_mask(args.mask, tuple(x_true.shape), seed=args.seed, **kw).to(args.device)
-    print(f"ganprior inpaint: {x_true.shape[0]} images of {sample}, {args.mask} mask "
-          f"({float(1 - mask.mean()):.0%} missing), prior {args.prior!r}, "
-          f"{'no discriminator' if D is None else f'lam={args.lam} ({args.perceptual})'}, "
-          f"{args.restarts} candidates x {args.steps} steps, {args.blend} blending")
-    t = time.perf_counter()
-    x_ours = inpaint(x_true, mask, G, D, lam=args.lam, window=args.window, perceptual=args.perceptual,
-                     blend=args.blend, restarts=args.restarts, steps=args.steps, lr=args.lr,
-                     schedule=args.schedule, z_bound=args.z_bound or None, seed=list(range(args.seed, args.seed + x_true.shape[0])))
-    t_ours = time.perf_counter() - t
-    x_base = _blending.harmonic_fill(x_true, mask)
-    print(f"{'method':>10} {'PSNR':>7} {'SSIM':>6}")
-    rows = [("ours", x_ours), ("harmonic", x_base)]
-    finite = True
-    for name, xh in rows:
-        p, s = metrics.psnr(xh, x_true).mean(), metrics.ssim(xh, x_true).mean()
-        finite &= bool(torch.isfinite(p)) and bool(torch.isfinite(s))
-        print(f"{name:>10} {float(p):>7.2f} {float(s):>6.3f}")
-    print(f"ours: {t_ours:.1f} s")
-    shown = x_true.cpu()
-    masked = shown * mask.cpu() + 0.5 * (1 - mask.cpu())
-    recovery_grid([("masked", masked), (f"ours ({args.blend})", x_ours.cpu()), ("harmonic", x_base.cpu()),
-                   ("truth", shown)], args.out)
-    print(f"figure: {args.out}")
-    return 0 if finite else 1
+    info = {"settings": {**settings, "perceptual_weight": perceptual_weight, "window": window, "blend": blend,
+                         "z_bound": z_bound}, "source": source,
+            "perceptual": perceptual if objective.uses_perceptual else "off"}
+    out = {k: to_caller(getattr(res, k), image, squeeze) for k in ("z", "loss", "restart", "history", "steps")}
+    return InpaintResult(x=x, generated=to_caller(res.x, image, squeeze), wall_time=res.wall_time, info=info,
+                         contextual_loss=to_caller(res.fit, image, squeeze),
+                         perceptual_loss=to_caller(res.loss - res.fit, image, squeeze), **out)

@@ -1,0 +1,374 @@
+r"""``recover``: validate, convert types, resolve the settings, dispatch through the method registry."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .._convert import (
+    as_generator,
+    check_measurements,
+    prepare_operator,
+    same_device,
+    to_caller,
+)
+from .._validation import check_choice, check_float, check_int, describe
+from .latent import (
+    PRECISIONS,
+    SCHEDULES,
+    SELECT,
+    UPDATE_RULES,
+    LatentObjective,
+    optimize_latents,
+)
+from .registry import get_method
+
+__all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "resolve_settings"]
+
+#: Engine settings for a generator without a recipe: the budget our benchmarks validated on the bundled priors
+#: (10 restarts x 300 Adam steps, cosine step size from 0.3), in full precision.
+ENGINE_DEFAULTS = {"restarts": 10, "steps": 300, "lr": 0.3, "optimizer": "adam", "schedule": "cosine",
+                   "precision": "fp32", "select": "fit"}
+
+#: Named protocols: ``"bora2017"`` is the CSGM paper's MNIST protocol (10 restarts x 1000 Adam steps, lr 0.01).
+PRESETS = {"bora2017": {"restarts": 10, "steps": 1000, "lr": 0.01, "optimizer": "adam", "schedule": "constant",
+                        "precision": "fp32", "select": "fit", "lam": 0.0}}
+
+_ENGINE_KEYS = tuple(ENGINE_DEFAULTS)
+
+
+@dataclass
+class RecoveryResult:
+    """The result of :func:`recover` with ``return_result=True``.
+
+    Array fields are in the caller's type (NumPy or torch on the caller's
+    device); for a single problem (``y`` of shape ``(m,)``) the leading
+    problem axis is dropped.
+
+    Attributes
+    ----------
+    x : array
+        Recovered images, ``(P, *image_shape)`` or ``image_shape``.
+    measurement_error : array
+        :math:`\\|y - A\\hat x\\|^2` per problem.
+    wall_time : float
+        Seconds.
+    method : str
+        The method used.
+    z : array or None
+        Chosen latents (latent methods with a ``z``).
+    fit : array or None
+        The objective's data term at the chosen row (latent methods).
+    loss : array or None
+        Minimised objective at the chosen row.
+    restart : array or None
+        Index of the chosen restart.
+    history : array or None
+        Loss per problem, restart and step, ``(P, R, steps)``, when asked for
+        with ``history=True``.
+    steps : array or None
+        Steps each restart ran.
+    info : dict
+        The settings used (``info["settings"]``) and where each came from
+        (``info["source"]``: ``"caller"``, ``"preset"``, ``"recipe"``,
+        ``"method"`` or ``"default"``).
+    """
+
+    x: object
+    measurement_error: object
+    wall_time: float
+    method: str
+    z: object = None
+    fit: object = None
+    loss: object = None
+    restart: object = None
+    history: object = None
+    steps: object = None
+    info: dict = field(default_factory=dict)
+
+
+def _recipe(G, task, m):
+    """The prior's validated recipe for ``task`` at ``m`` measurements, or an empty dict."""
+    recipe = getattr(G, "recipe", None)
+    if not recipe:
+        return {}
+    try:
+        from ..priors import recipe_for
+    except ImportError:  # pragma: no cover - older priors module
+        return {}
+    return dict(recipe_for(G, task, m) or {})
+
+
+def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys=_ENGINE_KEYS, defaults=None):
+    """Settings for a solve: the caller's values, else the preset's, else the prior's recipe, else the defaults.
+
+    Parameters
+    ----------
+    given : dict
+        The caller's arguments; ``None`` means "not set".
+    preset : str, optional
+        A name of :data:`PRESETS`; it replaces the recipe.
+    recipe : dict, optional
+        The prior's recipe for this task.
+    method : Method, optional
+        Its ``engine`` settings come before the defaults.
+    keys : tuple of str
+        The settings to resolve (engine settings, plus method hyperparameters
+        such as ``lam`` when given in ``given``).
+    defaults : dict, optional
+        The last layer (default :data:`ENGINE_DEFAULTS`).
+
+    Returns
+    -------
+    settings, source : dict, dict
+        The values, and where each came from.
+    """
+    layers = []
+    if preset is not None:
+        layers.append(("preset", PRESETS[check_choice(preset, "preset", tuple(PRESETS), owner="recover")]))
+    elif recipe:
+        layers.append(("recipe", recipe))
+    if method is not None:
+        layers.append(("method", {**method.hyperparameters, **method.engine}))
+    layers.append(("default", ENGINE_DEFAULTS if defaults is None else defaults))
+    settings, source = {}, {}
+    for key in keys:
+        if given.get(key) is not None:
+            settings[key], source[key] = given[key], "caller"
+            continue
+        for name, layer in layers:
+            if layer.get(key) is not None:
+                settings[key], source[key] = layer[key], name
+                break
+    return settings, source
+
+
+def _check_engine(settings, owner):
+    check_int(settings["restarts"], "restarts", minimum=1, owner=owner)
+    check_int(settings["steps"], "steps", minimum=1, owner=owner)
+    check_float(settings["lr"], "lr", minimum=0.0, strict=True, owner=owner)
+    check_choice(settings["optimizer"], "optimizer", UPDATE_RULES, owner=owner)
+    check_choice(settings["schedule"], "schedule", SCHEDULES, owner=owner)
+    check_choice(settings["precision"], "precision", PRECISIONS, owner=owner)
+    check_choice(settings["select"], "select", SELECT, owner=owner)
+
+
+def _method_options(entry, options, owner="recover"):
+    unknown = sorted(set(options) - set(entry.hyperparameters))
+    if unknown:
+        valid = sorted(entry.hyperparameters) or "none"
+        raise ValueError(f"Unknown argument(s) {unknown} for method={entry.name!r} of {owner}: its own arguments "
+                         f"are {valid}.")
+    # None means 'unset' unless None is itself the default's alternative (e.g. data_range=None: no clipping)
+    return {k: v for k, v in options.items() if v is not None or entry.hyperparameters[k] is not None}
+
+
+def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
+            precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
+            latent_shape=None, history=False, progress=False, return_result=False, **options):
+    r"""Recover images from linear measurements :math:`y = A x + \eta`.
+
+    Parameters
+    ----------
+    y : numpy.ndarray or torch.Tensor
+        One problem ``(m,)`` or a batch ``(P, m)``.
+    A : LinearOperator, numpy.ndarray or torch.Tensor
+        The ``(m, n)`` measurement operator, shared by all problems.
+    G : Generator, torch.nn.Module or str, optional
+        The prior (latent methods only); a string names a bundled prior or a
+        prior / training-run folder.
+    method : str or LatentObjective
+        A registered method (see :func:`~ganprior.method_names` and the
+        methods table in the docs): ``"csgm"`` (default), ``"csgm-tv"``, the
+        sparse baselines ``"lasso"``, ``"lasso-dct"``, ``"lasso-wavelet"``,
+        ``"omp"``...; or an objective instance to run on the engine as is.
+    restarts, steps, lr, optimizer, schedule, precision, select
+        Engine settings (see :func:`~ganprior.optimize_latents`).  Each one
+        left unset (``None``) comes from ``preset`` if given, else from the
+        prior's validated recipe (bundled priors carry one), else from
+        :data:`ENGINE_DEFAULTS` (10 restarts x 300 Adam steps, cosine step
+        size from 0.3, fp32, the restart with the lowest data term).
+    preset : {"bora2017"}, optional
+        A named protocol instead of the prior's recipe: ``"bora2017"`` is
+        the paper's (10 x 1000 Adam steps, lr 0.01, constant, fp32, lam 0).
+    seed : None, int, torch.Generator or sequence of P seeds
+        Seed of the initial latents; one seed per problem makes a batch give
+        the same answers as separate calls.
+    patience, tol
+        Per-restart early stop (see :func:`~ganprior.optimize_latents`).
+    chunk_size : int, optional
+        Rows (problems x restarts) optimised at once; bounds memory.
+    latent_shape : int or tuple, optional
+        Latent shape of a bare ``torch.nn.Module`` ``G``.
+    history : bool
+        Record the loss of every restart at every step.
+    progress : bool
+        Show a progress bar.
+    return_result : bool
+        Return a :class:`RecoveryResult` instead of just the images.
+    **options
+        The method's own arguments, e.g. ``lam`` (CSGM: weight of
+        :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
+        0), ``alpha``, ``image_shape``, ``data_range`` (sparse baselines).
+        An argument the method does not take is an error that lists the ones
+        it does.
+
+    Returns
+    -------
+    x : numpy.ndarray or torch.Tensor
+        ``(*image_shape)`` for one problem or ``(P, *image_shape)``, of the
+        type, dtype and device of ``y``; a :class:`RecoveryResult` if
+        ``return_result``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On any bad input, before any work starts (engine settings given to a
+        sparse method included).
+    FloatingPointError
+        If every restart of a problem produced a non-finite loss.
+
+    Notes
+    -----
+    CSGM (Bora et al., 2017) returns :math:`\hat x = G(\hat z)` with
+
+    .. math:: \hat z = \arg\min_z \|y - A G(z)\|_2^2 + \lambda \|z\|_2^2,
+
+    found from ``restarts`` initial latents :math:`z_0 \sim \mathcal{N}(0,
+    I)`, keeping per problem the restart with the lowest measurement error.
+    With :math:`A_{ij} \sim \mathcal{N}(0, 1/m)`, :math:`m = O(kd \log n)`
+    measurements suffice for a :math:`d`-layer ReLU generator with
+    :math:`k`-dimensional latents.
+
+    Examples
+    --------
+    >>> import torch, ganprior
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 64))
+    >>> G = ganprior.Generator(net, latent_shape=4)
+    >>> A = ganprior.operators.Gaussian(m=20, n=64, seed=0)
+    >>> x_true = G(torch.randn(1, 4)).detach()[0]
+    >>> x_hat = ganprior.recover(A(x_true), A, G, restarts=4, steps=500, lr=0.05, schedule="constant", seed=0)
+    >>> bool(((x_hat - x_true).norm() / x_true.norm()) < 1e-2)
+    True
+    """
+    owner = "recover"
+    objective = None
+    if isinstance(method, LatentObjective):
+        objective, entry, name = method, None, type(method).__name__
+    else:
+        entry = get_method(method)
+        name = entry.name
+    check_measurements(y, "y", owner)
+    for flag_name, flag in (("return_result", return_result), ("history", history), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
+    squeeze = y.ndim == 1
+    engine_given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
+                    "precision": precision, "select": select}
+    if entry is not None and entry.kind == "sparse":
+        given = [k for k, v in {**engine_given, "preset": preset, "seed": seed, "patience": patience,
+                                "chunk_size": chunk_size, "latent_shape": latent_shape}.items() if v is not None]
+        given += [k for k, v in (("history", history), ("progress", progress)) if v]
+        if given:
+            raise ValueError(f"The argument(s) {sorted(given)} of {owner} are for latent methods; "
+                             f"method={name!r} is a sparse baseline and takes only {sorted(entry.hyperparameters)}.")
+        return _recover_sparse(y, A, G, entry, _method_options(entry, options), squeeze, return_result)
+
+    if entry is not None:
+        options = _method_options(entry, options)
+    elif options:
+        raise ValueError(f"Method-specific arguments {sorted(options)} cannot be given with an objective instance; "
+                         "set them on the objective.")
+    if preset is not None:
+        check_choice(preset, "preset", tuple(PRESETS), owner=owner)
+    if patience is not None:
+        patience = check_int(patience, "patience", minimum=1, owner=owner)
+    G = as_generator(G, latent_shape, owner)
+    device, dtype = G.device, G.dtype
+    if isinstance(y, torch.Tensor) and not same_device(y.device, device):
+        raise ValueError(f"Device mismatch: the 'y' parameter is on {y.device} but G is on {device}. "
+                         "Move y or G so they match.")
+    op = prepare_operator(A, device, dtype) if A is not None or objective is None else None
+    m = y.shape[-1]
+    if op is not None:
+        if op.m != m:
+            raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator 'A' "
+                             f"has m={op.m} rows (A.shape = {op.shape}).")
+        if op.n != G.n:
+            raise ValueError(f"Shape mismatch: the operator 'A' takes n={op.n} pixels but G makes images of shape "
+                             f"{G.image_shape} (n={G.n}).")
+        if len(op.in_shape) > 1 and op.in_shape != G.image_shape:
+            raise ValueError(f"Shape mismatch: the operator 'A' acts on images of shape {op.in_shape} but G makes "
+                             f"images of shape {G.image_shape}.")
+    y_t = torch.as_tensor(y).to(device=device, dtype=dtype).reshape(-1, m)
+    if not bool(torch.isfinite(y_t).all()):
+        raise ValueError(f"The 'y' parameter of {owner} overflows the generator's dtype {dtype} "
+                         f"(largest |y| = {float(np.abs(np.asarray(y, dtype=np.float64)).max()):.3g}); "
+                         "rescale y and A, or use a float64 generator.")
+    recipe = {} if preset is not None else _recipe(G, "recover", m)
+    keys = _ENGINE_KEYS + (("lam",) if entry is not None and "lam" in entry.hyperparameters else ())
+    settings, source = resolve_settings({**engine_given, **options}, preset=preset, recipe=recipe, method=entry,
+                                        keys=keys)
+    _check_engine(settings, owner)
+    if "lam" in settings:
+        options = {**options, "lam": settings.pop("lam")}
+    if objective is None:
+        objective = entry.build(y_t, op, G, **options)
+    P = y_t.shape[0]
+    res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
+                           optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select=settings["select"],
+                           patience=patience, tol=tol, chunk_size=chunk_size, precision=settings["precision"],
+                           history=history, progress=progress, schedule=settings["schedule"])
+    x = to_caller(res.x, y, squeeze)
+    if not return_result:
+        return x
+    if op is not None:
+        with torch.no_grad():
+            err = (y_t - op(res.x.reshape(P, -1).to(dtype))).pow(2).sum(-1)
+    else:
+        err = res.fit
+    info = {"settings": {**settings, **options}, "source": source, "preset": preset}
+    return RecoveryResult(
+        x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),
+        fit=to_caller(res.fit, y, squeeze), loss=to_caller(res.loss, y, squeeze),
+        restart=to_caller(res.restart, y, squeeze), history=to_caller(res.history, y, squeeze),
+        steps=to_caller(res.steps, y, squeeze), wall_time=res.wall_time, method=name, info=info)
+
+
+def _recover_sparse(y, A, G, entry, options, squeeze, return_result):
+    """Sparse baselines: run on the CPU in float64 through scikit-learn, results in the caller's type."""
+    import copy
+
+    from ..operators import as_operator
+
+    if G is not None:
+        raise ValueError(f"The 'G' parameter must be None for method={entry.name!r}: the sparse baselines use no "
+                         "prior.")
+    op = as_operator(A, options.get("image_shape"), name="A")
+    if any(True for _ in op.buffers()) and op.device.type != "cpu":
+        op = copy.deepcopy(op).cpu()
+    y_np = y.detach().cpu().double().numpy() if isinstance(y, torch.Tensor) else np.asarray(y, dtype=np.float64)
+    y_np = y_np.reshape(-1, y.shape[-1])
+    if y_np.shape[1] != op.m:
+        raise ValueError(f"Shape mismatch: 'y' holds m={y_np.shape[1]} measurements per problem but the operator "
+                         f"'A' has m={op.m} rows (A.shape = {op.shape}).")
+    start = time.perf_counter()
+    x = entry.build(y_np, op, **options)
+    wall = time.perf_counter() - start
+    x_t = torch.from_numpy(np.ascontiguousarray(x))
+    op_dtype = op._dtype() or torch.float64
+    with torch.no_grad():
+        residual = torch.from_numpy(y_np).to(op_dtype) - op(x_t.reshape(x_t.shape[0], -1).to(op_dtype))
+        err = residual.double().pow(2).sum(-1)
+    out = to_caller(x_t, y, squeeze)
+    if not return_result:
+        return out
+    settings = {**{k: v for k, v in entry.hyperparameters.items()}, **options}
+    return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall, method=entry.name,
+                          info={"settings": settings, "source": {k: "caller" if k in options else "default"
+                                                                 for k in settings}})

@@ -1,0 +1,146 @@
+"""The contract every registered method keeps, run over the registry: a new method gets these tests for free.
+
+For each entry of ``ganprior.method_names()``: it recovers a signal in the range of a random ReLU generator; a
+batch equals separate calls with the same per-problem seeds; the caller's type, dtype and device come back; the
+same seed gives the same result; bad input is rejected before any work; a generator that returns NaN gives a clear
+error (never a NaN result), and NaN restarts are never chosen over finite ones.  A method's ``contract`` entry in
+the registry may set its own options for these problems (e.g. a tiny ``alpha``, or all measurements for the
+sparse baselines, whose signals are not sparse).
+"""
+
+import numpy as np
+import pytest
+import torch
+from conftest import relu_generator
+
+import ganprior
+from ganprior import operators as ops
+
+SHAPE = (1, 6, 6)
+N = 36
+LATENT = [n for n in ganprior.method_names() if ganprior.get_method(n).kind == "latent"]
+ALL = ganprior.method_names()
+ENGINE = dict(restarts=4, steps=400, lr=0.05, schedule="constant")
+
+
+def problem(name, P=3, dtype=torch.float64, seed=0):
+    """(y, A, G, x_true) for a method: m = 20 Gaussian measurements, or all n (orthonormal) for a sparse baseline."""
+    entry = ganprior.get_method(name)
+    G = relu_generator(k=4, hidden=32, n=N, seed=seed, image_shape=SHAPE).to(dtype)
+    if entry.contract.get("full_measurements"):  # an orthonormal A: the sparse solvers' iterations converge fast
+        A = ops.Matrix(ops.SubsampledDCT(N, in_shape=SHAPE, seed=seed + 1).to_dense(dtype), in_shape=SHAPE)
+    else:
+        A = ops.Gaussian(20, in_shape=SHAPE, seed=seed + 1, dtype=dtype)
+    z = torch.randn(P, 4, generator=torch.Generator().manual_seed(seed + 2)).to(dtype)
+    x = G.generate(z).detach()
+    return A(x), A, G, x
+
+
+def run(name, y, A, G, **kw):
+    entry = ganprior.get_method(name)
+    options = {k: v for k, v in entry.contract.items() if k in entry.hyperparameters}
+    if entry.kind == "sparse":
+        options.setdefault("data_range", None)  # the test signals are not in [0, 1]
+        options.setdefault("image_shape", SHAPE)  # a NumPy matrix A takes flat inputs
+        return ganprior.recover(y, A, method=name, **options, **kw)
+    return ganprior.recover(y, A, G, method=name, **(ENGINE | options | kw))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_recovers_a_signal_in_the_range_of_a_relu_generator(name):
+    y, A, G, x = problem(name)
+    kw = {} if ganprior.get_method(name).kind == "sparse" else {"seed": 0}
+    x_hat = run(name, y, A, G, **kw)
+    rel = (x_hat - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
+    assert float(rel.max()) < ganprior.get_method(name).contract.get("tol", 1e-2), rel
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_a_batch_equals_separate_calls(name):
+    y, A, G, _ = problem(name, P=3)
+    latent = ganprior.get_method(name).kind == "latent"
+    seeds = [5, 6, 7]
+    batch = run(name, y, A, G, **({"seed": seeds, "steps": 60} if latent else {}))
+    for p in range(3):
+        alone = run(name, y[p], A, G, **({"seed": seeds[p], "steps": 60} if latent else {}))
+        torch.testing.assert_close(batch[p], alone, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("kind", ["numpy32", "numpy64", "torch32", "torch64"])
+def test_the_callers_type_dtype_and_device_come_back(name, kind, device):
+    y, A, G, _ = problem(name, P=2, dtype=torch.float32)
+    latent = ganprior.get_method(name).kind == "latent"
+    if kind.startswith("numpy"):
+        y_in = y.numpy().astype(np.float32 if kind == "numpy32" else np.float64)
+        A_in = A.matrix.numpy()
+    else:
+        y_in, A_in = y.to(device, torch.float32 if kind == "torch32" else torch.float64), A.to(device)
+    G = G.to(device)
+    out = run(name, y_in, A_in, G if latent else None, **({"seed": 0, "steps": 5} if latent else {}))
+    if kind.startswith("numpy"):
+        assert isinstance(out, np.ndarray) and out.dtype == y_in.dtype and out.shape == (2, *SHAPE)
+    else:
+        assert isinstance(out, torch.Tensor) and out.dtype == y_in.dtype and out.device == y_in.device
+        assert tuple(out.shape) == (2, *SHAPE)
+    one = run(name, y_in[0], A_in, G if latent else None, **({"seed": 0, "steps": 5} if latent else {}))
+    assert tuple(one.shape) == SHAPE
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_same_seed_gives_the_same_result(name):
+    y, A, G, _ = problem(name, P=2)
+    if ganprior.get_method(name).kind == "sparse":
+        assert torch.equal(run(name, y, A, None), run(name, y, A, None))
+        return
+    a, b = run(name, y, A, G, seed=3, steps=40), run(name, y, A, G, seed=3, steps=40)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, run(name, y, A, G, seed=4, steps=40))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_bad_input_is_rejected_before_any_work(name, monkeypatch):
+    import ganprior.solvers.recovery as recovery
+
+    entry = ganprior.get_method(name)
+    y, A, G, _ = problem(name, P=2)
+    monkeypatch.setattr(recovery, "optimize_latents", lambda *a, **k: pytest.fail("the engine started"))
+    G_arg = G if entry.kind == "latent" else None
+    with pytest.raises(ValueError, match=r"'y' holds m=\d+ measurements per problem but the operator 'A' has"):
+        run(name, torch.zeros(2, A.m + 1, dtype=y.dtype), A, G_arg)
+    with pytest.raises(ValueError, match="'y' parameter must hold only finite values"):
+        run(name, torch.full_like(y, float("nan")), A, G_arg)
+    with pytest.raises(ValueError, match=rf"Unknown argument\(s\) \['nonsense'\] for method='{name}'"):
+        run(name, y, A, G_arg, nonsense=1)
+    if entry.kind == "latent":
+        with pytest.raises(ValueError, match="'restarts' parameter of recover must be an int >= 1"):
+            run(name, y, A, G, restarts=0)
+    else:
+        with pytest.raises(ValueError, match="are for latent methods"):
+            run(name, y, A, None, restarts=0)
+
+
+class _NaNWhere(torch.nn.Module):
+    """A generator that is NaN where the first latent coordinate is positive (or everywhere)."""
+
+    def __init__(self, inner, everywhere=False):
+        super().__init__()
+        self.inner, self.everywhere = inner, everywhere
+
+    def forward(self, z):
+        x = self.inner(z)
+        bad = torch.ones_like(z[:, 0], dtype=torch.bool) if self.everywhere else z[:, 0] > 0
+        return torch.where(bad.view(-1, *([1] * (x.ndim - 1))), torch.full_like(x, float("nan")), x)
+
+
+@pytest.mark.parametrize("name", LATENT)
+def test_a_nan_generator_gives_a_clear_error_never_a_nan_result(name):
+    y, A, G, _ = problem(name, P=2)
+    probe = G.module
+    G_all = ganprior.Generator(_NaNWhere(probe, everywhere=True), latent_shape=4, image_shape=SHAPE)
+    with pytest.raises(FloatingPointError, match=r"every restart of problem\(s\) \[0, 1\] produced a non-finite loss"):
+        run(name, y, A, G_all, seed=0, steps=20)
+    # NaN on half of the latent space: the NaN restarts leave the batch and a finite one is chosen
+    G_half = ganprior.Generator(_NaNWhere(probe), latent_shape=4, image_shape=SHAPE)
+    res = run(name, y, A, G_half, seed=0, steps=20, restarts=8, return_result=True)
+    assert torch.isfinite(res.x).all() and torch.isfinite(res.measurement_error).all()
