@@ -98,11 +98,16 @@ class Generator(_Wrapper):
         ``latent_dim`` or ``nz`` attribute when omitted.
     image_shape : tuple of int, optional
         Shape of one image; inferred with one forward pass when omitted.
-    output_range : (float, float)
-        Range of the module's raw output, ``(-1, 1)`` for ``tanh`` (default),
-        ``(0, 1)`` for a sigmoid.
+    output_range : (float, float), optional
+        Range of the module's raw output, e.g. ``(-1, 1)`` for ``tanh`` or
+        ``(0, 1)`` for a sigmoid; it is mapped linearly onto ``data_range``.
+        Default: the module's own ``output_range`` attribute if it declares
+        one (the DCGANs of :mod:`ganprior.models` declare ``(-1, 1)``),
+        otherwise **no mapping**: the module's output is taken as the image
+        as it is.  A bare module is never rescaled silently.
     data_range : (float, float)
-        Range of the images the prior produces, default ``(0, 1)``.
+        Range of the images the prior produces, default ``(0, 1)``; used only
+        when an output range is known.
     name : str, optional
         A label for reprs and model cards.
 
@@ -110,7 +115,16 @@ class Generator(_Wrapper):
     -----
     The prior is :math:`G(z) = d_0 + (d_1 - d_0)\,(g(z) - o_0) / (o_1 - o_0)`
     where :math:`g` is the module, :math:`[o_0, o_1]` its output range and
-    :math:`[d_0, d_1]` the data range.  The wrapper puts the module in eval
+    :math:`[d_0, d_1]` the data range (:math:`G = g` when no output range is
+    known).  A bundled prior carries its output range in its config, and its
+    validated solver settings in :attr:`recipe`.
+
+    Attributes
+    ----------
+    recipe : dict or None
+        The solver recipe of a prior loaded with
+        :func:`ganprior.load_prior` (see :func:`ganprior.priors.recipe_for`);
+        None for a generator made by hand.  The wrapper puts the module in eval
     mode at construction, so batch norm uses running statistics and rows of a
     batch never interact.
 
@@ -118,14 +132,16 @@ class Generator(_Wrapper):
     --------
     >>> import torch, ganprior
     >>> net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh())
-    >>> G = ganprior.Generator(net, latent_shape=8)
+    >>> G = ganprior.Generator(net, latent_shape=8, output_range=(-1, 1))   # tanh output -> images in [0, 1]
     >>> G.image_shape, G.n
     ((16,), 16)
     >>> G(torch.zeros(3, 8)).shape
     torch.Size([3, 16])
     """
 
-    def __init__(self, module, latent_shape=None, *, image_shape=None, output_range=(-1.0, 1.0),
+    recipe = None
+
+    def __init__(self, module, latent_shape=None, *, image_shape=None, output_range=None,
                  data_range=(0.0, 1.0), name=None):
         super().__init__()
         _check_module(module, "module")
@@ -147,20 +163,32 @@ class Generator(_Wrapper):
             raise TypeError(f"The 'latent_shape' parameter must be an int or tuple of ints. Got {describe(latent_shape)}.")
         self.module = module
         self.latent_shape = latent_shape
-        self.output_range = _check_range(output_range, "output_range")
+        if output_range is None:
+            output_range = getattr(module, "output_range", None)
         self.data_range = _check_range(data_range, "data_range")
+        self.output_range = self.data_range if output_range is None else _check_range(output_range, "output_range")
         self.name = name
         module.eval()
-        if image_shape is None:
-            device, dtype = _module_device_dtype(module)
+        device, dtype = _module_device_dtype(module)
+        shape_text = ", ".join(map(str, latent_shape))
+        try:
             with torch.no_grad():
                 out = module(torch.zeros(1, *latent_shape, device=device, dtype=dtype))
-            if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 1:
-                raise ValueError(
-                    f"The generator module must map latents (B, {', '.join(map(str, latent_shape))}) to a tensor "
-                    f"(B, *image_shape). A batch of 1 gave {describe(out)}."
-                )
+        except (RuntimeError, ValueError, TypeError, IndexError) as err:
+            raise ValueError(
+                f"The generator module failed on a latent of shape (1, {shape_text}); check the 'latent_shape' "
+                f"parameter (got {latent_shape}). The module raised: {type(err).__name__}: {err}"
+            ) from err
+        if not isinstance(out, torch.Tensor) or out.ndim < 2 or out.shape[0] != 1:
+            raise ValueError(
+                f"The generator module must map latents (B, {shape_text}) to a tensor "
+                f"(B, *image_shape). A batch of 1 gave {describe(out)}."
+            )
+        if image_shape is None:
             image_shape = tuple(out.shape[1:])
+        elif int(np.prod(image_shape)) != out[0].numel():
+            raise ValueError(f"The 'image_shape' parameter {tuple(image_shape)} does not match the module's output "
+                             f"{tuple(out.shape[1:])}.")
         self.image_shape = tuple(int(s) for s in image_shape)
         self.n = int(np.prod(self.image_shape))
         self.k = int(np.prod(self.latent_shape))

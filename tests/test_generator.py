@@ -20,7 +20,7 @@ class Net(torch.nn.Module):
 
 def test_inference_of_shapes_and_range_mapping():
     net = Net()
-    G = ganprior.Generator(net)
+    G = ganprior.Generator(net, output_range=(-1, 1))
     assert G.latent_shape == (3,) and G.image_shape == (2, 2, 2) and G.n == 8 and G.k == 3
     z = torch.randn(5, 3)
     raw = net(z)
@@ -59,6 +59,27 @@ def test_discriminator_maps_range_and_flattens():
     out = Dw(torch.full((2, 1, 2, 2), 0.75))
     torch.testing.assert_close(seen["x"], torch.full((2, 1, 2, 2), 0.5))  # [0,1] -> [-1,1]
     assert out.shape == (2,)
+
+
+def test_a_bare_module_is_not_rescaled_unless_it_declares_its_range():
+    # a sigmoid net's output 0.577 must stay 0.577 (the old default output_range=(-1, 1) made it 0.788)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Sigmoid())
+    z = torch.randn(3, 2)
+    torch.testing.assert_close(ganprior.Generator(net, latent_shape=2)(z), net(z))
+    net.output_range = (-1.0, 1.0)  # a module may declare its range, as the bundled DCGANs do
+    torch.testing.assert_close(ganprior.Generator(net, latent_shape=2)(z), (net(z) + 1) / 2)
+    from ganprior.models import build_generator
+
+    dcgan = build_generator("dcgan28", latent_dim=4, width=8, seed=0)
+    G = ganprior.Generator(dcgan)
+    assert G.output_range == (-1.0, 1.0) and G.data_range == (0.0, 1.0)
+
+
+def test_wrong_latent_shape_is_named():
+    with pytest.raises(ValueError, match=r"failed on a latent of shape \(1, 5\); check the 'latent_shape' parameter"):
+        ganprior.Generator(torch.nn.Linear(3, 4), latent_shape=5)
+    with pytest.raises(ValueError, match=r"'image_shape' parameter \(5,\) does not match the module's output \(4,\)"):
+        ganprior.Generator(torch.nn.Linear(3, 4), latent_shape=3, image_shape=(5,))
 
 
 def test_wrapper_errors():

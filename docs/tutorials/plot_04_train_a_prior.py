@@ -79,8 +79,8 @@ recovery_grid([("samples", trainer.sample(12))])
 # Use it as a prior
 # -----------------
 # The trained network outputs :math:`[-1, 1]` (``tanh``); :class:`ganprior.Generator` maps that to
-# :math:`[0, 1]` images (the default ``output_range=(-1, 1)``) and reads the latent shape from the
-# network.  Then it is a prior like any other.
+# :math:`[0, 1]` images (the network declares ``output_range = (-1, 1)``) and reads the latent shape
+# from the network.  Then it is a prior like any other.
 
 G = ganprior.Generator(trainer.generator)
 x = load_sample("mnist_test300")[-8:]  # digits not used for training

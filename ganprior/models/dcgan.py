@@ -84,6 +84,9 @@ class _ConfigMixin:
 class _DCGANGenerator(_ConfigMixin, nn.Module):
     """What the DCGAN generators share: ``self.net`` maps ``(B, latent_dim, 1, 1)`` to images."""
 
+    #: The range of the tanh output, read by :class:`ganprior.Generator` to map images onto the data range.
+    output_range = (-1.0, 1.0)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Images in :math:`[-1, 1]` from latents.
 

@@ -59,6 +59,9 @@ class MLPGenerator(_ConfigMixin, nn.Module):
         Seed of the weight initialisation (He-normal hidden layers, zero biases).
     """
 
+    #: The range of the tanh output, read by :class:`ganprior.Generator` to map images onto the data range.
+    output_range = (-1.0, 1.0)
+
     arch = "mlp"
 
     def __init__(self, latent_dim: int = 8, width: int = 128, image_shape=(1, 8, 8), seed=None):
