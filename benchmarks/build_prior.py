@@ -106,7 +106,7 @@ def recipe_markdown(recipe: dict | None) -> str:
              "(`G.recipe` of `ganprior.load_prior`; `ganprior.priors.recipe_for(G, task, m)` gives the keyword "
              "arguments for one task and number of measurements m); where the numbers come from is listed "
              "below the table:\n",
-             "| task | restarts x steps | lr (schedule) | precision | optimizer | lam | other |",
+             "| task | restarts x steps | lr (schedule) | precision | optimizer | lam (recover) / perceptual weight (inpaint) | other |",
              "|---|---|---|---|---|---|---|"]
     sources = []
     for task in TASKS:
@@ -115,6 +115,8 @@ def recipe_markdown(recipe: dict | None) -> str:
             continue
         other = ", ".join(f"{k} {e[k]}" for k in ("window", "z_bound", "perceptual", "blend") if k in e)
         lam = _lam_text(e["lam"], prefix=False) if "lam" in e else ""
+        if "perceptual_weight" in e:
+            lam = _num(e["perceptual_weight"])
         label = task
         if e.get("validated") is False:
             label = f"{task} (not validated on this prior)"

@@ -13,7 +13,14 @@ import torch
 
 import ganprior
 from ganprior.models import build_discriminator, build_generator
-from ganprior.priors import describe_priors, list_priors, load_discriminator, load_prior, prior_config, recipe_for
+from ganprior.priors import (
+    describe_priors,
+    list_priors,
+    load_discriminator,
+    load_prior,
+    prior_config,
+    recipe_for,
+)
 from ganprior.training import Trainer, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,8 +150,10 @@ def test_bundled_priors_carry_a_recipe_usable_by_the_solvers():
         for task in ("recover", "inpaint"):
             assert G.recipe[task]["source"], (name, task)
             kwargs = recipe_for(G, task, m=100)
-            assert set(kwargs) <= set(solver[task]), (name, task)
-            assert {"restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"} <= set(kwargs)
+            accepted = set(solver[task]) | (set(ganprior.get_method("csgm").hyperparameters) if task == "recover" else set())
+            assert set(kwargs) <= accepted, (name, task)
+            assert {"restarts", "steps", "lr", "schedule", "precision", "optimizer"} <= set(kwargs)
+            assert ("lam" if task == "recover" else "perceptual_weight") in kwargs
             assert kwargs == recipe_for(name, task, m=100)
         assert {"window", "z_bound"} <= set(recipe_for(G, "inpaint"))
 
@@ -157,7 +166,7 @@ def test_recipe_for_resolves_lam_per_range_of_m():
     with pytest.raises(ValueError, match="depends on the number of measurements m"):
         recipe_for(G, "recover")
     assert recipe_for("celeba64", "recover")["lam"] == 0.1  # one lam for every m: m may be omitted
-    assert recipe_for(G, "inpaint")["lam"] == 0.003
+    assert recipe_for(G, "inpaint")["perceptual_weight"] == 0.003
 
     class Prior:
         recipe = {"recover": {"steps": 5, "lam": [{"m_max": 10, "lam": 2.0}, {"m_max": 100, "lam": 0.5},
@@ -188,7 +197,7 @@ def test_describe_priors(cli_run):
     q = prior_config("mnist")["quality"]
     assert "k=64" in lines["mnist"] and f"{q['representation_mse_mean']:.4f}" in lines["mnist"]
     assert "recover 10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15)" in lines["mnist"]
-    assert "inpaint 2x200 constant lr 0.03 bf16, lam 0.003" in lines["mnist"]
+    assert "inpaint 2x200 constant lr 0.03 bf16, perceptual weight 0.003" in lines["mnist"]
     run_line = describe_priors([cli_run])[str(cli_run)]
     assert "k=4" in run_line and "representation error not measured" in run_line and "no solver recipe" in run_line
 

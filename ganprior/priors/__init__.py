@@ -42,7 +42,7 @@ TASKS = ("recover", "inpaint")
 # solver keyword arguments a recipe may set, per task (anything else in a recipe is documentation)
 _RECIPE_KWARGS = {
     "recover": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"),
-    "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam", "window", "z_bound",
+    "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "perceptual_weight", "window", "z_bound",
                 "perceptual", "blend"),
 }
 
@@ -319,6 +319,9 @@ def _check_recipe(recipe) -> dict:
                 _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
         if "lam" in entry:
             _check_lam_table(entry["lam"], task)
+        pw = entry.get("perceptual_weight", 0.0)
+        if not isinstance(pw, (int, float)) or isinstance(pw, bool) or not pw >= 0:
+            _bad(f"{task}.perceptual_weight must be a number >= 0. Got {pw!r}.")
         if "source" in entry and not isinstance(entry["source"], str):
             _bad(f"{task}.source must be a string (where the numbers come from).")
         if "validated" in entry and not isinstance(entry["validated"], bool):
@@ -368,7 +371,7 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
     -------
     dict or None
         Keyword arguments for the solver -- ``restarts``, ``steps``, ``lr``, ``schedule``,
-        ``precision``, ``optimizer``, ``lam`` and, for ``"inpaint"``, ``window``, ``z_bound``,
+        ``precision``, ``optimizer``, ``lam`` (``"recover"``) and, for ``"inpaint"``, ``perceptual_weight``, ``window``, ``z_bound``,
         ``perceptual`` and ``blend`` (those the recipe sets) -- so that
         ``ganprior.recover(y, A, G, **recipe_for(G, "recover", m=A.m))`` runs the validated recipe.
         Documentation entries of the recipe (``"source"``: where the numbers come from, ``"note"``,
@@ -395,8 +398,8 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
 
     Few measurements constrain :math:`z` weakly, so a larger :math:`\lambda` (a stronger pull
     towards the latent prior's mode) pays off there; with many measurements the data term
-    dominates and a small :math:`\lambda` is better.  For ``"inpaint"``, ``lam`` is the weight of
-    the perceptual (discriminator) loss against the contextual loss (see
+    dominates and a small :math:`\lambda` is better.  For ``"inpaint"``, ``perceptual_weight`` is the
+    weight of the perceptual (discriminator) loss against the contextual loss (see
     :func:`ganprior.inpaint`); it does not depend on :math:`m` (a plain number).
 
     Examples
@@ -468,6 +471,8 @@ def _task_text(entry: dict) -> str:
     text = " ".join(words)
     if "lam" in entry:
         text += ", " + _lam_text(entry["lam"])
+    if "perceptual_weight" in entry:
+        text += f", perceptual weight {_num(entry['perceptual_weight'])}"
     if entry.get("validated") is False:
         text += " (not validated on this prior)"
     return text
@@ -507,7 +512,7 @@ def describe_priors(priors=None) -> dict[str, str]:
         For each prior (keyed by the name or path as given, in order), a line such as
         ``"mnist (60000 images), 1x28x28, k=64; representation MSE 0.0017 (28.8 dB, 300 held-out
         mnist_test300); recover 10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15);
-        inpaint 2x200 constant lr 0.03 bf16, lam 0.003"``: the training data and its size, the
+        inpaint 2x200 constant lr 0.03 bf16, perceptual weight 0.003"``: the training data and its size, the
         image shape, the latent size :math:`k`, the representation error
         :math:`\\min_z \\|G(z) - x\\|^2 / n` on held-out images (from ``config.json``'s
         ``"quality"``), and each task's recipe in brief (restarts x steps, schedule, step size,
