@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from ganprior.bases import DCT2, BasisOperator, Identity, Wavelet, get_basis, orthogonal_wavelets
+from ganprior.bases import (
+    DCT2,
+    BasisOperator,
+    Identity,
+    Wavelet,
+    get_basis,
+    orthogonal_wavelets,
+)
 from ganprior.operators import dottest
 
 torch.set_num_threads(1)

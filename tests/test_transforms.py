@@ -54,6 +54,14 @@ def test_bases_and_basis_operator_use_the_torch_transforms():
         assert t.grad is not None and float(t.grad.abs().sum()) > 0
 
 
+@pytest.mark.parametrize("op", [DCT2((1, 8, 8)), Wavelet((1, 8, 8))], ids=["dct", "wavelet"])
+def test_integer_images_are_transformed_complex_rejected(op):
+    x = torch.randint(0, 255, (2, 1, 8, 8), dtype=torch.uint8)
+    torch.testing.assert_close(op(x), op(x.to(torch.get_default_dtype())))
+    with pytest.raises(TypeError):
+        op(torch.zeros(1, 1, 8, 8, dtype=torch.complex64))
+
+
 def test_bad_shapes_are_named():
     with pytest.raises(ValueError, match=r"'in_shape' parameter of DCT2 must be \(H, W\) or \(C, H, W\)"):
         DCT2((4,))

@@ -7,7 +7,14 @@ import math
 import numpy as np
 import torch
 
-from .._validation import as_real_float, check_finite, check_float_dtype, check_int, check_seed, describe
+from .._validation import (
+    as_real_float,
+    check_finite,
+    check_float_dtype,
+    check_int,
+    check_seed,
+    describe,
+)
 from .base import LinearOperator, _shape_tuple
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._validation import as_real_float
 from .base import LinearOperator, _shape_tuple
 from .dct import dct, idct
 
@@ -35,6 +36,7 @@ def _image_shape(in_shape, owner):
 
 
 def _as_images(x, shape):
+    x = as_real_float(x, "the transform")  # integer images are computed in the default floating dtype
     return x.reshape(x.shape[0], *((1,) * (3 - len(shape))), *shape)
 
 
