@@ -84,7 +84,7 @@ def test_load_prior_of_a_trainer_run_gives_the_trainers_outputs(tmp_path):
     data = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     Gm = build_generator("dcgan28", latent_dim=4, width=4, channels=1, seed=0)
     Dm = build_discriminator("dcgan28", width=4, channels=1, seed=1)
-    trainer = Trainer(Gm, Dm, data, batch_size=16, seed=5, bf16=True, out_dir=tmp_path, sample_every=0,
+    trainer = Trainer(Gm, Dm, data, batch_size=16, seed=5, precision="bf16", out_dir=tmp_path, sample_every=0,
                       checkpoint_every=0)
     trainer.fit(steps=3)
     G = load_prior(tmp_path)

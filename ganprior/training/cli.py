@@ -113,7 +113,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--allow-changed-config", action="store_true",
                    help="let --resume continue with hyperparameters other than the checkpoint's (the new ones "
                         "take effect and config.json records the change); by default a mismatch is an error")
-    g.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    g.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast")
+    g.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
     g.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
@@ -234,7 +235,7 @@ def main(args: argparse.Namespace) -> int:
             args.epochs = 10.0
         trainer = Trainer(G, D, x, loss=args.loss, loss_params=loss_params, k=args.k, lr=args.lr, lr_d=args.lr_d,
                           betas=tuple(args.betas), batch_size=args.batch_size, seed=args.seed, device=device,
-                          bf16=args.bf16, channels_last=args.channels_last, out_dir=args.out,
+                          precision=args.precision, channels_last=args.channels_last, out_dir=args.out,
                           checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                           progress=args.progress, data_name=args.data,
                           allow_changed_config=getattr(args, "allow_changed_config", False),

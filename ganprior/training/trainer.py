@@ -44,7 +44,14 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, describe
-from ._io import LossLog, atomic_save, atomic_write_json, remove_stale_temp_files, save_image_grid, state_digest
+from ._io import (
+    LossLog,
+    atomic_save,
+    atomic_write_json,
+    remove_stale_temp_files,
+    save_image_grid,
+    state_digest,
+)
 from .losses import GANLoss, get_loss
 
 __all__ = ["Trainer", "load_checkpoint"]
@@ -169,8 +176,11 @@ class Trainer:
     seed : int
         Seeds the noise stream, the fixed sample noise and the data order.
     device : str or torch.device
-    bf16 : bool
-        bfloat16 autocast for the forward passes (losses in float32).
+    precision : {"fp32", "bf16"}
+        ``"bf16"``: bfloat16 autocast for the forward passes (losses in float32), as
+        ``precision`` means in :func:`ganprior.recover` and :func:`ganprior.inpaint`.
+    bf16 : bool, optional
+        Deprecated spelling of ``precision="bf16"`` / ``"fp32"``.
     channels_last : bool
         Use the channels-last memory format (faster convolutions on CPU).
     out_dir : path, optional
@@ -198,7 +208,7 @@ class Trainer:
 
     def __init__(self, generator, discriminator, data, *, loss="non-saturating", loss_params=None, k=1,
                  smoothing=0.0, lr=2e-4, lr_d=None, betas=(0.5, 0.999), batch_size=64, seed=0, device="cpu",
-                 bf16=False, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
+                 precision="fp32", bf16=None, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
                  progress=False, n_samples=64, data_name=None, command=None, allow_changed_config=False):
         for name, m in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(m, nn.Module):
@@ -235,7 +245,19 @@ class Trainer:
         self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0, owner="Trainer")
         self.sample_every = check_int(sample_every, "sample_every", minimum=0, owner="Trainer")
         self.n_samples = check_int(n_samples, "n_samples", minimum=1, owner="Trainer")
-        self.bf16, self.channels_last, self.progress = bool(bf16), bool(channels_last), bool(progress)
+        if bf16 is not None:
+            import warnings
+
+            if precision != "fp32" and bool(bf16) != (precision == "bf16"):
+                raise ValueError(f"Trainer got precision={precision!r} and bf16={bf16!r}; give precision only.")
+            warnings.warn("Trainer(bf16=...) is deprecated: use precision='bf16' or 'fp32'.", DeprecationWarning,
+                          stacklevel=2)
+            precision = "bf16" if bf16 else "fp32"
+        from .._validation import check_choice
+
+        self.precision = check_choice(precision, "precision", ("fp32", "bf16"), owner="Trainer")
+        self.bf16 = self.precision == "bf16"
+        self.channels_last, self.progress = bool(channels_last), bool(progress)
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.data_name, self.command = data_name, command
         if not isinstance(allow_changed_config, (bool, np.bool_)):
@@ -487,8 +509,8 @@ class Trainer:
         """JSON-able hyperparameters (recorded in checkpoints and ``config.json``)."""
         return {"loss": self.loss.name, "loss_params": dict(self.loss.params), "k": self.k, "lr": self.lr,
                 "lr_d": self.lr_d, "betas": list(self.betas), "batch_size": self.batch_size, "seed": self.seed,
-                "bf16": self.bf16, "channels_last": self.channels_last, "world_size": self.world_size,
-                "device": str(self.device)}
+                "bf16": self.bf16, "precision": self.precision, "channels_last": self.channels_last,
+                "world_size": self.world_size, "device": str(self.device)}
 
     def save_checkpoint(self, path=None) -> Path | None:
         """Write the checkpoint atomically (rank 0 only); return its path (None on other ranks).
