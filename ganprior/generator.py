@@ -215,6 +215,50 @@ class Generator(_Wrapper):
             return out
         return out * self._scale + self._shift
 
+    def split(self, cut: int):
+        r"""Cut the generator into a lower and an upper part: :math:`G(z) = G_{hi}(G_{lo}(z))`.
+
+        For methods that optimise an intermediate activation :math:`h = G_{lo}(z)` instead of
+        :math:`z`.  Supported: a module with its own ``split(cut)`` method (the DCGAN and MLP
+        generators of :mod:`ganprior.models`) and a :class:`torch.nn.Sequential`.
+
+        Parameters
+        ----------
+        cut : int
+            Where to cut: the lower part is the first ``cut`` layers.
+
+        Returns
+        -------
+        lower, upper : callable
+            ``lower(z)`` gives the activation; ``upper(h)`` gives images in the data range.
+
+        Raises
+        ------
+        TypeError
+            If the module cannot be split (the message says what is supported).
+        ValueError
+            If ``cut`` is out of range.
+        """
+        module = self.module
+        if hasattr(module, "split") and callable(module.split):
+            lower, upper_raw = module.split(cut)
+        elif isinstance(module, torch.nn.Sequential):
+            if isinstance(cut, bool) or not isinstance(cut, int) or not 1 <= cut < len(module):
+                raise ValueError(f"The 'cut' parameter of Generator.split must be an int in [1, {len(module) - 1}] "
+                                 f"(the Sequential has {len(module)} layers). Got {cut!r} instead.")
+            lower, upper_raw = module[:cut], module[cut:]
+        else:
+            raise TypeError(f"Generator.split needs a torch.nn.Sequential or a module with a split(cut) method; "
+                            f"{type(module).__name__} has neither. Wrap your network's layers in an nn.Sequential "
+                            "(or give it a split method) to use intermediate-layer methods.")
+        scale, shift = self._scale, self._shift
+
+        def upper(h):
+            out = upper_raw(h)
+            return out if scale == 1.0 and shift == 0.0 else out * scale + shift
+
+        return lower, upper
+
     def sample_latent(self, num: int, seed=None) -> torch.Tensor:
         """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device.
 

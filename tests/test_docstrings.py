@@ -121,7 +121,8 @@ def _problems(path: str, obj, seen_members: set) -> list[str]:
             if id(member) in seen_members:  # an inherited member is checked once, where it is defined
                 continue
             seen_members.add(id(member))
-            mdoc = member.__doc__
+            # an override without a docstring of its own inherits the documented base method's (as autodoc shows it)
+            mdoc = inspect.getdoc(member) if inspect.isfunction(member) else member.__doc__
             if not mdoc or not mdoc.strip():
                 problems.append(f"{mpath}: no docstring")
             elif inspect.isfunction(member) and _takes_parameters(member, bound=True) \

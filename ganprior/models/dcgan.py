@@ -81,6 +81,12 @@ class _ConfigMixin:
         return {"arch": self.arch, "kwargs": dict(self._kwargs)}
 
 
+def _check_cut(cut, n_layers, owner):
+    if isinstance(cut, bool) or not isinstance(cut, int) or not 1 <= cut < n_layers:
+        raise ValueError(f"The 'cut' parameter of {owner}.split must be an int in [1, {n_layers - 1}] (the network has "
+                         f"{n_layers} layers). Got {cut!r} instead.")
+
+
 class _DCGANGenerator(_ConfigMixin, nn.Module):
     """What the DCGAN generators share: ``self.net`` maps ``(B, latent_dim, 1, 1)`` to images."""
 
@@ -101,6 +107,23 @@ class _DCGANGenerator(_ConfigMixin, nn.Module):
             Images, shape ``(B, *image_shape)``.
         """
         return self.net(z.reshape(z.shape[0], self.latent_dim, 1, 1))
+
+    def split(self, cut: int):
+        """``(lower, upper)`` with ``upper(lower(z)) == self(z)``: the blocks before and after layer ``cut``.
+
+        Parameters
+        ----------
+        cut : int
+            Index into ``self.net`` (``1 <= cut < len(self.net)``) where the network is cut.
+
+        Returns
+        -------
+        lower, upper : callable
+            ``lower(z)`` is the activation after ``net[:cut]``; ``upper(h)`` applies ``net[cut:]``.
+        """
+        _check_cut(cut, len(self.net), type(self).__name__)
+        head, tail = self.net[:cut], self.net[cut:]
+        return (lambda z: head(z.reshape(z.shape[0], self.latent_dim, 1, 1))), tail
 
 
 class _DCGANDiscriminator(_ConfigMixin, nn.Module):

@@ -97,6 +97,25 @@ class MLPGenerator(_ConfigMixin, nn.Module):
         """
         return self.net(z.reshape(z.shape[0], self.latent_dim)).reshape(z.shape[0], *self.image_shape)
 
+    def split(self, cut: int):
+        """``(lower, upper)`` with ``upper(lower(z)) == self(z)``, cut before ``net[cut]``.
+
+        Parameters
+        ----------
+        cut : int
+            ``1 <= cut < len(self.net)``.
+
+        Returns
+        -------
+        lower, upper : callable
+        """
+        from .dcgan import _check_cut
+
+        _check_cut(cut, len(self.net), type(self).__name__)
+        head, tail = self.net[:cut], self.net[cut:]
+        return ((lambda z: head(z.reshape(z.shape[0], self.latent_dim))),
+                (lambda h: tail(h).reshape(h.shape[0], *self.image_shape)))
+
 
 class MLPDiscriminator(_ConfigMixin, nn.Module):
     """``C*H*W -> width -> width -> 1`` with LeakyReLU(0.2); returns logits of shape ``(B,)``.

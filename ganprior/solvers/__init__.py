@@ -3,13 +3,14 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
 - :mod:`ganprior.solvers.latent` -- the one batched latent engine (state, update rules, reducers);
 - :mod:`ganprior.solvers.registry` -- method name -> objective factory, hyperparameters, doc line;
 - :mod:`ganprior.solvers.recovery` -- :func:`recover`, which dispatches through the registry;
-- :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.tv`, :mod:`ganprior.solvers.inpainting` -- objectives;
+- :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
+  :mod:`ganprior.solvers.tv`, :mod:`ganprior.solvers.inpainting` -- objectives;
 - :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too).
 
 Importing this package registers every bundled method.
 """
 
-from . import csgm, lasso, tv  # noqa: F401  (importing registers the methods)
+from . import csgm, ilo, lasso, sparse_gen, tv  # noqa: F401  (importing registers the methods)
 from .csgm import CSGMObjective
 from .latent import (
            Best,

@@ -94,6 +94,24 @@ class LatentObjective:
     """
 
     state_names: tuple = ("z",)
+    #: Per-state update rules that replace the solve's own: ``{name: (UpdateRule, lr)}`` with a constant step
+    #: size (e.g. a proximal-gradient step of size ``1 / L`` for a sparse part).  Empty by default.
+    state_rules: dict | None = None
+
+    def on_step(self, t: int, steps: int) -> None:
+        """Called by the engine before step ``t`` of ``steps`` of every chunk (default: nothing).
+
+        A staged method switches stages here (e.g. a warm-up on :math:`z` alone, then an
+        intermediate layer); after the last step the engine leaves the objective in its final stage,
+        in which it renders and scores the best iterates.
+
+        Parameters
+        ----------
+        t : int
+            The step about to run, ``0 <= t < steps``.
+        steps : int
+            Steps of the solve.
+        """
 
     def init_state(self, G, num_problems: int, restarts: int, seeds) -> dict:
         r"""The initial state of every row, ``(P * R, ...)`` tensors in problem order.
@@ -405,6 +423,25 @@ def _shrink(opt, old: list, new: list, keep, rule, lr):
     return fresh
 
 
+def _groups(objective, names, rule, lr):
+    """``[(names, rule, lr, scheduled)]``: the solve's own rule first, then the objective's per-state rules."""
+    special = dict(objective.state_rules or {})
+    unknown = set(special) - set(names)
+    if unknown:
+        raise ValueError(f"{type(objective).__name__}.state_rules names {sorted(unknown)}, which are not among "
+                         f"its state {sorted(names)}.")
+    groups = [([k for k in names if k not in special], rule, lr, True)]
+    for k, (g_rule, g_lr) in special.items():
+        if not isinstance(g_rule, UpdateRule) or g_rule.noisy:
+            raise TypeError(f"{type(objective).__name__}.state_rules[{k!r}] must be (UpdateRule('adam' or 'sgd'), "
+                            f"lr). Got {describe(g_rule)}.")
+        groups.append(([k], g_rule, float(g_lr), False))
+    if not groups[0][0]:
+        raise ValueError(f"{type(objective).__name__}.state_rules covers the whole state; leave one tensor to the "
+                         "solve's own rule.")
+    return groups
+
+
 class _Noise:
     """Per-problem seeded Gaussian noise for the rows a chunk started with."""
 
@@ -435,8 +472,8 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
     device, dtype = ref.device, ref.dtype
     n_rows = ref.shape[0]
     state = {k: v.clone().requires_grad_(True) for k, v in state0.items()}
-    params = [state[k] for k in names]
-    opt = rule.build(params, lr)
+    groups = _groups(objective, names, rule, lr)
+    opts = [g_rule.build([state[k] for k in g_names], g_lr) for g_names, g_rule, g_lr, _ in groups]
     best_total = torch.full((n_rows,), float("inf"), device=device, dtype=dtype)
     best = {k: v.clone() for k, v in state0.items()}
     expand = {k: (-1,) + (1,) * (v.ndim - 1) for k, v in state0.items()}
@@ -450,7 +487,9 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
     full = True  # every row still in the batch: the lean path without indexing
 
     for t in range(steps):
-        opt.zero_grad(set_to_none=True)
+        objective.on_step(t, steps)
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
         with _autocast(device, precision):
             x = objective.render(G, state)
         x = x.to(dtype)
@@ -480,12 +519,13 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
         total.sum().backward()
         step_lr = lr if lr_at is None else lr_at(t)
         if lr_at is not None:
-            opt.param_groups[0]["lr"] = step_lr
-        opt.step()
+            opts[0].param_groups[0]["lr"] = step_lr
+        for opt in opts:
+            opt.step()
         with torch.no_grad():
             if noise is not None:
                 scale = math.sqrt(2.0 * step_lr * rule.temperature)
-                for k in names:
+                for k in groups[0][0]:
                     xi = noise.draw(state[k].shape[1:], device, dtype)
                     state[k].add_(xi if full else xi[idx], alpha=scale)
             objective.project_state(state)
@@ -504,9 +544,9 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
                     bar.update(steps - t - 1)
                 break
             new = {k: state[k].detach()[keep].clone().requires_grad_(True) for k in names}
-            opt = _shrink(opt, params, [new[k] for k in names], keep, rule, lr)
+            opts = [_shrink(opt, [state[k] for k in g_names], [new[k] for k in g_names], keep, g_rule, g_lr)
+                    for opt, (g_names, g_rule, g_lr, _) in zip(opts, groups)]
             state, idx, rows = new, idx[keep], rows[keep]
-            params = [state[k] for k in names]
             full = False
     # the final iterate of the rows still running has not been scored yet
     if idx.numel():
@@ -616,9 +656,11 @@ def optimize_latents(
         buffer on the CPU); off by default.
     progress : bool
         Show a tqdm progress bar.
-    schedule : {"constant", "cosine"}
-        Step size over the steps: ``lr`` throughout (default), or cosine decay
-        :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))`.
+    schedule : {"constant", "cosine"} or callable
+        Step size over the steps: ``lr`` throughout (default), cosine decay
+        :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))`, or
+        ``lr * schedule(t, steps)`` for a callable (e.g. the annealing of a
+        Langevin sampler).
 
     Returns
     -------
@@ -674,12 +716,16 @@ def optimize_latents(
         if isinstance(reduce, Samples):
             raise ValueError(f"The 'patience' parameter of {owner} cannot be used with reduce=Samples: "
                              "every chain runs every step.")
-    check_choice(schedule, "schedule", SCHEDULES, owner=owner)
+    if not callable(schedule):
+        check_choice(schedule, "schedule", SCHEDULES, owner=owner)
     for name, flag in (("history", history), ("progress", progress)):
         if not isinstance(flag, bool):
             raise TypeError(f"The '{name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
     lr_at = None
-    if schedule == "cosine":
+    if callable(schedule):
+        def lr_at(t):
+            return lr * float(schedule(t, steps))
+    elif schedule == "cosine":
         def lr_at(t):
             return 0.5 * lr * (1.0 + math.cos(math.pi * t / steps))
     chunk = P * R if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1, owner=owner)

@@ -71,6 +71,8 @@ class RecoveryResult:
         with ``history=True``.
     steps : array or None
         Steps each restart ran.
+    failed : array or None
+        Bool ``(P, R)``: restarts whose loss became NaN or Inf (never chosen).
     info : dict
         The settings used (``info["settings"]``) and where each came from
         (``info["source"]``: ``"caller"``, ``"preset"``, ``"recipe"``,
@@ -87,6 +89,7 @@ class RecoveryResult:
     restart: object = None
     history: object = None
     steps: object = None
+    failed: object = None
     info: dict = field(default_factory=dict)
 
 
@@ -337,7 +340,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),
         fit=to_caller(res.fit, y, squeeze), loss=to_caller(res.loss, y, squeeze),
         restart=to_caller(res.restart, y, squeeze), history=to_caller(res.history, y, squeeze),
-        steps=to_caller(res.steps, y, squeeze), wall_time=res.wall_time, method=name, info=info)
+        steps=to_caller(res.steps, y, squeeze), failed=to_caller(res.failed, y, squeeze), wall_time=res.wall_time,
+        method=name, info=info)
 
 
 def _recover_sparse(y, A, G, entry, options, squeeze, return_result):

@@ -1,0 +1,122 @@
+r"""Intermediate layer optimisation (ILO; Daras et al., ICML 2021), on the latent engine.
+
+After a search over :math:`z` (as CSGM), the activation :math:`h` of an intermediate layer of the
+generator is optimised directly, kept inside a box of radius :math:`r` around the range of the
+layers below, and rendered by the layers above: :math:`x = G_{hi}(h)`.  The result may leave the
+range of :math:`G` by as much as the radius allows.  One module and one registry entry (``"ilo"``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._validation import check_float, check_int
+from .csgm import CSGMObjective
+from .latent import normal_state
+from .registry import register_method
+
+__all__ = ["ILOObjective", "default_cut"]
+
+
+def default_cut(G) -> int:
+    """After the first ReLU of the generator's layer list (the end of its first block), else the middle.
+
+    Parameters
+    ----------
+    G : ganprior.Generator
+        The prior.
+
+    Returns
+    -------
+    int
+    """
+    net = getattr(G.module, "net", G.module)
+    if isinstance(net, torch.nn.Sequential):
+        for i, layer in enumerate(net):
+            if isinstance(layer, torch.nn.ReLU) and i + 1 < len(net):
+                return i + 1
+        return max(1, len(net) // 2)
+    return 1
+
+
+class ILOObjective(CSGMObjective):
+    r"""CSGM on :math:`z`, then on an intermediate activation :math:`h` within a box around the range.
+
+    Parameters
+    ----------
+    y : torch.Tensor
+        Measurements ``(P, m)``.
+    A : ganprior.operators.LinearOperator
+        The operator.
+    G : ganprior.Generator
+        The prior; it must be splittable (:meth:`ganprior.Generator.split`).
+    lam : float
+        Weight of :math:`\|z\|^2` during the :math:`z` stage (default 0).
+    cut : int, optional
+        Where to cut the generator (default :func:`default_cut`: after its first block).
+    radius : float
+        Half-width :math:`r` of the box :math:`\|h - G_{lo}(z)\|_\infty \le r` (default 1).
+    warmup : int, optional
+        Steps of the :math:`z` stage (default: half of the steps).
+
+    Notes
+    -----
+    Stage 1 (:math:`t <` ``warmup``) minimises :math:`\|y - AG(z)\|^2 + \lambda\|z\|^2` over
+    :math:`z` while :math:`h` follows :math:`G_{lo}(z)`.  Stage 2 freezes :math:`z` and minimises
+    :math:`\|y - AG_{hi}(h)\|^2` over :math:`h`, projecting after every step onto
+    :math:`\{h : \|h - G_{lo}(z)\|_\infty \le r\}` (intersected with :math:`h \ge 0` when the lower
+    part ends in a ReLU).  The engine's best-iterate bookkeeping covers both stages.
+    """
+
+    state_names = ("z", "h")
+
+    def __init__(self, y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None):
+        super().__init__(y, A, lam)
+        owner = "ILOObjective"
+        self.cut = default_cut(G) if cut is None else check_int(cut, "cut", minimum=1, owner=owner)
+        self.lower, self.upper = G.split(self.cut)
+        self.radius = check_float(radius, "radius", minimum=0.0, owner=owner)
+        self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
+        net = getattr(G.module, "net", G.module)
+        self.nonnegative = isinstance(net, torch.nn.Sequential) and isinstance(net[self.cut - 1], torch.nn.ReLU)
+        self.stage = 2
+
+    def init_state(self, G, num_problems, restarts, seeds):
+        # :math:`z_0 \sim \mathcal{N}(0, I)` (seeded per problem) and :math:`h_0 = G_{lo}(z_0)`.
+        z = normal_state(G.latent_shape, num_problems, restarts, seeds, device=G.device, dtype=G.dtype)
+        with torch.no_grad():
+            h = self.lower(z).to(G.dtype)
+        return {"z": z, "h": h}
+
+    def on_step(self, t, steps):
+        # Stage 1 before ``warmup``, stage 2 after.
+        self.stage = 1 if t < (steps // 2 if self.warmup is None else self.warmup) else 2
+
+    def render(self, G, state):
+        # :math:`G(z)` in stage 1, :math:`G_{hi}(h)` in stage 2 (equal while :math:`h = G_{lo}(z)`).
+        return self.upper(self.lower(state["z"]) if self.stage == 1 else state["h"])
+
+    def loss(self, x, state, rows):
+        # The CSGM fit and total (:math:`\lambda\|z\|^2` is constant in stage 2).
+        return self(x, state["z"], rows)
+
+    def project_state(self, state):
+        # Stage 1: :math:`h \leftarrow G_{lo}(z)`; stage 2: clip :math:`h` to the box (and to :math:`h \ge 0`).
+        h0 = self.lower(state["z"]).to(state["h"].dtype)
+        h = state["h"]
+        if self.stage == 1:
+            h.copy_(h0)
+        else:
+            h.copy_(torch.maximum(torch.minimum(h, h0 + self.radius), h0 - self.radius))
+        if self.nonnegative:
+            h.clamp_(min=0.0)
+
+
+register_method(
+    "ilo", lambda y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None:
+    ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), kind="latent",
+    summary="CSGM on z, then the activation h of an intermediate layer within a box of the given radius "
+            "around the range of the layers below",
+    hyperparameters={"lam": 0.0, "cut": None, "radius": 1.0, "warmup": None},
+    reference="Daras, Dean, Jalal, Dimakis, ICML 2021", contract={"radius": 0.0},
+)

@@ -1,0 +1,98 @@
+"""Methods that leave the range of G: Sparse-Gen and intermediate layer optimisation beat CSGM off the range."""
+
+import pytest
+import torch
+
+import ganprior
+from ganprior import operators as ops
+from ganprior.solvers.sparse_gen import SparseGenObjective, operator_norm
+
+
+def mlp_prior(seed=0, k=4, hidden=32, shape=(1, 8, 8)):
+    gen = torch.Generator().manual_seed(seed)
+    n = shape[0] * shape[1] * shape[2]
+    net = torch.nn.Sequential(torch.nn.Linear(k, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n),
+                              torch.nn.Unflatten(1, shape)).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / p.shape[-1] ** 0.5)
+    return ganprior.Generator(net, latent_shape=k)
+
+
+def rel(a, b):
+    return float(((a - b).flatten(1).norm(dim=1) / b.flatten(1).norm(dim=1)).max())
+
+
+def test_operator_norm_is_the_spectral_norm():
+    A = ops.Gaussian(30, n=64, seed=0, dtype=torch.float64)
+    assert operator_norm(A) == pytest.approx(float(torch.linalg.matrix_norm(A.matrix, 2)), rel=1e-6)
+
+
+def test_sparse_gen_recovers_a_sparse_deviation_from_the_range():
+    G = mlp_prior()
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    nu = torch.zeros(3, 64, dtype=torch.float64)
+    nu[:, [5, 17, 40]] = torch.tensor([0.8, -0.6, 0.7], dtype=torch.float64)
+    x = G(z).detach() + ops.DCT2((1, 8, 8)).adjoint(nu)
+    A = ops.Gaussian(48, in_shape=(1, 8, 8), seed=2, dtype=torch.float64)
+    kw = dict(restarts=4, steps=3000, lr=0.02, schedule="constant", seed=0)
+    csgm = ganprior.recover(A(x), A, G, **kw)
+    sg = ganprior.recover(A(x), A, G, method="sparse-gen", alpha=1e-3, basis="dct", warmup=500, **kw)
+    assert rel(sg, x) < 0.1 and rel(sg, x) < 0.2 * rel(csgm, x), (rel(sg, x), rel(csgm, x))
+
+
+def test_sparse_gen_prox_is_a_soft_threshold_and_warmup_holds_nu():
+    G = mlp_prior()
+    A = ops.Gaussian(20, in_shape=(1, 8, 8), seed=0, dtype=torch.float64)
+    obj = SparseGenObjective(torch.zeros(1, 20, dtype=torch.float64), A, G, alpha=2.0, basis="pixel", warmup=3)
+    t = obj.alpha * obj.step
+    nu = torch.tensor([[3 * t, -3 * t, 0.5 * t, -0.5 * t] + [0.0] * 60], dtype=torch.float64)
+    state = {"z": torch.zeros(1, 4, dtype=torch.float64), "nu": nu.clone()}
+    obj.on_step(3, 10)
+    obj.project_state(state)
+    torch.testing.assert_close(state["nu"][0, :4], torch.tensor([2 * t, -2 * t, 0, 0], dtype=torch.float64))
+    obj.on_step(2, 10)
+    obj.project_state(state)
+    assert not state["nu"].any()
+    assert obj.step == pytest.approx(1 / (2 * operator_norm(A) ** 2))
+
+
+def test_ilo_recovers_a_signal_off_the_range_within_its_radius():
+    G = mlp_prior()
+    lower, upper = G.split(2)
+    z = torch.randn(3, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    h0 = lower(z).detach()
+    delta = 0.3 * (torch.rand(h0.shape, generator=torch.Generator().manual_seed(4), dtype=torch.float64) - 0.5)
+    x = upper((h0 + delta).clamp_min(0)).detach()  # a point the layers above reach, off the range of G
+    A = ops.Gaussian(48, in_shape=(1, 8, 8), seed=5, dtype=torch.float64)
+    kw = dict(restarts=4, steps=3000, lr=0.02, schedule="constant", seed=0)
+    csgm = ganprior.recover(A(x), A, G, **kw)
+    ilo = ganprior.recover(A(x), A, G, method="ilo", cut=2, radius=0.5, **kw)
+    assert rel(ilo, x) < 0.2 * rel(csgm, x), (rel(ilo, x), rel(csgm, x))
+    # radius 0 is CSGM: the layer cannot leave the range
+    ilo0 = ganprior.recover(A(x), A, G, method="ilo", cut=2, radius=0.0, **kw)
+    assert rel(ilo0, x) > 0.5 * rel(csgm, x)
+
+
+def test_generator_split_and_its_errors():
+    G = mlp_prior()
+    lower, upper = G.split(2)
+    z = torch.randn(5, 4, dtype=torch.float64)
+    torch.testing.assert_close(upper(lower(z)), G(z))
+    bundled = ganprior.load_prior("mnist")
+    lo, hi = bundled.split(3)
+    zb = torch.randn(2, bundled.k)
+    torch.testing.assert_close(hi(lo(zb)), bundled(zb))
+    with pytest.raises(ValueError, match=r"'cut' parameter of Generator.split must be an int in \[1, 3\]"):
+        G.split(4)
+    with pytest.raises(ValueError, match=r"'cut' parameter of DCGANGenerator28.split must be an int in \[1, 7\]"):
+        bundled.split(0)
+
+    class Opaque(torch.nn.Module):
+        def forward(self, z):
+            return z.reshape(-1, 1, 2, 2)
+
+    with pytest.raises(TypeError, match="Generator.split needs a torch.nn.Sequential or a module with a split"):
+        ganprior.Generator(Opaque(), latent_shape=4).split(1)
+    with pytest.raises(TypeError, match="needs a torch.nn.Sequential"):
+        ganprior.recover(torch.zeros(3), ops.Gaussian(3, n=4, seed=0), Opaque(), latent_shape=4, method="ilo")
