@@ -4,6 +4,8 @@ The parts
 ---------
 - :func:`recover` -- compressed sensing with a generative prior (CSGM, Bora et
   al. 2017) and the sparse baselines (Lasso in the pixel, DCT and wavelet bases).
+- :func:`sample_posterior` -- posterior samples, mean and per-pixel uncertainty (annealed Langevin, Jalal
+  et al. 2021).
 - :func:`inpaint` -- semantic inpainting (Yeh et al. 2017) with Poisson blending;
   :mod:`ganprior.masks` (centre, random, half, pattern masks) and
   :mod:`ganprior.blending` (Poisson / alpha blending, the harmonic-fill baseline).
@@ -28,6 +30,7 @@ from .solvers import (
     LatentObjective,
     LatentResult,
     Method,
+    PosteriorResult,
     RecoveryResult,
     Samples,
     UpdateRule,
@@ -36,6 +39,7 @@ from .solvers import (
     optimize_latents,
     recover,
     register_method,
+    sample_posterior,
 )
 from .solvers.inpainting import InpaintResult, inpaint
 
@@ -49,6 +53,7 @@ __all__ = [
     "LatentObjective",
     "LatentResult",
     "Method",
+    "PosteriorResult",
     "RecoveryResult",
     "Samples",
     "UpdateRule",
@@ -67,6 +72,7 @@ __all__ = [
     "optimize_latents",
     "recover",
     "register_method",
+    "sample_posterior",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -74,7 +74,7 @@ class _Basis:
         raise NotImplementedError
 
     def operator(self, image_shape=None):
-        """The basis as a differentiable torch operator :math:`x \mapsto \Psi x` (adjoint = inverse).
+        r"""The basis as a differentiable torch operator :math:`x \mapsto \Psi x` (adjoint = inverse).
 
         Parameters
         ----------

@@ -43,7 +43,8 @@ def run(name, y, A, G, **kw):
         options.setdefault("data_range", None)  # the test signals are not in [0, 1]
         options.setdefault("image_shape", SHAPE)  # a NumPy matrix A takes flat inputs
         return ganprior.recover(y, A, method=name, **options, **kw)
-    return ganprior.recover(y, A, G, method=name, **(ENGINE | options | kw))
+    engine = ENGINE | {k: v for k, v in entry.contract.items() if k in ENGINE}  # e.g. a sampler's own step size
+    return ganprior.recover(y, A, G, method=name, **(engine | options | kw))
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -138,10 +139,15 @@ def test_a_nan_generator_gives_a_clear_error_never_a_nan_result(name):
     y, A, G, _ = problem(name, P=2)
     # Sequential, so that methods that cut the generator (intermediate layers) can use it too
     G_all = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere(everywhere=True)), latent_shape=4)
-    with pytest.raises(FloatingPointError, match=r"every restart of problem\(s\) \[0, 1\] produced a non-finite loss"):
+    with pytest.raises(FloatingPointError, match=r"problem\(s\) \[0(, 1)?\] produced a non-finite loss"):
         run(name, y, A, G_all, seed=0, steps=20)
-    # NaN on part of the latent space: the NaN restarts leave the batch and a finite one is chosen
     G_half = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere()), latent_shape=4)
+    if ganprior.get_method(name).engine.get("reduce") == "samples":
+        # a sampler cannot drop a chain without biasing the samples: a chain that meets NaN is an error
+        with pytest.raises(FloatingPointError, match="produced a non-finite loss"):
+            run(name, y, A, G_half, seed=0, steps=20, restarts=8)
+        return
+    # NaN on part of the latent space: the NaN restarts leave the batch and a finite one is chosen
     res = run(name, y, A, G_half, seed=0, steps=20, restarts=8, return_result=True)
     assert torch.isfinite(res.x).all() and torch.isfinite(res.measurement_error).all()
     assert res.failed.any() and not res.failed.all(dim=1).any()  # some restarts failed, none of the chosen

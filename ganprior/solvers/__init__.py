@@ -10,7 +10,7 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
 Importing this package registers every bundled method.
 """
 
-from . import csgm, ilo, lasso, sparse_gen, tv  # noqa: F401  (importing registers the methods)
+from . import csgm, ilo, lasso, posterior, sparse_gen, tv  # noqa: F401  (importing registers the methods)
 from .csgm import CSGMObjective
 from .latent import (
            Best,
@@ -20,9 +20,10 @@ from .latent import (
            UpdateRule,
            optimize_latents,
 )
+from .posterior import PosteriorResult, sample_posterior
 from .recovery import ENGINE_DEFAULTS, PRESETS, RecoveryResult, recover
 from .registry import Method, get_method, method_names, methods_table, register_method
 
-__all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "LatentObjective", "LatentResult",
+__all__ = ["recover", "sample_posterior", "PosteriorResult", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "LatentObjective", "LatentResult",
            "optimize_latents", "UpdateRule", "Best", "Samples", "CSGMObjective", "Method", "register_method",
            "get_method", "method_names", "methods_table"]

@@ -106,7 +106,7 @@ def _recipe(G, task, m):
 
 
 def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys=_ENGINE_KEYS, defaults=None):
-    """Settings for a solve: the caller's values, else the preset's, else the prior's recipe, else the defaults.
+    """Settings for a solve: the caller's, else the method's needs, else the preset's or the recipe's, else defaults.
 
     Parameters
     ----------
@@ -117,7 +117,8 @@ def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys
     recipe : dict, optional
         The prior's recipe for this task.
     method : Method, optional
-        Its ``engine`` settings come before the defaults.
+        Its ``engine`` settings (what the method needs, e.g. ``optimizer="langevin"``) come right
+        after the caller's; its hyperparameter defaults right before the global defaults.
     keys : tuple of str
         The settings to resolve (engine settings, plus method hyperparameters
         such as ``lam`` when given in ``given``).
@@ -130,12 +131,14 @@ def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys
         The values, and where each came from.
     """
     layers = []
+    if method is not None and method.engine:  # what the method needs (e.g. a Langevin rule) beats recipes
+        layers.append(("method", method.engine))
     if preset is not None:
         layers.append(("preset", PRESETS[check_choice(preset, "preset", tuple(PRESETS), owner="recover")]))
     elif recipe:
         layers.append(("recipe", recipe))
     if method is not None:
-        layers.append(("method", {**method.hyperparameters, **method.engine}))
+        layers.append(("method", method.hyperparameters))
     layers.append(("default", ENGINE_DEFAULTS if defaults is None else defaults))
     settings, source = {}, {}
     for key in keys:
@@ -323,10 +326,12 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
     P = y_t.shape[0]
+    schedule = getattr(objective, "schedule", None) or settings["schedule"]  # e.g. a sampler's annealing
     res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
                            optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select=settings["select"],
+                           reduce=entry.engine.get("reduce") if entry is not None else None,
                            patience=patience, tol=tol, chunk_size=chunk_size, precision=settings["precision"],
-                           history=history, progress=progress, schedule=settings["schedule"])
+                           history=history, progress=progress, schedule=schedule)
     x = to_caller(res.x, y, squeeze)
     if not return_result:
         return x
