@@ -96,3 +96,14 @@ def test_generator_split_and_its_errors():
         ganprior.Generator(Opaque(), latent_shape=4).split(1)
     with pytest.raises(TypeError, match="needs a torch.nn.Sequential"):
         ganprior.recover(torch.zeros(3), ops.Gaussian(3, n=4, seed=0), Opaque(), latent_shape=4, method="ilo")
+
+
+@pytest.mark.parametrize("basis", ["pixel", "dct", "wavelet"])
+def test_sparse_gen_runs_under_bf16_in_every_basis(basis):
+    # the sparse part stays in the state's dtype when G renders in bfloat16
+    G = mlp_prior().to(torch.float32)
+    A = ops.Gaussian(30, in_shape=(1, 8, 8), seed=0)
+    y = A(G(torch.randn(2, 4)).detach())
+    res = ganprior.recover(y, A, G, method="sparse-gen", basis=basis, precision="bf16", restarts=2, steps=20,
+                           warmup=5, seed=0, return_result=True)
+    assert res.x.dtype == torch.float32 and torch.isfinite(res.x).all()

@@ -19,22 +19,27 @@ from .._validation import check_float, check_int, describe
 from .csgm import CSGMObjective
 from .latent import PRECISIONS, Samples, optimize_latents
 from .registry import register_method
-from .sparse_gen import operator_norm
 
 __all__ = ["PosteriorObjective", "PosteriorResult", "sample_posterior", "jacobian_norm"]
 
 
-def jacobian_norm(G, num: int = 4, iterations: int = 20, seed: int = 0) -> float:
-    r"""An estimate of :math:`\max_z \|J_G(z)\|_2` from a few latents :math:`z \sim \mathcal{N}(0, I)` (power iteration).
+def jacobian_norm(G, A=None, num: int = 4, iterations: int = 20, seed: int = 0) -> float:
+    r"""An estimate of :math:`\max_z \|A J_G(z)\|_2` (or :math:`\|J_G(z)\|_2`) over a few :math:`z \sim \mathcal{N}(0, I)`.
+
+    Power iteration on :math:`(AJ)^T (AJ)` with Jacobian-vector and vector-Jacobian products; with a
+    random :math:`A` this is much smaller than :math:`\|A\|_2 \|J_G\|_2`, because :math:`A` acts on
+    the :math:`k`-dimensional range of :math:`J_G` only.
 
     Parameters
     ----------
     G : ganprior.Generator
         The prior.
+    A : ganprior.operators.LinearOperator, optional
+        The operator (default: none, the norm of :math:`J_G` itself).
     num : int
         Latents tried.
     iterations : int
-        Power iterations per latent (each a Jacobian-vector and a vector-Jacobian product).
+        Power iterations per latent.
     seed : int
         Seed of the latents and starting vectors.
 
@@ -47,12 +52,17 @@ def jacobian_norm(G, num: int = 4, iterations: int = 20, seed: int = 0) -> float
     v = torch.randn(num, *G.latent_shape, generator=gen).to(G.device, G.dtype)
     best = 0.0
     with G.frozen():
+        _, vjp = torch.func.vjp(G, z)
         for _ in range(iterations):
-            v = v / v.flatten(1).norm(dim=1).view(-1, *([1] * (v.ndim - 1)))
+            v = v / v.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, *([1] * (v.ndim - 1)))
             _, jv = torch.func.jvp(G, (z,), (v,))
-            _, vjp = torch.func.vjp(G, z)
-            (v,) = vjp(jv)
-            best = max(best, float(jv.flatten(1).norm(dim=1).max()))
+            if A is not None:
+                u = A(jv.reshape(num, -1))
+                back = A.adjoint(u).reshape(jv.shape)
+            else:
+                u, back = jv, jv
+            (v,) = vjp(back)
+            best = max(best, float(u.flatten(1).norm(dim=1).max()))
     return best
 
 
@@ -76,8 +86,8 @@ class PosteriorObjective(CSGMObjective):
         Annealing levels (default 10; 1 = no annealing).
     step : float, optional
         Langevin step at the last level (default: :math:`0.2 / L` with
-        :math:`L = \|A\|^2 \|J_G\|^2 / \sigma^2 + 1` the estimated Lipschitz constant of
-        :math:`\nabla U_\sigma`); the step at level :math:`\sigma_l` is
+        :math:`L = \|A J_G\|^2 / \sigma^2 + 1` the estimated curvature of :math:`U_\sigma`,
+        :func:`jacobian_norm`); the step at level :math:`\sigma_l` is
         :math:`\eta_l = \eta (\sigma_l / \sigma)^2`, as in the paper's code.
 
     Notes
@@ -100,7 +110,7 @@ class PosteriorObjective(CSGMObjective):
                              f"Got {self.sigma_init} instead.")
         self.levels = check_int(levels, "levels", minimum=1, owner=owner)
         if step is None:
-            lip = operator_norm(A) ** 2 * jacobian_norm(G) ** 2 / self.noise_std ** 2 + 1.0
+            lip = jacobian_norm(G, A) ** 2 / self.noise_std ** 2 + 1.0
             step = 0.2 / lip
         self.step = check_float(step, "step", minimum=0.0, strict=True, owner=owner)
         self.sigma = self.noise_std

@@ -115,8 +115,8 @@ class SparseGenObjective(CSGMObjective):
     def render(self, G, state):
         # :math:`G(z) + \Psi^T \nu`.
         x = G(state["z"])
-        nu = state["nu"]
-        return x + self.psi.adjoint(nu.to(x.dtype) if x.dtype != nu.dtype else nu).reshape(x.shape)
+        nu = state["nu"]  # the sparse part stays in the state's dtype, also under bf16 autocast
+        return x.to(nu.dtype) + self.psi.adjoint(nu).reshape(x.shape)
 
     def loss(self, x, state, rows):
         # Fit and total; the :math:`\ell_1` term is in the total's value but not its gradient (the prox handles it).
