@@ -12,7 +12,7 @@ and give their adjoint as ``A.H``.  :func:`dottest` checks
 :math:`\langle A x, y\rangle = \langle x, A^H y\rangle`.
 """
 
-from .base import Adjoint, Composed, LinearOperator, Scaled
+from .base import Adjoint, Composed, LinearOperator, Rows, Scaled
 from .dct import SubsampledDCT, dct, idct
 from .dottest import dottest
 from .image import Downsample, Identity, Mask
@@ -32,6 +32,7 @@ __all__ = [
     "Composed",
     "Scaled",
     "Adjoint",
+    "Rows",
     "as_operator",
     "dct",
     "idct",

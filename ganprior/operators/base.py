@@ -140,6 +140,20 @@ class LinearOperator(torch.nn.Module):
 
     __rmul__ = __mul__
 
+    def rows(self, index) -> "LinearOperator":
+        """The operator restricted to the measurements ``index`` (see :class:`Rows`).
+
+        Parameters
+        ----------
+        index : sequence of int or torch.Tensor
+            Distinct rows in ``[0, m)``.
+
+        Returns
+        -------
+        LinearOperator
+        """
+        return Rows(self, index)
+
     def to_dense(self, dtype=torch.float64) -> torch.Tensor:
         """The ``(m, n)`` matrix of the operator, built by applying it to the identity.
 
@@ -263,3 +277,43 @@ class Scaled(LinearOperator):
 
     def _adjoint(self, y):
         return self.scale * self.op._adjoint(y)
+
+
+class Rows(LinearOperator):
+    """The measurements ``index`` of ``op``: :math:`x \\mapsto (Ax)_{index}`; usually made by ``op.rows(index)``.
+
+    Parameters
+    ----------
+    op : LinearOperator
+        The operator :math:`A`.
+    index : sequence of int or torch.Tensor
+        Distinct row indices in ``[0, op.m)``.
+
+    Raises
+    ------
+    ValueError
+        If ``index`` is empty, repeats a row or is out of range.
+
+    Notes
+    -----
+    The adjoint scatters into the full measurement vector (zeros elsewhere) and applies
+    :math:`A^H`.  Used to hold measurements out for cross-validation.
+    """
+
+    def __init__(self, op: LinearOperator, index):
+        index = torch.as_tensor(index, dtype=torch.long).reshape(-1).cpu()
+        if index.numel() == 0 or index.unique().numel() != index.numel() or int(index.min()) < 0 \
+                or int(index.max()) >= op.m:
+            raise ValueError(f"The 'index' parameter of Rows must hold distinct rows in [0, {op.m}). "
+                             f"Got {index.tolist()[:10]}{'...' if index.numel() > 10 else ''} instead.")
+        super().__init__(index.numel(), op.in_shape)
+        self.op = op
+        self.register_buffer("index", index.to(op.device))
+
+    def _forward(self, x):
+        return self.op._forward(x)[:, self.index]
+
+    def _adjoint(self, y):
+        full = y.new_zeros(y.shape[0], self.op.m)
+        full[:, self.index] = y
+        return self.op._adjoint(full)

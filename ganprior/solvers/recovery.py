@@ -174,7 +174,8 @@ def _method_options(entry, options, owner="recover"):
 
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
-            latent_shape=None, history=False, progress=False, return_result=False, **options):
+            latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
+            cv_fraction=0.1, **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
 
     Parameters
@@ -215,12 +216,24 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         Show a progress bar.
     return_result : bool
         Return a :class:`RecoveryResult` instead of just the images.
+    noise_std : float, optional
+        Per-measurement noise standard deviation, if known: needed by
+        ``lam="discrepancy"`` and passed to methods that take it (``"langevin"``).
+    cv_fraction : float
+        Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
+        (default 0.1, at least one row).
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
         0), ``alpha``, ``image_shape``, ``data_range`` (sparse baselines).
         An argument the method does not take is an error that lists the ones
-        it does.
+        it does.  A numeric argument set to ``"cv"`` is chosen per problem by
+        cross-validation on held-out measurement rows (then refit on all
+        rows), or to ``"discrepancy"`` by the discrepancy principle (needs
+        ``noise_std``); ``method="auto"`` chooses the method the same way
+        among CSGM, Sparse-Gen, ILO and the Lasso family (see
+        :mod:`ganprior.solvers.selection`; each candidate is one batched
+        solve, so this costs about one solve per candidate).
 
     Returns
     -------
@@ -264,6 +277,14 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     """
     owner = "recover"
     objective = None
+    selecting = method == "auto" or any(isinstance(v, str) and v in ("cv", "discrepancy") for v in options.values())
+    if selecting:
+        return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
+                                 cv_fraction=cv_fraction, seed=seed, return_result=return_result,
+                                 latent_shape=latent_shape,
+                                 engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
+                                         "schedule": schedule, "precision": precision, "select": select,
+                                         "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size})
     if isinstance(method, LatentObjective):
         objective, entry, name = method, None, type(method).__name__
     else:
@@ -286,6 +307,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         return _recover_sparse(y, A, G, entry, _method_options(entry, options), squeeze, return_result)
 
     if entry is not None:
+        if noise_std is not None and "noise_std" in entry.hyperparameters:
+            options = {**options, "noise_std": noise_std}
         options = _method_options(entry, options)
     elif options:
         raise ValueError(f"Method-specific arguments {sorted(options)} cannot be given with an objective instance; "
@@ -347,6 +370,42 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         restart=to_caller(res.restart, y, squeeze), history=to_caller(res.history, y, squeeze),
         steps=to_caller(res.steps, y, squeeze), failed=to_caller(res.failed, y, squeeze), wall_time=res.wall_time,
         method=name, info=info)
+
+
+def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
+                      engine):
+    """``recover`` with an argument (or the method) chosen from the measurements alone."""
+    from .._convert import as_generator
+    from .selection import float64_copy, select_and_recover
+
+    check_measurements(y, "y", "recover")
+    if not isinstance(return_result, bool):
+        raise TypeError(f"The 'return_result' parameter of recover must be a bool. Got {describe(return_result)}.")
+    if method != "auto":
+        get_method(method)
+    if G is not None:
+        G = as_generator(G, latent_shape, "recover")
+    elif method != "auto" and get_method(method).kind == "latent":
+        raise ValueError(f"The 'G' parameter of recover is required for method={method!r}.")
+    from ..operators import as_operator
+
+    op = as_operator(A, options.get("image_shape") if method != "auto" else None, name="A")
+    if op.m != y.shape[-1]:
+        raise ValueError(f"Shape mismatch: 'y' holds m={y.shape[-1]} measurements per problem but the operator 'A' "
+                         f"has m={op.m} rows (A.shape = {op.shape}).")
+    kwargs = {k: v for k, v in engine.items() if v is not None}
+    start = time.perf_counter()
+    x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
+                                 cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs)
+    wall = time.perf_counter() - start
+    squeeze = y.ndim == 1
+    out = to_caller(x, y, squeeze)
+    if not return_result:
+        return out
+    err = (torch.as_tensor(np.asarray(y) if isinstance(y, np.ndarray) else y.detach().cpu()).double().reshape(
+        x.shape[0], -1) - float64_copy(op)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
+    return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall,
+                          method=method, info={"selection": info})
 
 
 def _recover_sparse(y, A, G, entry, options, squeeze, return_result):

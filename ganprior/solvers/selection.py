@@ -1,0 +1,196 @@
+r"""Choosing hyperparameters and the method from the measurements alone (no ground truth).
+
+``recover(..., lam="cv")``, ``alpha="cv"`` (any numeric argument of a method, in fact) and
+``method="auto"`` hold out a fraction of the measurement rows, solve every candidate on the others
+(each candidate is one batched solve of all problems), score each problem's candidates by their
+error on the held-out rows, keep each problem's best and refit it on all rows.  ``lam="discrepancy"``
+with ``noise_std`` instead picks the largest value whose fit stays within the noise level.
+
+Cross-validation (Ward, IEEE T-IT 2009): with held-out rows :math:`a_i \sim \mathcal{N}(0, I/m)`
+independent of :math:`\hat x`, the held-out mean squared residual
+:math:`\frac1r\|y_{cv} - A_{cv}\hat x\|^2` has expectation :math:`\|x - \hat x\|^2/m + \sigma^2`,
+so ranking candidates by it ranks them by their true error, with no noise level needed.  The
+discrepancy principle picks the largest regularisation with :math:`\|y - A\hat x\|^2 \le \tau m
+\sigma^2`; ``recover`` uses :math:`\tau = 1.5` (a fit with :math:`k` free latent dimensions leaves
+about :math:`(m - k)\sigma^2`, and the noise's own :math:`\|\eta\|^2` scatters by
+:math:`\sqrt{2m}\,\sigma^2` around :math:`m\sigma^2`, so :math:`\tau = 1` often admits nothing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._validation import check_float, check_int
+from .registry import get_method
+
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "holdout_rows", "select_and_recover", "float64_copy"]
+
+#: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
+#: the paper's 1e-5 (wavelets) to 1).
+CV_GRIDS = {"lam": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "alpha": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
+            "radius": (0.0, 0.1, 0.3, 1.0, 3.0), "tv": (0.0, 1e-3, 1e-2, 1e-1)}
+#: Candidates of ``method="auto"``: the latent methods need G, the baselines do not.
+AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavelet")
+RULES = ("cv", "discrepancy")
+
+
+def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
+    """``(fit_rows, held_rows)``: a random split of ``m`` measurement rows, ``round(fraction * m)`` (at least 1) held out.
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements (at least 2).
+    fraction : float
+        Held-out fraction, in (0, 1).
+    seed : int
+        Seed of the split.
+
+    Returns
+    -------
+    fit_rows, held_rows : torch.Tensor
+        Sorted long tensors.
+    """
+    m = check_int(m, "m", minimum=2, owner="holdout_rows")
+    fraction = check_float(fraction, "fraction", minimum=0.0, strict=True, owner="holdout_rows")
+    if fraction >= 1.0:
+        raise ValueError(f"The 'fraction' parameter of holdout_rows must be < 1. Got {fraction} instead.")
+    r = min(m - 1, max(1, round(fraction * m)))
+    perm = torch.randperm(m, generator=torch.Generator().manual_seed(seed))
+    return perm[r:].sort().values, perm[:r].sort().values
+
+
+def _torch(x):
+    return torch.as_tensor(np.asarray(x) if isinstance(x, np.ndarray) else x.detach().cpu()).double()
+
+
+def float64_copy(op):
+    """A float64 CPU copy of an operator (the caller's object is never converted in place).
+
+    Parameters
+    ----------
+    op : ganprior.operators.LinearOperator
+        The operator.
+
+    Returns
+    -------
+    ganprior.operators.LinearOperator
+    """
+    import copy
+
+    return copy.deepcopy(op).double().cpu()
+
+
+def _residual(A, y, x):
+    """Per-problem squared residual ``||y - A x||^2`` in float64 on the CPU."""
+    op = float64_copy(A)
+    with torch.no_grad():
+        return (_torch(y) - op(_torch(x).reshape(_torch(x).shape[0], -1))).pow(2).sum(-1)
+
+
+def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs):
+    """Run ``recover`` on every candidate, choose per problem without ground truth, refit on all rows.
+
+    Parameters
+    ----------
+    recover : callable
+        :func:`ganprior.recover` (passed in to avoid an import cycle).
+    y, A, G
+        As for ``recover`` (``y`` already checked, ``A`` an operator).
+    method : str
+        A registered method or ``"auto"``.
+    options : dict
+        The method's arguments; the ones set to ``"cv"`` / ``"discrepancy"`` are chosen.
+    noise_std : float or None
+        Per-measurement noise standard deviation (needed by ``"discrepancy"``).
+    cv_fraction : float
+        Held-out fraction of the rows.
+    seed : None, int or sequence
+        The solves' seed (also seeds the split when an int).
+    tau : float
+        Discrepancy factor :math:`\\tau`.
+    kwargs : dict
+        The other ``recover`` arguments (engine settings), passed to every solve.
+
+    Returns
+    -------
+    x : torch.Tensor
+        ``(P, *image_shape)`` float64 on the CPU.
+    info : dict
+        The rule, the candidates, the held-out (or fit) scores ``(P, candidates)`` and the choice per problem.
+    """
+    from ..operators import as_operator
+
+    op = as_operator(A, kwargs.get("image_shape") or None, name="A")
+    y2 = y.reshape(-1, y.shape[-1])
+    P, m = y2.shape
+    image_shape = tuple(G.image_shape) if G is not None else op.in_shape
+    if method == "auto":
+        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)]
+        candidates = [(n, {"image_shape": image_shape} if get_method(n).kind == "sparse" else {}) for n in names]
+        rule, what = "cv", "method"
+    else:
+        chosen = {k: v for k, v in options.items() if isinstance(v, str) and v in RULES}
+        if len(chosen) != 1:
+            raise ValueError(f"recover chooses one argument at a time from the measurements; got {sorted(chosen)} "
+                             "set to 'cv' / 'discrepancy'. Fix the others to values.")
+        (what, rule), = chosen.items()
+        if what not in CV_GRIDS:
+            raise ValueError(f"recover has no candidate grid for {what!r}; choosing it from the measurements "
+                             f"works for {sorted(CV_GRIDS)}.")
+        grid = CV_GRIDS[what]
+        if rule == "discrepancy":
+            if noise_std is None:
+                raise ValueError(f"{what}='discrepancy' needs 'noise_std' (the per-measurement noise standard "
+                                 "deviation); without it use 'cv'.")
+            noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
+        candidates = [(method, {**options, what: v}) for v in grid]
+    if rule == "discrepancy":
+        # every candidate on all rows; the largest value whose residual is within tau * m * sigma^2
+        xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
+        scores = torch.stack([_residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
+        ok = scores <= tau * m * noise_std ** 2
+        grid_t = torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
+        masked = torch.where(ok, grid_t, torch.full_like(grid_t, -1.0))
+        pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
+        x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
+        return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
+                   "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau}
+    fit_rows, held = holdout_rows(m, cv_fraction, seed if isinstance(seed, int) else 0)
+    A_fit, A_held = op.rows(fit_rows), op.rows(held)
+    scores = []
+    for n, opts in candidates:
+        x = _call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs)
+        scores.append(_residual(A_held, y2[:, held], x) / held.numel())
+    scores = torch.stack(scores, dim=1)  # (P, candidates): held-out mean squared residual
+    pick = scores.argmin(dim=1)
+    x = torch.zeros(P, *image_shape, dtype=torch.float64)
+    for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
+        n, opts = candidates[c]
+        idx = torch.nonzero(pick == c).flatten()
+        seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
+        sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs)
+        x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
+    label = (lambda c: candidates[c][0]) if what == "method" else (lambda c: candidates[c][1][what])
+    return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
+               "held_out_rows": held.numel(), "held_out_error": scores, "chosen": [label(int(c)) for c in pick]}
+
+
+def _call(recover, name, y, A, G, opts, seed, kwargs):
+    """One candidate's solve: a latent method with the caller's engine settings and seed, a baseline with neither."""
+    if get_method(name).kind == "sparse":
+        return recover(y, A, method=name, **opts)
+    return recover(y, A, G, method=name, seed=seed, **kwargs, **opts)
+
+
+def _usable(name, G):
+    """Whether a latent candidate can run with this G (an intermediate-layer method needs a splittable G)."""
+    if name != "ilo":
+        return True
+    try:
+        G.split(1)
+    except (TypeError, ValueError):
+        return False
+    return True
+

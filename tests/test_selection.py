@@ -1,0 +1,87 @@
+"""Choosing lam, alpha and the method from the measurements alone: cross-validation and the discrepancy principle."""
+
+import numpy as np
+import pytest
+import torch
+from conftest import relu_generator
+
+import ganprior
+from ganprior import operators as ops
+from ganprior.solvers.selection import holdout_rows
+
+SHAPE = (1, 6, 6)
+
+
+def test_holdout_rows_split():
+    fit, held = holdout_rows(50, 0.1, seed=0)
+    assert held.numel() == 5 and fit.numel() == 45
+    assert sorted(torch.cat([fit, held]).tolist()) == list(range(50))
+    assert holdout_rows(3, 0.1)[1].numel() == 1
+    with pytest.raises(ValueError, match="'fraction' parameter of holdout_rows must be < 1"):
+        holdout_rows(10, 1.0)
+
+
+def test_rows_operator_is_the_row_selection_and_adjoint():
+    A = ops.Gaussian(20, n=30, seed=0, dtype=torch.float64)
+    R = A.rows([3, 7, 1])
+    x = torch.randn(2, 30, dtype=torch.float64)
+    torch.testing.assert_close(R(x), A(x)[:, [3, 7, 1]])
+    ops.dottest(R)
+    with pytest.raises(ValueError, match="distinct rows in \\[0, 20\\)"):
+        A.rows([1, 1])
+
+
+def test_cv_picks_a_large_lam_when_measurements_are_few_and_noisy_and_a_small_one_otherwise():
+    # y = A G(z*) + heavy noise with few rows: the fit-only solutions chase the noise, ||z||^2 helps;
+    # noise-free with many rows, lam = 0 is exact.  The CV choice must follow, per problem.
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE).double()
+    z = torch.randn(2, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x = G(z).detach()
+    kw = dict(restarts=3, steps=300, lr=0.05, schedule="constant", seed=0)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    res = ganprior.recover(A(x), A, G, lam="cv", return_result=True, **kw)
+    sel = res.info["selection"]
+    assert sel["rule"] == "cv" and sel["argument"] == "lam" and sel["held_out_rows"] == 3
+    assert sel["chosen"] == [0.0, 0.0]  # noise-free: any lam > 0 biases the answer
+    assert float(ganprior.metrics.mse(res.x, x).max()) < 1e-6
+    y_noisy = A(x) + 3.0 * torch.randn(2, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    noisy = ganprior.recover(y_noisy, A, G, lam="cv", return_result=True, **kw)
+    assert min(noisy.info["selection"]["chosen"]) >= 0.3
+    # the held-out error ranks the candidates as the true error does (on average over problems)
+    errs = [float(ganprior.metrics.mse(ganprior.recover(y_noisy, A, G, lam=v, **kw), x).mean())
+            for v in (0.0, 3.0)]
+    assert errs[1] < errs[0]
+
+
+def test_discrepancy_principle_picks_the_largest_lam_within_the_noise():
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE).double()
+    x = G(torch.randn(1, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)).detach()
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    sigma = 0.05
+    y = A(x) + sigma * torch.randn(1, 30, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    kw = dict(restarts=3, steps=300, lr=0.05, schedule="constant", seed=0)
+    res = ganprior.recover(y, A, G, lam="discrepancy", noise_std=sigma, return_result=True, **kw)
+    sel = res.info["selection"]
+    ok = [c for c, e in zip(sel["candidates"], sel["fit_error"][0].tolist()) if e <= sel["tau"] * 30 * sigma**2]
+    assert sel["tau"] == 1.5 and ok and sel["chosen"] == [max(ok)] and max(ok) > 0
+    with pytest.raises(ValueError, match="needs 'noise_std'"):
+        ganprior.recover(y, A, G, lam="discrepancy", **kw)
+    with pytest.raises(ValueError, match="one argument at a time"):
+        ganprior.recover(y, A, G, method="sparse-gen", lam="cv", alpha="cv", **kw)
+
+
+def test_auto_chooses_the_prior_for_signals_in_its_range_and_the_lasso_for_sparse_ones():
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2)
+    in_range = G(torch.randn(1, 4, generator=torch.Generator().manual_seed(1))).detach()
+    sparse = torch.zeros(1, *SHAPE)
+    sparse.view(1, -1)[0, [3, 20]] = torch.tensor([0.9, 0.6])  # 2-sparse in the pixel basis, far from the range
+    y = A(torch.cat([in_range, sparse]))
+    res = ganprior.recover(y, A, G, method="auto", restarts=3, steps=300, lr=0.05, schedule="constant", seed=0,
+                           return_result=True)
+    chosen = res.info["selection"]["chosen"]
+    assert chosen[0] in ("csgm", "sparse-gen", "ilo") and chosen[1] in ("lasso", "sparse-gen")
+    assert res.info["selection"]["candidates"] == ["csgm", "sparse-gen", "ilo", "lasso", "lasso-dct",
+                                                   "lasso-wavelet"]
+    assert isinstance(ganprior.recover(y.numpy(), A.matrix.numpy(), G, method="auto", restarts=1, steps=5,
+                                       seed=0), np.ndarray)
