@@ -241,6 +241,10 @@ def selection_lines(state, method_order):
     rank = {k: i for i, k in enumerate(method_order)}
     lines = []
     for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
+        if rec["status"] == "single":
+            lines.append(f"{rec['method']} m={rec['m']}: {rec['hyperparameter']} = {_fmt(rec['chosen'])} "
+                         "(a one-value grid: no search)")
+            continue
         values = [v for v, _ in rec["tried"]]
         widened = [v for v in values if v not in rec["grid"]]
         lines.append(f"{rec['method']} m={rec['m']}: {rec['hyperparameter']} grid [{', '.join(map(_fmt, rec['grid']))}]"
@@ -354,7 +358,13 @@ def validation_report(out, sizes):
         w.writeheader()
         for r in report:
             w.writerow({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in r.items()})
-    lines = ["| method | m | pool choice | k | blocks | agree with pool | excess MSE mean / max (relative) |",
+    pools = sorted({r["pool"] for r in report})
+    lines = [f"Validation pool: the last {'/'.join(map(str, pools))} images of the training split, one search per "
+             "method and m (validation.csv, selection.log). Each block of k consecutive images (from the end of the "
+             "split, disjoint) chooses among the values the pool's search tried; 'agree' is how often it chooses the "
+             "pool's value; 'excess' is the mean validation MSE of its choice minus that of the pool's choice, on the "
+             "rest of the pool (the pool without the block), and relative to the latter.", "",
+             "| method | m | pool choice | k | blocks | agree with pool | excess MSE mean / max (relative) |",
              "|---|---|---|---|---|---|---|"]
     for r in report:
         lines.append(f"| {r['method']} | {r['m']} | {r['pool_choice']} | {r['k']} | {r['blocks']} | "
@@ -501,7 +511,7 @@ def main(argv=None):
     done = set()
     if per_image.exists():
         done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)}
-    else:
+    elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
     todo = [(meth, m) for m in ms for meth in methods
