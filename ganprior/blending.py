@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ._convert import to_caller
 from ._validation import check_choice, describe
 
 __all__ = ["BLEND_METHODS", "alpha_blend", "blend", "harmonic_fill", "poisson_blend"]
@@ -89,15 +90,6 @@ def check_mask(mask, image_shape, owner, name="mask"):
     while known.ndim < 4:
         known = known[None]
     return np.array(np.broadcast_to(known, (P, C, H, W)))
-
-
-def to_caller(arr, like, squeeze):
-    """A float64 ``(P, C, H, W)`` result in the type, dtype and device of ``like``."""
-    if squeeze:
-        arr = arr[0]
-    if isinstance(like, np.ndarray):
-        return arr.astype(like.dtype, copy=False)
-    return torch.from_numpy(np.ascontiguousarray(arr)).to(device=like.device, dtype=like.dtype)
 
 
 _SHIFTS = ((slice(0, -1), slice(None), slice(1, None), slice(None)),   # neighbour below

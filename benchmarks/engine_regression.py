@@ -1,0 +1,76 @@
+"""Does a change to the engine change results?  Rerun committed CSGM rows of the MNIST error-vs-m benchmark.
+
+Recomputes, with the current code, the CSGM per-image errors of ``benchmarks/error_vs_measurements.py``
+for the given m on the 300 bundled MNIST test digits, with the settings of the committed run (the same
+operator and noise seeds, lam, 10 restarts x 300 Adam steps, cosine from lr 0.3, bf16, latent seed 0 per
+chunk of ``--chunk`` digits), and compares them with a reference ``per_image.csv`` (e.g. the one
+committed before the change: ``git show <rev>:benchmarks/results/mnist/per_image.csv > ref.csv``).
+
+Usage::
+
+    python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
+        --out benchmarks/results/engine_regression.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+import torch
+
+import ganprior
+
+
+def measure(x, m, noise, seed):
+    """The benchmark's A (Gaussian, seeded by (seed, m)) and y = A x + eta, ||eta|| about ``noise``."""
+    A = ganprior.operators.Gaussian(m, in_shape=tuple(x.shape[1:]), seed=seed * 100003 + m)
+    eta = torch.randn(x.shape[0], m, generator=torch.Generator().manual_seed(seed * 7919 + m)) * noise / math.sqrt(m)
+    return A, A(x) + eta
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", required=True, help="per_image.csv of the committed run")
+    parser.add_argument("--m", type=int, nargs="+", default=[50, 100])
+    parser.add_argument("--lam", type=float, default=0.1)
+    parser.add_argument("--chunk", type=int, default=100, help="digits per call (as in the committed run)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default="benchmarks/results/engine_regression.csv")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    with open(args.reference) as f:
+        ref = {(int(r["m"]), int(r["image"])): float(r["mse"]) for r in csv.DictReader(f) if r["method"] == "csgm"}
+    G = ganprior.load_prior("mnist")
+    x = ganprior.data.load_sample("mnist_test300")
+    rows = []
+    for m in args.m:
+        A, y = measure(x, m, 0.1, seed=0)
+        for c in range(0, len(x), args.chunk):
+            part = slice(c, c + args.chunk)
+            x_hat = ganprior.recover(y[part], A, G, lam=args.lam, restarts=10, steps=300, lr=0.3, schedule="cosine",
+                                     precision="bf16", seed=0, chunk_size=args.chunk * 10)
+            for j, e in enumerate(ganprior.metrics.mse(x_hat, x[part]).tolist()):
+                i = c + j
+                rows.append({"m": m, "image": i, "mse_new": f"{e:.6g}", "mse_reference": ref[(m, i)],
+                             "abs_diff": f"{abs(e - ref[(m, i)]):.3g}"})
+        mine = [float(r["mse_new"]) for r in rows if r["m"] == m]
+        theirs = [r["mse_reference"] for r in rows if r["m"] == m]
+        diffs = [float(r["abs_diff"]) for r in rows if r["m"] == m]
+        print(f"m={m}: mean MSE new {sum(mine) / len(mine):.6f} vs reference {sum(theirs) / len(theirs):.6f}; "
+              f"per-image |diff| max {max(diffs):.3g}, {sum(d > 1e-4 for d in diffs)} of {len(diffs)} above 1e-4",
+              flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        f.write(f"# python benchmarks/engine_regression.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
