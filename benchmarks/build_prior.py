@@ -46,7 +46,7 @@ PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_HEADING = "## Solver recipe"
 # the trainer's entry points, as they appear in sys.argv[0] of `python -m ...`
-_TRAIN_ENTRY = ("ganprior/training/cli.py", "ganprior/__main__.py")
+_TRAIN_ENTRY = ("ganprior/training/cli.py", "ganprior/cli/train.py", "ganprior/__main__.py")
 
 
 def portable_command(command: str, repo: Path | None = None) -> str:
@@ -73,7 +73,7 @@ def portable_command(command: str, repo: Path | None = None) -> str:
         main = words[i].replace(os.sep, "/").endswith("ganprior/__main__.py")
         out += ["-m", "ganprior", "train"]
         i += 2 if main and i + 1 < len(words) and words[i + 1] == "train" else 1
-    elif words[i:i + 2] == ["-m", "ganprior.training.cli"]:
+    elif words[i:i + 2] in (["-m", "ganprior.training.cli"], ["-m", "ganprior.cli.train"]):
         out += ["-m", "ganprior", "train"]
         i += 2
 

@@ -38,7 +38,7 @@ def _env():
 def test_torchrun_two_ranks_match_each_other_and_one_process(tmp_path):
     ddp, single = tmp_path / "ddp", tmp_path / "single"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "ganprior.training.cli", *ARGS, "--out", str(ddp)]
+           "-m", "ganprior.cli.train", *ARGS, "--out", str(ddp)]
     res = subprocess.run(cmd, env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert "broadcast_buffers" not in res.stderr  # no deprecated DDP option in use

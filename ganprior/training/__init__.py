@@ -1,6 +1,6 @@
 """GAN training: objectives (:mod:`.losses`) and the trainer (:mod:`.trainer`, one process or torchrun).
 
-The command line lives in :mod:`ganprior.training.cli` (imported on demand).
+The command line lives in :mod:`ganprior.cli.train` (imported on demand).
 """
 
 from .losses import LOSSES, GANLoss, get_loss, gradient_penalty
