@@ -8,6 +8,7 @@ committed before the change: ``git show <rev>:benchmarks/results/mnist/per_image
 
 Usage::
 
+    git show 43f8c23:benchmarks/results/mnist/per_image.csv > ref.csv   # the committed run before engine v2
     python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
         --out benchmarks/results/engine_regression.csv
 """
