@@ -8,8 +8,8 @@ times, and each figure is the fastest of its rounds (the machine is shared).
 
 Usage::
 
-    git worktree add /tmp/ganprior-old <old-commit>
-    python benchmarks/engine_compare.py --trees /tmp/ganprior-old . --labels old new \
+    git worktree add ../ganprior-old <old-commit>
+    python benchmarks/engine_compare.py --trees ../ganprior-old . --labels old new \
         --rows 100 500 --steps 30 --rounds 5 --threads 1 --out benchmarks/results/engine_compare.csv
 """
 
