@@ -55,8 +55,8 @@ def portable_command(command: str, repo: Path | None = None) -> str:
     ``python /abs/ganprior/training/cli.py ...`` (what ``sys.argv`` records for ``python -m
     ganprior.training.cli``) and ``python /abs/ganprior/__main__.py train ...`` become ``python -m
     ganprior train ...``; the ``--out`` folder becomes ``runs/<its name>`` (where it goes is the user's
-    choice); every other absolute path becomes relative to the repository root (``/work/shared/data`` ->
-    ``../shared/data`` for a repository in ``/work/main``).  ``repo`` defaults to this repository.
+    choice); every other absolute path becomes relative to the repository root (``/home/me/shared/data`` ->
+    ``../shared/data`` for a repository in ``/home/me/main``).  ``repo`` defaults to this repository.
     """
     repo = REPO if repo is None else Path(repo)
     try:
