@@ -1,25 +1,41 @@
-"""``ganprior recover``: recover images from measurements stored as ``.npy`` files."""
+"""``ganprior recover``: recover images from ``.npy`` measurements, or a whole folder / array of images.
+
+Two modes:
+
+- ``--y y.npy --A A.npy --out x.npy``: given measurements and operator;
+- ``--images DIR|x.npy|x.npz --measurements M --operator gaussian --noise 0.1 --out OUTDIR``: measurements simulated
+  from the images with a seeded operator and per-image noise, recovered chunk by chunk into
+  ``OUTDIR/parts`` (a rerun skips what is done), then merged into ``x_hat.npy``, ``metrics.csv``,
+  ``recovered/*.png`` and ``figure.png``.  Under ``torchrun --nproc_per_node=N`` the chunks are shared
+  among the processes (gloo on CPU, nccl on GPUs); the merged result is the same as one process's.
+"""
 
 from __future__ import annotations
 
-from ._args import (
-    check_output,
-    engine_arguments,
-    nonnegative_float,
-    positive_float,
-    positive_int,
-)
+import os
+
+from ._args import check_output, engine_arguments, nonnegative_float, positive_float, positive_int
 
 NAME = "recover"
-HELP = "recover images from y.npy and A.npy with any registered method"
+HELP = "recover images from y.npy and A.npy, or a whole folder of images, with any registered method"
 
 
 def _add_arguments(parser):
     """Options of ``ganprior recover``; ``--method`` lists the registered methods."""
+    from ..datasets import OPERATORS
     from ..solvers.registry import method_names
 
-    parser.add_argument("--y", required=True, help=".npy file, shape (m,) or (P, m)")
-    parser.add_argument("--A", required=True, help=".npy file, shape (m, n)")
+    src = parser.add_argument_group("input (give --y and --A, or --images)")
+    src.add_argument("--y", default=None, help=".npy file, shape (m,) or (P, m)")
+    src.add_argument("--A", default=None, help=".npy file, shape (m, n)")
+    src.add_argument("--images", default=None, help="a folder of images, or a .npy / .npz array (N, C, H, W)")
+    src.add_argument("--measurements", "--m", dest="m", type=positive_int, default=None,
+                     help="measurements per image (with --images; spell it --measurements under torchrun, whose own "
+                          "parser takes --m for one of its options)")
+    src.add_argument("--operator", choices=OPERATORS, default="gaussian", help="simulated operator (with --images)")
+    src.add_argument("--noise", type=nonnegative_float, default=0.0, help="||eta|| per image (with --images)")
+    src.add_argument("--chunk", type=positive_int, default=64, help="images per chunk (with --images)")
+    src.add_argument("--no-png", action="store_true", help="no PNG per recovered image (with --images)")
     parser.add_argument("--method", default="csgm", choices=method_names(),
                         help="a registered method (see 'ganprior methods')")
     parser.add_argument("--prior", default="mnist", help="bundled prior name or a prior / run folder (latent methods)")
@@ -27,7 +43,8 @@ def _add_arguments(parser):
     parser.add_argument("--alpha", type=positive_float, default=None, help="sparsity weight (baselines)")
     parser.add_argument("--lam", type=nonnegative_float, default=None, help="weight of ||z||^2 (default: recipe)")
     engine_arguments(parser)
-    parser.add_argument("--out", required=True, help="output .npy file")
+    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    parser.add_argument("--out", required=True, help="output .npy file (--y/--A), or a folder (--images)")
     parser.set_defaults(check=_check)
     return parser
 
@@ -35,14 +52,59 @@ def _add_arguments(parser):
 def _check(args):
     from pathlib import Path
 
+    if args.images is not None:
+        if args.y is not None or args.A is not None:
+            raise SystemExit("ganprior: error: give --images, or --y and --A, not both")
+        if args.m is None:
+            raise SystemExit("ganprior: error: argument --measurements: required with --images")
+        if not Path(args.images).exists():
+            raise SystemExit(f"ganprior: error: argument --images: no such folder or file {args.images!r}")
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise SystemExit(f"ganprior: error: argument --out: {args.out!r} is a file; --images writes a folder")
+        if not out.parent.is_dir():
+            raise SystemExit(f"ganprior: error: argument --out: the folder {str(out.parent)!r} does not exist")
+        return
+    if args.y is None or args.A is None:
+        raise SystemExit("ganprior: error: give --y and --A (measurements and operator), or --images")
     check_output(args.out, "--out", (".npy",))
     for option, path in (("--y", args.y), ("--A", args.A)):
         if not Path(path).is_file():
             raise SystemExit(f"ganprior: error: argument {option}: no such file {path!r}")
 
 
+def _method_kwargs(args):
+    from ..solvers.registry import get_method
+
+    entry = get_method(args.method)
+    if entry.kind == "sparse":
+        shape = tuple(args.image_shape) if args.image_shape else None
+        return {"image_shape": shape, "alpha": args.alpha} if args.method != "omp" else {"image_shape": shape}
+    for option in ("alpha", "image_shape"):
+        if getattr(args, option) is not None and option not in entry.hyperparameters:
+            raise SystemExit(f"ganprior: error: --{option.replace('_', '-')} is not an argument of "
+                             f"--method {args.method}")
+    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
+    options = {k: getattr(args, k) for k in ("lam", "alpha") if k in entry.hyperparameters}
+    return {**engine, **options}
+
+
 def _run(args) -> int:
-    """Load y and A, recover, save; exit status 0."""
+    """Recover; exit status 0, 2 when the solve failed (non-finite losses)."""
+    import sys
+
+    import torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        return _dataset(args) if args.images is not None else _arrays(args)
+    except FloatingPointError as err:
+        print(f"ganprior recover: the solve failed: {err}", file=sys.stderr)
+        return 2
+
+
+def _arrays(args) -> int:
     import numpy as np
 
     import ganprior
@@ -50,17 +112,53 @@ def _run(args) -> int:
 
     y = np.load(args.y, allow_pickle=False)
     A = np.load(args.A, allow_pickle=False)
+    kw = _method_kwargs(args)
     if get_method(args.method).kind == "latent":
-        engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
-        for option in ("alpha", "image_shape"):
-            if getattr(args, option) is not None:
-                raise SystemExit(f"ganprior: error: --{option.replace('_', '-')} is for the sparse baselines, "
-                                 f"not --method {args.method}")
-        options = {"lam": args.lam} if "lam" in get_method(args.method).hyperparameters else {}
-        x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **engine, **options)
+        x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **kw)
     else:
-        shape = tuple(args.image_shape) if args.image_shape else None
-        x = ganprior.recover(y, A, method=args.method, image_shape=shape, alpha=args.alpha)
+        x = ganprior.recover(y, A, method=args.method, **kw)
     np.save(args.out, x)
     print(f"wrote {args.out} with shape {x.shape}")
+    return 0
+
+
+def _dataset(args) -> int:
+    import torch
+
+    from ..datasets import load_images, merge_dataset, recover_dataset
+    from ..solvers.registry import get_method
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    latent = get_method(args.method).kind == "latent"
+    if world > 1:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend=backend)
+    try:
+        G = None
+        if latent:
+            from ..priors import load_prior
+
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if torch.cuda.is_available() else "cpu"
+            G = load_prior(args.prior, device=device)
+            shape = G.image_shape
+        else:
+            if args.image_shape is None:
+                raise SystemExit("ganprior: error: --image-shape is required with --images for a sparse baseline")
+            shape = tuple(args.image_shape)
+        images = load_images(args.images, shape)
+        if latent:
+            images = images.to(G.device)
+        done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator, noise=args.noise,
+                               method=args.method, chunk=args.chunk, seed=args.seed, rank=rank, world_size=world,
+                               progress=True, **_method_kwargs(args))
+        print(f"rank {rank} of {world}: {len(done)} chunk(s) computed", flush=True)
+        if world > 1:
+            torch.distributed.barrier()
+        if rank == 0:
+            x_hat = merge_dataset(args.out, images.shape[0], images=images.cpu(), png=not args.no_png)
+            print(f"wrote {args.out}/x_hat.npy {tuple(x_hat.shape)}, metrics.csv, figure.png")
+    finally:
+        if world > 1 and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
     return 0
