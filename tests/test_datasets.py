@@ -62,26 +62,50 @@ def test_load_images_from_arrays_and_errors(tmp_path):
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not available")
 def test_cli_under_torchrun_with_two_cpu_ranks_equals_one_process(tmp_path):
-    x = ganprior_sample()
+    x = ganprior_sample(32)
     np.save(tmp_path / "digits.npy", x)
-    args = ["recover", "--images", str(tmp_path / "digits.npy"), "--measurements", "50", "--noise", "0.1", "--chunk", "2",
-            "--restarts", "2", "--steps", "10", "--threads", "1", "--no-png"]
+    args = ["recover", "--images", str(tmp_path / "digits.npy"), "--measurements", "50", "--noise", "0.1",
+            "--chunk", "8", "--restarts", "2", "--steps", "10", "--threads", "1", "--no-png"]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                           "-m", "ganprior", *args, "--out", str(tmp_path / "ddp")], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=300, check=False)
     assert ddp.returncode == 0, ddp.stdout[-3000:] + ddp.stderr[-3000:]
-    assert "rank 0 of 2: 2 chunk(s)" in ddp.stdout and "rank 1 of 2: 1 chunk(s)" in ddp.stdout
+    assert "rank 0 of 2: 2 chunk(s)" in ddp.stdout and "rank 1 of 2: 2 chunk(s)" in ddp.stdout
     from ganprior.cli import main
 
     assert main([*args, "--out", str(tmp_path / "single")]) == 0
     a = np.load(tmp_path / "ddp" / "x_hat.npy")
     b = np.load(tmp_path / "single" / "x_hat.npy")
-    assert a.shape == (5, 1, 28, 28) and np.array_equal(a, b)
+    assert a.shape == (32, 1, 28, 28)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)  # observed: bitwise equal (chunks do not depend on ranks)
     assert (tmp_path / "ddp" / "metrics.csv").read_text() == (tmp_path / "single" / "metrics.csv").read_text()
 
 
-def ganprior_sample():
+def ganprior_sample(n):
     from ganprior.data import load_sample
 
-    return load_sample("mnist_test300")[:5].numpy()
+    return load_sample("mnist_test300")[:n].numpy()
+
+
+def test_png_folder_round_trip_through_the_cli(tmp_path):
+    from PIL import Image
+
+    from ganprior.cli import main
+
+    folder = tmp_path / "my_digits"
+    folder.mkdir()
+    x = ganprior_sample(4)
+    for i, img in enumerate(x):
+        Image.fromarray((img[0] * 255).round().astype(np.uint8)).save(folder / f"digit{i}.png")
+    out = tmp_path / "out"
+    assert main(["recover", "--images", str(folder), "--measurements", "100", "--noise", "0.1", "--restarts", "2",
+                 "--steps", "30", "--threads", "1", "--out", str(out)]) == 0
+    pngs = sorted((out / "recovered").glob("*.png"))
+    assert [p.name for p in pngs] == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert np.asarray(Image.open(pngs[0])).shape == (28, 28)
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0] == "image,mse,psnr" and len(rows) == 5
+    mse = [float(r.split(",")[1]) for r in rows[1:]]
+    assert np.mean(mse) < 0.04  # recovered (an all-black image scores about 0.1; observed 0.026 at 2 x 30 steps)
+    assert (out / "figure.png").stat().st_size > 1000 and np.load(out / "x_hat.npy").shape == (4, 1, 28, 28)
