@@ -108,6 +108,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=_float_option(0.0), default=None, help="total passes over the data")
     g.add_argument("--steps", type=_int_option(0), default=None, help="total generator steps (instead of --epochs)")
     g.add_argument("--seed", type=_int_option(0), default=0)
+    g.add_argument("--ema-decay", type=_float_option(0.0, below=1.0), default=0.0,
+                   help="keep an exponential moving average of the generator's weights with this decay, in "
+                        "[0, 1), e.g. 0.999, and export it as the prior; 0 (default): no average")
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--checkpoint-every", type=_int_option(0), default=500, help="steps between checkpoints")
@@ -242,12 +245,15 @@ def main(args: argparse.Namespace) -> int:
                           checkpoint_every=args.checkpoint_every, sample_every=args.sample_every,
                           progress=args.progress, data_name=args.data,
                           allow_changed_config=getattr(args, "allow_changed_config", False),
+                          ema_decay=getattr(args, "ema_decay", 0.0) or None,
                           command=" ".join(shlex.quote(a) for a in [Path(sys.executable).name] + sys.argv))
         trainer.fit(steps=args.steps, epochs=args.epochs if args.steps is None else None, resume=args.resume)
         if args.dump_rank_weights:
-            torch.save({"generator": trainer.generator.state_dict(),
-                        "discriminator": trainer.discriminator.state_dict()},
-                       Path(args.out) / f"rank{trainer.rank}.pt")
+            dump = {"generator": trainer.generator.state_dict(),
+                    "discriminator": trainer.discriminator.state_dict()}
+            if trainer.generator_ema is not None:
+                dump["generator_ema"] = trainer.generator_ema.state_dict()
+            torch.save(dump, Path(args.out) / f"rank{trainer.rank}.pt")
     finally:
         if distributed and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

@@ -26,11 +26,19 @@ gradients equal the single-process gradients of the same global batch (up to
 floating-point summation order).  Batch-norm statistics are per rank, and
 running statistics differ between ranks, so checkpoints, logs, sample grids and
 the exported weights are written by rank 0 only.
+
+Weight averaging
+----------------
+With ``ema_decay`` the trainer also keeps an exponential moving average (EMA) of
+the generator's parameters, updated after every generator step from the
+(synchronised) weights, so every rank holds the same average; it is
+checkpointed under ``"generator_ema"`` and exported as the prior.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import shlex
@@ -63,6 +71,8 @@ _REQUIRED = ("generator", "discriminator", "opt_g", "opt_d", "step", "epoch", "b
 # settings a resume must keep unless allow_changed_config; the others (device, world_size,
 # channels_last) only say how the run executes and may change freely
 _EXECUTION_SETTINGS = ("device", "world_size", "channels_last")
+# the checkpoint key of the EMA generator (ganprior.priors.load_prior prefers it)
+EMA_KEY = "generator_ema"
 
 
 def _check_checkpoint_keys(state, source: str) -> None:
@@ -138,6 +148,19 @@ def load_checkpoint(path) -> dict:
     return state
 
 
+def _check_ema_decay(value) -> float | None:
+    """``ema_decay`` as a float in (0, 1), or None for off (None or 0)."""
+    if value is None:
+        return None
+    value = check_float(value, "ema_decay", owner="Trainer")
+    if value == 0.0:
+        return None
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"The 'ema_decay' parameter of Trainer must lie in [0, 1) (0 or None: no average; "
+                         f"e.g. 0.999). Got {value} instead.")
+    return value
+
+
 def _derived_seed(*words: int) -> int:
     return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
@@ -149,7 +172,7 @@ def _dist():
 
 
 class Trainer:
-    """Train a generator / discriminator pair.
+    r"""Train a generator / discriminator pair.
 
     Parameters
     ----------
@@ -196,9 +219,25 @@ class Trainer:
     allow_changed_config : bool
         Let a resume continue from a checkpoint written with other hyperparameters (loss and
         its parameters, ``k``, ``lr``, ``lr_d``, ``betas``, ``batch_size``, ``seed``, ``bf16``,
-        the data's name and size); the new values take effect and ``config.json`` records
+        ``ema_decay``, the data's name and size); the new values take effect and ``config.json`` records
         them and the change.  By default such a resume raises a ValueError listing the
         differences.  Device, number of processes and memory format may always change.
+    ema_decay : float, optional
+        Keep an exponential moving average of the generator's weights with this decay
+        :math:`\beta \in (0, 1)`, e.g. 0.999: after every generator step each parameter's
+        average becomes :math:`\beta\,\bar w + (1 - \beta)\,w`, starting from the initial
+        weights; buffers (batch-norm running statistics) are copied from the live generator.
+        The average is :attr:`generator_ema`, is checkpointed under ``"generator_ema"`` and is
+        what :meth:`export` writes as ``generator.pt``.  None or 0 (default): no average.  A
+        run-defining hyperparameter: a resume with another value is refused unless
+        ``allow_changed_config`` (then a new decay applies from the resumed step; an average
+        switched on at a resume starts from the resumed generator's weights).
+
+    Attributes
+    ----------
+    generator_ema : torch.nn.Module or None
+        The averaged generator (a copy of ``generator``, in eval mode, without gradients), or
+        None when ``ema_decay`` is off.
 
     Raises
     ------
@@ -209,7 +248,8 @@ class Trainer:
     def __init__(self, generator, discriminator, data, *, loss="non-saturating", loss_params=None, k=1,
                  smoothing=0.0, lr=2e-4, lr_d=None, betas=(0.5, 0.999), batch_size=64, seed=0, device="cpu",
                  precision="fp32", bf16=None, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
-                 progress=False, n_samples=64, data_name=None, command=None, allow_changed_config=False):
+                 progress=False, n_samples=64, data_name=None, command=None, allow_changed_config=False,
+                 ema_decay=None):
         for name, m in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(m, nn.Module):
                 raise TypeError(f"The '{name}' parameter of Trainer must be a torch.nn.Module. "
@@ -264,6 +304,7 @@ class Trainer:
             raise TypeError(f"The 'allow_changed_config' parameter of Trainer must be a bool. "
                             f"Got {describe(allow_changed_config)} instead.")
         self.allow_changed_config = bool(allow_changed_config)
+        self.ema_decay = _check_ema_decay(ema_decay)
         self.config_changes: list[dict] = []
         self.device = torch.device(device)
 
@@ -282,6 +323,7 @@ class Trainer:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.generator = generator.to(self.device, memory_format=fmt).train()
         self.discriminator = discriminator.to(self.device, memory_format=fmt).train()
+        self.generator_ema = self._new_ema() if self.ema_decay is not None else None
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.lr, betas=self.betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas)
         self._G, self._D = self.generator, self.discriminator
@@ -404,14 +446,42 @@ class Trainer:
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
         self.opt_g.step()
+        if self.generator_ema is not None:
+            self._update_ema()
         self.step += 1
         return {"d_loss": d_value, "g_loss": g_value, "d_real": d_real_mean, "d_fake": d_fake_mean}
 
+    # ------------------------------------------------------------------ weight average
+    def _new_ema(self) -> nn.Module:
+        """A frozen copy of the live generator (weights, buffers, memory format), in eval mode."""
+        ema = copy.deepcopy(self.generator).eval()
+        ema.requires_grad_(False)
+        return ema
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """``ema = decay * ema + (1 - decay) * w`` for every parameter; buffers copied from the live generator.
+
+        Computed from this rank's parameters after the optimiser step; under DDP they are equal
+        on every rank (same start, all-reduced gradients), so the averages are equal too.
+        """
+        decay = self.ema_decay
+        live = dict(self.generator.named_parameters())
+        for name, avg in self.generator_ema.named_parameters():
+            avg.mul_(decay).add_(live[name], alpha=1.0 - decay)
+        live = dict(self.generator.named_buffers())
+        for name, buf in self.generator_ema.named_buffers():
+            buf.copy_(live[name])
+
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict:
-        """Everything needed to resume exactly; loadable with ``weights_only=True``."""
+        """Everything needed to resume exactly; loadable with ``weights_only=True``.
+
+        Holds the averaged generator under ``"generator_ema"`` when ``ema_decay`` is on.
+        """
         return {
             "generator": self.generator.state_dict(),
+            **({EMA_KEY: self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
             "discriminator": self.discriminator.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
@@ -482,6 +552,15 @@ class Trainer:
                 raise ValueError(f"{source[:1].upper()}{source[1:]} holds a {name} that does not fit this "
                                  f"Trainer's {name} (another architecture?): {str(e).splitlines()[0]} Resume "
                                  "with the model options it was trained with.") from e
+        if self.generator_ema is not None:
+            if state.get(EMA_KEY) is not None:
+                try:
+                    self.generator_ema.load_state_dict(state[EMA_KEY])
+                except RuntimeError as e:
+                    raise ValueError(f"{source[:1].upper()}{source[1:]} holds a {EMA_KEY} that does not fit this "
+                                     f"Trainer's generator: {str(e).splitlines()[0]}") from e
+            else:  # EMA switched on at this resume (an allowed change, or a checkpoint of an earlier version)
+                self.generator_ema.load_state_dict(self.generator.state_dict())
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         # the optimisers' hyperparameters are this Trainer's (equal to the saved ones unless a change was allowed)
@@ -510,7 +589,7 @@ class Trainer:
         return {"loss": self.loss.name, "loss_params": dict(self.loss.params), "k": self.k, "lr": self.lr,
                 "lr_d": self.lr_d, "betas": list(self.betas), "batch_size": self.batch_size, "seed": self.seed,
                 "bf16": self.bf16, "precision": self.precision, "channels_last": self.channels_last,
-                "world_size": self.world_size, "device": str(self.device)}
+                "world_size": self.world_size, "device": str(self.device), "ema_decay": self.ema_decay}
 
     def save_checkpoint(self, path=None) -> Path | None:
         """Write the checkpoint atomically (rank 0 only); return its path (None on other ranks).
@@ -552,21 +631,35 @@ class Trainer:
 
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
-    def sample(self, n: int | None = None) -> torch.Tensor:
+    def sample(self, n: int | None = None, *, ema: bool | None = None) -> torch.Tensor:
         """Images ``(n, C, H, W)`` in [0, 1] from the fixed noise, generator in eval mode.
 
         Parameters
         ----------
         n : int, optional
             How many of the ``n_samples`` fixed latents to use (default all).
+        ema : bool, optional
+            Draw from the averaged generator :attr:`generator_ema` (True) or the live one
+            (False).  Default: the averaged one when the trainer keeps it (what
+            :meth:`export` writes), else the live one.
+
+        Raises
+        ------
+        ValueError
+            If ``ema`` is True and the trainer keeps no average (``ema_decay`` off).
         """
+        if ema is None:
+            ema = self.generator_ema is not None
+        elif ema and self.generator_ema is None:
+            raise ValueError("Trainer.sample(ema=True) needs a weight average: create the Trainer with ema_decay.")
+        G = self.generator_ema if ema else self.generator
         z = self.fixed_noise[: n or self.n_samples].to(self.device)
-        was = self.generator.training
-        self.generator.eval()
+        was = G.training
+        G.eval()
         try:
-            x = self.generator(z).float()
+            x = G(z).float()
         finally:
-            self.generator.train(was)
+            G.train(was)
         return (x + 1.0) / 2.0
 
     def save_samples(self) -> Path | None:
@@ -585,9 +678,13 @@ class Trainer:
     def export(self, out_dir=None) -> Path | None:
         """Write ``generator.pt``, ``discriminator.pt`` (state_dicts) and ``config.json`` (rank 0 only).
 
-        ``config.json`` records the architectures (for :func:`ganprior.models.from_config`),
-        shapes, loss, hyperparameters, data, steps, wall time and command.  Returns the
-        folder (None on ranks other than 0).
+        ``generator.pt`` holds the prior: the averaged weights :attr:`generator_ema` when the
+        trainer keeps them (``ema_decay``), else the live generator's (the live weights stay in
+        ``checkpoint.pt``).  ``config.json`` records the architectures (for
+        :func:`ganprior.models.from_config`), shapes, loss, hyperparameters, data, steps, wall
+        time, command, ``ema_decay`` and which weights ``generator.pt`` holds
+        (``"generator_weights"``: ``"ema"`` or ``"live"``).  Returns the folder (None on ranks
+        other than 0).
 
         Parameters
         ----------
@@ -597,7 +694,8 @@ class Trainer:
         if self.rank != 0:
             return None
         out = Path(out_dir) if out_dir is not None else self._out("")
-        atomic_save(self.generator.state_dict(), out / "generator.pt")
+        prior = self.generator_ema if self.generator_ema is not None else self.generator
+        atomic_save(prior.state_dict(), out / "generator.pt")
         atomic_save(self.discriminator.state_dict(), out / "discriminator.pt")
         config = {
             "format": "ganprior-gan/1",
@@ -608,6 +706,8 @@ class Trainer:
             "output_range": [-1.0, 1.0],
             "loss": {"name": self.loss.name, "params": dict(self.loss.params)},
             "hyperparameters": self.settings(),
+            "ema_decay": self.ema_decay,
+            "generator_weights": "ema" if self.generator_ema is not None else "live",
             "resumed_with_changes": [dict(c) for c in self.config_changes],
             "data": self._data_info(),
             "steps": self.step,
