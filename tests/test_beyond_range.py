@@ -107,3 +107,14 @@ def test_sparse_gen_runs_under_bf16_in_every_basis(basis):
     res = ganprior.recover(y, A, G, method="sparse-gen", basis=basis, precision="bf16", restarts=2, steps=20,
                            warmup=5, seed=0, return_result=True)
     assert res.x.dtype == torch.float32 and torch.isfinite(res.x).all()
+
+
+def test_sparse_gen_with_a_huge_alpha_is_csgm():
+    # the soft threshold alpha / L then zeroes nu after every step: the z trajectory is CSGM's, bit for bit
+    G = mlp_prior()
+    A = ops.Gaussian(20, in_shape=(1, 8, 8), seed=0, dtype=torch.float64)
+    y = A(G(torch.randn(2, 4, dtype=torch.float64)).detach())
+    kw = dict(restarts=2, steps=60, lr=0.05, schedule="constant", seed=0, lam=0.1)
+    csgm = ganprior.recover(y, A, G, **kw)
+    sg = ganprior.recover(y, A, G, method="sparse-gen", alpha=1e12, warmup=0, **kw)
+    assert torch.equal(sg, csgm)

@@ -33,7 +33,17 @@ def test_samples_match_the_closed_form_posterior_of_a_linear_prior():
     # Monte Carlo error of the mean: std / sqrt(1000) ~ 3% of the std; the Langevin bias is O(step)
     sd = x_cov.diagonal().sqrt()
     assert float(((res.mean - W @ mu).abs() / sd).max()) < 0.15
+    assert float((res.mean - W @ mu).norm() / (W @ mu).norm()) < 0.05
     torch.testing.assert_close(res.std, sd, rtol=0.1, atol=0)
+    # negative control: the same check fails when the Langevin noise is twice too large (temperature 4)
+    from ganprior.solvers.latent import Samples, UpdateRule, optimize_latents
+    from ganprior.solvers.posterior import PosteriorObjective
+
+    obj = PosteriorObjective(y[None], A, G, s, levels=2)
+    hot = optimize_latents(obj, G, 1, restarts=1000, steps=10000, optimizer=UpdateRule("langevin", temperature=4.0),
+                           lr=1.0, seed=0, reduce=Samples(burn_in=10000), schedule=obj.schedule)
+    ratio = hot.samples[0].std(dim=0) / sd
+    assert float(ratio.min()) > 1.5  # about 2x: the 10% tolerance above would catch it
 
 
 def test_batch_equals_separate_calls_and_errors():
