@@ -779,13 +779,12 @@ def optimize_latents(
     best_row = torch.zeros(P, dtype=torch.long, device=device)
     best_state = {k: torch.zeros(P, *v.shape[1:], device=device, dtype=v.dtype) for k, v in state_all.items()}
     collected = [] if isinstance(reduce, Samples) else None
-    noise_seeds = seeds
     try:
         with G.frozen():
             for r0 in range(0, P * R, chunk):
                 sl = slice(r0, min(P * R, r0 + chunk))
                 rows = all_rows[sl]
-                noise = _Noise(noise_seeds, rows) if rule.noisy else None
+                noise = _Noise(seeds, rows) if rule.noisy else None  # continues each problem's stream
                 bst, failed, r, h, imgs = _solve_chunk(
                     objective, G, {k: v[sl] for k, v in state_all.items()}, rows, steps=steps, rule=rule, lr=lr,
                     lr_at=lr_at, precision=precision, patience=patience, tol=tol, bar=bar, noise=noise,
