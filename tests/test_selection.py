@@ -23,12 +23,12 @@ def test_holdout_rows_split():
 
 def test_rows_operator_is_the_row_selection_and_adjoint():
     A = ops.Gaussian(20, n=30, seed=0, dtype=torch.float64)
-    R = A.rows([3, 7, 1])
+    R = A.take_rows([3, 7, 1])
     x = torch.randn(2, 30, dtype=torch.float64)
     torch.testing.assert_close(R(x), A(x)[:, [3, 7, 1]])
     ops.dottest(R)
     with pytest.raises(ValueError, match="distinct rows in \\[0, 20\\)"):
-        A.rows([1, 1])
+        A.take_rows([1, 1])
 
 
 def test_cv_picks_a_large_lam_when_measurements_are_few_and_noisy_and_a_small_one_otherwise():

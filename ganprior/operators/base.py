@@ -140,7 +140,7 @@ class LinearOperator(torch.nn.Module):
 
     __rmul__ = __mul__
 
-    def rows(self, index) -> "LinearOperator":
+    def take_rows(self, index) -> "LinearOperator":
         """The operator restricted to the measurements ``index`` (see :class:`Rows`).
 
         Parameters
@@ -280,7 +280,7 @@ class Scaled(LinearOperator):
 
 
 class Rows(LinearOperator):
-    """The measurements ``index`` of ``op``: :math:`x \\mapsto (Ax)_{index}`; usually made by ``op.rows(index)``.
+    """The measurements ``index`` of ``op``: :math:`x \\mapsto (Ax)_{index}`; usually made by ``op.take_rows(index)``.
 
     Parameters
     ----------

@@ -158,7 +158,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau}
     fit_rows, held = holdout_rows(m, cv_fraction, seed if isinstance(seed, int) else 0)
-    A_fit, A_held = op.rows(fit_rows), op.rows(held)
+    A_fit, A_held = op.take_rows(fit_rows), op.take_rows(held)
     scores = []
     for n, opts in candidates:
         x = _call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs)
