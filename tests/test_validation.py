@@ -1,5 +1,7 @@
 """Every bad input to recover fails before any work with a message naming the argument, expectation and value."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -42,7 +44,8 @@ BAD = [
     ("lam negative", dict(lam=-0.1), ValueError, r"'lam' parameter of CSGMObjective must be a real number >= 0.0. Got -0.1"),
     ("lam nan", dict(lam=float("nan")), ValueError, r"'lam' parameter of CSGMObjective must be finite"),
     ("lr zero", dict(lr=0.0), ValueError, r"'lr' parameter of recover must be a real number > 0.0. Got 0.0"),
-    ("method unknown", dict(method="csgn"), ValueError, r"'method' parameter of recover must be one of \['csgm', 'csgm-tv', 'lasso', 'lasso-dct', 'lasso-wavelet', 'omp'\]. Got 'csgn'"),
+    ("method unknown", dict(method="csgn"), ValueError,
+     r"'method' parameter of recover must be one of " + re.escape(str(ganprior.method_names())) + r". Got 'csgn'"),
     ("optimizer unknown", dict(optimizer="lbfgs"), ValueError, r"'optimizer' parameter of recover must be one of \['adam', 'langevin', 'sgd'\]. Got 'lbfgs'"),
     ("select unknown", dict(select="best"), ValueError, r"'select' parameter of recover must be one of \['fit', 'loss', 'measurement', 'total'\]"),
     ("precision unknown", dict(precision="fp16"), ValueError, r"'precision' parameter of recover must be one of \['bf16', 'fp32'\]"),
