@@ -549,6 +549,8 @@ def main(argv=None):
             bar.update(len(part))
     bar.close()
     state = load_selection(out)
+    if state:  # selection.log from selection.json (also after merging the searches of several folders)
+        save_selection(out, state, cfg["methods"])
     if args.validation_only:
         return state
 
