@@ -188,7 +188,8 @@ def measure(x, m, noise, seed):
 def run_method(method, y, A, G, cfg, value, precision, image_shape):
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"],
-                                seed=0, precision=precision, chunk_size=cfg.get("chunk"), schedule=cfg["schedule"])
+                                seed=0, precision=precision, schedule=cfg["schedule"],
+                                chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)  # rows
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
