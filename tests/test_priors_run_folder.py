@@ -161,8 +161,9 @@ def test_bundled_priors_carry_a_recipe_usable_by_the_solvers():
 def test_recipe_for_resolves_lam_per_range_of_m():
     G = load_prior("mnist")
     assert recipe_for(G, "recover", m=10) == {"restarts": 10, "steps": 300, "lr": 0.3, "schedule": "cosine",
-                                              "precision": "bf16", "optimizer": "adam", "lam": 3.0}
-    assert [recipe_for(G, "recover", m=m)["lam"] for m in (1, 15, 16, 25, 100, 784)] == [3.0, 3.0, 0.1, 0.1, 0.1, 0.1]
+                                              "precision": "bf16", "optimizer": "adam", "lam": 1.0}
+    assert [recipe_for(G, "recover", m=m)["lam"] for m in (1, 25, 35, 36, 100, 141, 142, 784)] == \
+        [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01, 0.01]
     with pytest.raises(ValueError, match="depends on the number of measurements m"):
         recipe_for(G, "recover")
     assert recipe_for("celeba64", "recover")["lam"] == 0.1  # one lam for every m: m may be omitted
@@ -196,7 +197,7 @@ def test_describe_priors(cli_run):
     assert list(lines) == list_priors()
     q = prior_config("mnist")["quality"]
     assert "k=64" in lines["mnist"] and f"{q['representation_mse_mean']:.4f}" in lines["mnist"]
-    assert "recover 10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15)" in lines["mnist"]
+    assert "recover 10x300 cosine lr 0.3 bf16, lam 1 (m <= 35), 0.1 (35 < m <= 141), 0.01 (m > 141)" in lines["mnist"]
     assert "inpaint 2x200 constant lr 0.03 bf16, perceptual weight 0.003" in lines["mnist"]
     run_line = describe_priors([cli_run])[str(cli_run)]
     assert "k=4" in run_line and "representation error not measured" in run_line and "no solver recipe" in run_line

@@ -408,7 +408,7 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
     >>> from ganprior.priors import recipe_for
     >>> G = ganprior.load_prior("mnist")
     >>> recipe_for(G, "recover", m=10)["lam"], recipe_for(G, "recover", m=100)["lam"]
-    (3.0, 0.1)
+    (1.0, 0.1)
     >>> recipe_for(G, "recover", m=100)["steps"]
     300
     """
@@ -511,7 +511,7 @@ def describe_priors(priors=None) -> dict[str, str]:
     dict of str to str
         For each prior (keyed by the name or path as given, in order), a line such as
         ``"mnist (60000 images), 1x28x28, k=64; representation MSE 0.0017 (28.8 dB, 300 held-out
-        mnist_test300); recover 10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15);
+        mnist_test300); recover 10x300 cosine lr 0.3 bf16, lam 1 (m <= 35), 0.1 (35 < m <= 141), 0.01 (m > 141);
         inpaint 2x200 constant lr 0.03 bf16, perceptual weight 0.003"``: the training data and its size, the
         image shape, the latent size :math:`k`, the representation error
         :math:`\\min_z \\|G(z) - x\\|^2 / n` on held-out images (from ``config.json``'s
