@@ -17,20 +17,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 import sys
 from pathlib import Path
 
 import torch
+from error_vs_measurements import measure  # the benchmark's own operator and noise (same folder)
 
 import ganprior
-
-
-def measure(x, m, noise, seed):
-    """The benchmark's A (Gaussian, seeded by (seed, m)) and y = A x + eta, ||eta|| about ``noise``."""
-    A = ganprior.operators.Gaussian(m, in_shape=tuple(x.shape[1:]), seed=seed * 100003 + m)
-    eta = torch.randn(x.shape[0], m, generator=torch.Generator().manual_seed(seed * 7919 + m)) * noise / math.sqrt(m)
-    return A, A(x) + eta
 
 
 def main(argv=None):

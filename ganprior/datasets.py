@@ -119,11 +119,11 @@ def _part(out, c):
 
 
 def _write_npz(path, **arrays):
-    from .training._io import _atomic
+    from .training._io import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    _atomic(path, lambda f: f.write(buf.getvalue()))
+    atomic_write_bytes(buf.getvalue(), path)
 
 
 def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method="csgm", chunk=64, seed=0,
@@ -236,7 +236,7 @@ def merge_dataset(out, n_images, images=None, png=True):
     FileNotFoundError
         If a chunk is missing (the message says which: rerun to compute it).
     """
-    from .training._io import atomic_write_text
+    from .training._io import atomic_write_bytes, atomic_write_text
 
     out = Path(out)
     parts = sorted((out / "parts").glob("*.npz"))
@@ -255,9 +255,7 @@ def merge_dataset(out, n_images, images=None, png=True):
         x_hat[idx] = xb
     buf = io.BytesIO()
     np.save(buf, x_hat)
-    from .training._io import _atomic
-
-    _atomic(out / "x_hat.npy", lambda f: f.write(buf.getvalue()))
+    atomic_write_bytes(buf.getvalue(), out / "x_hat.npy")
     text = io.StringIO()
     w = csv.writer(text)
     w.writerow(["image", "mse", "psnr"])

@@ -260,12 +260,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_arguments(parser):
-    return add_arguments(parser)
-
-
-def _run(args) -> int:
-    return main(args)
+_add_arguments, _run = add_arguments, main  # the interface every module of ganprior.cli has
 
 
 if __name__ == "__main__":

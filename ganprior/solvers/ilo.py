@@ -18,6 +18,11 @@ from .registry import register_method
 __all__ = ["ILOObjective", "default_cut"]
 
 
+def _layers(G):
+    """The generator's layer list: its ``net`` (the bundled DCGAN / MLP generators) or the module itself."""
+    return getattr(G.module, "net", G.module)
+
+
 def default_cut(G) -> int:
     """After the first ReLU of the generator's layer list (the end of its first block), else the middle.
 
@@ -30,7 +35,7 @@ def default_cut(G) -> int:
     -------
     int
     """
-    net = getattr(G.module, "net", G.module)
+    net = _layers(G)
     if isinstance(net, torch.nn.Sequential):
         for i, layer in enumerate(net):
             if isinstance(layer, torch.nn.ReLU) and i + 1 < len(net):
@@ -77,7 +82,7 @@ class ILOObjective(CSGMObjective):
         self.lower, self.upper = G.split(self.cut)
         self.radius = check_float(radius, "radius", minimum=0.0, owner=owner)
         self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
-        net = getattr(G.module, "net", G.module)
+        net = _layers(G)
         self.nonnegative = isinstance(net, torch.nn.Sequential) and isinstance(net[self.cut - 1], torch.nn.ReLU)
         self.stage = 2
 

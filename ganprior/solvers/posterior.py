@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .._convert import as_generator, check_measurements, prepare_operator, same_device, to_caller
+from .._convert import check_measurements, to_caller
 from .._validation import check_float, check_int, describe
 from .csgm import CSGMObjective
 from .latent import PRECISIONS, Samples, optimize_latents
@@ -121,18 +121,8 @@ class PosteriorObjective(CSGMObjective):
         level = min(self.levels - 1, t * self.levels // steps)
         return self.sigma_init * (self.noise_std / self.sigma_init) ** (level / (self.levels - 1))
 
-    def schedule(self, t, steps):
-        r"""The Langevin step :math:`\eta_l = \eta (\sigma_l / \sigma)^2` at step ``t`` (the engine's ``lr`` is 1).
-
-        Parameters
-        ----------
-        t, steps : int
-            The step and the number of steps.
-
-        Returns
-        -------
-        float
-        """
+    def step_scale(self, t, steps):
+        # the Langevin step eta_l = eta (sigma_l / sigma)^2 at level l (the engine's lr is 1)
         return self.step * (self._sigma_at(t, steps) / self.noise_std) ** 2
 
     def on_step(self, t, steps):
@@ -229,19 +219,13 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=1
                          f"Got {precision!r} instead.")
     if not isinstance(progress, bool):
         raise TypeError(f"The 'progress' parameter of {owner} must be a bool. Got {describe(progress)} instead.")
-    G = as_generator(G, latent_shape, owner)
-    if isinstance(y, torch.Tensor) and not same_device(y.device, G.device):
-        raise ValueError(f"Device mismatch: the 'y' parameter is on {y.device} but G is on {G.device}.")
-    op = prepare_operator(A, G.device, G.dtype)
-    m = y.shape[-1]
-    if op.m != m or op.n != G.n:
-        raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements and G makes n={G.n} pixels, but the "
-                         f"operator 'A' has shape {op.shape}.")
-    y_t = torch.as_tensor(y).to(device=G.device, dtype=G.dtype).reshape(-1, m)
+    from .recovery import latent_inputs
+
+    G, op, y_t = latent_inputs(y, A, G, latent_shape, owner)
     objective = PosteriorObjective(y_t, op, G, noise_std, sigma_init=sigma_init, levels=levels, step=step)
     res = optimize_latents(objective, G, y_t.shape[0], restarts=num_samples, steps=steps, optimizer="langevin",
                            lr=1.0, seed=seed, reduce=Samples(burn_in=steps), chunk_size=chunk_size,
-                           precision=precision, progress=progress, schedule=objective.schedule)
+                           precision=precision, progress=progress)
     samples = res.samples  # (P, num_samples, *image_shape): the last iterate of every chain
     squeeze = y.ndim == 1
     info = {"noise_std": objective.noise_std, "num_samples": num_samples, "steps": steps, "levels": objective.levels,

@@ -26,7 +26,7 @@ from .latent import (
 )
 from .registry import get_method
 
-__all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "resolve_settings"]
+__all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "resolve_settings", "latent_inputs"]
 
 #: Engine settings for a generator without a recipe: the budget our benchmarks validated on the bundled priors
 #: (10 restarts x 300 Adam steps, cosine step size from 0.3), in full precision.
@@ -170,6 +170,57 @@ def _method_options(entry, options, owner="recover"):
                          f"are {valid}.")
     # None means 'unset' unless None is itself the default's alternative (e.g. data_range=None: no clipping)
     return {k: v for k, v in options.items() if v is not None or entry.hyperparameters[k] is not None}
+
+
+def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
+    """``(G, op, y_t)`` for a latent solve: the prior, ``A`` on its device and dtype, ``y`` as a ``(P, m)`` tensor.
+
+    Checks the devices and that ``y``, ``A`` and ``G`` fit together, and that ``y`` does not overflow G's dtype.
+
+    Parameters
+    ----------
+    y : numpy.ndarray or torch.Tensor
+        Checked measurements ``(m,)`` or ``(P, m)``.
+    A : LinearOperator, numpy.ndarray, torch.Tensor or None
+        The operator (None only with ``need_operator=False``).
+    G : Generator, torch.nn.Module or str
+        The prior.
+    latent_shape : int or tuple, optional
+        For a bare module ``G``.
+    owner : str
+        Function name for the messages.
+    need_operator : bool
+        Whether ``A`` is prepared (an objective instance may bring its own).
+
+    Returns
+    -------
+    G : ganprior.Generator
+    op : ganprior.operators.LinearOperator or None
+    y_t : torch.Tensor
+    """
+    G = as_generator(G, latent_shape, owner)
+    device, dtype = G.device, G.dtype
+    if isinstance(y, torch.Tensor) and not same_device(y.device, device):
+        raise ValueError(f"Device mismatch: the 'y' parameter is on {y.device} but G is on {device}. "
+                         "Move y or G so they match.")
+    op = prepare_operator(A, device, dtype) if need_operator else None
+    m = y.shape[-1]
+    if op is not None:
+        if op.m != m:
+            raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator 'A' "
+                             f"has m={op.m} rows (A.shape = {op.shape}).")
+        if op.n != G.n:
+            raise ValueError(f"Shape mismatch: the operator 'A' takes n={op.n} pixels but G makes images of shape "
+                             f"{G.image_shape} (n={G.n}).")
+        if len(op.in_shape) > 1 and op.in_shape != G.image_shape:
+            raise ValueError(f"Shape mismatch: the operator 'A' acts on images of shape {op.in_shape} but G makes "
+                             f"images of shape {G.image_shape}.")
+    y_t = torch.as_tensor(y).to(device=device, dtype=dtype).reshape(-1, m)
+    if not bool(torch.isfinite(y_t).all()):
+        raise ValueError(f"The 'y' parameter of {owner} overflows the generator's dtype {dtype} "
+                         f"(largest |y| = {float(np.abs(np.asarray(y, dtype=np.float64)).max()):.3g}); "
+                         "rescale y and A, or use a float64 generator.")
+    return G, op, y_t
 
 
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
@@ -317,28 +368,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         check_choice(preset, "preset", tuple(PRESETS), owner=owner)
     if patience is not None:
         patience = check_int(patience, "patience", minimum=1, owner=owner)
-    G = as_generator(G, latent_shape, owner)
-    device, dtype = G.device, G.dtype
-    if isinstance(y, torch.Tensor) and not same_device(y.device, device):
-        raise ValueError(f"Device mismatch: the 'y' parameter is on {y.device} but G is on {device}. "
-                         "Move y or G so they match.")
-    op = prepare_operator(A, device, dtype) if A is not None or objective is None else None
-    m = y.shape[-1]
-    if op is not None:
-        if op.m != m:
-            raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator 'A' "
-                             f"has m={op.m} rows (A.shape = {op.shape}).")
-        if op.n != G.n:
-            raise ValueError(f"Shape mismatch: the operator 'A' takes n={op.n} pixels but G makes images of shape "
-                             f"{G.image_shape} (n={G.n}).")
-        if len(op.in_shape) > 1 and op.in_shape != G.image_shape:
-            raise ValueError(f"Shape mismatch: the operator 'A' acts on images of shape {op.in_shape} but G makes "
-                             f"images of shape {G.image_shape}.")
-    y_t = torch.as_tensor(y).to(device=device, dtype=dtype).reshape(-1, m)
-    if not bool(torch.isfinite(y_t).all()):
-        raise ValueError(f"The 'y' parameter of {owner} overflows the generator's dtype {dtype} "
-                         f"(largest |y| = {float(np.abs(np.asarray(y, dtype=np.float64)).max()):.3g}); "
-                         "rescale y and A, or use a float64 generator.")
+    G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
+    m = y_t.shape[1]
     recipe = {} if preset is not None else _recipe(G, "recover", m)
     keys = _ENGINE_KEYS + (("lam",) if entry is not None and "lam" in entry.hyperparameters else ())
     settings, source = resolve_settings({**engine_given, **options}, preset=preset, recipe=recipe, method=entry,
@@ -349,18 +380,17 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
     P = y_t.shape[0]
-    schedule = getattr(objective, "schedule", None) or settings["schedule"]  # e.g. a sampler's annealing
     res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
                            optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select=settings["select"],
                            reduce=entry.engine.get("reduce") if entry is not None else None,
                            patience=patience, tol=tol, chunk_size=chunk_size, precision=settings["precision"],
-                           history=history, progress=progress, schedule=schedule)
+                           history=history, progress=progress, schedule=settings["schedule"])
     x = to_caller(res.x, y, squeeze)
     if not return_result:
         return x
     if op is not None:
         with torch.no_grad():
-            err = (y_t - op(res.x.reshape(P, -1).to(dtype))).pow(2).sum(-1)
+            err = (y_t - op(res.x.reshape(P, -1).to(G.dtype))).pow(2).sum(-1)
     else:
         err = res.fit
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
@@ -375,8 +405,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
                       engine):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
-    from .._convert import as_generator
-    from .selection import float64_copy, select_and_recover
+    from .selection import residual, select_and_recover
 
     check_measurements(y, "y", "recover")
     if not isinstance(return_result, bool):
@@ -402,8 +431,7 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     out = to_caller(x, y, squeeze)
     if not return_result:
         return out
-    err = (torch.as_tensor(np.asarray(y) if isinstance(y, np.ndarray) else y.detach().cpu()).double().reshape(
-        x.shape[0], -1) - float64_copy(op)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
+    err = residual(op, y, x)
     return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall,
                           method=method, info={"selection": info})
 

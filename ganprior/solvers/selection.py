@@ -24,7 +24,7 @@ import torch
 from .._validation import check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "holdout_rows", "select_and_recover", "float64_copy"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "holdout_rows", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -82,11 +82,26 @@ def float64_copy(op):
     return copy.deepcopy(op).double().cpu()
 
 
-def _residual(A, y, x):
-    """Per-problem squared residual ``||y - A x||^2`` in float64 on the CPU."""
-    op = float64_copy(A)
+def residual(A, y, x):
+    """Per-problem squared residual ``||y - A x||^2`` in float64 on the CPU (any array types, ``A`` untouched).
+
+    Parameters
+    ----------
+    A : ganprior.operators.LinearOperator
+        The operator.
+    y : array
+        Measurements ``(P, m)``.
+    x : array
+        Images ``(P, ...)``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(P,)``.
+    """
+    x = _torch(x)
     with torch.no_grad():
-        return (_torch(y) - op(_torch(x).reshape(_torch(x).shape[0], -1))).pow(2).sum(-1)
+        return (_torch(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
 
 
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs):
@@ -149,7 +164,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     if rule == "discrepancy":
         # every candidate on all rows; the largest value whose residual is within tau * m * sigma^2
         xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
-        scores = torch.stack([_residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
+        scores = torch.stack([residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
         ok = scores <= tau * m * noise_std ** 2
         grid_t = torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
         masked = torch.where(ok, grid_t, torch.full_like(grid_t, -1.0))
@@ -162,7 +177,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     scores = []
     for n, opts in candidates:
         x = _call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs)
-        scores.append(_residual(A_held, y2[:, held], x) / held.numel())
+        scores.append(residual(A_held, y2[:, held], x) / held.numel())
     scores = torch.stack(scores, dim=1)  # (P, candidates): held-out mean squared residual
     pick = scores.argmin(dim=1)
     x = torch.zeros(P, *image_shape, dtype=torch.float64)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["LossLog", "atomic_save", "atomic_write_json", "atomic_write_text", "image_grid",
+__all__ = ["LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
            "remove_stale_temp_files", "save_image_grid", "state_digest"]
 
 # temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
@@ -135,9 +135,14 @@ def atomic_save(obj, path) -> None:
     _atomic(path, lambda f: torch.save(obj, f))
 
 
+def atomic_write_bytes(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    _atomic(path, lambda f: f.write(data))
+
+
 def atomic_write_text(text: str, path) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
-    _atomic(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write_bytes(text.encode("utf-8"), path)
 
 
 def atomic_write_json(obj, path) -> None:

@@ -1,0 +1,298 @@
+"""Solver recipes of the priors (the settings the benchmarks validated), and one-line summaries of priors.
+
+A recipe lives in a prior's ``config.json`` under ``"recipe"``; :func:`recipe_for` turns it into the keyword
+arguments of :func:`ganprior.recover` / :func:`ganprior.inpaint` for a number of measurements, and
+:func:`describe_priors` summarises priors in one line each (``ganprior priors``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .._validation import check_choice, check_int, describe
+from ..generator import Generator
+
+__all__ = ["recipe_for", "describe_priors", "TASKS"]
+
+TASKS = ("recover", "inpaint")
+# solver keyword arguments a recipe may set, per task (anything else in a recipe is documentation)
+_RECIPE_KWARGS = {
+    "recover": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"),
+    "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "perceptual_weight", "window", "z_bound",
+                "perceptual", "blend"),
+}
+
+
+def _bad(msg: str):
+    raise ValueError(f"Invalid solver recipe: {msg}")
+
+
+def _check_lam_table(lam, where: str) -> list[dict] | float:
+    """Validate a recipe's ``lam``: a number >= 0 or a list of ``{"m_max", "lam"}`` ranges."""
+    if isinstance(lam, (int, float)) and not isinstance(lam, bool):
+        if not (math.isfinite(lam) and lam >= 0):
+            _bad(f"{where}.lam must be a finite number >= 0. Got {lam!r}.")
+        return float(lam)
+    if not isinstance(lam, list) or not lam:
+        _bad(f"{where}.lam must be a number or a non-empty list of {{'m_max', 'lam'}} ranges. Got {describe(lam)}.")
+    last = 0
+    for i, row in enumerate(lam):
+        if not isinstance(row, dict) or set(row) - {"m_max", "lam"} or "lam" not in row or "m_max" not in row:
+            _bad(f"{where}.lam[{i}] must be a dict with the keys 'm_max' and 'lam'. Got {row!r}.")
+        value, m_max = row["lam"], row["m_max"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
+            _bad(f"{where}.lam[{i}].lam must be a finite number >= 0. Got {value!r}.")
+        if m_max is None:
+            if i != len(lam) - 1:
+                _bad(f"{where}.lam[{i}] has m_max None (no upper bound) but is not the last range.")
+        elif not isinstance(m_max, int) or isinstance(m_max, bool) or m_max <= last:
+            _bad(f"{where}.lam ranges need integer m_max values in increasing order. Got {m_max!r} after {last}.")
+        else:
+            last = m_max
+    if lam[-1]["m_max"] is not None:
+        _bad(f"{where}.lam's last range must have m_max None (no upper bound), so that every m has a lam.")
+    return lam
+
+
+def _check_recipe(recipe) -> dict:
+    """Validate a solver recipe (the ``"recipe"`` entry of a prior's config.json); return it.
+
+    Raises ValueError naming the first bad entry.  Used by ``benchmarks/build_prior.py`` before a
+    recipe is written into a prior.
+    """
+    if not isinstance(recipe, dict):
+        _bad(f"it must be a dict with the tasks {list(TASKS)} as keys. Got {describe(recipe)}.")
+    unknown = set(recipe) - set(TASKS)
+    if unknown:
+        _bad(f"unknown task(s) {sorted(unknown)}; the tasks are {list(TASKS)}.")
+    for task, entry in recipe.items():
+        if not isinstance(entry, dict):
+            _bad(f"{task} must be a dict. Got {describe(entry)}.")
+        for key in ("restarts", "steps"):
+            if key in entry and (not isinstance(entry[key], int) or isinstance(entry[key], bool) or entry[key] < 1):
+                _bad(f"{task}.{key} must be an integer >= 1. Got {entry[key]!r}.")
+        if "lr" in entry and (not isinstance(entry["lr"], (int, float)) or not entry["lr"] > 0):
+            _bad(f"{task}.lr must be a number > 0. Got {entry['lr']!r}.")
+        for key, options in (("schedule", ("constant", "cosine")), ("precision", ("fp32", "bf16")),
+                             ("optimizer", ("adam", "sgd"))):
+            if key in entry and entry[key] not in options:
+                _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
+        if "lam" in entry:
+            _check_lam_table(entry["lam"], task)
+        pw = entry.get("perceptual_weight", 0.0)
+        if not isinstance(pw, (int, float)) or isinstance(pw, bool) or not pw >= 0:
+            _bad(f"{task}.perceptual_weight must be a number >= 0. Got {pw!r}.")
+        if "source" in entry and not isinstance(entry["source"], str):
+            _bad(f"{task}.source must be a string (where the numbers come from).")
+        if "validated" in entry and not isinstance(entry["validated"], bool):
+            _bad(f"{task}.validated must be true or false (whether the numbers were validated with this prior).")
+    return recipe
+
+
+def _lam_at(lam, m: int | None, task: str) -> float:
+    """Resolve a recipe's ``lam`` (a number or a table of ranges) at ``m`` measurements."""
+    if not isinstance(lam, list):
+        return float(lam)
+    if m is None:
+        values = {float(row["lam"]) for row in lam}
+        if len(values) == 1:
+            return values.pop()
+        raise ValueError(f"The {task} recipe's lam depends on the number of measurements m "
+                         f"({_lam_text(lam)}); pass m to recipe_for.")
+    for row in lam:
+        if row["m_max"] is None or m <= row["m_max"]:
+            return float(row["lam"])
+    raise AssertionError("unreachable: a validated table ends with m_max None")
+
+
+def recipe_for(G, task: str, m: int | None = None) -> dict | None:
+    r"""The solver keyword arguments a prior's validated recipe gives for one task.
+
+    A prior's recipe (``G.recipe``, from the ``"recipe"`` entry of its ``config.json``) holds, per
+    task, the settings that the benchmarks validated with this prior: random restarts, Adam steps,
+    step size and its schedule, the generator's precision, and the regularisation weight
+    :math:`\lambda` -- for ``"recover"`` as a table of ranges of the number of measurements
+    :math:`m`, because the best :math:`\lambda` depends on :math:`m`.
+
+    Parameters
+    ----------
+    G : Generator, str or os.PathLike
+        A generator from :func:`load_prior` (its ``recipe`` attribute is read; any object with a
+        ``recipe`` attribute works), or a bundled prior's name or a prior folder (its
+        ``config.json`` is read).
+    task : {"recover", "inpaint"}
+        The solver: :func:`ganprior.recover` (CSGM) or :func:`ganprior.inpaint`.
+    m : int, optional
+        Number of measurements (rows of the operator :math:`A`), which picks :math:`\lambda` from a
+        per-range table.  May be omitted when the recipe's :math:`\lambda` does not depend on
+        :math:`m`.
+
+    Returns
+    -------
+    dict or None
+        Keyword arguments for the solver -- ``restarts``, ``steps``, ``lr``, ``schedule``,
+        ``precision``, ``optimizer``, ``lam`` (``"recover"``) and, for ``"inpaint"``, ``perceptual_weight``, ``window``, ``z_bound``,
+        ``perceptual`` and ``blend`` (those the recipe sets) -- so that
+        ``ganprior.recover(y, A, G, **recipe_for(G, "recover", m=A.m))`` runs the validated recipe.
+        Documentation entries of the recipe (``"source"``: where the numbers come from, ``"note"``,
+        ``"validated"``: false when the numbers were not validated with this prior) are left out.  None if the
+        prior has no recipe or none for ``task``.
+
+    Raises
+    ------
+    ValueError
+        If ``task`` is not a task, the recipe is malformed, or :math:`\lambda` depends on :math:`m`
+        and ``m`` is None.
+
+    Notes
+    -----
+    For ``"recover"``, :math:`\lambda` weighs the Gaussian latent prior in the CSGM objective
+
+    .. math:: \hat z = \arg\min_z \|y - A G(z)\|_2^2 + \lambda \|z\|_2^2 ,
+
+    and the recipe stores it as a list of ranges ``[{"m_max": m_1, "lam": l_1}, ...,
+    {"m_max": None, "lam": l_r}]`` with increasing :math:`m_1 < m_2 < \dots`:
+
+    .. math:: \lambda(m) = l_i \quad\text{for}\quad m_{i-1} < m \le m_i
+              \qquad (m_0 = 0,\ m_r = \infty).
+
+    Few measurements constrain :math:`z` weakly, so a larger :math:`\lambda` (a stronger pull
+    towards the latent prior's mode) pays off there; with many measurements the data term
+    dominates and a small :math:`\lambda` is better.  For ``"inpaint"``, ``perceptual_weight`` is the
+    weight of the perceptual (discriminator) loss against the contextual loss (see
+    :func:`ganprior.inpaint`); it does not depend on :math:`m` (a plain number).
+
+    Examples
+    --------
+    >>> import ganprior
+    >>> from ganprior.priors import recipe_for
+    >>> G = ganprior.load_prior("mnist")
+    >>> recipe_for(G, "recover", m=10)["lam"], recipe_for(G, "recover", m=100)["lam"]
+    (1.0, 0.1)
+    >>> recipe_for(G, "recover", m=100)["steps"]
+    300
+    """
+    check_choice(task, "task", TASKS, owner="recipe_for")
+    if m is not None:
+        m = check_int(m, "m", minimum=1, owner="recipe_for")
+    if isinstance(G, (str, os.PathLike)):
+        from . import prior_config
+
+        recipe = prior_config(G).get("recipe")
+    elif isinstance(G, Generator):  # one made by hand has no recipe
+        recipe = getattr(G, "recipe", None)
+    elif hasattr(G, "recipe"):
+        recipe = G.recipe
+    else:
+        raise TypeError("The 'G' parameter of recipe_for must be a Generator from load_prior (or an object with a "
+                        f"'recipe' attribute), a bundled prior's name or a prior folder. Got {describe(G)} instead.")
+    if recipe is None:
+        return None
+    _check_recipe(recipe)
+    entry = recipe.get(task)
+    if entry is None:
+        return None
+    out = {k: entry[k] for k in _RECIPE_KWARGS[task] if k in entry and k != "lam"}
+    if "lam" in entry:
+        out["lam"] = _lam_at(entry["lam"], m, task)
+    return out
+
+
+# ---------------------------------------------------------------------- one-line summaries
+def _num(x) -> str:
+    return f"{x:g}"
+
+
+def _lam_text(lam, prefix: bool = True) -> str:
+    """``lam 3 (m <= 15), 0.1 (m > 15)`` -- a recipe's lam (a number or a table of ranges) in brief."""
+    head = "lam " if prefix else ""
+    if not isinstance(lam, list):
+        return head + _num(lam)
+    if len(lam) == 1:
+        return head + _num(lam[0]["lam"])
+    parts, lo = [], 0
+    for row in lam:
+        if row["m_max"] is None:
+            parts.append(f"{_num(row['lam'])} (m > {lo})")
+        else:
+            parts.append(f"{_num(row['lam'])} (m <= {row['m_max']})" if lo == 0
+                         else f"{_num(row['lam'])} ({lo} < m <= {row['m_max']})")
+            lo = row["m_max"]
+    return head + ", ".join(parts)
+
+
+def _task_text(entry: dict) -> str:
+    """``10x300 cosine lr 0.3 bf16, lam 3 (m <= 15), 0.1 (m > 15)`` -- a recipe entry in brief."""
+    words = [f"{entry.get('restarts', '?')}x{entry.get('steps', '?')}"]
+    if "schedule" in entry:
+        words.append(entry["schedule"])
+    if "lr" in entry:
+        words.append(f"lr {_num(entry['lr'])}")
+    if "precision" in entry:
+        words.append(entry["precision"])
+    text = " ".join(words)
+    if "lam" in entry:
+        text += ", " + _lam_text(entry["lam"])
+    if "perceptual_weight" in entry:
+        text += f", perceptual weight {_num(entry['perceptual_weight'])}"
+    if entry.get("validated") is False:
+        text += " (not validated on this prior)"
+    return text
+
+
+def _summary(config: dict) -> str:
+    data = config.get("data") or {}
+    shape = "x".join(str(s) for s in config.get("image_shape", []))
+    k = math.prod(config.get("latent_shape", [0]))
+    parts = [f"{data.get('name', '?')} ({data.get('n_images', '?')} images), {shape}, k={k}"]
+    q = config.get("quality")
+    if q:
+        parts.append(f"representation MSE {q['representation_mse_mean']:.4f} "
+                     f"({q['representation_psnr_mean']:.1f} dB, {q['n_images']} held-out {q['held_out']})")
+    else:
+        parts.append("representation error not measured")
+    recipe = config.get("recipe")
+    if recipe:
+        parts += [f"{task} {_task_text(recipe[task])}" for task in TASKS if task in recipe]
+    else:
+        parts.append("no solver recipe")
+    return "; ".join(parts)
+
+
+def describe_priors(priors=None) -> dict[str, str]:
+    """One-line summaries of priors: data, image shape, latent size, representation error, recipe.
+
+    Parameters
+    ----------
+    priors : iterable of (str or os.PathLike), optional
+        Bundled names or prior folders (see :func:`load_prior`); default every bundled prior
+        (:func:`list_priors`).
+
+    Returns
+    -------
+    dict of str to str
+        For each prior (keyed by the name or path as given, in order), a line such as
+        ``"mnist (60000 images), 1x28x28, k=64; representation MSE 0.0017 (28.8 dB, 300 held-out
+        mnist_test300); recover 10x300 cosine lr 0.3 bf16, lam 1 (m <= 35), 0.1 (35 < m <= 141), 0.01 (m > 141);
+        inpaint 2x200 constant lr 0.03 bf16, perceptual weight 0.003"``: the training data and its size, the
+        image shape, the latent size :math:`k`, the representation error
+        :math:`\\min_z \\|G(z) - x\\|^2 / n` on held-out images (from ``config.json``'s
+        ``"quality"``), and each task's recipe in brief (restarts x steps, schedule, step size,
+        precision, :math:`\\lambda`).
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        As :func:`prior_config`, for an entry that is not a prior.
+
+    Examples
+    --------
+    >>> from ganprior.priors import describe_priors
+    >>> for name, line in describe_priors().items():  # doctest: +SKIP
+    ...     print(f"{name:<14} {line}")
+    """
+    from . import list_priors, prior_config
+
+    names = list_priors() if priors is None else list(priors)
+    return {os.fspath(name): _summary(prior_config(name)) for name in names}
