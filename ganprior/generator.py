@@ -10,14 +10,45 @@ range and returns one logit per image.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
+import warnings
 
 import numpy as np
 import torch
 
 from ._validation import check_int, check_seed, describe
 
-__all__ = ["Generator", "Discriminator"]
+__all__ = ["Generator", "Discriminator", "MEMORY_FORMATS"]
+
+#: Layouts of :meth:`Generator.for_solving`.
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+_CONVS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+
+
+def _fuse_batch_norm(module: torch.nn.Module) -> int:
+    """Fold every eval-mode batch norm that directly follows a convolution or linear layer inside a
+    :class:`torch.nn.Sequential` into that layer, in place; the batch norm becomes an ``Identity`` (so layer
+    indices are kept).  Returns the number of folded pairs."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    folded = 0
+    for seq in [m for m in module.modules() if isinstance(m, torch.nn.Sequential)]:
+        for i in range(len(seq) - 1):
+            layer, bn = seq[i], seq[i + 1]
+            if not isinstance(bn, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) or bn.training \
+                    or bn.running_mean is None or bn.running_var is None:
+                continue
+            if isinstance(layer, _CONVS) and isinstance(bn, torch.nn.BatchNorm2d) and layer.groups == 1:
+                seq[i] = fuse_conv_bn_eval(layer, bn, transpose=isinstance(layer, torch.nn.ConvTranspose2d))
+            elif isinstance(layer, torch.nn.Linear) and isinstance(bn, torch.nn.BatchNorm1d) \
+                    and layer.out_features == bn.num_features:
+                seq[i] = fuse_linear_bn_eval(layer, bn)
+            else:
+                continue
+            seq[i + 1] = torch.nn.Identity()
+            folded += 1
+    return folded
 
 
 def _check_range(value, name):
@@ -258,6 +289,67 @@ class Generator(_Wrapper):
             return out if scale == 1.0 and shift == 0.0 else out * scale + shift
 
         return lower, upper
+
+    def for_solving(self, memory_format: str = "auto") -> "Generator":
+        r"""A frozen copy of the prior laid out for fast latent solves; the latent engine runs on it.
+
+        The copy is in eval mode with weights that need no gradient, every batch norm that follows a
+        convolution or linear layer in a :class:`torch.nn.Sequential` is folded into that layer
+        (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`: in eval mode
+        :math:`\mathrm{BN}(Wx + b) = \gamma \odot (Wx + b - \mu)/\sqrt{\sigma^2 + \epsilon} + \beta` is
+        itself affine, so the pair is one layer with weights :math:`W' = \mathrm{diag}(\gamma /
+        \sqrt{\sigma^2 + \epsilon})\,W`), and the 4-D weights are stored ``channels_last``
+        where that is faster.  ``G_fast(z)`` equals ``G(z)`` up to float rounding (about 1e-7 relative in
+        float32).  The copy is cached: a second call returns the same object while the weights are
+        unchanged (their in-place version counters are part of the key).
+
+        Parameters
+        ----------
+        memory_format : {"auto", "channels_last", "contiguous"}
+            Layout of the 4-D weights.  ``"auto"`` (default): ``channels_last`` on the CPU when the module
+            has 2-D convolutions (measured faster there in float32 and bfloat16:
+            ``benchmarks/results/speed.csv``), contiguous otherwise (on CUDA it has not been measured here:
+            ``benchmarks/gpu.sh`` compares both).
+
+        Returns
+        -------
+        Generator
+            A new wrapper with the same latent shape, image shape, ranges and name.
+        """
+        from ._validation import check_choice
+
+        check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner="Generator.for_solving")
+        has_conv = any(isinstance(m, _CONVS) for m in self.module.modules())
+        if memory_format == "auto":
+            memory_format = "channels_last" if has_conv and self.device.type == "cpu" else "contiguous"
+        params = list(self.module.parameters()) + list(self.module.buffers())
+        key = (memory_format, self.device, self.dtype, self._scale, self._shift,
+               tuple((id(p), p._version) for p in params))
+        cached = self.__dict__.get("_for_solving")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        was_training = self.module.training
+        self.module.eval()
+        try:
+            module = copy.deepcopy(self.module)
+        except (TypeError, RuntimeError, copy.Error) as err:  # a module that cannot be copied runs as it is
+            warnings.warn(f"Generator.for_solving could not copy the {type(self.module).__name__} module "
+                          f"({type(err).__name__}: {err}); the solve runs on the module as it is.", stacklevel=2)
+            return self
+        finally:
+            self.module.train(was_training)
+        for p in module.parameters():
+            p.requires_grad_(False)
+        _fuse_batch_norm(module)
+        if memory_format == "channels_last":
+            module = module.to(memory_format=torch.channels_last)
+        fast = copy.copy(self)  # same metadata (and subclass); its own module
+        fast.__dict__ = dict(self.__dict__)
+        fast._modules = dict(self._modules)
+        fast._modules["module"] = module
+        fast.__dict__.pop("_for_solving", None)
+        self.__dict__["_for_solving"] = (key, fast)
+        return fast
 
     def sample_latent(self, num: int, seed=None) -> torch.Tensor:
         """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device.

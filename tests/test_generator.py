@@ -94,3 +94,69 @@ def test_wrapper_errors():
 
     with pytest.raises(ValueError, match="must map latents"):
         ganprior.Generator(Scalar(), latent_shape=3)
+
+
+def _bn_generator(seed=0):
+    from ganprior.models import build_generator
+
+    torch.manual_seed(seed)
+    G = ganprior.Generator(build_generator("dcgan28", latent_dim=8, width=8, seed=seed))
+    with torch.no_grad():  # non-trivial running statistics, so folding them is tested
+        for m in G.module.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+    return G
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "contiguous"])
+def test_for_solving_folds_batch_norm_and_matches_the_module(fmt):
+    G = _bn_generator()
+    G.module.train()  # the copy is made in eval mode whatever the caller's mode; the caller's mode is kept
+    fast = G.for_solving(fmt)
+    assert G.module.training
+    G.module.eval()
+    bns = [m for m in fast.module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns == []  # every conv + BN pair folded
+    assert not any(p.requires_grad for p in fast.module.parameters())
+    conv = next(m for m in fast.module.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) == (fmt == "channels_last")
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = G(z)
+    # the folded layer: gamma * (W x - mu) / sqrt(var + eps) + beta, a closed form checked against the module
+    assert fast(z).shape == ref.shape
+    torch.testing.assert_close(fast(z), ref, rtol=1e-5, atol=1e-6)
+    assert (fast.latent_shape, fast.image_shape, fast.data_range, fast.name) == (
+        G.latent_shape, G.image_shape, G.data_range, G.name)
+
+
+def test_for_solving_is_cached_until_the_weights_change():
+    G = _bn_generator()
+    a = G.for_solving()
+    assert G.for_solving() is a
+    assert G.for_solving("contiguous") is not a
+    with torch.no_grad():
+        next(G.module.parameters()).mul_(2.0)  # an in-place change bumps the version counter
+    b = G.for_solving()
+    assert b is not a
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(b(z), G(z), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="memory_format"):
+        G.for_solving("nhwc")
+
+
+def test_fold_is_exact_on_a_linear_batch_norm_pair_in_float64():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5), torch.nn.Tanh()).double()
+    with torch.no_grad():
+        net[1].running_mean.copy_(torch.linspace(-1, 1, 5))
+        net[1].running_var.copy_(torch.linspace(0.5, 2, 5))
+    G = ganprior.Generator(net, latent_shape=4)
+    z = torch.randn(7, 4, dtype=torch.float64)
+    W, b, bn = net[0].weight, net[0].bias, net[1]
+    s = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    closed = torch.tanh((z @ W.T + b - bn.running_mean) * s + bn.bias)  # eval-mode BN by hand
+    fast = G.for_solving()
+    assert isinstance(fast.module[1], torch.nn.Identity)
+    torch.testing.assert_close(fast(z), closed.detach(), rtol=1e-12, atol=1e-12)

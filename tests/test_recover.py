@@ -228,7 +228,9 @@ def test_early_stop_saves_generator_work(small_prior):
     counted.module.batches.clear()  # the wrapper probed the module once to find the image shape
     res = ganprior.recover(y, A, counted, restarts=3, steps=2000, lr=0.05, seed=0, patience=20, tol=1e-3,
                            schedule="constant", return_result=True)
-    batches = counted.module.batches
+    # the engine runs the generator's solving copy (Generator.for_solving, cached): count its forwards
+    batches = counted.for_solving().module.batches
+    assert counted.module.batches == []
     assert batches[0] == 12 and min(batches) < 12
     # one forward per row and step it ran, the final iterate of rows that never stopped, then every row's best
     # iterate (12) and the chosen latents (4) scored once

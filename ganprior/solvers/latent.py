@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .._validation import check_choice, check_float, check_int, check_seeds, describe
+from ..generator import MEMORY_FORMATS, Generator
 from .updates import OPTIMIZERS, SELECT, UPDATE_RULES, Best, Samples, UpdateRule, _groups, _Noise, _shrink
 
 __all__ = ["LatentObjective", "LatentResult", "optimize_latents", "normal_state", "UpdateRule", "Best", "Samples",
@@ -437,6 +438,7 @@ def optimize_latents(
     history: bool = False,
     progress: bool = False,
     schedule: str = "constant",
+    memory_format: str = "auto",
 ) -> LatentResult:
     r"""Minimise (or sample) a per-row objective for ``num_problems`` problems with ``restarts`` rows each.
 
@@ -501,6 +503,11 @@ def optimize_latents(
         Step size over the steps: ``lr`` throughout (default), or cosine decay
         :math:`\eta_t = \tfrac{\eta}{2}(1 + \cos(\pi t / T))`.  An objective
         whose :meth:`~LatentObjective.step_scale` is not None sets its own.
+    memory_format : {"auto", "channels_last", "contiguous"}
+        Layout of the generator's weights during the solve: the engine runs
+        on :meth:`ganprior.Generator.for_solving` (a cached, frozen copy with
+        batch norm folded into the layer before it); ``"auto"`` (default)
+        uses ``channels_last`` on the CPU for convolutional generators.
 
     Returns
     -------
@@ -557,6 +564,7 @@ def optimize_latents(
             raise ValueError(f"The 'patience' parameter of {owner} cannot be used with reduce=Samples: "
                              "every chain runs every step.")
     check_choice(schedule, "schedule", SCHEDULES, owner=owner)
+    check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner=owner)
     for name, flag in (("history", history), ("progress", progress)):
         if not isinstance(flag, bool):
             raise TypeError(f"The '{name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
@@ -588,6 +596,8 @@ def optimize_latents(
             given[k] = v.detach().reshape(P * R, *v.shape[2:])
 
     seeds = check_seeds(seed, P)
+    if isinstance(G, Generator):
+        G = G.for_solving(memory_format)
     state_all = objective.init_state(G, P, R, seeds)
     _check_state(state_all, names, P * R, f"{type(objective).__name__}.init_state()")
     for k, v in given.items():
