@@ -291,30 +291,31 @@ class Generator(_Wrapper):
         return lower, upper
 
     def for_solving(self, memory_format: str = "auto") -> "Generator":
-        r"""A frozen copy of the prior laid out for fast latent solves; the latent engine runs on it.
+        r"""The prior laid out for fast latent solves: the latent engine runs on what this returns.
 
-        The copy is in eval mode with weights that need no gradient, every batch norm that follows a
-        convolution or linear layer in a :class:`torch.nn.Sequential` is folded into that layer
-        (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`: in eval mode
+        With ``channels_last`` it is a frozen copy (eval mode, weights that need no gradient) in which
+        every batch norm that follows a convolution or linear layer in a :class:`torch.nn.Sequential` is
+        folded into that layer (:func:`torch.nn.utils.fusion.fuse_conv_bn_eval`: in eval mode
         :math:`\mathrm{BN}(Wx + b) = \gamma \odot (Wx + b - \mu)/\sqrt{\sigma^2 + \epsilon} + \beta` is
         itself affine, so the pair is one layer with weights :math:`W' = \mathrm{diag}(\gamma /
-        \sqrt{\sigma^2 + \epsilon})\,W`), and the 4-D weights are stored ``channels_last``
-        where that is faster.  ``G_fast(z)`` equals ``G(z)`` up to float rounding (about 1e-7 relative in
-        float32).  The copy is cached: a second call returns the same object while the weights are
-        unchanged (their in-place version counters are part of the key).
+        \sqrt{\sigma^2 + \epsilon})\,W`) and whose 4-D weights are stored ``channels_last``;
+        ``G_fast(z)`` equals ``G(z)`` up to float rounding (about 1e-7 relative in float32).  The copy is
+        cached: a second call returns the same object while the weights are unchanged (their in-place
+        version counters are part of the key).  With ``contiguous`` it is the generator itself, run as
+        given (folding alone measured no faster, and slower under bf16).
 
         Parameters
         ----------
         memory_format : {"auto", "channels_last", "contiguous"}
-            Layout of the 4-D weights.  ``"auto"`` (default): ``channels_last`` on the CPU when the module
-            has 2-D convolutions (measured faster there in float32 and bfloat16:
-            ``benchmarks/results/speed.csv``), contiguous otherwise (on CUDA it has not been measured here:
-            ``benchmarks/gpu.sh`` compares both).
+            ``"auto"`` (default): ``channels_last`` on the CPU when the module has 2-D convolutions
+            (measured 1.4x--1.6x faster there in float32 and bfloat16: ``benchmarks/results/speed.csv``),
+            ``contiguous`` otherwise (on CUDA it has not been measured here: ``benchmarks/gpu.sh``
+            compares both).
 
         Returns
         -------
         Generator
-            A new wrapper with the same latent shape, image shape, ranges and name.
+            A wrapper with the same latent shape, image shape, ranges and name.
         """
         from ._validation import check_choice
 
@@ -322,6 +323,8 @@ class Generator(_Wrapper):
         has_conv = any(isinstance(m, _CONVS) for m in self.module.modules())
         if memory_format == "auto":
             memory_format = "channels_last" if has_conv and self.device.type == "cpu" else "contiguous"
+        if memory_format == "contiguous":
+            return self
         params = list(self.module.parameters()) + list(self.module.buffers())
         key = (memory_format, self.device, self.dtype, self._scale, self._shift,
                tuple((id(p), p._version) for p in params))
@@ -341,8 +344,7 @@ class Generator(_Wrapper):
         for p in module.parameters():
             p.requires_grad_(False)
         _fuse_batch_norm(module)
-        if memory_format == "channels_last":
-            module = module.to(memory_format=torch.channels_last)
+        module = module.to(memory_format=torch.channels_last)
         fast = copy.copy(self)  # same metadata (and subclass); its own module
         fast.__dict__ = dict(self.__dict__)
         fast._modules = dict(self._modules)

@@ -228,9 +228,8 @@ def test_early_stop_saves_generator_work(small_prior):
     counted.module.batches.clear()  # the wrapper probed the module once to find the image shape
     res = ganprior.recover(y, A, counted, restarts=3, steps=2000, lr=0.05, seed=0, patience=20, tol=1e-3,
                            schedule="constant", return_result=True)
-    # the engine runs the generator's solving copy (Generator.for_solving, cached): count its forwards
+    # the engine runs Generator.for_solving() (a cached copy for conv nets; this MLP runs as given)
     batches = counted.for_solving().module.batches
-    assert counted.module.batches == []
     assert batches[0] == 12 and min(batches) < 12
     # one forward per row and step it ran, the final iterate of rows that never stopped, then every row's best
     # iterate (12) and the chosen latents (4) scored once
