@@ -85,3 +85,31 @@ def test_auto_chooses_the_prior_for_signals_in_its_range_and_the_lasso_for_spars
                                                    "lasso-wavelet"]
     assert isinstance(ganprior.recover(y.numpy(), A.matrix.numpy(), G, method="auto", restarts=1, steps=5,
                                        seed=0), np.ndarray)
+
+
+def test_shared_choice_is_the_argmin_of_the_summed_held_out_error_and_refits_every_problem_with_it():
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE).double()
+    x = G(torch.randn(5, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)).detach()
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    y = A(x) + 1.0 * torch.randn(5, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    kw = dict(restarts=2, steps=150, lr=0.05, schedule="constant", seed=0)
+    per = ganprior.recover(y, A, G, lam="cv", return_result=True, **kw).info["selection"]
+    shared = ganprior.recover(y, A, G, lam="cv", choice="shared", return_result=True, **kw)
+    sel = shared.info["selection"]
+    # the candidate solves are the same; only the choice differs: one value, the argmin of the column sums
+    torch.testing.assert_close(sel["held_out_error"], per["held_out_error"])
+    best = sel["candidates"][int(per["held_out_error"].sum(dim=0).argmin())]
+    assert sel["choice"] == "shared" and sel["chosen"] == [best] * 5
+    # and every problem is refit on all rows with it: the same as recovering with that lam directly
+    direct = ganprior.recover(y, A, G, lam=best, **kw)
+    torch.testing.assert_close(shared.x, direct, rtol=0, atol=1e-10)
+    # the discrepancy principle, shared: the largest value whose summed fit is within tau * P * m * sigma^2
+    d = ganprior.recover(y, A, G, lam="discrepancy", noise_std=1.0, choice="shared", return_result=True,
+                         **kw).info["selection"]
+    total = d["fit_error"][0].tolist()  # every row holds the column sums
+    ok = [c for c, e in zip(d["candidates"], total) if e <= 1.5 * 5 * 30 * 1.0]
+    assert d["chosen"] == [max(ok)] * 5
+    with pytest.raises(ValueError, match="'choice' parameter of recover must be one of"):
+        ganprior.recover(y, A, G, lam="cv", choice="pooled", **kw)
+    with pytest.raises(ValueError, match="applies only when something is chosen"):
+        ganprior.recover(y, A, G, lam=0.1, choice="shared", **kw)

@@ -226,7 +226,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
             latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
-            cv_fraction=0.1, **options):
+            cv_fraction=0.1, choice="per-problem", **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
 
     Parameters
@@ -273,6 +273,12 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     cv_fraction : float
         Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
         (default 0.1, at least one row).
+    choice : {"per-problem", "shared"}
+        With ``"cv"``, ``"discrepancy"`` or ``method="auto"``: choose for
+        each problem (default), or one candidate for the whole batch by the
+        held-out error (or fit) summed over its problems -- far less noisy
+        at small ``m`` when the problems are alike (one operator, one noise
+        level, images of one kind).
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
@@ -332,10 +338,15 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     if selecting:
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, return_result=return_result,
-                                 latent_shape=latent_shape,
+                                 latent_shape=latent_shape, choice=choice,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
                                          "schedule": schedule, "precision": precision, "select": select,
                                          "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size})
+    if choice != "per-problem":
+        check_choice(choice, "choice", ("per-problem", "shared"), owner=owner)
+        raise ValueError("The 'choice' parameter of recover applies only when something is chosen from the "
+                         "measurements (an argument set to 'cv' / 'discrepancy', or method='auto'); "
+                         f"got choice={choice!r} without one.")
     if isinstance(method, LatentObjective):
         objective, entry, name = method, None, type(method).__name__
     else:
@@ -403,10 +414,11 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine):
+                      engine, choice="per-problem"):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
-    from .selection import residual, select_and_recover
+    from .selection import CHOICES, residual, select_and_recover
 
+    check_choice(choice, "choice", CHOICES, owner="recover")
     check_measurements(y, "y", "recover")
     if not isinstance(return_result, bool):
         raise TypeError(f"The 'return_result' parameter of recover must be a bool. Got {describe(return_result)}.")
@@ -425,7 +437,7 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     kwargs = {k: v for k, v in engine.items() if v is not None}
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
-                                 cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs)
+                                 cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice)
     wall = time.perf_counter() - start
     squeeze = y.ndim == 1
     out = to_caller(x, y, squeeze)

@@ -24,7 +24,7 @@ import torch
 from .._validation import check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "holdout_rows", "select_and_recover", "float64_copy", "residual"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "holdout_rows", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -33,6 +33,8 @@ CV_GRIDS = {"lam": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "alpha": (1e-5, 1e-4, 
 #: Candidates of ``method="auto"``: the latent methods need G, the baselines do not.
 AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavelet")
 RULES = ("cv", "discrepancy")
+#: How a choice is made across the problems of a batch.
+CHOICES = ("per-problem", "shared")
 
 
 def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
@@ -104,8 +106,9 @@ def residual(A, y, x):
         return (_torch(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
 
 
-def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs):
-    """Run ``recover`` on every candidate, choose per problem without ground truth, refit on all rows.
+def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
+                       choice="per-problem"):
+    r"""Run ``recover`` on every candidate, choose per problem without ground truth, refit on all rows.
 
     Parameters
     ----------
@@ -124,9 +127,15 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     tau : float
-        Discrepancy factor :math:`\\tau`.
+        Discrepancy factor :math:`\tau`.
     kwargs : dict
         The other ``recover`` arguments (engine settings), passed to every solve.
+    choice : {"per-problem", "shared"}
+        Choose per problem (default), or one candidate for the whole batch: the one with the lowest
+        held-out error summed over the problems (``"cv"``), or the largest value whose summed fit
+        stays within :math:`\tau P m \sigma^2` (``"discrepancy"``).  Shared pools the held-out rows of
+        all problems, :math:`P r` instead of :math:`r`: far less noisy at small :math:`m`, right when
+        the problems are alike (one operator, one noise level, images of one kind).
 
     Returns
     -------
@@ -165,13 +174,18 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         # every candidate on all rows; the largest value whose residual is within tau * m * sigma^2
         xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
         scores = torch.stack([residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
-        ok = scores <= tau * m * noise_std ** 2
+        if choice == "shared":  # one value for the batch: the summed fit against the summed budget
+            scores = scores.sum(dim=0, keepdim=True).expand(P, -1)
+            ok = scores <= tau * P * m * noise_std ** 2
+        else:
+            ok = scores <= tau * m * noise_std ** 2
         grid_t = torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
         masked = torch.where(ok, grid_t, torch.full_like(grid_t, -1.0))
         pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
         x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
-                   "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau}
+                   "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
+                   "choice": choice}
     fit_rows, held = holdout_rows(m, cv_fraction, seed if isinstance(seed, int) else 0)
     A_fit, A_held = op.take_rows(fit_rows), op.take_rows(held)
     scores = []
@@ -180,6 +194,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         scores.append(residual(A_held, y2[:, held], x) / held.numel())
     scores = torch.stack(scores, dim=1)  # (P, candidates): held-out mean squared residual
     pick = scores.argmin(dim=1)
+    if choice == "shared":  # pooled over the problems: P * r held-out rows score each candidate
+        pick = scores.sum(dim=0).argmin().expand(P)
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
     for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
         n, opts = candidates[c]
@@ -189,7 +205,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
     label = (lambda c: candidates[c][0]) if what == "method" else (lambda c: candidates[c][1][what])
     return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
-               "held_out_rows": held.numel(), "held_out_error": scores, "chosen": [label(int(c)) for c in pick]}
+               "held_out_rows": held.numel(), "held_out_error": scores, "chosen": [label(int(c)) for c in pick],
+               "choice": choice}
 
 
 def _call(recover, name, y, A, G, opts, seed, kwargs):
