@@ -68,6 +68,16 @@ PRESETS = {
                    lr=0.1, lams=[0.0, 0.01, 0.1], savings_targets=[0.02, 0.01, 0.005]),
 }
 ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavelet": [1e-5, 1e-3, 1e-1]}
+# Methods that leave the range of G (issue: beyond the prior's range).  Their own hyperparameter is searched on
+# the validation images like lam; lam itself is the one CSGM's search chose at the same m (run first if needed).
+# Sparse-Gen's alpha weighs ||Psi^T nu||_1 against ||y - Ax||^2 (not scikit-learn's 1/(2m) scaling: alpha_sg =
+# 2 m alpha_sklearn), hence a grid around 1; ILO's radius bounds |h - G_lo(z)| per activation (0 = CSGM).
+# basis / cut are fixed per dataset (not searched): pixels for digits, the DCT for faces; the default cut (after
+# the generator's first block).
+BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
+          "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0])}
+BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="pixel")},
+                "celeba": {"sparse-gen": dict(basis="dct")}}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
@@ -78,6 +88,7 @@ N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measu
 SEARCH = {
     "lam": dict(factor=10.0, lower=0.0, lower_reachable=True, snap_below=1e-3, max_steps=5),
     "alpha": dict(factor=10.0, lower=0.0, lower_reachable=False, max_steps=5),
+    "radius": dict(factor=3.0, lower=0.0, lower_reachable=True, snap_below=0.01, max_steps=5),
 }
 
 
@@ -185,29 +196,52 @@ def measure(x, m, noise, seed):
     return A, A(x) + eta
 
 
-def run_method(method, y, A, G, cfg, value, precision, image_shape):
+def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None):
+    """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``."""
+    engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
+                  schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
     if method == "csgm":
-        return ganprior.recover(y, A, G, lam=value, restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"],
-                                seed=0, precision=precision, schedule=cfg["schedule"],
-                                chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)  # rows
+        return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
+    if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
+        return ganprior.recover(y, A, G, method="auto", **engine)
+    if method in BEYOND:
+        fixed = cfg.get("beyond_fixed", {}).get(method, {})
+        return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed, **engine)
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
+
+
+def hyperparameter_grid(method, cfg):
+    """(name, grid) of the hyperparameter searched for ``method``."""
+    if method == "csgm":
+        return "lam", cfg["lams"]
+    if method in BEYOND:
+        return BEYOND[method]["name"], cfg.get("beyond_grids", {}).get(method, BEYOND[method]["grid"])
+    return "alpha", cfg["alphas"][method]
 
 
 def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     """Pick the hyperparameter with the lowest mean validation MSE (validation images only), by
     :func:`widen_search` from the method's grid; a search finished before (``selection.json``, same grid and
-    validation set) is reused, so a resumed run neither repeats nor duplicates it."""
-    name, grid = ("lam", cfg["lams"]) if method == "csgm" else ("alpha", cfg["alphas"][method])
+    validation set) is reused, so a resumed run neither repeats nor duplicates it.  A method beyond the range
+    (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
+
+    Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing to tune: it
+    chooses per problem from the measurements alone."""
+    if method == "auto":
+        return "method", "cv", None
+    name, grid = hyperparameter_grid(method, cfg)
+    lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1] if method in BEYOND else None
     key = f"{method} m={m}"
     state = load_selection(out)
     rec = state.get(key)
-    if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids:
-        return name, rec["chosen"]
+    if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
+            and rec.get("lam") == lam:
+        return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
     per_image = {}
 
     def evaluate(value):
-        x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape)
+        x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape, lam=lam)
         per_image[value] = [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
         return float(np.mean(per_image[value]))
 
@@ -217,8 +251,10 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     state[key] = dict(method=method, m=m, hyperparameter=name, grid=[float(v) for v in grid],
                       n_val=len(val_ids), val_images=val_ids, tried=[[v, e] for v, e in res["tried"]],
                       order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
+    if lam is not None:
+        state[key].update(lam=lam, fixed=cfg.get("beyond_fixed", {}).get(method, {}))
     save_selection(out, state, cfg["methods"])
-    return name, res["best"]
+    return name, res["best"], lam
 
 
 def load_selection(out):
@@ -242,13 +278,15 @@ def selection_lines(state, method_order):
     rank = {k: i for i, k in enumerate(method_order)}
     lines = []
     for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
+        given = "" if rec.get("lam") is None else " [" + "; ".join(
+            [f"lam = {_fmt(rec['lam'])}"] + [f"{k} = {v}" for k, v in rec.get("fixed", {}).items()]) + "]"
         if rec["status"] == "single":
-            lines.append(f"{rec['method']} m={rec['m']}: {rec['hyperparameter']} = {_fmt(rec['chosen'])} "
+            lines.append(f"{rec['method']} m={rec['m']}{given}: {rec['hyperparameter']} = {_fmt(rec['chosen'])} "
                          "(a one-value grid: no search)")
             continue
         values = [v for v, _ in rec["tried"]]
         widened = [v for v in values if v not in rec["grid"]]
-        lines.append(f"{rec['method']} m={rec['m']}: {rec['hyperparameter']} grid [{', '.join(map(_fmt, rec['grid']))}]"
+        lines.append(f"{rec['method']} m={rec['m']}{given}: {rec['hyperparameter']} grid [{', '.join(map(_fmt, rec['grid']))}]"
                      + (f" + widened [{', '.join(map(_fmt, widened))}]" if widened else "")
                      + f" -> validation MSE ({rec['n_val']} images) "
                      + ", ".join(f"{_fmt(v)}: {e:.5g}" for v, e in rec["tried"])
@@ -467,6 +505,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="a smoke run: 4 images, two m, short CSGM, no tuning")
     parser.add_argument("--random-prior", action="store_true", help="untrained generator (tests of the script only)")
+    parser.add_argument("--prior", default=None,
+                        help="a bundled prior's name or a prior / training-run folder instead of the preset's "
+                             "(e.g. a candidate prior, compared with --validation-only)")
     parser.add_argument("--summary-only", action="store_true",
                         help="compute nothing: summarise, plot and write metadata from the rows in per_image.csv")
     parser.add_argument("--validation-only", action="store_true",
@@ -484,9 +525,11 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     cfg = dict(PRESETS[args.dataset])
     cfg["alphas"] = {k: list(v) for k, v in ALPHAS.items()}
+    cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
+        cfg["beyond_grids"] = {k: [v["grid"][1]] for k, v in BEYOND.items()}
     for key in ("restarts", "steps", "lr"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
@@ -506,7 +549,7 @@ def main(argv=None):
         arch = "dcgan28" if image_shape[-1] == 28 else "dcgan64"
         G = ganprior.Generator(build_generator(arch, latent_dim=20, width=16, seed=0), name="random")
     else:
-        G = ganprior.load_prior(cfg["prior"])
+        G = ganprior.load_prior(args.prior or cfg["prior"])
 
     per_image = out / "per_image.csv"
     done = set()
@@ -528,7 +571,7 @@ def main(argv=None):
     bar = tqdm(total=len(todo) * (0 if args.validation_only else len(x_test)), desc=f"{args.dataset} images",
                unit="img", file=sys.stdout, mininterval=10)
     for method, m in todo:
-        name, value = choose(method, m, x_val, val_ids, G, cfg, args.precision, image_shape, out)
+        name, value, lam = choose(method, m, x_val, val_ids, G, cfg, args.precision, image_shape, out)
         if args.validation_only:
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
@@ -539,14 +582,15 @@ def main(argv=None):
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
-            x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape)
+            x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam)
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])
             append_rows(per_image, [dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
                                          psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
                                          operator=operator_name(m, x_test[0].numel()),
-                                         hyperparameter=name, value=value) for j, i in enumerate(part)])
+                                         hyperparameter=name if lam is None else f"{name} (lam={lam:g})",
+                                         value=value) for j, i in enumerate(part)])
             bar.update(len(part))
     bar.close()
     state = load_selection(out)
@@ -578,6 +622,9 @@ def main(argv=None):
                           lam_grid=cfg["lams"],
                           precision=args.precision, select="measurement"),
                 alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
+                beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
+                                fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m")
+                        for k in methods if k in BEYOND},
                 validation=dict(images=f"the last {args.n_val} images of the training split", n_val=args.n_val,
                                 widening=SEARCH, open_edges=sum(r["status"] == "limit" for r in searches),
                                 searches=searches),

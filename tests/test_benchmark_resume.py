@@ -101,3 +101,26 @@ def test_read_rows_repairs_a_torn_line_and_repeats(bench, tmp_path):
     got = bench.read_rows(path)
     assert [r["image"] for r in got] == ["0", "1"]
     assert path.read_text() == ",".join(bench.FIELDS) + "\n" + row + "csgm,10,1,0.2,7.0,1.0,gaussian,lam,0.1\n"
+
+
+def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their_own(bench, tmp_path):
+    # sparse-gen alone: CSGM's lam search at the same m runs first, its choice is the lam of every sparse-gen
+    # solve; sparse-gen's alpha is searched (here a 2-value grid), recorded with that lam in selection.json/log
+    root = require_mnist()
+    out = tmp_path / "beyond"
+    bench.BEYOND["sparse-gen"] = dict(bench.BEYOND["sparse-gen"], grid=[0.5, 5.0])
+    try:
+        bench.main(["--dataset", "mnist", "--random-prior", "--methods", "sparse-gen", "auto", "--m", "25",
+                    "--n-images", "2", "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1",
+                    "--data-root", str(root), "--out", str(out)])
+    finally:
+        bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
+    state = bench.load_selection(out)
+    csgm, sg = state["csgm m=25"], state["sparse-gen m=25"]
+    assert sg["lam"] == csgm["chosen"] and sg["fixed"] == {"basis": "pixel"} and sg["hyperparameter"] == "alpha"
+    assert sg["order"][:2] == [0.5, 5.0] and sg["chosen"] in [v for v, _ in sg["tried"]]  # the grid, then widening
+    got = rows(out)
+    assert {r["method"] for r in got} == {"sparse-gen", "auto"} and len(got) == 4
+    assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {f"alpha (lam={csgm['chosen']:g})"}
+    assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {("method", "cv")}
+    assert "[lam = " in (out / "selection.log").read_text()
