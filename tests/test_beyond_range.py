@@ -118,3 +118,29 @@ def test_sparse_gen_with_a_huge_alpha_is_csgm():
     csgm = ganprior.recover(y, A, G, **kw)
     sg = ganprior.recover(y, A, G, method="sparse-gen", alpha=1e12, warmup=0, **kw)
     assert torch.equal(sg, csgm)
+
+
+@pytest.mark.parametrize("cut", [3, 1])
+def test_ilo_runs_on_the_solving_copy_with_the_same_answer(cut):
+    # a BN DCGAN: the engine runs Generator.for_solving() (BN folded, channels_last); ILO splits that copy at the
+    # same cut -- unless the cut falls between a conv and its folded BN (cut=1), where it keeps the original layers
+    from ganprior.models import build_generator
+    from ganprior.solvers.ilo import ILOObjective
+
+    G = ganprior.Generator(build_generator("dcgan28", latent_dim=6, width=8, seed=0)).double()
+    with torch.no_grad():
+        for m in G.module.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.3, 0.3)
+                m.running_var.uniform_(0.5, 2.0)
+    A = ops.Gaussian(60, in_shape=G.image_shape, seed=0, dtype=torch.float64)
+    x = G(torch.randn(2, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))).detach()
+    out = {}
+    for fmt in ("contiguous", "channels_last"):
+        obj = ILOObjective(A(x), A, G, cut=cut, radius=0.5)
+        original = obj.lower
+        res = ganprior.optimize_latents(obj, G, 2, restarts=2, steps=40, lr=0.05, seed=0, memory_format=fmt)
+        split_copy = obj.lower is not original
+        assert split_copy == (fmt == "channels_last" and cut == 3)
+        out[fmt] = res.x
+    torch.testing.assert_close(out["channels_last"], out["contiguous"], rtol=0, atol=1e-8)

@@ -83,11 +83,23 @@ class ILOObjective(CSGMObjective):
         self.radius = check_float(radius, "radius", minimum=0.0, owner=owner)
         self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
         net = _layers(G)
+        self._G, self._net = G, net
         self.nonnegative = isinstance(net, torch.nn.Sequential) and isinstance(net[self.cut - 1], torch.nn.ReLU)
         self.stage = 2
 
+    def _split_runner(self, G):
+        """Split the network the engine runs (:meth:`ganprior.Generator.for_solving`: batch norm folded, another
+        layout) at the same cut, unless the cut falls between a layer and the batch norm folded into it."""
+        net = _layers(G)
+        if G is self._G or not isinstance(net, torch.nn.Sequential) or len(net) != len(self._net):
+            return
+        if isinstance(self._net[self.cut], torch.nn.modules.batchnorm._BatchNorm):
+            return  # h is the pre-normalisation activation there: keep the original layers
+        self.lower, self.upper = G.split(self.cut)
+
     def init_state(self, G, num_problems, restarts, seeds):
         # :math:`z_0 \sim \mathcal{N}(0, I)` (seeded per problem) and :math:`h_0 = G_{lo}(z_0)`.
+        self._split_runner(G)
         z = normal_state(G.latent_shape, num_problems, restarts, seeds, device=G.device, dtype=G.dtype)
         with torch.no_grad():
             h = self.lower(z).to(G.dtype)
