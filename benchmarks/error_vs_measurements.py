@@ -611,7 +611,8 @@ def main(argv=None):
     error_curves(summary, out / "error_vs_m.png",
                  title=f"{args.dataset}: {len(x_test)} test images, ||eta|| = {cfg['noise']}")
     sav = savings(summary, cfg["savings_targets"], out)
-    (out / "table.md").write_text(markdown_table(summary, [k for k in cfg["methods"] if k in methods]))
+    order = [k for k in cfg["methods"] if k in methods] + [k for k in methods if k not in cfg["methods"]]
+    (out / "table.md").write_text(markdown_table(summary, order))
     searches = [dict(method=r["method"], m=r["m"], hyperparameter=r["hyperparameter"], n_val=r["n_val"],
                      grid=r["grid"], tried=r["tried"], chosen=r["chosen"], status=r["status"])
                 for r in sorted(state.values(), key=lambda r: (r["method"], r["m"]))

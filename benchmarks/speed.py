@@ -1,146 +1,229 @@
-"""Speed of the batched latent engine.
+"""Speed of the batched latent engine against the generator's own forward + backward and the machine's GEMM rate.
 
-Measures, on a DCGAN-sized 28x28 generator with random weights and a 100 x 784 Gaussian operator:
+For each precision (fp32, bf16 autocast), memory format and batch of P problems (1 restart each; default
+P = 1, 100, 1,000, 10,000) on the 28x28 DCGAN of the engine benchmarks (k = 20, width 64, random weights, a
+200 x 784 Gaussian A, CSGM objective, Adam), a fresh process measures:
 
-1. problem-steps per second of one batched solve of B = P*R rows (B = 1, 10, 100, 500) against a Python
-   loop over single problems (the loop's rate is measured on a few problems; it does not depend on how
-   many follow);
-2. the engine's time per step against a bare forward + backward of G on the same batch (the solver's
-   overhead), both with G's weights frozen as the engine runs it;
+- ``engine_ms_per_step``: the marginal time of one engine step, ``(t(3s) - t(s)) / 2s`` for two solves of s and 3s
+  steps (the fixed cost of a solve -- drawing the start, re-scoring the best iterates in full precision, the final
+  render -- is reported apart as ``fixed_ms``);
+- ``bare_run_ms``: a bare forward + backward (gradient to z only) of the network the engine runs
+  (:meth:`ganprior.Generator.for_solving`: batch norm folded, the chosen layout), and ``bare_module_ms`` of the
+  module as the user gave it (contiguous, unfolded); ``overhead_pct`` = engine / bare_run - 1 is the solver's own
+  cost;
+- ``gflop_per_step``: the FLOPs of one bare forward + backward (counted by :class:`torch.utils.flop_counter.
+  FlopCounterMode`) over the engine's step time, and ``pct_of_gemm_peak``: that rate over the machine's measured
+  GEMM rate at the same precision and threads (a square matmul, the best of a few sizes) -- how much of what the
+  cores can do the solve uses;
+- ``peak_mem_mb``: the process's peak resident memory after the solves (CPU; it includes the interpreter and torch,
+  ``base_mem_mb`` before any solve) or the peak CUDA memory allocated by them.
 
-in fp32 and under bf16 autocast, on the CPU and on the GPU when one is present.
+Each configuration runs ``--repeats`` times in alternating fresh processes; each time is the fastest of its
+repeats (the machines are shared).  Usage (the committed run)::
 
-Usage::
+    python benchmarks/speed.py --threads 1 --formats channels_last contiguous --out benchmarks/results/speed
 
-    python benchmarks/speed.py --threads 2 --steps 20 --repeats 3 --out benchmarks/results/speed
-
-writes ``speed.csv`` and ``speed.png`` (and prints the table).  Ratios are meaningful within one run only:
-the machines are shared and absolute figures drift.
+writes ``speed.csv``, ``speed.png`` and ``speed.json`` (the GEMM rates and the command).  Ratios are meaningful
+within one run only: absolute figures drift with the machine's load.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import torch
-
+CHILD = r"""
+import json, resource, sys, time, torch
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg["threads"])
 import ganprior
 from ganprior.models import build_generator
 from ganprior.solvers.csgm import CSGMObjective
+from torch.utils.flop_counter import FlopCounterMode
 
-
-def _sync(device):
-    if device.type == "cuda":
+dev = torch.device(cfg["device"])
+def sync():
+    if dev.type == "cuda":
         torch.cuda.synchronize()
-
-
-def engine_rate(G, A, rows, steps, precision, device):
-    """Seconds per step of one batched engine solve over `rows` problems (1 restart each)."""
-    y = torch.zeros(rows, A.m, device=device)
-    obj = CSGMObjective(y, A, 0.0)
-    # warm-up (allocations, autocast caches)
-    ganprior.optimize_latents(obj, G, rows, restarts=1, steps=2, seed=0, precision=precision)
-    _sync(device)
-    t = time.perf_counter()
-    ganprior.optimize_latents(obj, G, rows, restarts=1, steps=steps, seed=0, precision=precision)
-    _sync(device)
-    return (time.perf_counter() - t) / steps
-
-
-def bare_step(G, rows, steps, precision, device):
-    """Seconds per forward + backward of G alone on `rows` latents (weights frozen, gradient to z only)."""
-    z = torch.randn(rows, *G.latent_shape, device=device, requires_grad=True)
-    ctx = (torch.autocast(device_type=device.type, dtype=torch.bfloat16) if precision == "bf16"
-           else torch.autocast(device_type=device.type, enabled=False))
-    with G.frozen():
-        for i in range(steps + 2):
-            if i == 2:
-                _sync(device)
-                t = time.perf_counter()
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+torch.manual_seed(0)
+G = ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=cfg["width"])).to(dev)
+A = ganprior.operators.Gaussian(cfg["m"], in_shape=G.image_shape, seed=0, device=dev)
+rows, s, prec, fmt = cfg["rows"], cfg["steps"], cfg["precision"], cfg["format"]
+obj = CSGMObjective(torch.zeros(rows, cfg["m"], device=dev), A, 0.0)
+base = rss_mb()
+if dev.type == "cuda":
+    torch.cuda.reset_peak_memory_stats()
+def solve(steps):
+    sync(); t = time.perf_counter()
+    ganprior.optimize_latents(obj, G, rows, restarts=1, steps=steps, seed=0, precision=prec, memory_format=fmt)
+    sync(); return time.perf_counter() - t
+solve(1)  # warm-up: allocations, oneDNN kernels, autocast caches
+t1, t3 = solve(s), solve(3 * s)
+peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else rss_mb()
+step = max(t3 - t1, 1e-9) / (2 * s)
+def bare(g, steps):
+    z = torch.randn(rows, 20, device=dev, requires_grad=True)
+    ctx = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=prec == "bf16")
+    with g.frozen():
+        for i in range(steps + 1):
+            if i == 1:
+                sync(); t = time.perf_counter()
+            z.grad = None
             with ctx:
-                x = G(z)
+                x = g(z)
             x.float().sum().backward()
-        _sync(device)
+        sync()
     return (time.perf_counter() - t) / steps
+fast = G.for_solving(fmt)
+bsteps = max(2, min(2 * s, 4000 // max(rows, 1) + 2))
+z = torch.randn(8, 20, device=dev, requires_grad=True)
+with FlopCounterMode(display=False) as fc, fast.frozen():
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+        x = fast(z)
+    x.float().sum().backward()
+print(json.dumps({"engine": step, "fixed": max(t1 - s * step, 0.0), "bare_run": bare(fast, bsteps),
+                  "bare_module": bare(G, bsteps), "flop_per_row": fc.get_total_flops() / 8,
+                  "peak_mb": peak, "base_mb": base, "file": ganprior.__file__}))
+"""
+
+GEMM = r"""
+import json, sys, time, torch
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg["threads"])
+dev = torch.device(cfg["device"])
+out = {}
+for prec, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+    best = 0.0
+    for n in (512, 1024, 2048):
+        a, b = torch.randn(n, n, device=dev, dtype=dtype), torch.randn(n, n, device=dev, dtype=dtype)
+        for _ in range(2):
+            a @ b
+        for _ in range(3):
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            reps = max(1, int(2e9 // (2 * n ** 3)))
+            for _ in range(reps):
+                a @ b
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t))
+    out[prec] = best
+print(json.dumps(out))
+"""
+
+
+def _child(code, cfg):
+    env = dict(os.environ, OMP_NUM_THREADS=str(cfg["threads"]))
+    text = subprocess.run([sys.executable, "-c", code, json.dumps(cfg)], env=env, check=True,
+                          capture_output=True, text=True).stdout
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def steps_for(rows, device):
+    """Steps s of the shorter timed solve: enough for a stable difference, bounded for 10,000 problems."""
+    if device == "cuda":
+        return 20
+    return 20 if rows <= 100 else 6 if rows <= 1000 else 2
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1, 10, 100, 500])
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--loop-problems", type=int, default=5, help="single problems timed for the loop rate")
-    parser.add_argument("--repeats", type=int, default=3, help="each figure is the fastest of this many runs")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--problems", type=int, nargs="+", default=[1, 100, 1000, 10000])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    parser.add_argument("--formats", nargs="+", default=["auto"], choices=["auto", "channels_last", "contiguous"])
+    parser.add_argument("--repeats", type=int, default=2, help="fresh processes per configuration (fastest kept)")
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--latent-dim", type=int, default=20)
-    parser.add_argument("--devices", nargs="+", default=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+    parser.add_argument("--m", type=int, default=200)
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default="benchmarks/results/speed")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    import torch
+
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    base = dict(threads=args.threads, device=args.device, width=args.width, m=args.m)
+    gemm = {}
+    for _ in range(args.repeats):
+        g = _child(GEMM, base)
+        gemm = {k: max(gemm.get(k, 0.0), v) for k, v in g.items()}
+    print("GEMM peak GFLOP/s:", {k: round(v / 1e9, 1) for k, v in gemm.items()}, flush=True)
+    configs = [dict(base, rows=p, precision=prec, format=fmt, steps=steps_for(p, args.device))
+               for p in args.problems for prec in args.precisions for fmt in args.formats]
+    best = {}
+    for r in range(args.repeats):
+        for cfg in configs:
+            key = (cfg["precision"], cfg["format"], cfg["rows"])
+            res = _child(CHILD, cfg)
+            cur = best.setdefault(key, dict(res))
+            for k in ("engine", "fixed", "bare_run", "bare_module"):
+                cur[k] = min(cur[k], res[k])
+            cur["peak_mb"] = max(cur["peak_mb"], res["peak_mb"])
+            print(f"round {r}: {key}: engine {1e3 * res['engine']:.2f} ms/step, bare {1e3 * res['bare_run']:.2f} "
+                  f"(module {1e3 * res['bare_module']:.2f}), peak {res['peak_mb']:.0f} MB", flush=True)
     records = []
-    for dev_name in args.devices:
-        device = torch.device(dev_name)
-        torch.manual_seed(0)
-        G = ganprior.Generator(build_generator("dcgan28", latent_dim=args.latent_dim, width=args.width)).to(device)
-        A = ganprior.operators.Gaussian(100, in_shape=G.image_shape, seed=0, device=device)
-        for precision in ("fp32", "bf16"):
-            # a loop over single problems runs each one as a batch of 1: its rate is 1 / (time per step)
-            loop_step = min(sum(engine_rate(G, A, 1, args.steps, precision, device)
-                                for _ in range(args.loop_problems)) / args.loop_problems
-                            for _ in range(args.repeats))
-            for rows in args.rows:
-                # interleave engine and bare runs and keep the fastest of each: the machine is shared
-                eng, bare = float("inf"), float("inf")
-                for _ in range(args.repeats):
-                    eng = min(eng, engine_rate(G, A, rows, args.steps, precision, device))
-                    bare = min(bare, bare_step(G, rows, args.steps, precision, device))
-                rec = dict(device=dev_name, precision=precision, rows=rows,
-                           engine_ms_per_step=1e3 * eng, bare_fwd_bwd_ms=1e3 * bare,
-                           overhead_pct=100 * (eng / bare - 1),
-                           engine_problem_steps_per_s=rows / eng, loop_problem_steps_per_s=1 / loop_step,
-                           speedup_vs_loop=loop_step * rows / eng)
-                records.append(rec)
-                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in rec.items()),
-                      flush=True)
+    for cfg in configs:
+        prec, fmt, rows = key = (cfg["precision"], cfg["format"], cfg["rows"])
+        b = best[key]
+        one = best.get((prec, fmt, 1))
+        flops = b["flop_per_row"] * rows / b["engine"]
+        records.append(dict(
+            device=args.device, precision=prec, memory_format=fmt, problems=rows, steps_timed=f"{cfg['steps']}+{3 * cfg['steps']}",
+            engine_ms_per_step=round(1e3 * b["engine"], 3), fixed_ms=round(1e3 * b["fixed"], 1),
+            bare_run_ms=round(1e3 * b["bare_run"], 3), bare_module_ms=round(1e3 * b["bare_module"], 3),
+            overhead_pct=round(100 * (b["engine"] / b["bare_run"] - 1), 1),
+            problem_steps_per_s=round(rows / b["engine"], 1),
+            speedup_vs_loop=round(one["engine"] * rows / b["engine"], 2) if one else "",
+            gflop_per_s=round(flops / 1e9, 2), pct_of_gemm_peak=round(100 * flops / gemm[prec], 1),
+            peak_mem_mb=round(b["peak_mb"], 0), base_mem_mb=round(b["base_mb"], 0)))
+    cmd = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
     with open(out.with_suffix(".csv"), "w", newline="") as f:
-        f.write(f"# python benchmarks/speed.py {' '.join(argv or [])}  | torch {torch.__version__}, "
-                f"{platform.processor() or platform.machine()}, threads={args.threads}, width={args.width}, "
-                f"k={args.latent_dim}, steps={args.steps}\n")
+        f.write(f"# {cmd}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores visible, "
+                f"threads={args.threads}; GEMM peak GFLOP/s fp32 {gemm['fp32'] / 1e9:.1f}, bf16 {gemm['bf16'] / 1e9:.1f}\n")
         writer = csv.DictWriter(f, fieldnames=list(records[0]))
         writer.writeheader()
         writer.writerows(records)
-    _plot(records, out.with_suffix(".png"))
+    out.with_suffix(".json").write_text(json.dumps(dict(command=cmd, gemm_flop_per_s=gemm, torch=torch.__version__,
+                                                        machine=platform.machine(), threads=args.threads,
+                                                        date=time.strftime("%Y-%m-%d")), indent=2) + "\n")
+    for rec in records:
+        print(" ".join(f"{k}={v}" for k, v in rec.items()))
+    _plot(records, gemm, out.with_suffix(".png"))
+    return records
 
 
-def _plot(records, path):
+def _plot(records, gemm, path):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for dev in sorted({r["device"] for r in records}):
-        for prec in ("fp32", "bf16"):
-            rs = [r for r in records if r["device"] == dev and r["precision"] == prec]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for prec in ("fp32", "bf16"):
+        for fmt in sorted({r["memory_format"] for r in records}):
+            rs = [r for r in records if r["precision"] == prec and r["memory_format"] == fmt]
             if not rs:
                 continue
-            label = f"{dev} {prec}"
-            axes[0].plot([r["rows"] for r in rs], [r["engine_problem_steps_per_s"] for r in rs], "o-",
-                         label=f"engine, {label}")
-            axes[0].axhline(rs[0]["loop_problem_steps_per_s"], ls="--", lw=1,
-                            color=axes[0].lines[-1].get_color(), label=f"loop of single problems, {label}")
-            axes[1].plot([r["rows"] for r in rs], [r["overhead_pct"] for r in rs], "o-", label=label)
-    axes[0].set(xscale="log", yscale="log", xlabel="rows in the batch (problems x restarts)",
-                ylabel="problem-steps / s", title="Throughput: one batch vs a loop")
-    axes[1].axhline(15, color="k", ls=":", lw=1, label="15% target")
-    axes[1].set(xscale="log", xlabel="rows in the batch", ylabel="engine step / bare fwd+bwd of G - 1  [%]",
-                title="Engine overhead over G's forward+backward")
+            x = [r["problems"] for r in rs]
+            line, = axes[0].plot(x, [r["problem_steps_per_s"] for r in rs], "o-", label=f"engine {prec} {fmt}")
+            axes[0].plot(x, [r["problems"] / r["bare_run_ms"] * 1e3 for r in rs], ":", color=line.get_color(),
+                         label=f"bare fwd+bwd {prec} {fmt}")
+            axes[1].plot(x, [r["pct_of_gemm_peak"] for r in rs], "o-", color=line.get_color(), label=f"{prec} {fmt}")
+    axes[0].set(xscale="log", yscale="log", xlabel="problems in one call (1 restart each)",
+                ylabel="problem-steps / s", title="Engine vs the generator's own forward+backward")
+    axes[1].set(xscale="log", xlabel="problems in one call",
+                ylabel="achieved FLOP/s / measured GEMM FLOP/s [%]",
+                title=f"Share of the GEMM rate (fp32 {gemm['fp32'] / 1e9:.0f}, bf16 {gemm['bf16'] / 1e9:.0f} GFLOP/s)")
     for ax in axes:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
