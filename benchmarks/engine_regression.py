@@ -11,6 +11,12 @@ Usage::
     git show 43f8c23:benchmarks/results/mnist/per_image.csv > ref.csv   # the committed run before engine v2
     python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
         --out benchmarks/results/engine_regression.csv
+
+After ``Generator.for_solving`` (batch norm folded, channels_last, a col2im output layer: float rounding only)::
+
+    git show 9572073:benchmarks/results/mnist/per_image.csv > ref.csv
+    python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
+        --out benchmarks/results/engine_regression_for_solving.csv
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ def main(argv=None):
     parser.add_argument("--m", type=int, nargs="+", default=[50, 100])
     parser.add_argument("--lam", type=float, default=0.1)
     parser.add_argument("--chunk", type=int, default=100, help="digits per call (as in the committed run)")
+    parser.add_argument("--memory-format", default="auto", choices=["auto", "channels_last", "contiguous"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default="benchmarks/results/engine_regression.csv")
     args = parser.parse_args(argv)
@@ -46,7 +53,8 @@ def main(argv=None):
         for c in range(0, len(x), args.chunk):
             part = slice(c, c + args.chunk)
             x_hat = ganprior.recover(y[part], A, G, lam=args.lam, restarts=10, steps=300, lr=0.3, schedule="cosine",
-                                     precision="bf16", seed=0, chunk_size=args.chunk * 10)
+                                     precision="bf16", seed=0, chunk_size=args.chunk * 10,
+                                     memory_format=args.memory_format)
             for j, e in enumerate(ganprior.metrics.mse(x_hat, x[part]).tolist()):
                 i = c + j
                 rows.append({"m": m, "image": i, "mse_new": f"{e:.6g}", "mse_reference": ref[(m, i)],

@@ -225,7 +225,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
-            latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
+            memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
             cv_fraction=0.1, choice="per-problem", **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
 
@@ -259,6 +259,10 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         Per-restart early stop (see :func:`~ganprior.optimize_latents`).
     chunk_size : int, optional
         Rows (problems x restarts) optimised at once; bounds memory.
+    memory_format : {"auto", "channels_last", "contiguous"}, optional
+        Layout the engine runs the generator in (default ``"auto"``; see
+        :meth:`ganprior.Generator.for_solving`); ``"contiguous"`` runs the
+        module exactly as given.
     latent_shape : int or tuple, optional
         Latent shape of a bare ``torch.nn.Module`` ``G``.
     history : bool
@@ -341,7 +345,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
                                  latent_shape=latent_shape, choice=choice,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
                                          "schedule": schedule, "precision": precision, "select": select,
-                                         "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size})
+                                         "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size,
+                                         "memory_format": memory_format})
     if choice != "per-problem":
         check_choice(choice, "choice", ("per-problem", "shared"), owner=owner)
         raise ValueError("The 'choice' parameter of recover applies only when something is chosen from the "
@@ -357,11 +362,16 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         if not isinstance(flag, bool):
             raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
     squeeze = y.ndim == 1
+    if memory_format is not None:
+        from ..generator import MEMORY_FORMATS
+
+        check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner=owner)
     engine_given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
                     "precision": precision, "select": select}
     if entry is not None and entry.kind == "sparse":
         given = [k for k, v in {**engine_given, "preset": preset, "seed": seed, "patience": patience,
-                                "chunk_size": chunk_size, "latent_shape": latent_shape}.items() if v is not None]
+                                "chunk_size": chunk_size, "memory_format": memory_format,
+                                "latent_shape": latent_shape}.items() if v is not None]
         given += [k for k, v in (("history", history), ("progress", progress)) if v]
         if given:
             raise ValueError(f"The argument(s) {sorted(given)} of {owner} are for latent methods; "
@@ -395,7 +405,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
                            optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select=settings["select"],
                            reduce=entry.engine.get("reduce") if entry is not None else None,
                            patience=patience, tol=tol, chunk_size=chunk_size, precision=settings["precision"],
-                           history=history, progress=progress, schedule=settings["schedule"])
+                           history=history, progress=progress, schedule=settings["schedule"],
+                           memory_format="auto" if memory_format is None else memory_format)
     x = to_caller(res.x, y, squeeze)
     if not return_result:
         return x
