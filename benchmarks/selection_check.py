@@ -5,8 +5,10 @@ of its 300 test digits, its operator and noise per m, ||eta|| = 0.1, CSGM with t
 300 Adam steps, cosine from lr 0.3, bf16, seed 0), solved three ways per m:
 
 - ``tuned``: lam as that benchmark chose it on 32 validation digits with ground truth (``selection.json``);
-- ``cv``: ``recover(..., lam="cv")``, each digit's lam chosen from its own held-out rows (10% of them), refit;
-- ``cv-shared``: ``choice="shared"``, one lam for the batch by the held-out error summed over the digits. It is
+- ``cv``: ``recover(..., lam="cv", choice="per-problem")``, each digit's lam chosen from its own held-out rows
+  (10% of them), refit;
+- ``cv-shared``: ``choice="shared"`` (``recover``'s default for an argument since this benchmark), one lam for the
+  batch by the held-out error summed over the digits. It is
   computed from the same candidate solves as ``cv`` (their held-out errors are returned in ``info``): every digit
   is refit with the shared value, which is what ``choice="shared"`` does (``tests/test_selection.py`` checks
   the equality).
@@ -63,7 +65,7 @@ def main(argv=None):
         A, y_all = measure(x_all, m, cfg["noise"], seed=0)
         x, y = x_all[: args.n], y_all[: args.n]
         t = time.perf_counter()
-        res = ganprior.recover(y, A, G, lam="cv", return_result=True, **engine)
+        res = ganprior.recover(y, A, G, lam="cv", choice="per-problem", return_result=True, **engine)
         t_cv = time.perf_counter() - t
         sel = res.info["selection"]
         shared = sel["candidates"][int(sel["held_out_error"].sum(dim=0).argmin())]

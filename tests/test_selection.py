@@ -39,13 +39,13 @@ def test_cv_picks_a_large_lam_when_measurements_are_few_and_noisy_and_a_small_on
     x = G(z).detach()
     kw = dict(restarts=3, steps=300, lr=0.05, schedule="constant", seed=0)
     A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
-    res = ganprior.recover(A(x), A, G, lam="cv", return_result=True, **kw)
+    res = ganprior.recover(A(x), A, G, lam="cv", choice="per-problem", return_result=True, **kw)
     sel = res.info["selection"]
     assert sel["rule"] == "cv" and sel["argument"] == "lam" and sel["held_out_rows"] == 3
     assert sel["chosen"] == [0.0, 0.0]  # noise-free: any lam > 0 biases the answer
     assert float(ganprior.metrics.mse(res.x, x).max()) < 1e-6
     y_noisy = A(x) + 3.0 * torch.randn(2, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    noisy = ganprior.recover(y_noisy, A, G, lam="cv", return_result=True, **kw)
+    noisy = ganprior.recover(y_noisy, A, G, lam="cv", choice="per-problem", return_result=True, **kw)
     assert min(noisy.info["selection"]["chosen"]) >= 0.3
     # the held-out error ranks the candidates as the true error does (on average over problems)
     errs = [float(ganprior.metrics.mse(ganprior.recover(y_noisy, A, G, lam=v, **kw), x).mean())
@@ -80,6 +80,7 @@ def test_auto_chooses_the_prior_for_signals_in_its_range_and_the_lasso_for_spars
     res = ganprior.recover(y, A, G, method="auto", restarts=3, steps=300, lr=0.05, schedule="constant", seed=0,
                            return_result=True)
     chosen = res.info["selection"]["chosen"]
+    assert res.info["selection"]["choice"] == "per-problem"  # the default for the method: per signal
     assert chosen[0] in ("csgm", "sparse-gen", "ilo") and chosen[1] in ("lasso", "sparse-gen")
     assert res.info["selection"]["candidates"] == ["csgm", "sparse-gen", "ilo", "lasso", "lasso-dct",
                                                    "lasso-wavelet"]
@@ -93,8 +94,8 @@ def test_shared_choice_is_the_argmin_of_the_summed_held_out_error_and_refits_eve
     A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
     y = A(x) + 1.0 * torch.randn(5, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     kw = dict(restarts=2, steps=150, lr=0.05, schedule="constant", seed=0)
-    per = ganprior.recover(y, A, G, lam="cv", return_result=True, **kw).info["selection"]
-    shared = ganprior.recover(y, A, G, lam="cv", choice="shared", return_result=True, **kw)
+    per = ganprior.recover(y, A, G, lam="cv", choice="per-problem", return_result=True, **kw).info["selection"]
+    shared = ganprior.recover(y, A, G, lam="cv", return_result=True, **kw)  # the default for an argument
     sel = shared.info["selection"]
     # the candidate solves are the same; only the choice differs: one value, the argmin of the column sums
     torch.testing.assert_close(sel["held_out_error"], per["held_out_error"])

@@ -2,8 +2,9 @@ r"""Choosing hyperparameters and the method from the measurements alone (no grou
 
 ``recover(..., lam="cv")``, ``alpha="cv"`` (any numeric argument of a method, in fact) and
 ``method="auto"`` hold out a fraction of the measurement rows, solve every candidate on the others
-(each candidate is one batched solve of all problems), score each problem's candidates by their
-error on the held-out rows, keep each problem's best and refit it on all rows.  ``lam="discrepancy"``
+(each candidate is one batched solve of all problems), score the candidates by their error on the
+held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s default for an argument) or
+per problem (``"per-problem"``, its default for the method) -- and refit the best on all rows.  ``lam="discrepancy"``
 with ``noise_std`` instead picks the largest value whose fit stays within the noise level.
 
 Cross-validation (Ward, IEEE T-IT 2009): with held-out rows :math:`a_i \sim \mathcal{N}(0, I/m)`
