@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._validation import check_int, check_seed, describe
+from ._validation import check_choice, check_int, check_seed, describe
 
 __all__ = ["Generator", "Discriminator", "MEMORY_FORMATS"]
 
@@ -358,8 +358,6 @@ class Generator(_Wrapper):
         Generator
             A wrapper with the same latent shape, image shape, ranges and name.
         """
-        from ._validation import check_choice
-
         check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner="Generator.for_solving")
         has_conv = any(isinstance(m, _CONVS) for m in self.module.modules())
         if memory_format == "auto":
@@ -387,8 +385,7 @@ class Generator(_Wrapper):
         _fuse_batch_norm(module)
         _replace_gray_deconvs(module)
         module = module.to(memory_format=torch.channels_last)
-        fast = copy.copy(self)  # same metadata (and subclass); its own module
-        fast.__dict__ = dict(self.__dict__)
+        fast = copy.copy(self)  # same metadata (and subclass), a shallow copy of its attributes; its own module
         fast._modules = dict(self._modules)
         fast._modules["module"] = module
         fast.__dict__.pop("_for_solving", None)
