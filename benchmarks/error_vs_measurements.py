@@ -15,6 +15,9 @@ Protocol (see ../shared/REFERENCE.md section 1 and the README):
   ``selection.json``, ``metadata.json`` and, per validation image, ``validation.csv``;
 - metric: per-pixel MSE in [0, 1] pixels and PSNR; mean with 95% CI = 1.96 std / sqrt(N).
 
+Runs made at once into separate folders (one per method, say) are merged into one with ``--merge FOLDER ...``
+(rows, searches, validation rows and commands; then the summary as with ``--summary-only``).
+
 Outputs in --out: ``per_image.csv`` (appended one whole chunk per write as it goes: an interrupted run resumes
 from it without duplicated or lost rows; a torn last line is dropped), ``selection.json`` (the finished searches:
 a resumed run reuses them),
@@ -352,6 +355,50 @@ def append_rows(per_image, rows):
         os.close(fd)
 
 
+def merge_runs(out, folders):
+    """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
+    their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
+    that ``out`` lacks), their validation.csv rows for the (method, m) of those searches, and their commands
+    (metadata.json).  Returns the number of rows added."""
+    out = Path(out)
+    per_image = out / "per_image.csv"
+    have = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)} if per_image.exists() else set()
+    if not per_image.exists():
+        _replace(per_image, ",".join(FIELDS) + "\n")
+    state = load_selection(out)
+    vpath = out / "validation.csv"
+    vrows = list(csv.DictReader(open(vpath))) if vpath.exists() else []
+    meta_path = out / "metadata.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    added = 0
+    for folder in map(Path, folders):
+        new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
+        if new:
+            append_rows(per_image, new)
+            have |= {(r["method"], int(r["m"]), int(r["image"])) for r in new}
+            added += len(new)
+        theirs = load_selection(folder)
+        fresh = {k: v for k, v in theirs.items() if k not in state}
+        state.update(fresh)
+        if (folder / "validation.csv").exists():
+            keys = {(v["method"], int(v["m"])) for v in fresh.values()}
+            vrows += [r for r in csv.DictReader(open(folder / "validation.csv")) if (r["method"], int(r["m"])) in keys]
+        if (new or fresh) and (folder / "metadata.json").exists():  # a repeated merge records nothing twice
+            other = json.loads((folder / "metadata.json").read_text())
+            meta["commands"] = meta.get("commands", []) + [c + "   # run into a separate folder and merged"
+                                                           for c in other.get("commands", [other.get("command")]) if c]
+            meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0), 1)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(vrows)
+    _replace(vpath, buf.getvalue())
+    _replace(out / "selection.json", json.dumps(state, indent=1) + "\n")
+    if meta:
+        meta_path.write_text(json.dumps(meta, indent=2, default=float) + "\n")
+    return added
+
+
 def validation_report(out, sizes):
     """How many validation images the choice needs: on the pool of validation.csv (one search per method and m),
     the choice made on each of the disjoint blocks of k consecutive images vs the choice on the whole pool, and
@@ -515,8 +562,12 @@ def main(argv=None):
     parser.add_argument("--validation-report", type=int, nargs="+", default=None, metavar="K",
                         help="compute nothing: from validation.csv in --out, how often the choice on k validation "
                              "images agrees with the choice on the whole pool (validation_size.csv / .md)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="FOLDER",
+                        help="first merge the rows, searches and commands of runs made into these folders into --out")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    if args.merge:
+        print(f"merged {merge_runs(args.out, args.merge)} rows into {args.out}")
     if args.validation_report:
         for r in validation_report(args.out, args.validation_report):
             print(f"{r['method']:>14} m={r['m']:>5} k={r['k']:>3}: agree {r['agree']:.0%} "

@@ -8,6 +8,7 @@ the values of an uninterrupted run. Needs the MNIST training split for the valid
 
 import csv
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -124,3 +125,22 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {f"alpha (lam={csgm['chosen']:g})"}
     assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {("method", "cv")}
     assert "[lam = " in (out / "selection.log").read_text()
+
+
+def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path):
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "3", "--restarts", "1", "--steps",
+              "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
+    bench.main([*common, "--methods", "csgm", "--out", str(tmp_path / "main")])
+    bench.main([*common, "--methods", "lasso-dct", "--out", str(tmp_path / "other")])
+    for _ in range(2):  # merging twice adds nothing the second time
+        bench.main([*common, "--methods", "csgm", "lasso-dct", "--summary-only", "--merge", str(tmp_path / "other"),
+                    "--out", str(tmp_path / "main")])
+        got = rows(tmp_path / "main")
+        assert sorted((r["method"], r["image"]) for r in got) == sorted(
+            [("csgm", str(i)) for i in range(3)] + [("lasso-dct", str(i)) for i in range(3)])
+    assert set(bench.load_selection(tmp_path / "main")) == {"csgm m=10", "lasso-dct m=10"}
+    summary = (tmp_path / "main" / "summary.csv").read_text()
+    assert "lasso-dct,10,3," in summary and "csgm,10,3," in summary
+    meta = json.loads((tmp_path / "main" / "metadata.json").read_text())
+    assert sum("merged" in c for c in meta["commands"]) == 1
