@@ -349,7 +349,8 @@ class Generator(_Wrapper):
         ----------
         memory_format : {"auto", "channels_last", "contiguous"}
             ``"auto"`` (default): ``channels_last`` on the CPU when the module has 2-D convolutions
-            (measured 1.4x--1.6x faster there in float32 and bfloat16: ``benchmarks/results/speed.csv``),
+            (measured 1.3x--2.1x faster there in float32 and bfloat16, 100 to 10,000 problems:
+            ``benchmarks/results/speed.csv``),
             ``contiguous`` otherwise (on CUDA it has not been measured here: ``benchmarks/gpu.sh``
             compares both).
 
