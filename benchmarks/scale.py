@@ -86,7 +86,7 @@ def main(argv=None):
     root = args.data_root or Path(os.environ.get("GANPRIOR_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    work = out / "work"  # large intermediate files (not committed)
+    work = out / "scratch"  # large intermediate files (not committed; removed at the end)
     work.mkdir(exist_ok=True)
     x = load_mnist(root / "mnist", split="test")[0][: args.n]
     images = work / "digits.npy"
@@ -134,7 +134,7 @@ def main(argv=None):
         w.writeheader()
         w.writerows(rows)
     (out / "metadata.json").write_text(json.dumps(dict(command=command, sharded_command=" ".join(
-        ["torchrun" if c == "torch.distributed.run" else c for c in cmd[2:]]).replace(str(work), "<out>/work"),
+        ["torchrun" if c == "torch.distributed.run" else c for c in cmd[2:]]).replace(str(work), "<out>/scratch"),
         max_abs_diff=diff, base_mb_one_call=one["base_mb"], torch=torch.__version__), indent=2) + "\n")
     shutil.rmtree(work)
     for r in rows:
