@@ -109,7 +109,7 @@ def residual(A, y, x):
 
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
                        choice="per-problem"):
-    r"""Run ``recover`` on every candidate, choose per problem without ground truth, refit on all rows.
+    r"""Run ``recover`` on every candidate, choose (per problem or for the batch) without ground truth, refit.
 
     Parameters
     ----------
