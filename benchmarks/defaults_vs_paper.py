@@ -15,13 +15,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import math
-import sys
 import time
-from pathlib import Path
 
 import torch
+from _common import command_line, write_csv
 
 import ganprior
 
@@ -54,14 +52,8 @@ def main(argv=None):
     ratio = rows[1]["seconds"] / rows[0]["seconds"]
     print(f"defaults are {ratio:.2f}x faster; MSE {rows[0]['mse']} vs {rows[1]['mse']} "
           f"({100 * (rows[0]['mse'] / rows[1]['mse'] - 1):+.1f}%)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        f.write(f"# python benchmarks/defaults_vs_paper.py {' '.join(argv if argv is not None else sys.argv[1:])}"
-                f"  | speedup of the defaults {ratio:.2f}x\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows,
+              comment=f"{command_line('defaults_vs_paper.py', argv)}  | speedup of the defaults {ratio:.2f}x")
 
 
 if __name__ == "__main__":

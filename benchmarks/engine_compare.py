@@ -19,12 +19,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from _common import command_line, write_csv
 
 CHILD = r"""
 import json, sys, time, torch
@@ -106,13 +107,7 @@ def main(argv=None):
                             "problem_steps_per_s": round(rows / b["engine"], 1),
                             f"{args.labels[1]}_over_{args.labels[0]}_throughput":
                                 round(old["engine"] / new["engine"], 3)})
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        f.write(f"# python benchmarks/engine_compare.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
+    write_csv(args.out, records, comment=command_line("engine_compare.py", argv))
     for rec in records:
         print(rec)
 

@@ -14,11 +14,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+from _common import command_line, write_csv
 
 CHILD = r"""
 import json, resource, sys, time, torch
@@ -56,13 +56,7 @@ def main(argv=None):
         rec["seconds"] = round(rec["seconds"], 1)
         rows.append(rec)
         print(rec, flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        f.write(f"# python benchmarks/engine_memory.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out, rows, comment=command_line("engine_memory.py", argv))
 
 
 if __name__ == "__main__":

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
-from pathlib import Path
 
 import torch
+from _common import command_line, write_csv
 from error_vs_measurements import measure  # the benchmark's own operator and noise (same folder)
 
 import ganprior
@@ -65,13 +64,7 @@ def main(argv=None):
         print(f"m={m}: mean MSE new {sum(mine) / len(mine):.6f} vs reference {sum(theirs) / len(theirs):.6f}; "
               f"per-image |diff| max {max(diffs):.3g}, {sum(d > 1e-4 for d in diffs)} of {len(diffs)} above 1e-4",
               flush=True)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
-        f.write(f"# python benchmarks/engine_regression.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.out, rows, comment=command_line("engine_regression.py", argv))
 
 
 if __name__ == "__main__":

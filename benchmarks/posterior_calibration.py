@@ -15,11 +15,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
 from pathlib import Path
 
 import torch
+from _common import command_line, write_csv
 
 import ganprior
 
@@ -62,15 +61,8 @@ def main(argv=None):
                          "mean_abs_error": round(float(err[sel].mean()), 4),
                          "coverage_90": round(float(inside[sel].float().mean()), 4)})
         maps[m] = post
-    with open(out / "calibration.csv", "w", newline="") as f:
-        f.write(f"# python benchmarks/posterior_calibration.py {' '.join(argv if argv is not None else sys.argv[1:])}\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    with open(out / "calibration_bins.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(bins[0]))
-        w.writeheader()
-        w.writerows(bins)
+    write_csv(out / "calibration.csv", rows, comment=command_line("posterior_calibration.py", argv))
+    write_csv(out / "calibration_bins.csv", bins)
     import matplotlib
 
     matplotlib.use("Agg")

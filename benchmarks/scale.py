@@ -23,7 +23,6 @@ Usage (the committed run)::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -35,6 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import command_line, write_csv
+from error_vs_measurements import default_data_root
 
 ONE_CALL = r"""
 import json, resource, sys, time, torch
@@ -83,7 +84,7 @@ def main(argv=None):
     import ganprior
     from ganprior.data import load_mnist
 
-    root = args.data_root or Path(os.environ.get("GANPRIOR_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+    root = args.data_root or default_data_root()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = out / "scratch"  # large intermediate files (not committed; removed at the end)
@@ -124,15 +125,12 @@ def main(argv=None):
                          peak_rss_mb=round(peak, 0), mse_mean=f"{float(mse.mean()):.5f}",
                          psnr_mean=round(float(ganprior.metrics.psnr(xh, x).mean()), 2)))
     diff = float((x_one - x_sh).abs().max())
-    command = "python benchmarks/scale.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    with open(out / "scale.csv", "w", newline="") as f:
-        f.write(f"# {command}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores; "
-                f"max |one call - sharded| = {diff:.3g}; the sharded run's peak is the largest process's "
-                f"(the torchrun launcher included); its seconds are end to end (process start, imports, the prior, the "
-                f"merge), the one call's the recover call only\n")
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    command = command_line("scale.py", argv)
+    write_csv(out / "scale.csv", rows,
+              comment=f"{command}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores; "
+                      f"max |one call - sharded| = {diff:.3g}; the sharded run's peak is the largest process's "
+                      f"(the torchrun launcher included); its seconds are end to end (process start, imports, the "
+                      f"prior, the merge), the one call's the recover call only")
     (out / "metadata.json").write_text(json.dumps(dict(command=command, sharded_command=" ".join(
         ["torchrun" if c == "torch.distributed.run" else c for c in cmd[2:]]).replace(str(work), "<out>/scratch"),
         max_abs_diff=diff, base_mb_one_call=one["base_mb"], torch=torch.__version__), indent=2) + "\n")

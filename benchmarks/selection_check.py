@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import csv
 import json
 import platform
 import sys
@@ -38,6 +37,7 @@ from ganprior.data import load_sample
 from ganprior.solvers.selection import CV_GRIDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, write_csv  # noqa: E402
 from error_vs_measurements import PRESETS, measure  # noqa: E402  (the benchmark's own operator and noise)
 
 
@@ -83,15 +83,10 @@ def main(argv=None):
                                 lams=" ".join(f"{k:g}:{v}" for k, v in sorted(collections.Counter(lams).items()))))
             print(summary[-1], flush=True)
         summary[-2]["seconds"] = round(t_cv, 1)
-    with open(out / "per_image.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    with open(out / "summary.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["way", "m", "n", "mse_mean", "ci95", "ratio_to_tuned", "lams", "seconds"])
-        w.writeheader()
-        w.writerows(summary)
-    cmd = "python benchmarks/selection_check.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    write_csv(out / "per_image.csv", rows)
+    write_csv(out / "summary.csv", summary,
+              fieldnames=["way", "m", "n", "mse_mean", "ci95", "ratio_to_tuned", "lams", "seconds"])
+    cmd = command_line("selection_check.py", argv)
     (out / "metadata.json").write_text(json.dumps(dict(
         command=cmd, engine=engine, tuned_lam={m: tuned_lam[m] for m in args.m}, cv_grid=list(CV_GRIDS["lam"]), cv_fraction=0.1, prior=cfg["prior"], noise_norm=cfg["noise"],
         torch=torch.__version__, machine=platform.machine(), threads=args.threads,

@@ -31,7 +31,6 @@ within one run only: absolute figures drift with the machine's load.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -39,6 +38,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _common import command_line, write_csv
 
 CHILD = r"""
 import json, resource, sys, time, torch
@@ -198,13 +199,11 @@ def main(argv=None):
             speedup_vs_loop=round(one["engine"] * rows / b["engine"], 2) if one else "",
             gflop_per_s=round(flops / 1e9, 2), pct_of_gemm_peak=round(100 * flops / gemm[prec], 1),
             peak_mem_mb=round(b["peak_mb"], 0), base_mem_mb=round(b["base_mb"], 0)))
-    cmd = "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    with open(out.with_suffix(".csv"), "w", newline="") as f:
-        f.write(f"# {cmd}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores visible, "
-                f"threads={args.threads}; GEMM peak GFLOP/s fp32 {gemm['fp32'] / 1e9:.1f}, bf16 {gemm['bf16'] / 1e9:.1f}\n")
-        writer = csv.DictWriter(f, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
+    cmd = command_line("speed.py", argv)
+    write_csv(out.with_suffix(".csv"), records,
+              comment=f"{cmd}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores visible, "
+                      f"threads={args.threads}; GEMM peak GFLOP/s fp32 {gemm['fp32'] / 1e9:.1f}, "
+                      f"bf16 {gemm['bf16'] / 1e9:.1f}")
     out.with_suffix(".json").write_text(json.dumps(dict(command=cmd, gemm_flop_per_s=gemm, torch=torch.__version__,
                                                         machine=platform.machine(), threads=args.threads,
                                                         date=time.strftime("%Y-%m-%d")), indent=2) + "\n")

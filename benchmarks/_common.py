@@ -1,0 +1,27 @@
+"""What the benchmark scripts share: the command line that made a result, and a CSV written under it.
+
+The scripts run as ``python benchmarks/<script>.py ...``, which puts this folder on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+
+def command_line(script: str, argv=None) -> str:
+    """``python benchmarks/<script> <arguments>``: the command as the README and the results record it."""
+    return f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
+def write_csv(path, rows, comment=None, fieldnames=None):
+    """Write ``rows`` (dicts) to ``path`` with a header, after a ``# comment`` line when given; the folder is made."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        if comment is not None:
+            f.write(f"# {comment}\n")
+        writer = csv.DictWriter(f, fieldnames=fieldnames or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
