@@ -98,6 +98,28 @@ def check_measurements(y, name: str = "y", owner: str = "recover") -> None:
     check_finite(y, name)
 
 
+def check_rows(op, m: int, name: str = "A") -> None:
+    """Check that the operator ``op`` has ``m`` rows, the measurements per problem of ``y``.
+
+    Parameters
+    ----------
+    op : ganprior.operators.LinearOperator
+        The operator.
+    m : int
+        Measurements per problem in ``y``.
+    name : str
+        The operator's argument name for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming both sizes.
+    """
+    if op.m != m:
+        raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator '{name}' "
+                         f"has m={op.m} rows (shape {op.shape}).")
+
+
 def as_generator(G, latent_shape=None, owner: str = "recover"):
     """A :class:`~ganprior.Generator` from a Generator, a bare module or a prior name (or path).
 

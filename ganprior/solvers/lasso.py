@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .._convert import check_rows
 from .._validation import (
     check_choice,
     check_finite,
@@ -69,9 +70,7 @@ def _check_operators(A, P: int, m: int) -> list[LinearOperator]:
     first = ops[0]
     for i, op in enumerate(ops):
         name = f"A[{i}]" if is_list else "A"
-        if op.m != m:
-            raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator "
-                             f"'{name}' has m={op.m} rows (shape {op.shape}).")
+        check_rows(op, m, name)
         if op.in_shape != first.in_shape:
             raise ValueError(f"The operators in 'A' must share one input shape. 'A[0]' takes {first.in_shape} "
                              f"but 'A[{i}]' takes {op.in_shape}.")

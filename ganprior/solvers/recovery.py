@@ -11,6 +11,7 @@ import torch
 from .._convert import (
     as_generator,
     check_measurements,
+    check_rows,
     prepare_operator,
     same_device,
     to_caller,
@@ -25,6 +26,7 @@ from .latent import (
     optimize_latents,
 )
 from .registry import get_method
+from .selection import CHOICES
 
 __all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "resolve_settings", "latent_inputs"]
 
@@ -206,9 +208,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
     op = prepare_operator(A, device, dtype) if need_operator else None
     m = y.shape[-1]
     if op is not None:
-        if op.m != m:
-            raise ValueError(f"Shape mismatch: 'y' holds m={m} measurements per problem but the operator 'A' "
-                             f"has m={op.m} rows (A.shape = {op.shape}).")
+        check_rows(op, m)
         if op.n != G.n:
             raise ValueError(f"Shape mismatch: the operator 'A' takes n={op.n} pixels but G makes images of shape "
                              f"{G.image_shape} (n={G.n}).")
@@ -354,7 +354,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
                                          "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size,
                                          "memory_format": memory_format})
     if choice is not None:
-        check_choice(choice, "choice", ("per-problem", "shared"), owner=owner)
+        check_choice(choice, "choice", CHOICES, owner=owner)
         raise ValueError("The 'choice' parameter of recover applies only when something is chosen from the "
                          "measurements (an argument set to 'cv' / 'discrepancy', or method='auto'); "
                          f"got choice={choice!r} without one.")
@@ -433,7 +433,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
                       engine, choice=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
-    from .selection import CHOICES, residual, select_and_recover
+    from .selection import residual, select_and_recover
 
     if choice is None:
         choice = "per-problem" if method == "auto" else "shared"
@@ -450,9 +450,7 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     from ..operators import as_operator
 
     op = as_operator(A, options.get("image_shape") if method != "auto" else None, name="A")
-    if op.m != y.shape[-1]:
-        raise ValueError(f"Shape mismatch: 'y' holds m={y.shape[-1]} measurements per problem but the operator 'A' "
-                         f"has m={op.m} rows (A.shape = {op.shape}).")
+    check_rows(op, y.shape[-1])
     kwargs = {k: v for k, v in engine.items() if v is not None}
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
@@ -481,9 +479,7 @@ def _recover_sparse(y, A, G, entry, options, squeeze, return_result):
         op = copy.deepcopy(op).cpu()
     y_np = y.detach().cpu().double().numpy() if isinstance(y, torch.Tensor) else np.asarray(y, dtype=np.float64)
     y_np = y_np.reshape(-1, y.shape[-1])
-    if y_np.shape[1] != op.m:
-        raise ValueError(f"Shape mismatch: 'y' holds m={y_np.shape[1]} measurements per problem but the operator "
-                         f"'A' has m={op.m} rows (A.shape = {op.shape}).")
+    check_rows(op, y_np.shape[1])
     start = time.perf_counter()
     x = entry.build(y_np, op, **options)
     wall = time.perf_counter() - start
