@@ -367,7 +367,7 @@ def merge_runs(out, folders):
         _replace(per_image, ",".join(FIELDS) + "\n")
     state = load_selection(out)
     vpath = out / "validation.csv"
-    vrows = list(csv.DictReader(open(vpath))) if vpath.exists() else []
+    vrows = list(csv.DictReader(io.StringIO(vpath.read_text()))) if vpath.exists() else []
     meta_path = out / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     added = 0
@@ -382,7 +382,8 @@ def merge_runs(out, folders):
         state.update(fresh)
         if (folder / "validation.csv").exists():
             keys = {(v["method"], int(v["m"])) for v in fresh.values()}
-            vrows += [r for r in csv.DictReader(open(folder / "validation.csv")) if (r["method"], int(r["m"])) in keys]
+            theirs_v = csv.DictReader(io.StringIO((folder / "validation.csv").read_text()))
+            vrows += [r for r in theirs_v if (r["method"], int(r["m"])) in keys]
         if (new or fresh) and (folder / "metadata.json").exists():  # a repeated merge records nothing twice
             other = json.loads((folder / "metadata.json").read_text())
             meta["commands"] = meta.get("commands", []) + [c + "   # run into a separate folder and merged"
