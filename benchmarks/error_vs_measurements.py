@@ -199,14 +199,15 @@ def measure(x, m, noise, seed):
     return A, A(x) + eta
 
 
-def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None):
-    """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``."""
+def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, candidates=None):
+    """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``
+    (``auto``: among ``candidates``, {method: validated options})."""
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
                   schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
-        return ganprior.recover(y, A, G, method="auto", **engine)
+        return ganprior.recover(y, A, G, method="auto", candidates=candidates, **engine)
     if method in BEYOND:
         fixed = cfg.get("beyond_fixed", {}).get(method, {})
         return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed, **engine)
@@ -228,9 +229,12 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     validation set) is reused, so a resumed run neither repeats nor duplicates it.  A method beyond the range
     (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
 
-    Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing to tune: it
-    chooses per problem from the measurements alone."""
+    Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing of its own to
+    tune: it chooses per problem, from the measurements alone, among ``AUTO_CANDIDATES`` run with the values
+    their own searches chose (run first when missing; :func:`validated_options`)."""
     if method == "auto":
+        for cand in auto_candidate_methods(cfg):
+            choose(cand, m, x_val, val_ids, G, cfg, precision, image_shape, out)
         return "method", "cv", None
     name, grid = hyperparameter_grid(method, cfg)
     lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1] if method in BEYOND else None
@@ -258,6 +262,22 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         state[key].update(lam=lam, fixed=cfg.get("beyond_fixed", {}).get(method, {}))
     save_selection(out, state, cfg["methods"])
     return name, res["best"], lam
+
+
+def auto_candidate_methods(cfg):
+    """The methods ``auto`` compares: the preset's own and those beyond the range."""
+    return [k for k in cfg["methods"] if k != "auto"] + [k for k in BEYOND if k not in cfg["methods"]]
+
+
+def validated_options(method, m, state):
+    """The arguments of ``recover`` that ``method``'s validation search chose at ``m`` (from selection.json):
+    its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range."""
+    rec = state[f"{method} m={m}"]
+    opts = {rec["hyperparameter"]: rec["chosen"]}
+    if rec.get("lam") is not None:
+        opts["lam"] = rec["lam"]
+    opts.update(rec.get("fixed") or {})
+    return opts
 
 
 def load_selection(out):
@@ -637,7 +657,10 @@ def main(argv=None):
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
-            x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam)
+            cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
+                     if method == "auto" else None)
+            x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam,
+                               candidates=cands)
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])
@@ -681,6 +704,9 @@ def main(argv=None):
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
                                 fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m")
                         for k in methods if k in BEYOND},
+                auto=({str(m): {k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)
+                                if f"{k} m={m}" in state} for m in ms}
+                      if "auto" in methods else None),
                 validation=dict(images=f"the last {args.n_val} images of the training split", n_val=args.n_val,
                                 widening=SEARCH, open_edges=sum(r["status"] == "limit" for r in searches),
                                 searches=searches),

@@ -125,6 +125,12 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {f"alpha (lam={csgm['chosen']:g})"}
     assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {("method", "cv")}
     assert "[lam = " in (out / "selection.log").read_text()
+    # auto compares every method with the value its own search chose at this m (searched first when missing)
+    auto = json.loads((out / "metadata.json").read_text())["auto"]["25"]
+    assert set(auto) == {"csgm", "lasso", "lasso-dct", "lasso-wavelet", "sparse-gen", "ilo"}
+    assert auto["csgm"] == {"lam": csgm["chosen"]} and auto["lasso"] == {"alpha": state["lasso m=25"]["chosen"]}
+    assert auto["sparse-gen"] == {"alpha": sg["chosen"], "lam": csgm["chosen"], "basis": "pixel"}
+    assert auto["ilo"] == {"radius": state["ilo m=25"]["chosen"], "lam": csgm["chosen"]}
 
 
 def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path):

@@ -114,3 +114,46 @@ def test_shared_choice_is_the_argmin_of_the_summed_held_out_error_and_refits_eve
         ganprior.recover(y, A, G, lam="cv", choice="pooled", **kw)
     with pytest.raises(ValueError, match="applies only when something is chosen"):
         ganprior.recover(y, A, G, lam=0.1, choice="shared", **kw)
+
+
+def test_auto_with_given_candidates_compares_exactly_those_and_refits_the_chosen_with_its_options():
+    # one candidate: auto's answer is that candidate's own solve on all rows (same seed), bit for bit
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2)
+    x = G(torch.randn(3, 4, generator=torch.Generator().manual_seed(1))).detach()
+    y = A(x) + 0.05 * torch.randn(3, 30, generator=torch.Generator().manual_seed(5))
+    kw = dict(restarts=2, steps=60, lr=0.05, schedule="constant", seed=0)
+    res = ganprior.recover(y, A, G, method="auto", candidates={"csgm": {"lam": 0.3}}, return_result=True, **kw)
+    torch.testing.assert_close(res.x, ganprior.recover(y, A, G, lam=0.3, **kw), rtol=0, atol=0)
+    assert res.info["selection"]["candidates"] == ["csgm"] and res.info["selection"]["chosen"] == ["csgm"] * 3
+    # the same method twice: labelled by its options; a 2-sparse noiseless signal picks the small alpha
+    sparse = torch.zeros(2, *SHAPE)
+    sparse.view(2, -1)[0, [3, 20]] = torch.tensor([0.9, 0.6])
+    sparse.view(2, -1)[1, [7]] = 0.8
+    sel = ganprior.recover(A(sparse), A, method="auto", candidates=[("lasso", {"alpha": 1e-3}),
+                                                                   ("lasso", {"alpha": 1.0})],
+                           return_result=True).info["selection"]
+    assert sel["candidates"] == ["lasso(alpha=0.001)", "lasso(alpha=1.0)"]
+    assert sel["chosen"] == ["lasso(alpha=0.001)"] * 2
+    assert bool((sel["held_out_error"][:, 0] < sel["held_out_error"][:, 1]).all())
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(candidates="csgm"), TypeError, "must be a dict"),
+    (dict(candidates=[]), ValueError, "at least one method"),
+    (dict(candidates=[("csgm", 0.1)]), TypeError, r"\(name, options dict\) pair"),
+    (dict(candidates={"nope": {}}), ValueError, "nope"),
+    (dict(candidates={"auto": {}}), ValueError, "cannot include 'auto'"),
+    (dict(candidates={"csgm": {"alpha": 1.0}}), ValueError, r"Unknown argument\(s\) \['alpha'\] for candidate 'csgm'"),
+    (dict(candidates={"csgm": {"lam": "cv"}}), ValueError, "leaves \\['lam'\\] to 'cv'"),
+    (dict(lam=0.1), ValueError, "takes no method arguments"),
+    (dict(method="csgm", candidates={"csgm": {}}), ValueError, "'candidates' parameter of recover is for method='auto'"),
+])
+def test_auto_candidates_are_checked_before_any_solve(kwargs, error, match, monkeypatch):
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2)
+    monkeypatch.setattr(ganprior.solvers.selection, "_call", lambda *a, **k: pytest.fail("a candidate was solved"))
+    with pytest.raises(error, match=match):
+        ganprior.recover(torch.zeros(2, 30), A, G, **{"method": "auto", **kwargs})
+    with pytest.raises(ValueError, match="needs 'G'"):  # a latent candidate without a prior
+        ganprior.recover(torch.zeros(2, 30), A, method="auto", candidates=["lasso", "csgm"])

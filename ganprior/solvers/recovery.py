@@ -226,7 +226,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
-            cv_fraction=0.1, choice=None, **options):
+            cv_fraction=0.1, choice=None, candidates=None, **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
 
     Parameters
@@ -289,6 +289,14 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         ``benchmarks/results/selection_check``), ``"per-problem"`` for
         ``method="auto"`` (whether a signal lies near the prior's range is a
         property of each signal).
+    candidates : dict or sequence, optional
+        With ``method="auto"``: the methods it compares and their arguments,
+        ``{name: options}`` or a list of names / ``(name, options)`` pairs,
+        e.g. values validated beforehand: ``{"csgm": {"lam": 0.1},
+        "sparse-gen": {"lam": 0.1, "alpha": 1.0, "basis": "pixel"},
+        "lasso": {"alpha": 0.01}}``.  Default: CSGM, Sparse-Gen, ILO and the
+        Lasso family with their defaults (see
+        :func:`~ganprior.solvers.selection.auto_candidates`).
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
@@ -345,10 +353,16 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     owner = "recover"
     objective = None
     selecting = method == "auto" or any(isinstance(v, str) and v in ("cv", "discrepancy") for v in options.values())
+    if candidates is not None and method != "auto":
+        raise ValueError(f"The 'candidates' parameter of recover is for method='auto'; got method={method!r}.")
+    if method == "auto" and set(options) - {"image_shape"}:
+        raise ValueError(f"method='auto' takes no method arguments ({sorted(set(options) - {'image_shape'})} "
+                         "given): give them per candidate, e.g. candidates={'csgm': {'lam': 0.1}, "
+                         "'lasso': {'alpha': 0.01}}.")
     if selecting:
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, return_result=return_result,
-                                 latent_shape=latent_shape, choice=choice,
+                                 latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
                                          "schedule": schedule, "precision": precision, "select": select,
                                          "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size,
@@ -431,7 +445,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine, choice=None):
+                      engine, choice=None, candidates=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .selection import residual, select_and_recover
 
@@ -449,12 +463,17 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
         raise ValueError(f"The 'G' parameter of recover is required for method={method!r}.")
     from ..operators import as_operator
 
-    op = as_operator(A, options.get("image_shape") if method != "auto" else None, name="A")
+    op = as_operator(A, options.get("image_shape"), name="A")
     check_rows(op, y.shape[-1])
     kwargs = {k: v for k, v in engine.items() if v is not None}
+    if method == "auto":  # every candidate checked before the first solve
+        from .selection import auto_candidates
+
+        auto_candidates(candidates, G, tuple(G.image_shape) if G is not None else op.in_shape)
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
-                                 cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice)
+                                 cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice,
+                                 candidates=candidates)
     wall = time.perf_counter() - start
     squeeze = y.ndim == 1
     out = to_caller(x, y, squeeze)

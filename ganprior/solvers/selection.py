@@ -25,7 +25,8 @@ import torch
 from .._validation import check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "holdout_rows", "select_and_recover", "float64_copy", "residual"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "select_and_recover",
+           "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -36,6 +37,79 @@ AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavele
 RULES = ("cv", "discrepancy")
 #: How a choice is made across the problems of a batch.
 CHOICES = ("per-problem", "shared")
+
+
+def auto_candidates(candidates, G, image_shape=None):
+    """The candidates of ``method="auto"`` as ``[(label, name, options)]``, checked before any solve.
+
+    Parameters
+    ----------
+    candidates : None, sequence or mapping
+        ``None``: every method of :data:`AUTO_METHODS` that can run (the latent ones only with ``G``, ILO
+        only with a generator that splits), each with its defaults (a bundled prior's recipe supplies
+        ``lam`` per ``m``).  A mapping ``{name: options}``, or a sequence whose items are a name or a
+        ``(name, options)`` pair (the same method may then appear with different options, e.g. two bases):
+        typically hyperparameters validated beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.
+    G : Generator or None
+        The prior (latent candidates need it).
+    image_shape : tuple, optional
+        Image shape given to the sparse candidates that do not set their own.
+
+    Returns
+    -------
+    list of (str, str, dict)
+        Label (the name, or the name and its options where a name appears twice), name, options.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On a malformed list, an unknown method or argument, ``"auto"`` itself, a value left to
+        ``"cv"`` / ``"discrepancy"``, or a latent candidate without ``G``.
+    """
+    owner = "recover"
+    if candidates is None:
+        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)]
+        items = [(n, {}) for n in names]
+    else:
+        if isinstance(candidates, dict):
+            items = list(candidates.items())
+        elif isinstance(candidates, (list, tuple)):
+            items = [(c, {}) if isinstance(c, str) else c for c in candidates]
+        else:
+            raise TypeError(f"The 'candidates' parameter of {owner} must be a dict {{name: options}} or a list of "
+                            f"names / (name, options) pairs. Got {type(candidates).__name__} instead.")
+        if not items:
+            raise ValueError(f"The 'candidates' parameter of {owner} must name at least one method. Got none.")
+        for item in items:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], dict)):
+                raise TypeError(f"Each candidate of {owner} must be a method name or a (name, options dict) "
+                                f"pair. Got {item!r} instead.")
+    out = []
+    for name, opts in items:
+        if name == "auto":
+            raise ValueError(f"The 'candidates' of {owner} cannot include 'auto' itself.")
+        entry = get_method(name)  # an unknown name: ValueError listing the registered ones
+        unknown = sorted(set(opts) - set(entry.hyperparameters))
+        if unknown:
+            raise ValueError(f"Unknown argument(s) {unknown} for candidate {name!r} of {owner}: its own arguments "
+                             f"are {sorted(entry.hyperparameters) or 'none'}.")
+        left = sorted(k for k, v in opts.items() if isinstance(v, str) and v in RULES)
+        if left:
+            raise ValueError(f"Candidate {name!r} of {owner} leaves {left} to {opts[left[0]]!r}; method='auto' "
+                             "compares fixed candidates: give values (or one candidate per value).")
+        given = dict(opts)
+        if entry.kind == "sparse":
+            opts = {"image_shape": image_shape, **opts} if image_shape is not None else dict(opts)
+        elif G is None:
+            raise ValueError(f"Candidate {name!r} of {owner} is a latent method and needs 'G'; without a prior "
+                             "only the sparse baselines can be candidates.")
+        elif candidates is not None and not _usable(name, G):
+            G.split(1)  # raise the splitting error itself
+        out.append((name, given, dict(opts)))
+    names = [n for n, _, _ in out]
+    return [(n if names.count(n) == 1 else f"{n}({', '.join(f'{k}={v!r}' for k, v in g.items())})", n, o)
+            for n, g, o in out]
 
 
 def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
@@ -108,7 +182,7 @@ def residual(A, y, x):
 
 
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
-                       choice="per-problem"):
+                       choice="per-problem", candidates=None):
     r"""Run ``recover`` on every candidate, choose (per problem or for the batch) without ground truth, refit.
 
     Parameters
@@ -131,6 +205,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         Discrepancy factor :math:`\tau`.
     kwargs : dict
         The other ``recover`` arguments (engine settings), passed to every solve.
+    candidates : None, sequence or mapping
+        With ``method="auto"``: the methods to compare and their arguments (see :func:`auto_candidates`).
     choice : {"per-problem", "shared"}
         Choose per problem (default), or one candidate for the whole batch: the one with the lowest
         held-out error summed over the problems (``"cv"``), or the largest value whose summed fit
@@ -151,9 +227,11 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     y2 = y.reshape(-1, y.shape[-1])
     P, m = y2.shape
     image_shape = tuple(G.image_shape) if G is not None else op.in_shape
+    labels = None
     if method == "auto":
-        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)]
-        candidates = [(n, {"image_shape": image_shape} if get_method(n).kind == "sparse" else {}) for n in names]
+        checked = auto_candidates(candidates, G, image_shape)
+        labels = [label for label, _, _ in checked]
+        candidates = [(n, opts) for _, n, opts in checked]
         rule, what = "cv", "method"
     else:
         chosen = {k: v for k, v in options.items() if isinstance(v, str) and v in RULES}
@@ -204,7 +282,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
         sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs)
         x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
-    label = (lambda c: candidates[c][0]) if what == "method" else (lambda c: candidates[c][1][what])
+    label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
     return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
                "held_out_rows": held.numel(), "held_out_error": scores, "chosen": [label(int(c)) for c in pick],
                "choice": choice}
