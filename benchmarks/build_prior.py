@@ -126,6 +126,11 @@ def recipe_markdown(recipe: dict | None) -> str:
         for key in ("source", "note"):
             if e.get(key):
                 sources.append(f"- {task} ({key}): {e[key]}")
+    methods = [f"- `{name}`: " + "; ".join(_lam_text(v, key=k) for k, v in args.items())
+               for name, args in recipe.get("recover", {}).get("methods", {}).items()]
+    if methods:  # per-method arguments (recipe_for(G, "recover", m, method=...); lam is the table's)
+        lines += ["", "Arguments of the other `recover` methods (`recipe_for(G, \"recover\", m, method=name)`; "
+                  "their lam is the table's):", "", *methods]
     return "\n".join(lines) + "\n" + ("\n" + "\n".join(sources) + "\n" if sources else "")
 
 

@@ -229,3 +229,48 @@ def test_build_prior_writes_portable_commands_and_recipe_sections():
     once = bp.set_card_recipe(card, {"recover": {"steps": 3, "lam": 0.5}})
     assert once.index("## Solver recipe") < once.index("## Samples and losses") and "| recover | " in once
     assert bp.set_card_recipe(once, None).count("## Solver recipe") == 1
+    methods = {"sparse-gen": {"basis": "pixel", "alpha": [{"m_max": 20, "alpha": 1.0}, {"m_max": None, "alpha": 0.01}]}}
+    text = bp.recipe_markdown({"recover": {"steps": 3, "lam": 0.5, "methods": methods}})
+    assert "- `sparse-gen`: basis pixel; alpha 1 (m <= 20), 0.01 (m > 20)" in text
+
+
+def test_a_recipe_gives_a_method_its_own_validated_arguments_per_range_of_m_and_recover_uses_them():
+    class Prior:
+        recipe = {"recover": {"steps": 5, "lam": 0.1, "methods": {
+            "sparse-gen": {"basis": "pixel", "alpha": [{"m_max": 20, "alpha": 1.0}, {"m_max": None, "alpha": 0.01}]},
+            "ilo": {"radius": 0.3}}}}
+
+    assert recipe_for(Prior, "recover", m=20, method="sparse-gen") == {"steps": 5, "lam": 0.1, "basis": "pixel",
+                                                                       "alpha": 1.0}
+    assert recipe_for(Prior, "recover", m=21, method="sparse-gen")["alpha"] == 0.01
+    assert recipe_for(Prior, "recover", m=21, method="ilo")["radius"] == 0.3
+    assert "alpha" not in recipe_for(Prior, "recover", m=21) and "radius" not in recipe_for(Prior, "recover", m=21,
+                                                                                                method="csgm")
+    with pytest.raises(ValueError, match="alpha depends on the number of measurements m"):
+        recipe_for(Prior, "recover", method="sparse-gen")
+    for bad, match in (({"sparse-gen": {"lam": 1.0}}, "lam comes from recover.lam"),
+                       ({"sparse-gen": {"alpha": -1.0}}, r"methods.sparse-gen.alpha must be a finite number >= 0"),
+                       ({"ilo": {"radius": [{"m_max": 5, "radius": 1.0}]}}, "last range must have m_max None"),
+                       ([1], "must be a dict")):
+        Prior.recipe = {"recover": {"methods": bad}}
+        with pytest.raises(ValueError, match=match):
+            recipe_for(Prior, "recover", m=3)
+    # recover: the recipe's values where the caller gives none, the caller's otherwise; the result is exactly
+    # the solve with those values passed by hand
+    from conftest import relu_generator
+
+    G = relu_generator(k=4, hidden=16, n=36, seed=0, image_shape=(1, 6, 6))
+    G.recipe = {"recover": {"restarts": 2, "steps": 20, "lr": 0.05, "schedule": "constant", "lam": 0.1,
+                            "methods": {"sparse-gen": {"basis": "pixel", "alpha": 0.5}}}}
+    A = ganprior.operators.Gaussian(30, in_shape=(1, 6, 6), seed=1)
+    y = torch.randn(2, 30, generator=torch.Generator().manual_seed(0))
+    res = ganprior.recover(y, A, G, method="sparse-gen", seed=0, return_result=True)
+    assert res.info["settings"]["alpha"] == 0.5 and res.info["settings"]["basis"] == "pixel"
+    assert res.info["source"]["alpha"] == "recipe" and res.info["source"]["lam"] == "recipe"
+    G.recipe = None
+    by_hand = ganprior.recover(y, A, G, method="sparse-gen", lam=0.1, alpha=0.5, basis="pixel", restarts=2,
+                               steps=20, lr=0.05, schedule="constant", seed=0)
+    torch.testing.assert_close(res.x, by_hand, rtol=0, atol=0)
+    G.recipe = {"recover": {"methods": {"sparse-gen": {"alpha": 0.5}}}}
+    caller = ganprior.recover(y, A, G, method="sparse-gen", alpha=2.0, steps=3, seed=0, return_result=True)
+    assert caller.info["settings"]["alpha"] == 2.0 and caller.info["source"]["alpha"] == "caller"

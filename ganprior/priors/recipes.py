@@ -28,31 +28,52 @@ def _bad(msg: str):
     raise ValueError(f"Invalid solver recipe: {msg}")
 
 
-def _check_lam_table(lam, where: str) -> list[dict] | float:
-    """Validate a recipe's ``lam``: a number >= 0 or a list of ``{"m_max", "lam"}`` ranges."""
-    if isinstance(lam, (int, float)) and not isinstance(lam, bool):
-        if not (math.isfinite(lam) and lam >= 0):
-            _bad(f"{where}.lam must be a finite number >= 0. Got {lam!r}.")
-        return float(lam)
-    if not isinstance(lam, list) or not lam:
-        _bad(f"{where}.lam must be a number or a non-empty list of {{'m_max', 'lam'}} ranges. Got {describe(lam)}.")
+def _check_table(value, key: str, where: str) -> list[dict] | float:
+    """Validate a per-m value: a number >= 0 or a list of ``{"m_max", key}`` ranges (``lam``, ``alpha``...)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not (math.isfinite(value) and value >= 0):
+            _bad(f"{where}.{key} must be a finite number >= 0. Got {value!r}.")
+        return float(value)
+    if not isinstance(value, list) or not value:
+        _bad(f"{where}.{key} must be a number or a non-empty list of {{'m_max', '{key}'}} ranges. "
+             f"Got {describe(value)}.")
     last = 0
-    for i, row in enumerate(lam):
-        if not isinstance(row, dict) or set(row) - {"m_max", "lam"} or "lam" not in row or "m_max" not in row:
-            _bad(f"{where}.lam[{i}] must be a dict with the keys 'm_max' and 'lam'. Got {row!r}.")
-        value, m_max = row["lam"], row["m_max"]
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not (math.isfinite(value) and value >= 0):
-            _bad(f"{where}.lam[{i}].lam must be a finite number >= 0. Got {value!r}.")
+    for i, row in enumerate(value):
+        if not isinstance(row, dict) or set(row) != {"m_max", key}:
+            _bad(f"{where}.{key}[{i}] must be a dict with the keys 'm_max' and '{key}'. Got {row!r}.")
+        v, m_max = row[key], row["m_max"]
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not (math.isfinite(v) and v >= 0):
+            _bad(f"{where}.{key}[{i}].{key} must be a finite number >= 0. Got {v!r}.")
         if m_max is None:
-            if i != len(lam) - 1:
-                _bad(f"{where}.lam[{i}] has m_max None (no upper bound) but is not the last range.")
+            if i != len(value) - 1:
+                _bad(f"{where}.{key}[{i}] has m_max None (no upper bound) but is not the last range.")
         elif not isinstance(m_max, int) or isinstance(m_max, bool) or m_max <= last:
-            _bad(f"{where}.lam ranges need integer m_max values in increasing order. Got {m_max!r} after {last}.")
+            _bad(f"{where}.{key} ranges need integer m_max values in increasing order. Got {m_max!r} after {last}.")
         else:
             last = m_max
-    if lam[-1]["m_max"] is not None:
-        _bad(f"{where}.lam's last range must have m_max None (no upper bound), so that every m has a lam.")
-    return lam
+    if value[-1]["m_max"] is not None:
+        _bad(f"{where}.{key}'s last range must have m_max None (no upper bound), so that every m has a {key}.")
+    return value
+
+
+def _check_lam_table(lam, where: str) -> list[dict] | float:
+    """Validate a recipe's ``lam``: a number >= 0 or a list of ``{"m_max", "lam"}`` ranges."""
+    return _check_table(lam, "lam", where)
+
+
+def _check_methods(methods, where: str) -> None:
+    """Validate ``recover.methods``: ``{method: {argument: number, table of ranges, or string}}``."""
+    if not isinstance(methods, dict):
+        _bad(f"{where}.methods must be a dict {{method: {{argument: value}}}}. Got {describe(methods)}.")
+    for name, args in methods.items():
+        if not isinstance(name, str) or not isinstance(args, dict):
+            _bad(f"{where}.methods must map method names to dicts of arguments. Got {name!r}: {describe(args)}.")
+        for key, value in args.items():
+            if key == "lam":
+                _bad(f"{where}.methods.{name}.lam: lam comes from {where}.lam (CSGM's validated lam) for every "
+                     "latent method; leave it out here.")
+            if not isinstance(value, str):
+                _check_table(value, key, f"{where}.methods.{name}")
 
 
 def _check_recipe(recipe) -> dict:
@@ -80,6 +101,10 @@ def _check_recipe(recipe) -> dict:
                 _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
         if "lam" in entry:
             _check_lam_table(entry["lam"], task)
+        if "methods" in entry:
+            if task != "recover":
+                _bad(f"{task}.methods: per-method arguments are for 'recover' only.")
+            _check_methods(entry["methods"], task)
         pw = entry.get("perceptual_weight", 0.0)
         if not isinstance(pw, (int, float)) or isinstance(pw, bool) or not pw >= 0:
             _bad(f"{task}.perceptual_weight must be a number >= 0. Got {pw!r}.")
@@ -90,23 +115,28 @@ def _check_recipe(recipe) -> dict:
     return recipe
 
 
-def _lam_at(lam, m: int | None, task: str) -> float:
-    """Resolve a recipe's ``lam`` (a number or a table of ranges) at ``m`` measurements."""
-    if not isinstance(lam, list):
-        return float(lam)
+def _value_at(table, m: int | None, task: str, key: str = "lam") -> float:
+    """Resolve a per-m value (a number or a table of ranges) at ``m`` measurements."""
+    if not isinstance(table, list):
+        return float(table)
     if m is None:
-        values = {float(row["lam"]) for row in lam}
+        values = {float(row[key]) for row in table}
         if len(values) == 1:
             return values.pop()
-        raise ValueError(f"The {task} recipe's lam depends on the number of measurements m "
-                         f"({_lam_text(lam)}); pass m to recipe_for.")
-    for row in lam:
+        raise ValueError(f"The {task} recipe's {key} depends on the number of measurements m "
+                         f"({_lam_text(table, prefix=False, key=key)}); pass m to recipe_for.")
+    for row in table:
         if row["m_max"] is None or m <= row["m_max"]:
-            return float(row["lam"])
+            return float(row[key])
     raise AssertionError("unreachable: a validated table ends with m_max None")
 
 
-def recipe_for(G, task: str, m: int | None = None) -> dict | None:
+def _lam_at(lam, m: int | None, task: str) -> float:
+    """Resolve a recipe's ``lam`` (a number or a table of ranges) at ``m`` measurements."""
+    return _value_at(lam, m, task, "lam")
+
+
+def recipe_for(G, task: str, m: int | None = None, method: str | None = None) -> dict | None:
     r"""The solver keyword arguments a prior's validated recipe gives for one task.
 
     A prior's recipe (``G.recipe``, from the ``"recipe"`` entry of its ``config.json``) holds, per
@@ -127,6 +157,11 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
         Number of measurements (rows of the operator :math:`A`), which picks :math:`\lambda` from a
         per-range table.  May be omitted when the recipe's :math:`\lambda` does not depend on
         :math:`m`.
+    method : str, optional
+        A ``recover`` method (``"sparse-gen"``, ``"ilo"``...): its own arguments validated with this
+        prior (``recover.methods``, e.g. Sparse-Gen's ``alpha`` and ``basis``, ILO's ``radius``, per
+        range of :math:`m` like :math:`\lambda`) are added.  Without it, or for a method the recipe
+        does not list, only the shared settings are returned.
 
     Returns
     -------
@@ -196,6 +231,9 @@ def recipe_for(G, task: str, m: int | None = None) -> dict | None:
     out = {k: entry[k] for k in _RECIPE_KWARGS[task] if k in entry and k != "lam"}
     if "lam" in entry:
         out["lam"] = _lam_at(entry["lam"], m, task)
+    if method is not None:
+        for key, value in entry.get("methods", {}).get(method, {}).items():
+            out[key] = value if isinstance(value, str) else _value_at(value, m, f"{task}.methods.{method}", key)
     return out
 
 
@@ -204,20 +242,22 @@ def _num(x) -> str:
     return f"{x:g}"
 
 
-def _lam_text(lam, prefix: bool = True) -> str:
-    """``lam 3 (m <= 15), 0.1 (m > 15)`` -- a recipe's lam (a number or a table of ranges) in brief."""
-    head = "lam " if prefix else ""
+def _lam_text(lam, prefix: bool = True, key: str = "lam") -> str:
+    """``lam 3 (m <= 15), 0.1 (m > 15)`` -- a recipe's lam (or another per-m value ``key``) in brief."""
+    head = f"{key} " if prefix else ""
+    if isinstance(lam, str):
+        return head + lam
     if not isinstance(lam, list):
         return head + _num(lam)
     if len(lam) == 1:
-        return head + _num(lam[0]["lam"])
+        return head + _num(lam[0][key])
     parts, lo = [], 0
     for row in lam:
         if row["m_max"] is None:
-            parts.append(f"{_num(row['lam'])} (m > {lo})")
+            parts.append(f"{_num(row[key])} (m > {lo})")
         else:
-            parts.append(f"{_num(row['lam'])} (m <= {row['m_max']})" if lo == 0
-                         else f"{_num(row['lam'])} ({lo} < m <= {row['m_max']})")
+            parts.append(f"{_num(row[key])} (m <= {row['m_max']})" if lo == 0
+                         else f"{_num(row[key])} ({lo} < m <= {row['m_max']})")
             lo = row["m_max"]
     return head + ", ".join(parts)
 

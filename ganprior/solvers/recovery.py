@@ -95,8 +95,8 @@ class RecoveryResult:
     info: dict = field(default_factory=dict)
 
 
-def _recipe(G, task, m):
-    """The prior's validated recipe for ``task`` at ``m`` measurements, or an empty dict."""
+def _recipe(G, task, m, method=None):
+    """The prior's validated recipe for ``task`` at ``m`` measurements (with ``method``'s own arguments), or {}."""
     recipe = getattr(G, "recipe", None)
     if not recipe:
         return {}
@@ -104,7 +104,7 @@ def _recipe(G, task, m):
         from ..priors import recipe_for
     except ImportError:  # pragma: no cover - older priors module
         return {}
-    return dict(recipe_for(G, task, m) or {})
+    return dict(recipe_for(G, task, m, method=method) or {})
 
 
 def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys=_ENGINE_KEYS, defaults=None):
@@ -301,6 +301,9 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
         0), ``alpha``, ``image_shape``, ``data_range`` (sparse baselines).
+        Where the prior's recipe lists the method (``recover.methods``:
+        e.g. Sparse-Gen's ``alpha`` and ``basis``, ILO's ``radius``), the
+        values validated for this ``m`` are the defaults.
         An argument the method does not take is an error that lists the ones
         it does.  A numeric argument set to ``"cv"`` is chosen per problem by
         cross-validation on held-out measurement rows (then refit on all
@@ -411,13 +414,13 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         patience = check_int(patience, "patience", minimum=1, owner=owner)
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
-    recipe = {} if preset is not None else _recipe(G, "recover", m)
-    keys = _ENGINE_KEYS + (("lam",) if entry is not None and "lam" in entry.hyperparameters else ())
+    recipe = {} if preset is not None else _recipe(G, "recover", m, method=name if entry is not None else None)
+    # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
+    method_keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
     settings, source = resolve_settings({**engine_given, **options}, preset=preset, recipe=recipe, method=entry,
-                                        keys=keys)
+                                        keys=_ENGINE_KEYS + method_keys)
     _check_engine(settings, owner)
-    if "lam" in settings:
-        options = {**options, "lam": settings.pop("lam")}
+    options = {**options, **{k: settings.pop(k) for k in method_keys if k in settings}}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
     P = y_t.shape[0]
