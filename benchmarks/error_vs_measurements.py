@@ -75,11 +75,11 @@ ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavel
 # the validation images like lam; lam itself is the one CSGM's search chose at the same m (run first if needed).
 # Sparse-Gen's alpha weighs ||Psi^T nu||_1 against ||y - Ax||^2 (not scikit-learn's 1/(2m) scaling: alpha_sg =
 # 2 m alpha_sklearn), hence a grid around 1; ILO's radius bounds |h - G_lo(z)| per activation (0 = CSGM).
-# basis / cut are fixed per dataset (not searched): pixels for digits, the DCT for faces; the default cut (after
-# the generator's first block).
+# basis / cut are fixed per dataset (not searched): the basis of the best Lasso on the dataset's validation images
+# (pixels for digits; the DCT for Fashion-MNIST and for faces); the default cut (after the generator's first block).
 BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
           "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0])}
-BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="pixel")},
+BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="dct")},
                 "celeba": {"sparse-gen": dict(basis="dct")}}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
@@ -225,8 +225,8 @@ def hyperparameter_grid(method, cfg):
 
 def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     """Pick the hyperparameter with the lowest mean validation MSE (validation images only), by
-    :func:`widen_search` from the method's grid; a search finished before (``selection.json``, same grid and
-    validation set) is reused, so a resumed run neither repeats nor duplicates it.  A method beyond the range
+    :func:`widen_search` from the method's grid; a search finished before (``selection.json``, same grid,
+    validation set, lam and fixed arguments) is reused, so a resumed run neither repeats nor duplicates it.  A method beyond the range
     (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
 
     Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing of its own to
@@ -241,8 +241,9 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     key = f"{method} m={m}"
     state = load_selection(out)
     rec = state.get(key)
+    fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
     if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
-            and rec.get("lam") == lam:
+            and rec.get("lam") == lam and rec.get("fixed") == fixed:
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
     per_image = {}
@@ -259,7 +260,7 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
                       n_val=len(val_ids), val_images=val_ids, tried=[[v, e] for v, e in res["tried"]],
                       order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
     if lam is not None:
-        state[key].update(lam=lam, fixed=cfg.get("beyond_fixed", {}).get(method, {}))
+        state[key].update(lam=lam, fixed=fixed)
     save_selection(out, state, cfg["methods"])
     return name, res["best"], lam
 

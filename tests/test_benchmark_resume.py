@@ -131,6 +131,19 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     assert auto["csgm"] == {"lam": csgm["chosen"]} and auto["lasso"] == {"alpha": state["lasso m=25"]["chosen"]}
     assert auto["sparse-gen"] == {"alpha": sg["chosen"], "lam": csgm["chosen"], "basis": "pixel"}
     assert auto["ilo"] == {"radius": state["ilo m=25"]["chosen"], "lam": csgm["chosen"]}
+    # a search made with other fixed arguments (another basis) is not reused: it is made again
+    sel = json.loads((out / "selection.json").read_text())
+    sel["sparse-gen m=25"].update(fixed={"basis": "dct"}, chosen=123.0)
+    (out / "selection.json").write_text(json.dumps(sel))
+    bench.BEYOND["sparse-gen"] = dict(bench.BEYOND["sparse-gen"], grid=[0.5, 5.0])
+    try:
+        bench.main(["--dataset", "mnist", "--random-prior", "--methods", "sparse-gen", "--m", "25",
+                    "--validation-only", "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1",
+                    "--data-root", str(root), "--out", str(out)])
+    finally:
+        bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
+    again = bench.load_selection(out)["sparse-gen m=25"]
+    assert again["fixed"] == {"basis": "pixel"} and again["chosen"] == sg["chosen"]
 
 
 def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path):
