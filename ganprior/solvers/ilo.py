@@ -67,10 +67,13 @@ class ILOObjective(CSGMObjective):
     Notes
     -----
     Stage 1 (:math:`t <` ``warmup``) minimises :math:`\|y - AG(z)\|^2 + \lambda\|z\|^2` over
-    :math:`z` while :math:`h` follows :math:`G_{lo}(z)`.  Stage 2 freezes :math:`z` and minimises
-    :math:`\|y - AG_{hi}(h)\|^2` over :math:`h`, projecting after every step onto
-    :math:`\{h : \|h - G_{lo}(z)\|_\infty \le r\}` (intersected with :math:`h \ge 0` when the lower
-    part ends in a ReLU).  The engine's best-iterate bookkeeping covers both stages.
+    :math:`z` while :math:`h` follows :math:`G_{lo}(z)`.  Stage 2 minimises
+    :math:`\|y - AG_{hi}(h)\|^2 + \lambda\|z\|^2` over :math:`h` and :math:`z`, projecting after
+    every step onto :math:`\{h : \|h - G_{lo}(z)\|_\infty \le r\}` (intersected with :math:`h \ge 0`
+    when the lower part ends in a ReLU): the data term no longer depends on :math:`z`, so :math:`z`
+    moves only by the gradient of :math:`\lambda\|z\|^2` (slowly, as the optimiser's second moment
+    still holds stage 1's gradients), and the box follows :math:`G_{lo}(z)`.  With :math:`\lambda = 0`
+    :math:`z` stays where stage 1 left it.  The engine's best-iterate bookkeeping covers both stages.
     """
 
     state_names = ("z", "h")
