@@ -380,8 +380,9 @@ def merge_runs(out, folders):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
     that ``out`` lacks), their validation.csv rows for the (method, m) of those searches, and their commands
-    (metadata.json).  Returns the number of rows added."""
+    (metadata.json).  ``out`` is created when missing.  Returns the number of rows added."""
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     per_image = out / "per_image.csv"
     have = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)} if per_image.exists() else set()
     if not per_image.exists():

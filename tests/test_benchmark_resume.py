@@ -163,3 +163,7 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
     assert "lasso-dct,10,3," in summary and "csgm,10,3," in summary
     meta = json.loads((tmp_path / "main" / "metadata.json").read_text())
     assert sum("merged" in c for c in meta["commands"]) == 1
+    # runs merged into a folder that does not exist yet: it is made, with the same rows
+    bench.main([*common, "--methods", "csgm", "lasso-dct", "--summary-only", "--merge", str(tmp_path / "main"),
+                "--out", str(tmp_path / "new" / "merged")])
+    assert sorted(map(str, rows(tmp_path / "new" / "merged"))) == sorted(map(str, rows(tmp_path / "main")))
