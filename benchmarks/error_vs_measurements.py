@@ -689,7 +689,8 @@ def main(argv=None):
     from ganprior.plotting import error_curves
 
     error_curves(summary, out / "error_vs_m.png",
-                 title=f"{args.dataset}: {len(x_test)} test images, ||eta|| = {cfg['noise']}")
+                 title=f"{args.dataset}: {len(x_test)} test images, ||eta|| = {cfg['noise']}"
+                       + (f", prior {args.prior}" if args.prior else ""))
     sav = savings(summary, cfg["savings_targets"], out)
     order = [k for k in cfg["methods"] if k in methods] + [k for k in methods if k not in cfg["methods"]]
     (out / "table.md").write_text(markdown_table(summary, order))
