@@ -226,11 +226,11 @@ def hyperparameter_grid(method, cfg):
 def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     """Pick the hyperparameter with the lowest mean validation MSE (validation images only), by
     :func:`widen_search` from the method's grid; a search finished before (``selection.json``, same grid,
-    validation set, lam and fixed arguments) is reused, so a resumed run neither repeats nor duplicates it.  A method beyond the range
-    (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
+    validation set, lam and fixed arguments) is reused, so a resumed run neither repeats nor duplicates it.
+    A method beyond the range (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
 
     Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing of its own to
-    tune: it chooses per problem, from the measurements alone, among ``AUTO_CANDIDATES`` run with the values
+    tune: it chooses per problem, from the measurements alone, among :func:`auto_candidate_methods` run with the values
     their own searches chose (run first when missing; :func:`validated_options`)."""
     if method == "auto":
         for cand in auto_candidate_methods(cfg):
