@@ -47,9 +47,10 @@ def auto_candidates(candidates, G, image_shape=None):
     candidates : None, sequence or mapping
         ``None``: every method of :data:`AUTO_METHODS` that can run (the latent ones only with ``G``, ILO
         only with a generator that splits), each with its defaults (a bundled prior's recipe supplies
-        ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it lists them).  A mapping ``{name: options}``, or a sequence whose items are a name or a
-        ``(name, options)`` pair (the same method may then appear with different options, e.g. two bases):
-        typically hyperparameters validated beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.
+        ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it lists them).  A mapping
+        ``{name: options}``, or a sequence whose items are a name or a ``(name, options)`` pair (the same
+        method may then appear with different options, e.g. two bases): typically hyperparameters validated
+        beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.
     G : Generator or None
         The prior (latent candidates need it).
     image_shape : tuple, optional
