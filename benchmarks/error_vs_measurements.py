@@ -656,11 +656,11 @@ def main(argv=None):
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
+        cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
+                 if method == "auto" else None)
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
-            cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
-                     if method == "auto" else None)
             x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam,
                                candidates=cands)
             sec = (time.perf_counter() - t) / len(part)

@@ -56,11 +56,6 @@ def _check_table(value, key: str, where: str) -> list[dict] | float:
     return value
 
 
-def _check_lam_table(lam, where: str) -> list[dict] | float:
-    """Validate a recipe's ``lam``: a number >= 0 or a list of ``{"m_max", "lam"}`` ranges."""
-    return _check_table(lam, "lam", where)
-
-
 def _check_methods(methods, where: str) -> None:
     """Validate ``recover.methods``: ``{method: {argument: number, table of ranges, or string}}``."""
     if not isinstance(methods, dict):
@@ -100,7 +95,7 @@ def _check_recipe(recipe) -> dict:
             if key in entry and entry[key] not in options:
                 _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
         if "lam" in entry:
-            _check_lam_table(entry["lam"], task)
+            _check_table(entry["lam"], "lam", task)
         if "methods" in entry:
             if task != "recover":
                 _bad(f"{task}.methods: per-method arguments are for 'recover' only.")
@@ -129,11 +124,6 @@ def _value_at(table, m: int | None, task: str, key: str = "lam") -> float:
         if row["m_max"] is None or m <= row["m_max"]:
             return float(row[key])
     raise AssertionError("unreachable: a validated table ends with m_max None")
-
-
-def _lam_at(lam, m: int | None, task: str) -> float:
-    """Resolve a recipe's ``lam`` (a number or a table of ranges) at ``m`` measurements."""
-    return _value_at(lam, m, task, "lam")
 
 
 def recipe_for(G, task: str, m: int | None = None, method: str | None = None) -> dict | None:
@@ -230,7 +220,7 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
         return None
     out = {k: entry[k] for k in _RECIPE_KWARGS[task] if k in entry and k != "lam"}
     if "lam" in entry:
-        out["lam"] = _lam_at(entry["lam"], m, task)
+        out["lam"] = _value_at(entry["lam"], m, task)
     if method is not None:
         for key, value in entry.get("methods", {}).get(method, {}).items():
             out[key] = value if isinstance(value, str) else _value_at(value, m, f"{task}.methods.{method}", key)

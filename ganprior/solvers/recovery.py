@@ -469,10 +469,6 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     op = as_operator(A, options.get("image_shape"), name="A")
     check_rows(op, y.shape[-1])
     kwargs = {k: v for k, v in engine.items() if v is not None}
-    if method == "auto":  # every candidate checked before the first solve
-        from .selection import auto_candidates
-
-        auto_candidates(candidates, G, tuple(G.image_shape) if G is not None else op.in_shape)
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice,
