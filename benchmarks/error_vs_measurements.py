@@ -19,8 +19,9 @@ Runs made at once into separate folders (one per method, say) are merged into on
 (rows, searches, validation rows and commands; then the summary as with ``--summary-only``).
 
 Outputs in --out: ``per_image.csv`` (appended one whole chunk per write as it goes: an interrupted run resumes
-from it without duplicated or lost rows; a torn last line is dropped), ``selection.json`` (the finished searches:
-a resumed run reuses them),
+from it without duplicated or lost rows; a torn last line is dropped; a row solved with another value than its
+search now chooses -- a search redone on a wider grid -- is solved again, a row of the chosen value is kept),
+``selection.json`` (the finished searches: a resumed run reuses them),
 ``summary.csv``, ``error_vs_m.png``, ``savings.csv`` + ``savings.png`` (the m each method needs for a target
 error, interpolated, and the Lasso-m / CSGM-m ratio), ``metadata.json`` (versions, seeds, device, times, command).
 
@@ -364,6 +365,40 @@ def read_rows(per_image):
     return rows
 
 
+def row_label(name, value, lam=None):
+    """The ``(hyperparameter, value)`` columns of a test row solved with ``value`` (and CSGM's ``lam``)."""
+    return (name if lam is None else f"{name} (lam={lam:g})"), str(value)
+
+
+def is_current(row, search):
+    """Whether a test row was solved with the value its method's saved search chose (``search``, the
+    selection.json entry for its (method, m); ``None``: no search to compare with, e.g. ``auto``)."""
+    if search is None:
+        return True
+    return (row["hyperparameter"], row["value"]) == row_label(search["hyperparameter"], search["chosen"],
+                                                             search.get("lam"))
+
+
+def drop_stale_rows(per_image, method, m, search):
+    """Remove from per_image.csv the rows of (method, m) solved with another value than ``search`` chose (a
+    search redone on a wider grid or more validation images): they are solved again, never mixed with rows of
+    the current value. Rows of the chosen value are kept (the same value, A and seeds give the same solve).
+    Returns the (method, m, image) keys removed."""
+    rows = read_rows(per_image)
+    stale = [r for r in rows if r["method"] == method and int(r["m"]) == m and not is_current(r, search)]
+    if stale:
+        print(f"{per_image}: {len(stale)} rows of {method} m={m} were solved with "
+              f"{stale[0]['hyperparameter']} = {stale[0]['value']}, not the chosen value: solved again",
+              file=sys.stderr)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        gone = set(map(id, stale))
+        w.writerows([r for r in rows if id(r) not in gone])
+        _replace(per_image, buf.getvalue())
+    return {(r["method"], int(r["m"]), int(r["image"])) for r in stale}
+
+
 def append_rows(per_image, rows):
     """Append a chunk's rows with ONE write to an O_APPEND file, then fsync: a killed run loses whole chunks."""
     buf = io.StringIO()
@@ -631,7 +666,9 @@ def main(argv=None):
     per_image = out / "per_image.csv"
     done = set()
     if per_image.exists():
-        done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)}
+        saved = load_selection(out)
+        done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)
+                if is_current(r, saved.get(f"{r['method']} m={r['m']}"))}
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
@@ -655,6 +692,7 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
+        done -= drop_stale_rows(per_image, method, m, load_selection(out).get(f"{method} m={m}"))
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
         cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
                  if method == "auto" else None)
@@ -666,11 +704,11 @@ def main(argv=None):
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])
+            label, text = row_label(name, value, lam)
             append_rows(per_image, [dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
                                          psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
                                          operator=operator_name(m, x_test[0].numel()),
-                                         hyperparameter=name if lam is None else f"{name} (lam={lam:g})",
-                                         value=value) for j, i in enumerate(part)])
+                                         hyperparameter=label, value=text) for j, i in enumerate(part)])
             bar.update(len(part))
     bar.close()
     state = load_selection(out)

@@ -167,3 +167,29 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
     bench.main([*common, "--methods", "csgm", "lasso-dct", "--summary-only", "--merge", str(tmp_path / "main"),
                 "--out", str(tmp_path / "new" / "merged")])
     assert sorted(map(str, rows(tmp_path / "new" / "merged"))) == sorted(map(str, rows(tmp_path / "main")))
+
+
+def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp_path):
+    # a search redone (a wider grid) that chooses another value: that (method, m)'s rows are solved again with it,
+    # the rows whose value is still the chosen one are kept as they are (not solved again)
+    root = require_mnist()
+    out = tmp_path / "run"
+    bench.main(argv(root, out))
+    before = values(rows(out))
+    sel = json.loads((out / "selection.json").read_text())
+    old = sel["lasso-dct m=25"]["chosen"]
+    sel["lasso-dct m=25"]["chosen"] = new = old * 7.0  # as if a wider search had chosen another alpha
+    (out / "selection.json").write_text(json.dumps(sel))
+    seconds = {(r["method"], r["m"], r["image"]): r["seconds"] for r in rows(out)}
+    bench.main(argv(root, out))
+    got = rows(out)
+    keys = [(r["method"], r["m"], r["image"]) for r in got]
+    assert len(keys) == len(set(keys)) == 24
+    redone = {k: v for k, v in values(got).items() if k[:2] == ("lasso-dct", "25")}
+    assert {v["value"] for v in redone.values()} == {str(new)} and len(redone) == 6
+    assert all(redone[k]["mse"] != before[k]["mse"] for k in redone)  # alpha x 7 changes every solve
+    kept = {k: v for k, v in values(got).items() if k[:2] != ("lasso-dct", "25")}
+    assert kept == {k: v for k, v in before.items() if k[:2] != ("lasso-dct", "25")}
+    assert all(r["seconds"] == seconds[(r["method"], r["m"], r["image"])] for r in got
+               if (r["method"], r["m"]) != ("lasso-dct", "25"))  # kept rows were not solved again
+    assert "lasso-dct,25,6," in (out / "summary.csv").read_text()  # the summary: the 6 rows of the chosen value
