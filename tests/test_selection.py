@@ -157,3 +157,47 @@ def test_auto_candidates_are_checked_before_any_solve(kwargs, error, match, monk
         ganprior.recover(torch.zeros(2, 30), A, G, **{"method": "auto", **kwargs})
     with pytest.raises(ValueError, match="needs 'G'"):  # a latent candidate without a prior
         ganprior.recover(torch.zeros(2, 30), A, method="auto", candidates=["lasso", "csgm"])
+
+
+def test_adaptive_choice_leaves_the_shared_candidate_exactly_where_a_paired_t_test_says_so():
+    # an independent reference: scipy's paired t-test (one-sided, own best < shared) on each problem's held-out rows
+    from scipy.stats import ttest_rel
+
+    from ganprior.solvers.selection import choose_candidates
+
+    gen = torch.Generator().manual_seed(0)
+    P, C, r = 300, 4, 8
+    level = torch.rand(P, C, 1, generator=gen, dtype=torch.float64)  # per problem and candidate: its true error
+    errors = level * torch.distributions.Chi2(1.0).sample((P, C, r)).double() + 0.3 * level
+    shared = int(errors.mean(-1).sum(0).argmin())
+    own = errors.mean(-1).argmin(1)
+    expect = []
+    for p in range(P):
+        o = int(own[p])
+        leave = o != shared and ttest_rel(errors[p, o], errors[p, shared], alternative="less").pvalue < 0.05
+        expect.append(o if leave else shared)
+    got = choose_candidates(errors, "adaptive")
+    assert got.tolist() == expect
+    assert 0 < sum(e != shared for e in expect) < int((own != shared).sum())  # some leave, not all who could
+    assert (choose_candidates(errors, "per-problem") == own).all()
+    assert (choose_candidates(errors, "shared") == shared).all()
+    # a stricter level lets fewer problems leave; with 2 held-out rows none can (no variance to test with)
+    assert (choose_candidates(errors, "adaptive", level=0.001) != shared).sum() < (got != shared).sum()
+    assert (choose_candidates(errors[..., :2], "adaptive") == int(errors[..., :2].mean(-1).sum(0).argmin())).all()
+
+
+def test_adaptive_choice_in_recover_and_its_bad_pairing():
+    A = ops.Gaussian(60, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    x = torch.zeros(4, *SHAPE, dtype=torch.float64)
+    x.view(4, -1)[:, [3, 20]] = 0.8
+    y = A(x) + 0.01 * torch.randn(4, 60, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    cands = {"lasso": {"alpha": 0.01}, "lasso-dct": {"alpha": 0.01}}
+    res = ganprior.recover(y, A, None, method="auto", candidates=cands, choice="adaptive", return_result=True)
+    sel = res.info["selection"]
+    assert sel["choice"] == "adaptive" and sel["held_out_rows"] == 6
+    # 2-sparse pixel images: the pixel Lasso wins the shared choice; every problem keeps it
+    assert sel["chosen"] == ["lasso"] * 4
+    torch.testing.assert_close(torch.as_tensor(res.x), ganprior.recover(y, A, method="lasso", alpha=0.01),
+                               rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="no held-out rows"):
+        ganprior.recover(y, A, None, method="lasso", alpha="discrepancy", noise_std=0.01, choice="adaptive")

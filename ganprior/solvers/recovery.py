@@ -277,10 +277,14 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     cv_fraction : float
         Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
         (default 0.1, at least one row).
-    choice : {"per-problem", "shared"}, optional
+    choice : {"per-problem", "shared", "adaptive"}, optional
         With ``"cv"``, ``"discrepancy"`` or ``method="auto"``: choose for
         each problem, or one candidate for the whole batch by the held-out
-        error (or fit) summed over its problems.  Default: ``"shared"`` for
+        error (or fit) summed over its problems, or (``"adaptive"``, with
+        held-out rows only) the shared candidate except for the problems
+        whose own held-out rows show their own best better by a one-sided
+        paired t-test at 5% (see
+        :func:`~ganprior.solvers.selection.choose_candidates`).  Default: ``"shared"`` for
         an argument (``lam``, ``alpha``...: it follows the noise level and
         ``m``, which the batch shares, and ``P`` problems' held-out rows
         score it far less noisily -- on MNIST at m = 25 and 50 a per-problem

@@ -25,8 +25,8 @@ import torch
 from .._validation import check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "select_and_recover",
-           "float64_copy", "residual"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "holdout_errors",
+           "choose_candidates", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -36,7 +36,9 @@ CV_GRIDS = {"lam": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "alpha": (1e-5, 1e-4, 
 AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavelet")
 RULES = ("cv", "discrepancy")
 #: How a choice is made across the problems of a batch.
-CHOICES = ("per-problem", "shared")
+CHOICES = ("per-problem", "shared", "adaptive")
+#: One-sided level of the paired test by which ``choice="adaptive"`` lets a problem leave the shared choice.
+ADAPTIVE_LEVEL = 0.05
 
 
 def auto_candidates(candidates, G, image_shape=None):
@@ -182,6 +184,87 @@ def residual(A, y, x):
         return (_torch(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
 
 
+def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, seed=0, kwargs=None):
+    r"""Every candidate fitted on the rows kept, scored on each held-out row.
+
+    Parameters
+    ----------
+    recover : callable
+        :func:`ganprior.recover`.
+    y : array, shape (P, m)
+        Measurements.
+    A : ganprior.operators.LinearOperator
+        The ``(m, n)`` operator shared by the problems.
+    G : Generator or None
+        The prior (``None`` when every candidate is a sparse baseline).
+    candidates : list of (str, dict)
+        ``(method, options)`` pairs, each one batched solve.
+    cv_fraction : float
+        Held-out fraction of the rows (:func:`holdout_rows`).
+    seed : None, int or sequence
+        The solves' seed (also seeds the split when an int).
+    kwargs : dict, optional
+        Engine settings passed to every latent solve.
+
+    Returns
+    -------
+    torch.Tensor, shape (P, len(candidates), r)
+        :math:`(y_i - a_i^T \hat x_c)^2` for each problem, candidate :math:`c` (fitted without the held-out rows)
+        and held-out row :math:`i`, float64 on the CPU.  Its mean over the last axis is the held-out mean squared
+        residual that estimates :math:`\|x - \hat x_c\|^2/m + \sigma^2` (see the module notes).
+    """
+    y2 = y.reshape(-1, y.shape[-1])
+    fit_rows, held = holdout_rows(y2.shape[1], cv_fraction, seed if isinstance(seed, int) else 0)
+    A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
+    out = []
+    for n, opts in candidates:
+        x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs or {}))
+        with torch.no_grad():
+            out.append((_torch(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2))
+    return torch.stack(out, dim=1)
+
+
+def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
+    r"""The candidate each problem takes, from its held-out errors (:func:`holdout_errors`).
+
+    Parameters
+    ----------
+    errors : torch.Tensor, shape (P, C, r)
+        Squared held-out residuals per problem, candidate and held-out row.
+    choice : {"per-problem", "shared", "adaptive"}
+        ``"per-problem"``: each problem's lowest mean :math:`\bar e_{pc}`. ``"shared"``: one candidate for the
+        batch, :math:`s = \arg\min_c \sum_p \bar e_{pc}` (its :math:`P r` rows score it far less noisily).
+        ``"adaptive"``: the shared :math:`s`, except where a problem's own rows show, by a one-sided paired
+        t-test at ``level``, that its own best :math:`b_p` is better: with :math:`d_i = e_{p b_p i} - e_{p s i}`
+        over its :math:`r` rows, :math:`t = \bar d / (s_d / \sqrt r) < -t_{1-\text{level}, r-1}`.  With fewer
+        than 3 held-out rows no problem leaves the shared choice.
+    level : float
+        One-sided level of the ``"adaptive"`` test (default 0.05).
+
+    Returns
+    -------
+    torch.Tensor, shape (P,)
+        The index of each problem's candidate.
+    """
+    mean = errors.mean(dim=-1)
+    own = mean.argmin(dim=1)
+    if choice == "per-problem":
+        return own
+    shared = mean.sum(dim=0).argmin().expand(errors.shape[0])
+    r = errors.shape[-1]
+    if choice == "shared" or r < 3:
+        return shared.clone()
+    from scipy.stats import t as student_t
+
+    idx = torch.arange(errors.shape[0])
+    d = errors[idx, own] - errors[idx, shared]  # (P, r) paired differences, own best minus shared
+    sd = d.std(dim=1, unbiased=True)
+    tstat = torch.where(sd > 0, d.mean(dim=1) / (sd / r ** 0.5),
+                        torch.where(d.mean(dim=1) < 0, -torch.inf, 0.0).double())
+    switch = tstat < -float(student_t.ppf(1.0 - level, r - 1))
+    return torch.where(switch, own, shared)
+
+
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
                        choice="per-problem", candidates=None):
     r"""Run ``recover`` on every candidate, choose (per problem or for the batch) without ground truth, refit.
@@ -208,12 +291,14 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         The other ``recover`` arguments (engine settings), passed to every solve.
     candidates : None, sequence or mapping
         With ``method="auto"``: the methods to compare and their arguments (see :func:`auto_candidates`).
-    choice : {"per-problem", "shared"}
+    choice : {"per-problem", "shared", "adaptive"}
         Choose per problem (default), or one candidate for the whole batch: the one with the lowest
         held-out error summed over the problems (``"cv"``), or the largest value whose summed fit
         stays within :math:`\tau P m \sigma^2` (``"discrepancy"``).  Shared pools the held-out rows of
         all problems, :math:`P r` instead of :math:`r`: far less noisy at small :math:`m`, right when
-        the problems are alike (one operator, one noise level, images of one kind).
+        the problems are alike (one operator, one noise level, images of one kind).  ``"adaptive"``
+        (``"cv"`` only): the shared choice, left by a problem whose own held-out rows show its own best
+        candidate better by a paired test (:func:`choose_candidates`).
 
     Returns
     -------
@@ -250,6 +335,10 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                                  "deviation); without it use 'cv'.")
             noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
         candidates = [(method, {**options, what: v}) for v in grid]
+    if rule == "discrepancy" and choice == "adaptive":
+        raise ValueError(f"{what}='discrepancy' compares each candidate's fit on all rows, with no held-out rows "
+                         "to test a problem's own choice against the shared one: use choice='per-problem' or "
+                         "'shared' with it, or 'cv' with choice='adaptive'.")
     if rule == "discrepancy":
         # every candidate on all rows; the largest value whose residual is within tau * m * sigma^2
         xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
@@ -266,16 +355,9 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
                    "choice": choice}
-    fit_rows, held = holdout_rows(m, cv_fraction, seed if isinstance(seed, int) else 0)
-    A_fit, A_held = op.take_rows(fit_rows), op.take_rows(held)
-    scores = []
-    for n, opts in candidates:
-        x = _call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs)
-        scores.append(residual(A_held, y2[:, held], x) / held.numel())
-    scores = torch.stack(scores, dim=1)  # (P, candidates): held-out mean squared residual
-    pick = scores.argmin(dim=1)
-    if choice == "shared":  # pooled over the problems: P * r held-out rows score each candidate
-        pick = scores.sum(dim=0).argmin().expand(P)
+    errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, seed=seed, kwargs=kwargs)
+    scores = errors.mean(dim=-1)  # (P, candidates): held-out mean squared residual
+    pick = choose_candidates(errors, choice)
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
     for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
         n, opts = candidates[c]
@@ -285,7 +367,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
     label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
     return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
-               "held_out_rows": held.numel(), "held_out_error": scores, "chosen": [label(int(c)) for c in pick],
+               "held_out_rows": errors.shape[-1], "held_out_error": scores, "chosen": [label(int(c)) for c in pick],
                "choice": choice}
 
 

@@ -1,0 +1,162 @@
+"""How ``method="auto"`` should choose across a batch: per problem, one shared choice, or adaptive.
+
+``recover(..., method="auto")`` solves every candidate method on 90% of the measurement rows and scores it on
+the 10% held out (Ward 2009); it then chooses per problem (``choice="per-problem"``), one method for the batch
+(``"shared"``: the held-out errors summed over its problems), or the shared method unless a problem's own rows
+show its own best better by a one-sided paired t-test at 5% (``"adaptive"``,
+:func:`ganprior.solvers.selection.choose_candidates`).  At small m a problem has 1-10 held-out rows, and a
+per-problem choice from them is noisy; this benchmark measures what each rule costs.
+
+Protocol: the error-vs-m benchmark's problems exactly (``benchmarks/error_vs_measurements.py``: its test images,
+operator, noise and engine settings per m, its chunks of ``--chunk`` problems as one batch), and its auto row's
+candidates: every method with the value its validation search chose at that m (``selection.json`` of
+``--results``).  The held-out errors of every candidate on every held-out row are computed once per (m, chunk)
+(:func:`ganprior.solvers.selection.holdout_errors`, the same solves ``recover`` makes) and saved (``errors_m*.pt``,
+written atomically: a rerun resumes); each rule then picks per problem, and a problem's error is the test MSE
+of the picked method's row in the benchmark's ``per_image.csv`` -- the refit on all rows that ``recover`` makes
+(same operator, noise, value and seed; a latent method's restarts may start elsewhere in a smaller batch, so
+this is the refit up to restart noise).  The ``per-problem`` line is checked against the committed auto row.
+
+Writes ``summary.csv`` / ``summary.md`` (per rule and m: mean MSE with 95% CI, the best single method and the
+paired difference to it with its 95% CI, how many problems left the shared choice) and ``metadata.json``.
+Usage (the committed run)::
+
+    python benchmarks/auto_choice.py --dataset mnist --m 10 25 50 100 200 --threads 1 \\
+        --out benchmarks/results/mnist/auto_choice
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import ganprior
+from ganprior.data import load_sample
+from ganprior.solvers.selection import auto_candidates, choose_candidates, holdout_errors
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, write_csv  # noqa: E402
+from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and validated candidates)
+    BEYOND_FIXED,
+    PRESETS,
+    auto_candidate_methods,
+    load_selection,
+    measure,
+    validated_options,
+)
+
+RULES = ("per-problem", "shared", "adaptive")
+
+
+def test_mse(results):
+    """{(method, m): {image: mse}} from the benchmark's per_image.csv."""
+    out = {}
+    with open(Path(results) / "per_image.csv") as f:
+        for r in csv.DictReader(f):
+            out.setdefault((r["method"], int(r["m"])), {})[int(r["image"])] = float(r["mse"])
+    return out
+
+
+def held_out(path, compute):
+    """The saved held-out errors at ``path``, else ``compute()`` saved atomically (a temporary file, a rename)."""
+    if path.exists():
+        return torch.load(path)
+    errors = compute()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(errors, tmp)
+    os.replace(tmp, path)
+    return errors
+
+
+def mean_ci(v):
+    v = np.asarray(v, dtype=float)
+    return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=sorted(PRESETS), default="mnist")
+    parser.add_argument("--m", type=int, nargs="+", default=[10, 25, 50, 100, 200])
+    parser.add_argument("--n-images", type=int, default=None, help="test images (default: the benchmark's)")
+    parser.add_argument("--chunk", type=int, default=100, help="problems per batch, as the benchmark ran them")
+    parser.add_argument("--results", default=None, help="the benchmark's folder (default benchmarks/results/<dataset>)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = PRESETS[args.dataset]
+    results = Path(args.results or f"benchmarks/results/{args.dataset}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state, mse = load_selection(results), test_mse(results)
+    full = dict(cfg, methods=cfg["methods"])
+    names = auto_candidate_methods(full)
+    x = load_sample(cfg["sample"])[: args.n_images or cfg["n_test"]]
+    G = ganprior.load_prior(cfg["prior"])
+    engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], precision="bf16", schedule="cosine",
+                  chunk_size=args.chunk * cfg["restarts"])
+    start = time.time()
+    rows, summary = [], []
+    for m in args.m:
+        missing = [k for k in names if f"{k} m={m}" not in state or (k, m) not in mse]
+        if missing:
+            raise SystemExit(f"{results} lacks the searches or test rows of {missing} at m={m}: run "
+                             f"benchmarks/error_vs_measurements.py for them first")
+        given = {k: validated_options(k, m, state) for k in names}
+        checked = auto_candidates(given, G, tuple(x.shape[1:]))
+        labels = [label for label, _, _ in checked]
+        cands = [(n, opts) for _, n, opts in checked]
+        A, y = measure(x, m, cfg["noise"], seed=0)
+        errors = []
+        for c in range(0, len(x), args.chunk):
+            part = slice(c, min(len(x), c + args.chunk))
+            errors.append(held_out(out / f"errors_m{m}_{c}.pt", lambda: holdout_errors(
+                ganprior.recover, y[part], A, G, cands, cv_fraction=0.1, seed=0, kwargs=engine)))
+            print(f"m={m} problems {part.start}-{part.stop - 1}: held-out errors ready", flush=True)
+        table = np.array([[mse[(k, m)][i] for k in labels] for i in range(len(x))])  # (P, candidates)
+        best = int(table.mean(axis=0).argmin())
+        for rule in RULES:
+            pick = torch.cat([choose_candidates(e, rule) for e in errors]).numpy()
+            shared = torch.cat([choose_candidates(e, "shared") for e in errors]).numpy()
+            got = table[np.arange(len(x)), pick]
+            diff = got - table[:, best]
+            rows += [dict(m=m, rule=rule, image=i, method=labels[pick[i]], mse=f"{got[i]:.6g}") for i in range(len(x))]
+            mean, ci = mean_ci(got)
+            dmean, dci = mean_ci(diff)
+            summary.append(dict(m=m, rule=rule, mse=f"{mean:.5g}", ci95=f"{ci:.2g}", best_single=labels[best],
+                                best_mse=f"{table[:, best].mean():.5g}", diff_vs_best=f"{dmean:.3g}",
+                                diff_ci95=f"{dci:.2g}", left_shared=int((pick != shared).sum()),
+                                chosen=" ".join(f"{labels[k]}:{int((pick == k).sum())}"
+                                                for k in range(len(labels)) if (pick == k).any())))
+        auto = mse.get(("auto", m))
+        if auto:
+            mean, ci = mean_ci([auto[i] for i in range(len(x))])
+            summary.append(dict(m=m, rule="committed auto row", mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
+                                best_single=labels[best], best_mse=f"{table[:, best].mean():.5g}",
+                                diff_vs_best=f"{mean_ci([auto[i] - table[i, best] for i in range(len(x))])[0]:.3g}",
+                                diff_ci95=f"{mean_ci([auto[i] - table[i, best] for i in range(len(x))])[1]:.2g}",
+                                left_shared="", chosen=""))
+    write_csv(out / "per_image.csv", rows)
+    write_csv(out / "summary.csv", summary)
+    head = list(summary[0])
+    (out / "summary.md").write_text("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
+                                    + "".join("| " + " | ".join(str(r[k]) for k in head) + " |\n" for r in summary))
+    meta = dict(command=command_line("auto_choice.py", argv), results=str(results), dataset=args.dataset,
+                n_images=len(x), chunk=args.chunk, engine=engine, beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
+                torch=torch.__version__, ganprior=ganprior.__version__, python=platform.python_version(),
+                threads=args.threads, wall_time_s=round(time.time() - start, 1))
+    (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print((out / "summary.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
