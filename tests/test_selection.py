@@ -201,3 +201,14 @@ def test_adaptive_choice_in_recover_and_its_bad_pairing():
                                rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="no held-out rows"):
         ganprior.recover(y, A, None, method="lasso", alpha="discrepancy", noise_std=0.01, choice="adaptive")
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(choice="pooled"), "'choice' parameter of choose_candidates"),
+                                           (dict(level=1.5), "level in"), (dict(level=0.0), "'level' parameter")])
+def test_choose_candidates_rejects_bad_arguments(kwargs, match):
+    from ganprior.solvers.selection import choose_candidates
+
+    with pytest.raises(ValueError, match=match):
+        choose_candidates(torch.ones(2, 3, 4), **kwargs)
+    with pytest.raises(ValueError, match=r"shape \(P, C, r\)"):
+        choose_candidates(torch.ones(2, 3))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
 __all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "holdout_errors",
@@ -246,6 +246,12 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
     torch.Tensor, shape (P,)
         The index of each problem's candidate.
     """
+    check_choice(choice, "choice", CHOICES, owner="choose_candidates")
+    level = check_float(level, "level", minimum=0.0, strict=True, owner="choose_candidates")
+    if level >= 1.0 or not isinstance(errors, torch.Tensor) or errors.ndim != 3 or 0 in errors.shape:
+        raise ValueError("choose_candidates takes held-out errors of shape (P, C, r) (holdout_errors) and a level "
+                         f"in (0, 1). Got {type(errors).__name__} of shape {tuple(getattr(errors, 'shape', ()))} "
+                         f"and level={level}.")
     mean = errors.mean(dim=-1)
     own = mean.argmin(dim=1)
     if choice == "per-problem":
