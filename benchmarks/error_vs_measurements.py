@@ -376,9 +376,13 @@ def row_label(name, value, lam=None):
 
 def is_current(row, search):
     """Whether a test row was solved with the value its method's saved search chose (``search``, the
-    selection.json entry for its (method, m); ``None``: no search to compare with, e.g. ``auto``)."""
-    if search is None:
+    selection.json entry for its (method, m), ``None`` when there is none). ``auto`` rows have no search of their
+    own (value "cv"): always current. A row of any other method without a saved search is not: where it came
+    from is unknown, so its (method, m) is searched and the row kept only if the search chooses its value."""
+    if row["value"] == "cv":
         return True
+    if search is None:
+        return False
     return (row["hyperparameter"], row["value"]) == row_label(search["hyperparameter"], search["chosen"],
                                                              search.get("lam"))
 

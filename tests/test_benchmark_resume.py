@@ -193,3 +193,29 @@ def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp
     assert all(r["seconds"] == seconds[(r["method"], r["m"], r["image"])] for r in got
                if (r["method"], r["m"]) != ("lasso-dct", "25"))  # kept rows were not solved again
     assert "lasso-dct,25,6," in (out / "summary.csv").read_text()  # the summary: the 6 rows of the chosen value
+
+
+def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(bench, tmp_path):
+    # rows brought in from another folder without their search (selection.json lacks it): the (method, m) is
+    # searched; rows of the value it chooses are kept as they are, rows of another value are solved again
+    root = require_mnist()
+    out = tmp_path / "run"
+    bench.main(argv(root, out))
+    before = rows(out)
+    sel = json.loads((out / "selection.json").read_text())
+    chosen = sel["lasso-dct m=10"]["chosen"]
+    del sel["lasso-dct m=10"], sel["lasso-dct m=25"]
+    (out / "selection.json").write_text(json.dumps(sel))
+    text = (out / "per_image.csv").read_text().splitlines()
+    # lasso-dct m=25's rows now claim another alpha: they must not survive the search
+    text = [ln if not ln.startswith("lasso-dct,25,") else ",".join(ln.split(",")[:-1] + ["123.0"]) for ln in text]
+    (out / "per_image.csv").write_text("\n".join(text) + "\n")
+    bench.main(argv(root, out))
+    after = bench.load_selection(out)
+    assert after["lasso-dct m=10"]["chosen"] == chosen and "lasso-dct m=25" in after
+    got = {(r["method"], r["m"], r["image"]): r for r in rows(out)}
+    assert len(got) == 24 and all(r["value"] != "123.0" for r in got.values())
+    old = {(r["method"], r["m"], r["image"]): r for r in before}
+    assert all(got[k] == old[k] for k in old if k[:2] != ("lasso-dct", "25"))  # kept, seconds and all
+    assert all(got[k]["value"] == old[k]["value"] and got[k]["mse"] == old[k]["mse"]
+               for k in old if k[:2] == ("lasso-dct", "25"))  # solved again, with the value chosen before
