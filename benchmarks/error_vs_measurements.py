@@ -700,7 +700,10 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        done -= drop_stale_rows(per_image, method, m, load_selection(out).get(f"{method} m={m}"))
+        search = load_selection(out).get(f"{method} m={m}")
+        done -= drop_stale_rows(per_image, method, m, search)
+        done |= {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)  # chosen again: kept
+                 if r["method"] == method and int(r["m"]) == m and is_current(r, search)}
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
         cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
                  if method == "auto" else None)

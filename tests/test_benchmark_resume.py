@@ -195,7 +195,7 @@ def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp
     assert "lasso-dct,25,6," in (out / "summary.csv").read_text()  # the summary: the 6 rows of the chosen value
 
 
-def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(bench, tmp_path):
+def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(bench, tmp_path, monkeypatch):
     # rows brought in from another folder without their search (selection.json lacks it): the (method, m) is
     # searched; rows of the value it chooses are kept as they are, rows of another value are solved again
     root = require_mnist()
@@ -210,6 +210,13 @@ def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(
     # lasso-dct m=25's rows now claim another alpha: they must not survive the search
     text = [ln if not ln.startswith("lasso-dct,25,") else ",".join(ln.split(",")[:-1] + ["123.0"]) for ln in text]
     (out / "per_image.csv").write_text("\n".join(text) + "\n")
+    appended, append = [], bench.append_rows
+
+    def recording(path, chunk):
+        appended.extend((r["method"], r["m"]) for r in chunk)
+        append(path, chunk)
+
+    monkeypatch.setattr(bench, "append_rows", recording)
     bench.main(argv(root, out))
     after = bench.load_selection(out)
     assert after["lasso-dct m=10"]["chosen"] == chosen and "lasso-dct m=25" in after
@@ -219,3 +226,4 @@ def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(
     assert all(got[k] == old[k] for k in old if k[:2] != ("lasso-dct", "25"))  # kept, seconds and all
     assert all(got[k]["value"] == old[k]["value"] and got[k]["mse"] == old[k]["mse"]
                for k in old if k[:2] == ("lasso-dct", "25"))  # solved again, with the value chosen before
+    assert appended == [("lasso-dct", 25)] * 6  # m=10's rows, searched for and chosen again, were not solved again
