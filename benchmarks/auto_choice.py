@@ -98,8 +98,7 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     state, mse = load_selection(results), test_mse(results)
-    full = dict(cfg, methods=cfg["methods"])
-    names = auto_candidate_methods(full)
+    names = auto_candidate_methods(cfg)
     x = load_sample(cfg["sample"])[: args.n_images or cfg["n_test"]]
     G = ganprior.load_prior(cfg["prior"])
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], precision="bf16", schedule="cosine",
@@ -139,12 +138,11 @@ def main(argv=None):
                                                 for k in range(len(labels)) if (pick == k).any())))
         auto = mse.get(("auto", m))
         if auto:
-            mean, ci = mean_ci([auto[i] for i in range(len(x))])
+            got = np.array([auto[i] for i in range(len(x))])
+            (mean, ci), (dmean, dci) = mean_ci(got), mean_ci(got - table[:, best])
             summary.append(dict(m=m, rule="committed auto row", mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
                                 best_single=labels[best], best_mse=f"{table[:, best].mean():.5g}",
-                                diff_vs_best=f"{mean_ci([auto[i] - table[i, best] for i in range(len(x))])[0]:.3g}",
-                                diff_ci95=f"{mean_ci([auto[i] - table[i, best] for i in range(len(x))])[1]:.2g}",
-                                left_shared="", chosen=""))
+                                diff_vs_best=f"{dmean:.3g}", diff_ci95=f"{dci:.2g}", left_shared="", chosen=""))
     write_csv(out / "per_image.csv", rows)
     write_csv(out / "summary.csv", summary)
     head = list(summary[0])

@@ -391,7 +391,7 @@ def drop_stale_rows(per_image, method, m, search):
     """Remove from per_image.csv the rows of (method, m) solved with another value than ``search`` chose (a
     search redone on a wider grid or more validation images): they are solved again, never mixed with rows of
     the current value. Rows of the chosen value are kept (the same value, A and seeds give the same solve).
-    Returns the (method, m, image) keys removed."""
+    Returns the (method, m, image) keys of the rows of (method, m) kept, from the one read of the file."""
     rows = read_rows(per_image)
     stale = [r for r in rows if r["method"] == method and int(r["m"]) == m and not is_current(r, search)]
     if stale:
@@ -404,7 +404,8 @@ def drop_stale_rows(per_image, method, m, search):
         gone = set(map(id, stale))
         w.writerows([r for r in rows if id(r) not in gone])
         _replace(per_image, buf.getvalue())
-    return {(r["method"], int(r["m"]), int(r["image"])) for r in stale}
+    return {(r["method"], int(r["m"]), int(r["image"])) for r in rows
+            if r["method"] == method and int(r["m"]) == m and is_current(r, search)}
 
 
 def append_rows(per_image, rows):
@@ -700,10 +701,8 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        search = load_selection(out).get(f"{method} m={m}")
-        done -= drop_stale_rows(per_image, method, m, search)
-        done |= {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)  # chosen again: kept
-                 if r["method"] == method and int(r["m"]) == m and is_current(r, search)}
+        kept = drop_stale_rows(per_image, method, m, load_selection(out).get(f"{method} m={m}"))
+        done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
         cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
                  if method == "auto" else None)
