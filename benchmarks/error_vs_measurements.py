@@ -80,12 +80,16 @@ ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavel
 # the validation images like lam; lam itself is the one CSGM's search chose at the same m (run first if needed).
 # Sparse-Gen's alpha weighs ||Psi^T nu||_1 against ||y - Ax||^2 (not scikit-learn's 1/(2m) scaling: alpha_sg =
 # 2 m alpha_sklearn), hence a grid around 1; ILO's radius bounds |h - G_lo(z)| per activation (0 = CSGM).
-# basis / cut are fixed per dataset (not searched): the basis of the best Lasso on the dataset's validation images
-# (pixels for digits; the DCT for Fashion-MNIST and for faces); the default cut (after the generator's first block).
-BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
-          "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0])}
+# The basis is fixed per dataset (not searched): the basis of the best Lasso on the dataset's validation images
+# (pixels for digits; the DCT for Fashion-MNIST and for faces).  ILO's cut: the API default (after the generator's
+# first block) on the digits; on CelebA it is chosen per m among BEYOND_CHOICES's layers, each solved at the
+# hyperparameter's API default ("at": radius 1) on the validation images, before the radius search at the chosen
+# cut (a coordinate search: the 64x64 DCGAN's deeper cuts pass the Lassos at large m, the first block does not).
+BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0], at=0.1),
+          "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0], at=1.0)}
 BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="dct")},
                 "celeba": {"sparse-gen": dict(basis="dct")}}
+BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the DCGAN's 4x4 ... 32x32 blocks
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
@@ -204,9 +208,9 @@ def measure(x, m, noise, seed):
     return A, A(x) + eta
 
 
-def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, candidates=None):
+def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, candidates=None, chosen=None):
     """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``
-    (``auto``: among ``candidates``, {method: validated options})."""
+    (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES)."""
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
                   schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
     if method == "csgm":
@@ -215,7 +219,8 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **engine)
     if method in BEYOND:
         fixed = cfg.get("beyond_fixed", {}).get(method, {})
-        return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed, **engine)
+        return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed,
+                                **(chosen or {}), **engine)
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
@@ -234,6 +239,10 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     validation set, lam and fixed arguments) is reused, so a resumed run neither repeats nor duplicates it.
     A method beyond the range (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
 
+    Options listed in ``BEYOND_CHOICES`` (ILO's cut on CelebA) are chosen first, one at a time: each candidate is
+    solved at the hyperparameter's ``at`` value and the lowest mean validation MSE kept (the record's ``choice``);
+    the hyperparameter's search then runs with them (its solve at ``at`` is the one already made).
+
     Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing of its own to
     tune: it chooses per problem, from the measurements alone, among :func:`auto_candidate_methods` run with the values
     their own searches chose (run first when missing; :func:`validated_options`)."""
@@ -247,25 +256,42 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     state = load_selection(out)
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
+    options = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
     if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
-            and rec.get("lam") == lam and rec.get("fixed") == fixed:
+            and rec.get("lam") == lam and rec.get("fixed") == fixed \
+            and {k: v["candidates"] for k, v in rec.get("choice", {}).items()} == options:
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
-    per_image = {}
+    per_image, chosen, choice, extra = {}, {}, {}, []
+
+    def solve(value, opts):
+        x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape, lam=lam, chosen=opts)
+        return [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
+
+    for opt, cands in options.items():  # one option at a time, at the hyperparameter's default
+        at = BEYOND[method]["at"]
+        errs = {c: solve(at, {**chosen, opt: c}) for c in cands}
+        chosen[opt] = min(cands, key=lambda c: np.mean(errs[c]))  # ties: the first listed
+        choice[opt] = dict(candidates=list(cands), at=at, tried=[[c, float(np.mean(errs[c]))] for c in cands],
+                           chosen=chosen[opt])
+        extra += [(opt, c, errs[c]) for c in cands]
+        per_image[at] = errs[chosen[opt]]  # the search below reuses this solve
 
     def evaluate(value):
-        x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape, lam=lam)
-        per_image[value] = [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
+        if value not in per_image:
+            per_image[value] = solve(value, chosen)
         return float(np.mean(per_image[value]))
 
     res = widen_search(evaluate, grid, **SEARCH[name])
     if per_image:
-        write_validation(out, method, m, name, val_ids, per_image)
+        write_validation(out, method, m, name, val_ids, per_image, extra)
     state[key] = dict(method=method, m=m, hyperparameter=name, grid=[float(v) for v in grid],
                       n_val=len(val_ids), val_images=val_ids, tried=[[v, e] for v, e in res["tried"]],
                       order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
     if lam is not None:
         state[key].update(lam=lam, fixed=fixed)
+    if choice:
+        state[key]["choice"] = choice
     save_selection(out, state, cfg["methods"])
     return name, res["best"], lam
 
@@ -283,6 +309,7 @@ def validated_options(method, m, state):
     if rec.get("lam") is not None:
         opts["lam"] = rec["lam"]
     opts.update(rec.get("fixed") or {})
+    opts.update({k: v["chosen"] for k, v in rec.get("choice", {}).items()})
     return opts
 
 
@@ -308,7 +335,10 @@ def selection_lines(state, method_order):
     lines = []
     for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
         given = "" if rec.get("lam") is None else " [" + "; ".join(
-            [f"lam = {_fmt(rec['lam'])}"] + [f"{k} = {v}" for k, v in rec.get("fixed", {}).items()]) + "]"
+            [f"lam = {_fmt(rec['lam'])}"] + [f"{k} = {v}" for k, v in rec.get("fixed", {}).items()]
+            + [f"{k} = {c['chosen']} (at {rec['hyperparameter']} {_fmt(c['at'])}: "
+               + ", ".join(f"{v}: {e:.5g}" for v, e in c["tried"]) + ")"
+               for k, c in rec.get("choice", {}).items()]) + "]"
         if rec["status"] == "single":
             lines.append(f"{rec['method']} m={rec['m']}{given}: {rec['hyperparameter']} = {_fmt(rec['chosen'])} "
                          "(a one-value grid: no search)")
@@ -328,8 +358,9 @@ def save_selection(out, state, method_order):
     _replace(Path(out) / "selection.log", "\n".join(selection_lines(state, method_order)) + "\n")
 
 
-def write_validation(out, method, m, name, val_ids, per_image):
-    """validation.csv: the per-image validation MSE of every value tried (a repeated search replaces its rows)."""
+def write_validation(out, method, m, name, val_ids, per_image, extra=()):
+    """validation.csv: the per-image validation MSE of every value tried (a repeated search replaces its rows);
+    ``extra``: ``(option, candidate, errors)`` of a BEYOND_CHOICES option, its own rows."""
     path = Path(out) / "validation.csv"
     rows = []
     if path.exists():
@@ -338,6 +369,9 @@ def write_validation(out, method, m, name, val_ids, per_image):
     for value in sorted(per_image):
         rows += [dict(method=method, m=m, hyperparameter=name, value=_fmt(value), image=i, mse=f"{e:.6g}")
                  for i, e in zip(val_ids, per_image[value])]
+    for opt, c, errs in extra:
+        rows += [dict(method=method, m=m, hyperparameter=opt, value=str(c), image=i, mse=f"{e:.6g}")
+                 for i, e in zip(val_ids, errs)]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
     w.writeheader()
@@ -369,9 +403,11 @@ def read_rows(per_image):
     return rows
 
 
-def row_label(name, value, lam=None):
-    """The ``(hyperparameter, value)`` columns of a test row solved with ``value`` (and CSGM's ``lam``)."""
-    return (name if lam is None else f"{name} (lam={lam:g})"), str(value)
+def row_label(name, value, lam=None, chosen=None):
+    """The ``(hyperparameter, value)`` columns of a test row solved with ``value`` (and CSGM's ``lam``, and the
+    options ``chosen`` by a BEYOND_CHOICES search)."""
+    given = ([] if lam is None else [f"lam={lam:g}"]) + [f"{k}={v}" for k, v in (chosen or {}).items()]
+    return (f"{name} ({'; '.join(given)})" if given else name), str(value)
 
 
 def is_current(row, search):
@@ -383,8 +419,9 @@ def is_current(row, search):
         return True
     if search is None:
         return False
-    return (row["hyperparameter"], row["value"]) == row_label(search["hyperparameter"], search["chosen"],
-                                                             search.get("lam"))
+    return (row["hyperparameter"], row["value"]) == row_label(
+        search["hyperparameter"], search["chosen"], search.get("lam"),
+        {k: v["chosen"] for k, v in search.get("choice", {}).items()})
 
 
 def drop_stale_rows(per_image, method, m, search):
@@ -647,10 +684,12 @@ def main(argv=None):
     cfg = dict(PRESETS[args.dataset])
     cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[args.dataset].get("alphas", {})}.items()}
     cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
+    cfg["beyond_choices"] = BEYOND_CHOICES.get(args.dataset, {})
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
         cfg["beyond_grids"] = {k: [v["grid"][1]] for k, v in BEYOND.items()}
+        cfg["beyond_choices"] = {}
     for key in ("restarts", "steps", "lr"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
@@ -701,7 +740,9 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        kept = drop_stale_rows(per_image, method, m, load_selection(out).get(f"{method} m={m}"))
+        search = load_selection(out).get(f"{method} m={m}")
+        chosen = {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()}
+        kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
         cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
@@ -710,11 +751,11 @@ def main(argv=None):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
             x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam,
-                               candidates=cands)
+                               candidates=cands, chosen=chosen)
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])
-            label, text = row_label(name, value, lam)
+            label, text = row_label(name, value, lam, chosen)
             append_rows(per_image, [dict(method=method, m=m, image=i, mse=f"{float(mse[j]):.6g}",
                                          psnr=f"{float(psnr[j]):.4f}", seconds=f"{sec:.4g}",
                                          operator=operator_name(m, x_test[0].numel()),
@@ -753,7 +794,8 @@ def main(argv=None):
                           precision=args.precision, select="measurement"),
                 alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
-                                fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m")
+                                fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m",
+                                **({"chosen_first": cfg["beyond_choices"][k]} if k in cfg["beyond_choices"] else {}))
                         for k in methods if k in BEYOND},
                 auto=({str(m): {k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)
                                 if f"{k} m={m}" in state} for m in ms}

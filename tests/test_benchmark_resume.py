@@ -227,3 +227,42 @@ def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(
     assert all(got[k]["value"] == old[k]["value"] and got[k]["mse"] == old[k]["mse"]
                for k in old if k[:2] == ("lasso-dct", "25"))  # solved again, with the value chosen before
     assert appended == [("lasso-dct", 25)] * 6  # m=10's rows, searched for and chosen again, were not solved again
+
+
+def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row_label(bench, tmp_path, monkeypatch):
+    # BEYOND_CHOICES (ILO's cut on CelebA): each candidate solved at the hyperparameter's default on the
+    # validation images, the lowest kept; the radius search then runs at that cut and reuses that solve; the test
+    # rows are solved with it and carry it in their label, so rows of another cut are stale
+    root = require_mnist()
+    out = tmp_path / "choice"
+    monkeypatch.setitem(bench.BEYOND_CHOICES, "mnist", {"ilo": {"cut": [3, 6]}})
+    bench.main(["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
+                "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+                "--out", str(out)])
+    rec = bench.load_selection(out)["ilo m=25"]
+    choice = rec["choice"]["cut"]
+    errs = dict((c, e) for c, e in choice["tried"])
+    assert choice["candidates"] == [3, 6] and choice["at"] == 1.0 and set(errs) == {3, 6}
+    assert choice["chosen"] == min(errs, key=errs.get)
+    assert dict(rec["tried"])[1.0] == errs[choice["chosen"]]  # the search reused the solve at radius 1
+    with open(out / "validation.csv") as f:
+        val = [r for r in csv.DictReader(f) if r["method"] == "ilo"]
+    assert sorted({r["value"] for r in val if r["hyperparameter"] == "cut"}) == ["3", "6"]
+    assert abs(sum(float(r["mse"]) for r in val if r["hyperparameter"] == "cut" and r["value"] == "6") / 3
+               - errs[6]) < 1e-5
+    label = f"radius (lam={rec['lam']:g}; cut={choice['chosen']})"
+    got = [r for r in rows(out) if r["method"] == "ilo"]
+    assert len(got) == 2 and {(r["hyperparameter"], r["value"]) for r in got} == {(label, str(rec["chosen"]))}
+    assert bench.validated_options("ilo", 25, bench.load_selection(out))["cut"] == choice["chosen"]
+    assert "cut = " in (out / "selection.log").read_text()
+    # a row of another cut (or of none, from before the choice) is not current; the search's own rows are
+    assert bench.is_current(got[0], rec)
+    assert not bench.is_current(dict(got[0], hyperparameter=f"radius (lam={rec['lam']:g})"), rec)
+    other = 6 if choice["chosen"] == 3 else 3
+    assert not bench.is_current(dict(got[0], hyperparameter=f"radius (lam={rec['lam']:g}; cut={other})"), rec)
+    # the same run again reuses the search (same candidates) and solves nothing
+    before = (out / "per_image.csv").read_text()
+    bench.main(["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
+                "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+                "--out", str(out)])
+    assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
