@@ -282,3 +282,28 @@ def test_a_recipe_gives_a_method_its_own_validated_arguments_per_range_of_m_and_
     G.recipe = {"recover": {"methods": {"sparse-gen": {"alpha": 0.5}}}}
     caller = ganprior.recover(y, A, G, method="sparse-gen", alpha=2.0, steps=3, seed=0, return_result=True)
     assert caller.info["settings"]["alpha"] == 2.0 and caller.info["source"]["alpha"] == "caller"
+
+
+def test_a_recipe_layer_index_stays_an_int_and_recover_runs_ilo_at_that_cut():
+    # ILO's cut per range of m (the celeba64 recipe's): recipe_for gives an int, and recover solves exactly as
+    # with that cut passed by hand (a float 3.0 would be refused by ILO's int check)
+    class Prior:
+        recipe = {"recover": {"methods": {"ilo": {"cut": [{"m_max": 20, "cut": 1}, {"m_max": None, "cut": 2}],
+                                                  "radius": 0.5}}}}
+
+    got = recipe_for(Prior, "recover", m=21, method="ilo")
+    assert got == {"cut": 2, "radius": 0.5} and type(got["cut"]) is int
+    assert type(recipe_for(Prior, "recover", m=20, method="ilo")["cut"]) is int
+    assert type(recipe_for(Prior, "recover", m=20, method="ilo")["radius"]) is float
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 36),
+                              torch.nn.Unflatten(1, (1, 6, 6)))
+    G = ganprior.Generator(net, latent_shape=4, output_range=(0, 1))
+    G.recipe = {"recover": {"steps": 20, "lam": 0.1, "methods": Prior.recipe["recover"]["methods"]}}
+    A = ganprior.operators.Gaussian(30, in_shape=(1, 6, 6), seed=1)
+    y = torch.randn(2, 30, generator=torch.Generator().manual_seed(0))
+    res = ganprior.recover(y, A, G, method="ilo", seed=0, return_result=True)
+    assert res.info["settings"]["cut"] == 2 and res.info["source"]["cut"] == "recipe"
+    G.recipe = None
+    by_hand = ganprior.recover(y, A, G, method="ilo", lam=0.1, cut=2, radius=0.5, steps=20, seed=0)
+    torch.testing.assert_close(res.x, by_hand, rtol=0, atol=0)

@@ -33,7 +33,7 @@ def _check_table(value, key: str, where: str) -> list[dict] | float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not (math.isfinite(value) and value >= 0):
             _bad(f"{where}.{key} must be a finite number >= 0. Got {value!r}.")
-        return float(value)
+        return _number(value)
     if not isinstance(value, list) or not value:
         _bad(f"{where}.{key} must be a number or a non-empty list of {{'m_max', '{key}'}} ranges. "
              f"Got {describe(value)}.")
@@ -110,19 +110,24 @@ def _check_recipe(recipe) -> dict:
     return recipe
 
 
+def _number(v):
+    """An int stays an int (a layer index such as ILO's ``cut``); any other number becomes a float."""
+    return v if isinstance(v, int) and not isinstance(v, bool) else float(v)
+
+
 def _value_at(table, m: int | None, task: str, key: str = "lam") -> float:
     """Resolve a per-m value (a number or a table of ranges) at ``m`` measurements."""
     if not isinstance(table, list):
-        return float(table)
+        return _number(table)
     if m is None:
-        values = {float(row[key]) for row in table}
+        values = {_number(row[key]) for row in table}
         if len(values) == 1:
             return values.pop()
         raise ValueError(f"The {task} recipe's {key} depends on the number of measurements m "
                          f"({_lam_text(table, prefix=False, key=key)}); pass m to recipe_for.")
     for row in table:
         if row["m_max"] is None or m <= row["m_max"]:
-            return float(row[key])
+            return _number(row[key])
     raise AssertionError("unreachable: a validated table ends with m_max None")
 
 
