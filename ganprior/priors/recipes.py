@@ -28,7 +28,7 @@ def _bad(msg: str):
     raise ValueError(f"Invalid solver recipe: {msg}")
 
 
-def _check_table(value, key: str, where: str) -> list[dict] | float:
+def _check_table(value, key: str, where: str) -> list[dict] | float | int:
     """Validate a per-m value: a number >= 0 or a list of ``{"m_max", key}`` ranges (``lam``, ``alpha``...)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not (math.isfinite(value) and value >= 0):
@@ -115,7 +115,7 @@ def _number(v):
     return v if isinstance(v, int) and not isinstance(v, bool) else float(v)
 
 
-def _value_at(table, m: int | None, task: str, key: str = "lam") -> float:
+def _value_at(table, m: int | None, task: str, key: str = "lam") -> float | int:
     """Resolve a per-m value (a number or a table of ranges) at ``m`` measurements."""
     if not isinstance(table, list):
         return _number(table)
