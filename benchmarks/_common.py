@@ -9,6 +9,8 @@ import csv
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def command_line(script: str, argv=None) -> str:
     """``python benchmarks/<script> <arguments>``: the command as the README and the results record it."""
@@ -25,3 +27,9 @@ def write_csv(path, rows, comment=None, fieldnames=None):
         writer = csv.DictWriter(f, fieldnames=fieldnames or list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def mean_ci(v):
+    """Mean and 95% half-width (1.96 standard errors; 0 for a single value) of ``v``."""
+    v = np.asarray(v, dtype=float)
+    return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0

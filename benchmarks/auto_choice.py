@@ -44,7 +44,7 @@ from ganprior.data import load_sample
 from ganprior.solvers.selection import auto_candidates, choose_candidates, holdout_errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, write_csv  # noqa: E402
+from _common import command_line, mean_ci, write_csv  # noqa: E402
 from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and validated candidates)
     BEYOND_FIXED,
     PRESETS,
@@ -75,11 +75,6 @@ def held_out(path, compute):
     torch.save(errors, tmp)
     os.replace(tmp, path)
     return errors
-
-
-def mean_ci(v):
-    v = np.asarray(v, dtype=float)
-    return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
 
 def main(argv=None):

@@ -85,7 +85,7 @@ ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavel
 # first block) on the digits; on CelebA it is chosen per m among BEYOND_CHOICES's layers, each solved at the
 # hyperparameter's API default ("at": radius 1) on the validation images, before the radius search at the chosen
 # cut (a coordinate search: the 64x64 DCGAN's deeper cuts pass the Lassos at large m, the first block does not).
-BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0], at=0.1),
+BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
           "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0], at=1.0)}
 BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="dct")},
                 "celeba": {"sparse-gen": dict(basis="dct")}}
@@ -301,6 +301,11 @@ def auto_candidate_methods(cfg):
     return [k for k in cfg["methods"] if k != "auto"] + [k for k in BEYOND if k not in cfg["methods"]]
 
 
+def chosen_options(search):
+    """The options a saved search chose before its hyperparameter (BEYOND_CHOICES: ILO's cut), ``{}`` if none."""
+    return {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()}
+
+
 def validated_options(method, m, state):
     """The arguments of ``recover`` that ``method``'s validation search chose at ``m`` (from selection.json):
     its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range."""
@@ -309,7 +314,7 @@ def validated_options(method, m, state):
     if rec.get("lam") is not None:
         opts["lam"] = rec["lam"]
     opts.update(rec.get("fixed") or {})
-    opts.update({k: v["chosen"] for k, v in rec.get("choice", {}).items()})
+    opts.update(chosen_options(rec))
     return opts
 
 
@@ -420,8 +425,7 @@ def is_current(row, search):
     if search is None:
         return False
     return (row["hyperparameter"], row["value"]) == row_label(
-        search["hyperparameter"], search["chosen"], search.get("lam"),
-        {k: v["chosen"] for k, v in search.get("choice", {}).items()})
+        search["hyperparameter"], search["chosen"], search.get("lam"), chosen_options(search))
 
 
 def drop_stale_rows(per_image, method, m, search):
@@ -741,7 +745,7 @@ def main(argv=None):
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
         search = load_selection(out).get(f"{method} m={m}")
-        chosen = {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()}
+        chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]

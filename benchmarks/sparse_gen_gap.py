@@ -43,16 +43,11 @@ import ganprior
 from ganprior.solvers.lasso import solve_sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, write_csv  # noqa: E402
+from _common import command_line, mean_ci, write_csv  # noqa: E402
 from error_vs_measurements import BEYOND_FIXED, PRESETS, default_data_root, measure, validation_images  # noqa: E402
 
 FIELDS = ["dataset", "m", "n_images", "variant", "alpha", "lam", "steps", "mse", "mse_ci95", "diff_vs_lasso",
           "diff_ci95", "seconds"]
-
-
-def ci95(v):
-    v = np.asarray(v, dtype=float)
-    return 1.96 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
 
 
 def run(args):
@@ -96,7 +91,8 @@ def run(args):
         d = e - base
         rows.append(dict(dataset=args.dataset, m=args.m, n_images=args.n, variant=name, alpha=alpha,
                          lam=None if name == "lasso" else args.lam, steps=steps, mse=f"{e.mean():.4e}",
-                         mse_ci95=f"{ci95(e):.2e}", diff_vs_lasso=f"{d.mean():.3e}", diff_ci95=f"{ci95(d):.2e}",
+                         mse_ci95=f"{mean_ci(e)[1]:.2e}", diff_vs_lasso=f"{d.mean():.3e}",
+                         diff_ci95=f"{mean_ci(d)[1]:.2e}",
                          seconds=round(sec, 1)))
     return rows
 
