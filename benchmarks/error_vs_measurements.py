@@ -5,7 +5,8 @@ Protocol (see ../shared/REFERENCE.md section 1 and the README):
 - test images: the first 300 MNIST (Fashion-MNIST) test images; the 64 CelebA test faces of the paper;
 - A ~ N(0, 1/m) (a fresh matrix per m, shared by the test images), noise eta with per-entry std
   ||eta|| / sqrt(m), ||eta|| = 0.1 (MNIST) or 0.01 (CelebA);
-- methods: CSGM with the bundled prior, Lasso (pixel), Lasso-DCT, Lasso-wavelet (Haar);
+- methods: CSGM with the bundled prior (or, where PRIOR_CHOICES lists several, the one the validation images
+  choose per m), Lasso (pixel), Lasso-DCT, Lasso-wavelet (Haar);
 - every hyperparameter (CSGM lam, each Lasso's alpha) is chosen per m on validation images drawn from the
   TRAINING split (the last --n-val = 32 images), never on the test images; the chosen values are recorded per
   row. A value chosen at an open edge of its grid widens the grid geometrically past that edge (x10 per step,
@@ -90,6 +91,13 @@ BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
 BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="dct")},
                 "celeba": {"sparse-gen": dict(basis="dct")}}
 BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the DCGAN's 4x4 ... 32x32 blocks
+# CSGM's prior chosen per m among bundled priors (the preset's own first): lam is searched with each (the same
+# widening), and the prior whose best lam has the lowest mean validation MSE solves the test rows (ties: the
+# preset's).  A small latent (k = 20) is better determined by few measurements, the preset's k = 64 represents
+# digits better.  Recorded in selection.json (the record's "choice": every prior's own search) and in the row
+# label when it is not the preset's prior.  The methods beyond the range and ``auto`` keep the preset's prior and
+# the lam CSGM chose for it.
+PRIOR_CHOICES = {}  # e.g. {"mnist": ["mnist", "mnist-k20"]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
@@ -210,10 +218,13 @@ def measure(x, m, noise, seed):
 
 def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, candidates=None, chosen=None):
     """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``
-    (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES)."""
+    (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES, or
+    CSGM's ``prior``, a key of ``cfg["prior_models"]``)."""
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
                   schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
     if method == "csgm":
+        if chosen and "prior" in chosen:
+            G = cfg["prior_models"][chosen["prior"]]
         return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **engine)
@@ -250,8 +261,13 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         for cand in auto_candidate_methods(cfg):
             choose(cand, m, x_val, val_ids, G, cfg, precision, image_shape, out)
         return "method", "cv", None
+    if method == "csgm" and len(cfg.get("prior_models", {})) > 1:
+        return choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out)
     name, grid = hyperparameter_grid(method, cfg)
-    lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1] if method in BEYOND else None
+    lam = None
+    if method in BEYOND:
+        choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)
+        lam = preset_lam(load_selection(out)[f"csgm m={m}"])
     key = f"{method} m={m}"
     state = load_selection(out)
     rec = state.get(key)
@@ -296,20 +312,76 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     return name, res["best"], lam
 
 
+def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
+    """CSGM's search at ``m`` with each prior of ``cfg["prior_models"]`` (PRIOR_CHOICES, the preset's first): the
+    lam search of :func:`choose` with each, then the prior whose chosen lam has the lowest mean validation MSE
+    (ties: the first listed). The record's top level is the chosen prior's search; ``choice["prior"]`` keeps every
+    prior's (``searches``). A search of the preset's prior saved before the choice existed (same grid and
+    validation images) is reused, not solved again. Returns ``(name, lam, None)``."""
+    names = list(cfg["prior_models"])
+    name, grid = hyperparameter_grid("csgm", cfg)
+    grid = [float(v) for v in grid]
+    key = f"csgm m={m}"
+    state = load_selection(out)
+    rec = state.get(key)
+    same = rec is not None and rec["grid"] == grid and rec["val_images"] == val_ids
+    if same and rec.get("choice", {}).get("prior", {}).get("candidates") == names:
+        return name, rec["chosen"], None
+    A, y = measure(x_val, m, cfg["noise"], seed=1)
+    searches, extra = {}, []
+    for p in names:
+        if p == names[0] and same and "choice" not in rec:  # the preset's search from before the choice
+            searches[p] = {k: rec[k] for k in ("tried", "order", "chosen", "status")}
+            continue
+        per_image = {}
+
+        def evaluate(value, p=p, per_image=per_image):
+            x_hat = run_method("csgm", y, A, None, cfg, value, precision, image_shape, chosen={"prior": p})
+            per_image[value] = [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
+            return float(np.mean(per_image[value]))
+
+        res = widen_search(evaluate, grid, **SEARCH[name])
+        searches[p] = dict(tried=[[v, e] for v, e in res["tried"]], order=res["order"], chosen=res["best"],
+                           status=res["status"])
+        option = name if p == names[0] else f"{name} (prior={p})"  # the preset's rows: as without a choice
+        extra += [(option, v, errs) for v, errs in sorted(per_image.items())]
+    best = {p: dict((v, e) for v, e in s["tried"])[s["chosen"]] for p, s in searches.items()}
+    chosen = min(names, key=lambda p: best[p])  # min keeps the first of equal errors: the preset's
+    write_validation(out, "csgm", m, name, val_ids, {}, extra)
+    state[key] = dict(method="csgm", m=m, hyperparameter=name, grid=grid, n_val=len(val_ids), val_images=val_ids,
+                      **searches[chosen], rule=SEARCH[name],
+                      choice={"prior": dict(candidates=names, default=names[0], tried=[[p, best[p]] for p in names],
+                                            chosen=chosen, searches=searches)})
+    save_selection(out, state, cfg["methods"])
+    return name, searches[chosen]["chosen"], None
+
+
+def preset_lam(search):
+    """CSGM's lam for the preset's prior from its saved search (``search``, a selection.json record): the one the
+    methods beyond the range and ``auto`` use (they keep the preset's prior)."""
+    prior = (search.get("choice") or {}).get("prior")
+    return prior["searches"][prior["default"]]["chosen"] if prior else search["chosen"]
+
+
 def auto_candidate_methods(cfg):
     """The methods ``auto`` compares: the preset's own and those beyond the range."""
     return [k for k in cfg["methods"] if k != "auto"] + [k for k in BEYOND if k not in cfg["methods"]]
 
 
 def chosen_options(search):
-    """The options a saved search chose before its hyperparameter (BEYOND_CHOICES: ILO's cut), ``{}`` if none."""
-    return {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()}
+    """The options a saved search chose before its hyperparameter (BEYOND_CHOICES: ILO's cut; PRIOR_CHOICES: CSGM's
+    prior), ``{}`` if none. An option that chose its ``default`` (the preset's prior) is left out: its rows are
+    the rows of the run without the choice."""
+    return {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()
+            if "default" not in v or v["chosen"] != v["default"]}
 
 
 def validated_options(method, m, state):
     """The arguments of ``recover`` that ``method``'s validation search chose at ``m`` (from selection.json):
     its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range."""
     rec = state[f"{method} m={m}"]
+    if method == "csgm":  # auto's candidate: the preset's prior (auto solves every candidate with one generator)
+        return {"lam": preset_lam(rec)}
     opts = {rec["hyperparameter"]: rec["chosen"]}
     if rec.get("lam") is not None:
         opts["lam"] = rec["lam"]
@@ -339,11 +411,14 @@ def selection_lines(state, method_order):
     rank = {k: i for i, k in enumerate(method_order)}
     lines = []
     for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
-        given = "" if rec.get("lam") is None else " [" + "; ".join(
-            [f"lam = {_fmt(rec['lam'])}"] + [f"{k} = {v}" for k, v in rec.get("fixed", {}).items()]
-            + [f"{k} = {c['chosen']} (at {rec['hyperparameter']} {_fmt(c['at'])}: "
-               + ", ".join(f"{v}: {e:.5g}" for v, e in c["tried"]) + ")"
-               for k, c in rec.get("choice", {}).items()]) + "]"
+        items = ([] if rec.get("lam") is None else [f"lam = {_fmt(rec['lam'])}"]) \
+            + [f"{k} = {v}" for k, v in (rec.get("fixed") or {}).items()] \
+            + [f"{k} = {c['chosen']} (" + (f"at {rec['hyperparameter']} {_fmt(c['at'])}" if "at" in c else
+                                           f"each at its best {rec['hyperparameter']}") + ": "
+               + ", ".join(f"{v}: {e:.5g}" + ("" if "searches" not in c else
+                                             f" at {_fmt(c['searches'][v]['chosen'])}") for v, e in c["tried"]) + ")"
+               for k, c in rec.get("choice", {}).items()]
+        given = " [" + "; ".join(items) + "]" if items else ""
         if rec["status"] == "single":
             lines.append(f"{rec['method']} m={rec['m']}{given}: {rec['hyperparameter']} = {_fmt(rec['chosen'])} "
                          "(a one-value grid: no search)")
@@ -364,13 +439,16 @@ def save_selection(out, state, method_order):
 
 
 def write_validation(out, method, m, name, val_ids, per_image, extra=()):
-    """validation.csv: the per-image validation MSE of every value tried (a repeated search replaces its rows);
-    ``extra``: ``(option, candidate, errors)`` of a BEYOND_CHOICES option, its own rows."""
+    """validation.csv: the per-image validation MSE of every value tried (a repeated search replaces its rows:
+    those of (method, m) with a hyperparameter written here); ``extra``: ``(option, candidate, errors)``, rows of
+    their own (a BEYOND_CHOICES option; CSGM's lam with a prior other than the preset's: ``lam (prior=NAME)``)."""
     path = Path(out) / "validation.csv"
     rows = []
+    written = ({name} if per_image else set()) | {opt for opt, _, _ in extra}
     if path.exists():
         with open(path) as f:
-            rows = [r for r in csv.DictReader(f) if not (r["method"] == method and int(r["m"]) == m)]
+            rows = [r for r in csv.DictReader(f)
+                    if not (r["method"] == method and int(r["m"]) == m and r["hyperparameter"] in written)]
     for value in sorted(per_image):
         rows += [dict(method=method, m=m, hyperparameter=name, value=_fmt(value), image=i, mse=f"{e:.6g}")
                  for i, e in zip(val_ids, per_image[value])]
@@ -516,8 +594,8 @@ def validation_report(out, sizes):
     with open(out / "validation.csv") as f:
         vrows = list(csv.DictReader(f))
     report = []
-    for method, m in sorted({(r["method"], int(r["m"])) for r in vrows}):
-        sub = [r for r in vrows if r["method"] == method and int(r["m"]) == m]
+    for method, m, hyper in sorted({(r["method"], int(r["m"]), r["hyperparameter"]) for r in vrows}):
+        sub = [r for r in vrows if r["method"] == method and int(r["m"]) == m and r["hyperparameter"] == hyper]
         values = sorted({float(r["value"]) for r in sub})
         images = sorted({int(r["image"]) for r in sub})
         col = {i: j for j, i in enumerate(images)}
@@ -539,7 +617,7 @@ def validation_report(out, sizes):
                 excess.append(E[c, ~inside].mean() - rest_best)
                 rel.append(excess[-1] / rest_best)
                 edge += c in (0, len(values) - 1) and c != pool_best
-            report.append(dict(method=method, m=m, pool=len(images), k=k, blocks=n_blocks,
+            report.append(dict(method=method, m=m, hyperparameter=hyper, pool=len(images), k=k, blocks=n_blocks,
                                pool_choice=_fmt(values[pool_best]), agree=float(np.mean(agree)),
                                excess_mean=float(np.mean(excess)), excess_max=float(np.max(excess)),
                                excess_rel_mean=float(np.mean(rel)), excess_rel_max=float(np.max(rel)),
@@ -714,6 +792,9 @@ def main(argv=None):
         G = ganprior.Generator(build_generator(arch, latent_dim=20, width=16, seed=0), name="random")
     else:
         G = ganprior.load_prior(args.prior or cfg["prior"])
+    # CSGM's candidate priors (PRIOR_CHOICES; not with --prior or --random-prior, which fix one, nor --quick)
+    names = [] if args.prior or args.random_prior or args.quick else PRIOR_CHOICES.get(args.dataset, [])
+    cfg["prior_models"] = {names[0]: G, **{p: ganprior.load_prior(p) for p in names[1:]}} if names else {}
 
     per_image = out / "per_image.csv"
     done = set()
@@ -794,8 +875,8 @@ def main(argv=None):
     meta = dict(command="python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
                 dataset=args.dataset, n_test=len(x_test), n_val=args.n_val, methods=methods, m=ms,
                 csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], schedule=cfg["schedule"],
-                          lam_grid=cfg["lams"],
-                          precision=args.precision, select="measurement"),
+                          lam_grid=cfg["lams"], precision=args.precision, select="measurement",
+                          **({"priors": list(cfg["prior_models"])} if cfg["prior_models"] else {})),
                 alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
                                 fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m",

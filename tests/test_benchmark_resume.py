@@ -266,3 +266,104 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
                 "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
                 "--out", str(out)])
     assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
+
+
+def test_csgm_prior_chosen_per_m_by_its_best_lam_recorded_and_named_in_the_label(bench, tmp_path, monkeypatch):
+    # PRIOR_CHOICES (mnist: the k = 64 and k = 20 priors): CSGM's lam searched with each prior on the validation
+    # digits, the prior with the lowest best error solves the test rows; ILO keeps the preset's prior and its lam.
+    # Here the second prior ("dark") outputs nearly black images, closer to digits than an untrained DCGAN's grey:
+    # it must be chosen, its rows labelled with it, and ILO (which cannot split "dark") must use the preset's.
+    import torch
+
+    import ganprior
+    from ganprior.models import build_generator
+
+    class Dark(torch.nn.Module):
+        output_range = (-1.0, 1.0)
+
+        def __init__(self):
+            super().__init__()
+            self.base = build_generator("dcgan28", latent_dim=8, width=8, seed=1)
+            self.latent_dim = 8
+
+        def forward(self, z):
+            return 0.02 * self.base(z) - 0.97
+
+    def fake(name):
+        if name == "dark":
+            return ganprior.Generator(Dark(), name="dark")
+        return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=0), name=name)
+
+    root = require_mnist()
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake)
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
+    out = tmp_path / "prior"
+    args = ["--dataset", "mnist", "--methods", "csgm", "ilo", "--m", "25", "--n-images", "2", "--restarts", "1",
+            "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out)]
+    bench.main(args)
+    state = bench.load_selection(out)
+    rec = state["csgm m=25"]
+    c = rec["choice"]["prior"]
+    assert c["candidates"] == ["mnist", "dark"] and c["default"] == "mnist"
+    best = dict((p, e) for p, e in c["tried"])
+    for p in ("mnist", "dark"):  # each prior's own lam search, the best of it kept
+        tried = dict((v, e) for v, e in c["searches"][p]["tried"])
+        assert len(tried) >= 3 and best[p] == tried[c["searches"][p]["chosen"]] == min(tried.values())
+    assert c["chosen"] == "dark" and best["dark"] < best["mnist"]
+    assert rec["chosen"] == c["searches"]["dark"]["chosen"] and rec["tried"] == c["searches"]["dark"]["tried"]
+    with open(out / "validation.csv") as f:  # every prior's validation errors, its own rows
+        val = [r for r in csv.DictReader(f) if r["method"] == "csgm"]
+    lam = c["searches"]["dark"]["chosen"]
+    dark = [float(r["mse"]) for r in val if r["hyperparameter"] == "lam (prior=dark)" and float(r["value"]) == lam]
+    assert len(dark) == 3 and abs(sum(dark) / 3 - best["dark"]) < 1e-5
+    assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=dark)"}  # the preset's: as without a choice
+    # the test rows are solved with the chosen prior and say so; ILO took the preset's lam and prior
+    got = [r for r in rows(out) if r["method"] == "csgm"]
+    assert {(r["hyperparameter"], r["value"]) for r in got} == {("lam (prior=dark)", str(lam))}
+    assert all(float(r["mse"]) < 0.2 for r in got)
+    assert state["ilo m=25"]["lam"] == c["searches"]["mnist"]["chosen"] == bench.preset_lam(rec)
+    assert bench.validated_options("csgm", 25, state) == {"lam": c["searches"]["mnist"]["chosen"]}
+    assert "prior = dark (each at its best lam" in (out / "selection.log").read_text()
+    # a row of the preset's prior (the label without a prior) is not current while "dark" is chosen
+    assert bench.is_current(got[0], rec)
+    assert not bench.is_current(dict(got[0], hyperparameter="lam"), rec)
+    # had the preset's prior been chosen, its rows keep the label of the run without a choice
+    kept = dict(rec, choice={"prior": dict(c, chosen="mnist")}, chosen=c["searches"]["mnist"]["chosen"])
+    assert bench.is_current(dict(got[0], hyperparameter="lam", value=str(kept["chosen"])), kept)
+    # the same run again reuses every search and solves nothing
+    before = (out / "per_image.csv").read_text()
+    bench.main(args)
+    assert (out / "per_image.csv").read_text() == before and bench.load_selection(out) == state
+
+
+def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path, monkeypatch):
+    # the committed CSGM searches predate PRIOR_CHOICES: the preset's is adopted (not solved again), only the
+    # other prior is searched
+    import ganprior
+    from ganprior.models import build_generator
+
+    def fake(name):
+        return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=len(name)), name=name)
+
+    root = require_mnist()
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake)
+    out = tmp_path / "old"
+    args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1",
+            "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out),
+            "--validation-only"]
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])  # one prior: no choice, the old record
+    bench.main(args)
+    old = bench.load_selection(out)["csgm m=10"]
+    assert "choice" not in old
+    old_val = [r for r in csv.DictReader(open(out / "validation.csv"))]
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "other"])
+    calls = []
+    real = bench.run_method
+    monkeypatch.setattr(bench, "run_method", lambda *a, **k: calls.append(k.get("chosen")) or real(*a, **k))
+    bench.main(args)
+    rec = bench.load_selection(out)["csgm m=10"]
+    assert rec["choice"]["prior"]["searches"]["mnist"] == {k: old[k] for k in ("tried", "order", "chosen", "status")}
+    assert calls and all(c == {"prior": "other"} for c in calls)
+    val = [r for r in csv.DictReader(open(out / "validation.csv"))]
+    assert [r for r in val if r["hyperparameter"] == "lam"] == old_val  # the preset's rows kept
+    assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=other)"}
