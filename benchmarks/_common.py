@@ -33,3 +33,19 @@ def mean_ci(v):
     """Mean and 95% half-width (1.96 standard errors; 0 for a single value) of ``v``."""
     v = np.asarray(v, dtype=float)
     return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+
+
+def live_generator(run):
+    """The training run ``run``'s generator with the live weights of its checkpoint (``ganprior.load_prior`` gives
+    the EMA ones when the run keeps an average), or ``None`` when the run keeps no EMA: its weights are the live
+    ones already."""
+    import ganprior
+    from ganprior.training.trainer import EMA_KEY, load_checkpoint
+
+    state = load_checkpoint(Path(run) / "checkpoint.pt")
+    if state.get(EMA_KEY) is None:
+        return None
+    G = ganprior.load_prior(run)
+    G.module.load_state_dict(state["generator"])
+    G.module.eval()
+    return G

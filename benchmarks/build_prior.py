@@ -219,6 +219,9 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--note", default="", help="free text for the card (e.g. other runs compared)")
     p.add_argument("--measure-only", action="store_true")
+    p.add_argument("--weights", choices=["ema", "live"], default=None,
+                   help="a run that keeps an EMA of its generator: package the averaged weights (default) or the "
+                        "live ones of its checkpoint (when a comparison on validation images prefers them)")
     args = p.parse_args(argv)
     recipe = read_recipe(args.recipe) if args.recipe is not None else None
     if args.update:
@@ -228,6 +231,14 @@ def main(argv=None):
         p.error("--run and --sample are required (unless --update)")
     torch.set_num_threads(args.threads)
     G = ganprior.load_prior(args.run)  # the checkpoint's EMA weights when the run has them
+    weights = None
+    if args.weights == "live":
+        from _common import live_generator  # benchmarks/ is on sys.path when the script runs
+
+        weights = G = live_generator(args.run)
+        if G is None:
+            p.error(f"--weights live: the run {str(args.run)!r} keeps no EMA of its generator; its weights are the "
+                    "live ones already (drop --weights)")
     x = load_sample(args.sample)[: args.n]
     mse, psnr, sec, x_hat = representation_error(G, x, args.restarts, args.steps, args.lr, args.precision, args.chunk,
                                                  args.schedule)
@@ -245,12 +256,21 @@ def main(argv=None):
     torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
     config = json.loads((args.run / "config.json").read_text())
     config["command"] = portable_command(config.get("command", ""))
+    if weights is not None:
+        config["generator_weights"] = "live"
     config["quality"] = quality
     config["name"] = args.name
     if recipe is not None:
         config["recipe"] = recipe
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    shutil.copyfile(args.run / "samples" / "latest.png", out / "samples.png")
+    if weights is None:
+        shutil.copyfile(args.run / "samples" / "latest.png", out / "samples.png")
+    else:  # the run's sample grids show its average: draw the live generator's own (64 seeded latents)
+        from ganprior.training._io import save_image_grid
+
+        z = torch.randn(64, *G.latent_shape, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            save_image_grid(G(z).float(), out / "samples.png")
     plot_losses(args.run / "log.csv", out / "losses.png")
     from ganprior.plotting import recovery_grid
 

@@ -91,13 +91,14 @@ BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
 BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel")}, "fashion-mnist": {"sparse-gen": dict(basis="dct")},
                 "celeba": {"sparse-gen": dict(basis="dct")}}
 BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the DCGAN's 4x4 ... 32x32 blocks
-# CSGM's prior chosen per m among bundled priors (the preset's own first): lam is searched with each (the same
-# widening), and the prior whose best lam has the lowest mean validation MSE solves the test rows (ties: the
-# preset's).  A small latent (k = 20) is better determined by few measurements, the preset's k = 64 represents
-# digits better.  Recorded in selection.json (the record's "choice": every prior's own search) and in the row
-# label when it is not the preset's prior.  The methods beyond the range and ``auto`` keep the preset's prior and
-# the lam CSGM chose for it.
-PRIOR_CHOICES = {}  # e.g. {"mnist": ["mnist", "mnist-k20"]}
+# The prior chosen per m among bundled priors (the preset's own first) by CSGM's search: lam is searched with each
+# (the same widening), and the prior whose best lam has the lowest mean validation MSE is the prior of every
+# latent method at that m -- CSGM's test rows, the searches and rows of the methods beyond the range (with that
+# lam, as always) and ``auto``'s candidates (ties: the preset's).  A small latent (k = 20) is better determined
+# by few measurements, the preset's k = 64 represents digits better.  Recorded in selection.json (CSGM's record's
+# "choice": every prior's own search; a later method's record names a prior other than the preset's) and then in
+# the row labels.
+PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20"]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
@@ -218,13 +219,14 @@ def measure(x, m, noise, seed):
 
 def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, candidates=None, chosen=None):
     """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``
-    (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES, or
-    CSGM's ``prior``, a key of ``cfg["prior_models"]``)."""
+    (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES, and the
+    ``prior`` of PRIOR_CHOICES, a key of ``cfg["prior_models"]``, in place of ``G``)."""
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
                   schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
+    chosen = dict(chosen or {})
+    if "prior" in chosen:
+        G = cfg["prior_models"][chosen.pop("prior")]
     if method == "csgm":
-        if chosen and "prior" in chosen:
-            G = cfg["prior_models"][chosen["prior"]]
         return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **engine)
@@ -264,23 +266,24 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     if method == "csgm" and len(cfg.get("prior_models", {})) > 1:
         return choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out)
     name, grid = hyperparameter_grid(method, cfg)
-    lam = None
-    if method in BEYOND:
-        choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)
-        lam = preset_lam(load_selection(out)[f"csgm m={m}"])
+    lam = prior = None
+    if method in BEYOND:  # CSGM's lam and prior at the same m
+        lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1]
+        prior = chosen_prior(load_selection(out), m)
     key = f"{method} m={m}"
     state = load_selection(out)
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
     options = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
     if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
-            and rec.get("lam") == lam and rec.get("fixed") == fixed \
+            and rec.get("lam") == lam and rec.get("fixed") == fixed and rec.get("prior") == prior \
             and {k: v["candidates"] for k, v in rec.get("choice", {}).items()} == options:
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
     per_image, chosen, choice, extra = {}, {}, {}, []
 
     def solve(value, opts):
+        opts = {**opts, "prior": prior} if prior else opts
         x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape, lam=lam, chosen=opts)
         return [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
 
@@ -306,6 +309,8 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
                       order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
     if lam is not None:
         state[key].update(lam=lam, fixed=fixed)
+    if prior:
+        state[key]["prior"] = prior
     if choice:
         state[key]["choice"] = choice
     save_selection(out, state, cfg["methods"])
@@ -356,11 +361,19 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     return name, searches[chosen]["chosen"], None
 
 
-def preset_lam(search):
-    """CSGM's lam for the preset's prior from its saved search (``search``, a selection.json record): the one the
-    methods beyond the range and ``auto`` use (they keep the preset's prior)."""
-    prior = (search.get("choice") or {}).get("prior")
-    return prior["searches"][prior["default"]]["chosen"] if prior else search["chosen"]
+def chosen_prior(state, m):
+    """The prior CSGM's search chose at ``m`` (PRIOR_CHOICES), ``None`` for the preset's (or no choice): the prior of
+    every latent method at that m."""
+    return chosen_options(state.get(f"csgm m={m}")).get("prior")
+
+
+def row_search(state, method, m):
+    """What a row of (method, m) must have been solved with: its method's saved search; for ``auto``, which has
+    none, ``{"hyperparameter": "method", "chosen": "cv"}`` and the prior CSGM chose at ``m``."""
+    if method != "auto":
+        return state.get(f"{method} m={m}")
+    prior = chosen_prior(state, m)
+    return dict(hyperparameter="method", chosen="cv", **({"prior": prior} if prior else {}))
 
 
 def auto_candidate_methods(cfg):
@@ -369,24 +382,26 @@ def auto_candidate_methods(cfg):
 
 
 def chosen_options(search):
-    """The options a saved search chose before its hyperparameter (BEYOND_CHOICES: ILO's cut; PRIOR_CHOICES: CSGM's
-    prior), ``{}`` if none. An option that chose its ``default`` (the preset's prior) is left out: its rows are
-    the rows of the run without the choice."""
-    return {k: v["chosen"] for k, v in (search or {}).get("choice", {}).items()
-            if "default" not in v or v["chosen"] != v["default"]}
+    """The options a saved search chose or was given besides its hyperparameter (``{}`` if none): BEYOND_CHOICES
+    (ILO's cut), the prior CSGM's search chose (PRIOR_CHOICES), or that prior in a later method's record. A choice
+    of the ``default`` (the preset's prior) is left out: its rows are the rows of the run without the choice."""
+    search = search or {}
+    opts = {"prior": search["prior"]} if search.get("prior") else {}
+    opts.update({k: v["chosen"] for k, v in search.get("choice", {}).items()
+                 if "default" not in v or v["chosen"] != v["default"]})
+    return opts
 
 
 def validated_options(method, m, state):
     """The arguments of ``recover`` that ``method``'s validation search chose at ``m`` (from selection.json):
     its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range."""
     rec = state[f"{method} m={m}"]
-    if method == "csgm":  # auto's candidate: the preset's prior (auto solves every candidate with one generator)
-        return {"lam": preset_lam(rec)}
     opts = {rec["hyperparameter"]: rec["chosen"]}
     if rec.get("lam") is not None:
         opts["lam"] = rec["lam"]
     opts.update(rec.get("fixed") or {})
-    opts.update(chosen_options(rec))
+    # the prior is not an argument of recover: auto runs every candidate with the prior chosen at m (row_search)
+    opts.update({k: v for k, v in chosen_options(rec).items() if k != "prior"})
     return opts
 
 
@@ -494,12 +509,10 @@ def row_label(name, value, lam=None, chosen=None):
 
 
 def is_current(row, search):
-    """Whether a test row was solved with the value its method's saved search chose (``search``, the
-    selection.json entry for its (method, m), ``None`` when there is none). ``auto`` rows have no search of their
-    own (value "cv"): always current. A row of any other method without a saved search is not: where it came
-    from is unknown, so its (method, m) is searched and the row kept only if the search chooses its value."""
-    if row["value"] == "cv":
-        return True
+    """Whether a test row was solved with the value its method's saved search chose (``search``: the
+    selection.json entry for its (method, m), ``None`` when there is none; for ``auto``, :func:`row_search`'s
+    record of the prior chosen at m). A row without a saved search is not current: where it came from is
+    unknown, so its (method, m) is searched and the row kept only if the search chooses its value."""
     if search is None:
         return False
     return (row["hyperparameter"], row["value"]) == row_label(
@@ -801,7 +814,7 @@ def main(argv=None):
     if per_image.exists():
         saved = load_selection(out)
         done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)
-                if is_current(r, saved.get(f"{r['method']} m={r['m']}"))}
+                if is_current(r, row_search(saved, r["method"], int(r["m"])))}
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
@@ -825,7 +838,7 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        search = load_selection(out).get(f"{method} m={m}")
+        search = row_search(load_selection(out), method, m)
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought

@@ -268,11 +268,12 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
 
 
-def test_csgm_prior_chosen_per_m_by_its_best_lam_recorded_and_named_in_the_label(bench, tmp_path, monkeypatch):
+def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used_by_every_latent_method(
+        bench, tmp_path, monkeypatch):
     # PRIOR_CHOICES (mnist: the k = 64 and k = 20 priors): CSGM's lam searched with each prior on the validation
-    # digits, the prior with the lowest best error solves the test rows; ILO keeps the preset's prior and its lam.
-    # Here the second prior ("dark") outputs nearly black images, closer to digits than an untrained DCGAN's grey:
-    # it must be chosen, its rows labelled with it, and ILO (which cannot split "dark") must use the preset's.
+    # digits; the prior with the lowest best error solves CSGM's test rows, and Sparse-Gen's search and rows (with
+    # CSGM's lam) and auto's candidates use it too. Here the second prior ("dark") outputs nearly black images,
+    # closer to digits than an untrained DCGAN's grey: it must be chosen and every latent row labelled with it.
     import torch
 
     import ganprior
@@ -289,6 +290,10 @@ def test_csgm_prior_chosen_per_m_by_its_best_lam_recorded_and_named_in_the_label
         def forward(self, z):
             return 0.02 * self.base(z) - 0.97
 
+        def split(self, cut):  # for ILO, one of auto's candidates
+            lower, upper = self.base.split(cut)
+            return lower, (lambda h: 0.02 * upper(h) - 0.97)
+
     def fake(name):
         if name == "dark":
             return ganprior.Generator(Dark(), name="dark")
@@ -298,8 +303,14 @@ def test_csgm_prior_chosen_per_m_by_its_best_lam_recorded_and_named_in_the_label
     monkeypatch.setattr(bench.ganprior, "load_prior", fake)
     monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
     out = tmp_path / "prior"
-    args = ["--dataset", "mnist", "--methods", "csgm", "ilo", "--m", "25", "--n-images", "2", "--restarts", "1",
-            "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out)]
+    args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "auto", "--m", "25", "--n-images", "2",
+            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+            "--out", str(out)]
+    seen = []
+    real = bench.run_method
+    monkeypatch.setattr(bench, "run_method",
+                        lambda method, *a, **k: seen.append((method, (k.get("chosen") or {}).get("prior")))
+                        or real(method, *a, **k))
     bench.main(args)
     state = bench.load_selection(out)
     rec = state["csgm m=25"]
@@ -317,19 +328,26 @@ def test_csgm_prior_chosen_per_m_by_its_best_lam_recorded_and_named_in_the_label
     dark = [float(r["mse"]) for r in val if r["hyperparameter"] == "lam (prior=dark)" and float(r["value"]) == lam]
     assert len(dark) == 3 and abs(sum(dark) / 3 - best["dark"]) < 1e-5
     assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=dark)"}  # the preset's: as without a choice
-    # the test rows are solved with the chosen prior and say so; ILO took the preset's lam and prior
-    got = [r for r in rows(out) if r["method"] == "csgm"]
-    assert {(r["hyperparameter"], r["value"]) for r in got} == {("lam (prior=dark)", str(lam))}
-    assert all(float(r["mse"]) < 0.2 for r in got)
-    assert state["ilo m=25"]["lam"] == c["searches"]["mnist"]["chosen"] == bench.preset_lam(rec)
-    assert bench.validated_options("csgm", 25, state) == {"lam": c["searches"]["mnist"]["chosen"]}
     assert "prior = dark (each at its best lam" in (out / "selection.log").read_text()
-    # a row of the preset's prior (the label without a prior) is not current while "dark" is chosen
-    assert bench.is_current(got[0], rec)
-    assert not bench.is_current(dict(got[0], hyperparameter="lam"), rec)
-    # had the preset's prior been chosen, its rows keep the label of the run without a choice
-    kept = dict(rec, choice={"prior": dict(c, chosen="mnist")}, chosen=c["searches"]["mnist"]["chosen"])
-    assert bench.is_current(dict(got[0], hyperparameter="lam", value=str(kept["chosen"])), kept)
+    # Sparse-Gen searched and solved with "dark" and CSGM's lam; auto solved with "dark"; every row says so
+    sg = state["sparse-gen m=25"]
+    assert sg["prior"] == "dark" and sg["lam"] == lam
+    assert bench.validated_options("sparse-gen", 25, state) == {"alpha": sg["chosen"], "lam": lam, "basis": "pixel"}
+    assert {p for meth, p in seen if meth in ("sparse-gen", "auto")} == {"dark"}
+    got = {r["method"]: r for r in rows(out)}
+    assert (got["csgm"]["hyperparameter"], got["csgm"]["value"]) == ("lam (prior=dark)", str(lam))
+    assert got["sparse-gen"]["hyperparameter"] == f"alpha (lam={lam:g}; prior=dark)"
+    assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == ("method (prior=dark)", "cv")
+    assert all(float(r["mse"]) < 0.2 for r in rows(out) if r["method"] == "csgm")
+    # rows of the preset's prior (labels without a prior) are not current while "dark" is chosen
+    for meth in ("csgm", "sparse-gen", "auto"):
+        search = bench.row_search(state, meth, 25)
+        assert bench.is_current(got[meth], search)
+        assert not bench.is_current(dict(got[meth], hyperparameter=got[meth]["hyperparameter"]
+                                          .replace("; prior=dark", "").replace(" (prior=dark)", "")), search)
+    # had the preset's prior been chosen, its rows keep the labels of the run without a choice
+    kept = dict(state, **{"csgm m=25": dict(rec, choice={"prior": dict(c, chosen="mnist")})})
+    assert bench.is_current(dict(got["auto"], hyperparameter="method"), bench.row_search(kept, "auto", 25))
     # the same run again reuses every search and solves nothing
     before = (out / "per_image.csv").read_text()
     bench.main(args)

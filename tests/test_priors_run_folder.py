@@ -97,18 +97,40 @@ def test_load_prior_of_a_trainer_run_gives_the_trainers_outputs(tmp_path):
     _assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
 
 
-def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_path):
-    run = tmp_path / "run"
+def _run_with_an_ema(cli_run, folder):
+    """A copy of ``cli_run`` whose checkpoint keeps an average unlike its live generator (live weights + 0.5);
+    returns (run, checkpoint, average)."""
+    run = folder / "run"
     shutil.copytree(cli_run, run)
     ckpt = load_checkpoint(run / "checkpoint.pt")
     ema = {k: v + 0.5 if v.is_floating_point() else v for k, v in ckpt["generator"].items()}
     ckpt["generator_ema"] = ema
     _save_checkpoint(ckpt, run / "checkpoint.pt")
+    return run, ckpt, ema
+
+
+def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_path):
+    run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
     _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     ckpt["step"] += 4  # resumed past the exported config.json and not finished
     _save_checkpoint(ckpt, run / "checkpoint.pt")
     with pytest.warns(UserWarning, match="checkpoint at step 10 but its config.json was written at step 6"):
         load_prior(run)
+
+
+def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tmp_path):
+    # benchmarks/_common.live_generator (build_prior --weights live, prior_compare): the checkpoint's
+    # "generator" entry, not the average load_prior prefers; None for a run without an average
+    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "benchmarks" / "_common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    assert common.live_generator(cli_run) is None
+    run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
+    live = common.live_generator(run)
+    _assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
+    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    z = torch.randn(3, *live.latent_shape, generator=torch.Generator().manual_seed(0))
+    assert not live.module.training and not torch.allclose(live(z), load_prior(run)(z))
 
 
 def test_exported_prior_folder(tmp_path):
