@@ -818,31 +818,31 @@ def main(argv=None):
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
-    todo = [(meth, m) for m in ms for meth in methods
-            if any((meth, m, i) not in done for i in range(len(x_test)))]
-    if args.validation_only:
-        todo = [(meth, m) for m in ms for meth in methods]
-    if args.summary_only:
-        todo = []
+    # every (method, m) is checked, not only those with rows missing now: a search redone for another method (CSGM
+    # choosing another prior) makes the current rows of a later method stale (their prior and lam)
+    todo = [] if args.summary_only else [(meth, m) for m in ms for meth in methods]
     if todo:
         x_val, val_ids = validation_images(args.dataset, args.n_val, args.data_root or default_data_root())
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(todo) * (0 if args.validation_only else len(x_test)), desc=f"{args.dataset} images",
+    missing = sum((meth, m, i) not in done for meth, m in todo for i in range(len(x_test)))
+    bar = tqdm(total=0 if args.validation_only else missing, desc=f"{args.dataset} images",
                unit="img", file=sys.stdout, mininterval=10)
     for method, m in todo:
         name, value, lam = choose(method, m, x_val, val_ids, G, cfg, args.precision, image_shape, out)
         if args.validation_only:
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
-        if m not in A_all:
-            A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
-        A, y = A_all[m], y_all[m]
         search = row_search(load_selection(out), method, m)
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
+        if not idx:
+            continue
+        if m not in A_all:
+            A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
+        A, y = A_all[m], y_all[m]
         cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
                  if method == "auto" else None)
         for c in range(0, len(idx), args.chunk):

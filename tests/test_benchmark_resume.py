@@ -54,6 +54,34 @@ def values(rs):
     return {(r["method"], r["m"], r["image"]): {k: v for k, v in r.items() if k != "seconds"} for r in rs}
 
 
+def fake_prior(name):
+    """Stand-ins for bundled priors: "dark" outputs nearly black images, closer to digits than the grey of an
+    untrained DCGAN (any other name), so CSGM's search prefers it."""
+    import torch
+
+    import ganprior
+    from ganprior.models import build_generator
+
+    class Dark(torch.nn.Module):
+        output_range = (-1.0, 1.0)
+
+        def __init__(self):
+            super().__init__()
+            self.base = build_generator("dcgan28", latent_dim=8, width=8, seed=1)
+            self.latent_dim = 8
+
+        def forward(self, z):
+            return 0.02 * self.base(z) - 0.97
+
+        def split(self, cut):  # for ILO, one of auto's candidates
+            lower, upper = self.base.split(cut)
+            return lower, (lambda h: 0.02 * upper(h) - 0.97)
+
+    if name == "dark":
+        return ganprior.Generator(Dark(), name="dark")
+    return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=len(name)), name=name)
+
+
 class Interrupt(Exception):
     pass
 
@@ -274,33 +302,8 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     # digits; the prior with the lowest best error solves CSGM's test rows, and Sparse-Gen's search and rows (with
     # CSGM's lam) and auto's candidates use it too. Here the second prior ("dark") outputs nearly black images,
     # closer to digits than an untrained DCGAN's grey: it must be chosen and every latent row labelled with it.
-    import torch
-
-    import ganprior
-    from ganprior.models import build_generator
-
-    class Dark(torch.nn.Module):
-        output_range = (-1.0, 1.0)
-
-        def __init__(self):
-            super().__init__()
-            self.base = build_generator("dcgan28", latent_dim=8, width=8, seed=1)
-            self.latent_dim = 8
-
-        def forward(self, z):
-            return 0.02 * self.base(z) - 0.97
-
-        def split(self, cut):  # for ILO, one of auto's candidates
-            lower, upper = self.base.split(cut)
-            return lower, (lambda h: 0.02 * upper(h) - 0.97)
-
-    def fake(name):
-        if name == "dark":
-            return ganprior.Generator(Dark(), name="dark")
-        return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=0), name=name)
-
     root = require_mnist()
-    monkeypatch.setattr(bench.ganprior, "load_prior", fake)
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
     out = tmp_path / "prior"
     args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "auto", "--m", "25", "--n-images", "2",
@@ -357,14 +360,8 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
 def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path, monkeypatch):
     # the committed CSGM searches predate PRIOR_CHOICES: the preset's is adopted (not solved again), only the
     # other prior is searched
-    import ganprior
-    from ganprior.models import build_generator
-
-    def fake(name):
-        return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=len(name)), name=name)
-
     root = require_mnist()
-    monkeypatch.setattr(bench.ganprior, "load_prior", fake)
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     out = tmp_path / "old"
     args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1",
             "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out),
@@ -385,3 +382,25 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     val = [r for r in csv.DictReader(open(out / "validation.csv"))]
     assert [r for r in val if r["hyperparameter"] == "lam"] == old_val  # the preset's rows kept
     assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=other)"}
+
+
+def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior(bench, tmp_path, monkeypatch):
+    # Sparse-Gen's rows were current (the preset's prior); CSGM's search is redone with a second prior, which it
+    # chooses: a rerun of the same methods must search Sparse-Gen again with that prior and solve its rows again
+    root = require_mnist()
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
+    out = tmp_path / "later"
+    args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "--m", "10", "--n-images", "2", "--restarts",
+            "1", "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out)]
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])
+    bench.main(args)
+    assert {r["hyperparameter"] for r in rows(out) if r["method"] == "sparse-gen"} == {
+        f"alpha (lam={bench.load_selection(out)['csgm m=10']['chosen']:g})"}
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
+    bench.main(args)
+    state = bench.load_selection(out)
+    assert state["csgm m=10"]["choice"]["prior"]["chosen"] == "dark"
+    assert state["sparse-gen m=10"]["prior"] == "dark"
+    labels = {r["method"]: r["hyperparameter"] for r in rows(out)}
+    assert labels["csgm"] == "lam (prior=dark)" and labels["sparse-gen"].endswith("; prior=dark)")
+    assert len(rows(out)) == 4
