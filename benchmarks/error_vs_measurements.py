@@ -427,6 +427,7 @@ def selection_lines(state, method_order):
     lines = []
     for rec in sorted(state.values(), key=lambda r: (rank.get(r["method"], 99), r["method"], r["m"])):
         items = ([] if rec.get("lam") is None else [f"lam = {_fmt(rec['lam'])}"]) \
+            + ([f"prior = {rec['prior']}"] if rec.get("prior") else []) \
             + [f"{k} = {v}" for k, v in (rec.get("fixed") or {}).items()] \
             + [f"{k} = {c['chosen']} (" + (f"at {rec['hyperparameter']} {_fmt(c['at'])}" if "at" in c else
                                            f"each at its best {rec['hyperparameter']}") + ": "

@@ -331,7 +331,8 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     dark = [float(r["mse"]) for r in val if r["hyperparameter"] == "lam (prior=dark)" and float(r["value"]) == lam]
     assert len(dark) == 3 and abs(sum(dark) / 3 - best["dark"]) < 1e-5
     assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=dark)"}  # the preset's: as without a choice
-    assert "prior = dark (each at its best lam" in (out / "selection.log").read_text()
+    log = (out / "selection.log").read_text()
+    assert "prior = dark (each at its best lam" in log and f"sparse-gen m=25 [lam = {lam:g}; prior = dark;" in log
     # Sparse-Gen searched and solved with "dark" and CSGM's lam; auto solved with "dark"; every row says so
     sg = state["sparse-gen m=25"]
     assert sg["prior"] == "dark" and sg["lam"] == lam
