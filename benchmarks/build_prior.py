@@ -231,11 +231,11 @@ def main(argv=None):
         p.error("--run and --sample are required (unless --update)")
     torch.set_num_threads(args.threads)
     G = ganprior.load_prior(args.run)  # the checkpoint's EMA weights when the run has them
-    weights = None
-    if args.weights == "live":
+    live = args.weights == "live"
+    if live:
         from _common import live_generator  # benchmarks/ is on sys.path when the script runs
 
-        weights = G = live_generator(args.run)
+        G = live_generator(args.run)
         if G is None:
             p.error(f"--weights live: the run {str(args.run)!r} keeps no EMA of its generator; its weights are the "
                     "live ones already (drop --weights)")
@@ -256,14 +256,14 @@ def main(argv=None):
     torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
     config = json.loads((args.run / "config.json").read_text())
     config["command"] = portable_command(config.get("command", ""))
-    if weights is not None:
+    if live:
         config["generator_weights"] = "live"
     config["quality"] = quality
     config["name"] = args.name
     if recipe is not None:
         config["recipe"] = recipe
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    if weights is None:
+    if not live:
         shutil.copyfile(args.run / "samples" / "latest.png", out / "samples.png")
     else:  # the run's sample grids show its average: draw the live generator's own (64 seeded latents)
         from ganprior.training._io import save_image_grid
