@@ -237,6 +237,14 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
+SEARCH_KEYS = ("tried", "order", "chosen", "status")  # a search's outcome in a selection.json record
+
+
+def search_fields(res):
+    """The outcome of a :func:`widen_search` as selection.json keeps it (``tried`` as lists, the best as ``chosen``)."""
+    return dict(zip(SEARCH_KEYS, ([[v, e] for v, e in res["tried"]], res["order"], res["best"], res["status"])))
+
+
 def hyperparameter_grid(method, cfg):
     """(name, grid) of the hyperparameter searched for ``method``."""
     if method == "csgm":
@@ -266,12 +274,11 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     if method == "csgm" and len(cfg.get("prior_models", {})) > 1:
         return choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out)
     name, grid = hyperparameter_grid(method, cfg)
-    lam = prior = None
-    if method in BEYOND:  # CSGM's lam and prior at the same m
-        lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1]
-        prior = chosen_prior(load_selection(out), m)
+    # a method beyond the range takes CSGM's lam and prior at the same m
+    lam = choose("csgm", m, x_val, val_ids, G, cfg, precision, image_shape, out)[1] if method in BEYOND else None
     key = f"{method} m={m}"
     state = load_selection(out)
+    prior = chosen_prior(state, m) if method in BEYOND else None
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
     options = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
@@ -305,8 +312,7 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     if per_image:
         write_validation(out, method, m, name, val_ids, per_image, extra)
     state[key] = dict(method=method, m=m, hyperparameter=name, grid=[float(v) for v in grid],
-                      n_val=len(val_ids), val_images=val_ids, tried=[[v, e] for v, e in res["tried"]],
-                      order=res["order"], chosen=res["best"], status=res["status"], rule=SEARCH[name])
+                      n_val=len(val_ids), val_images=val_ids, **search_fields(res), rule=SEARCH[name])
     if lam is not None:
         state[key].update(lam=lam, fixed=fixed)
     if prior:
@@ -336,7 +342,7 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     searches, extra = {}, []
     for p in names:
         if p == names[0] and same and "choice" not in rec:  # the preset's search from before the choice
-            searches[p] = {k: rec[k] for k in ("tried", "order", "chosen", "status")}
+            searches[p] = {k: rec[k] for k in SEARCH_KEYS}
             continue
         per_image = {}
 
@@ -346,8 +352,7 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
             return float(np.mean(per_image[value]))
 
         res = widen_search(evaluate, grid, **SEARCH[name])
-        searches[p] = dict(tried=[[v, e] for v, e in res["tried"]], order=res["order"], chosen=res["best"],
-                           status=res["status"])
+        searches[p] = search_fields(res)
         option = name if p == names[0] else f"{name} (prior={p})"  # the preset's rows: as without a choice
         extra += [(option, v, errs) for v, errs in sorted(per_image.items())]
     best = {p: dict((v, e) for v, e in s["tried"])[s["chosen"]] for p, s in searches.items()}
@@ -834,7 +839,8 @@ def main(argv=None):
         if args.validation_only:
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
-        search = row_search(load_selection(out), method, m)
+        state = load_selection(out)
+        search = row_search(state, method, m)
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
@@ -844,7 +850,7 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        cands = ({k: validated_options(k, m, load_selection(out)) for k in auto_candidate_methods(cfg)}
+        cands = ({k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)}
                  if method == "auto" else None)
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]

@@ -18,27 +18,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib.util
 import json
 import shlex
 import sys
 import time
 from pathlib import Path
 
+import error_vs_measurements as bench  # the benchmark's protocol: presets, validation images, operators
 import numpy as np
 import torch
 from _common import live_generator
 
 import ganprior
-
-HERE = Path(__file__).resolve().parent
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("error_vs_measurements", HERE / "error_vs_measurements.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def candidates(name):
@@ -66,7 +57,6 @@ def main(argv=None):
         if m < 1:
             parser.error(f"--m: every number of measurements must be >= 1, got {m}")
     torch.set_num_threads(args.threads)
-    bench = _bench()
     cfg = dict(bench.PRESETS[args.dataset], chunk=None, schedule="cosine")
     x_val, _ = bench.validation_images(args.dataset, args.n_val, args.data_root or bench.default_data_root())
     shape = tuple(x_val.shape[1:])
