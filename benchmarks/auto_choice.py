@@ -1,27 +1,31 @@
 """How ``method="auto"`` should choose across a batch: per problem, one shared choice, or adaptive.
 
 ``recover(..., method="auto")`` solves every candidate method on 90% of the measurement rows and scores it on
-the 10% held out (Ward 2009); it then chooses per problem (``choice="per-problem"``), one method for the batch
+the 10% held out (Ward 2009), or with ``cv_folds=K`` once per fold, every row held out by one fold; it then
+chooses per problem (``choice="per-problem"``), one method for the batch
 (``"shared"``: the held-out errors summed over its problems), or the shared method unless a problem's own rows
 show its own best better by a one-sided paired t-test at 5% (``"adaptive"``,
 :func:`ganprior.solvers.selection.choose_candidates`).  At small m a problem has 1-10 held-out rows, and a
-per-problem choice from them is noisy; this benchmark measures what each rule costs.
+per-problem choice from them is noisy; the rows are also those of the one operator shared by the batch, so
+pooling problems averages their errors along the same few directions.  This benchmark measures what each rule
+costs with one split (``--cv split``) and with K folds (``--cv K``: all m rows scored, K times the solves).
 
 Protocol: the error-vs-m benchmark's problems exactly (``benchmarks/error_vs_measurements.py``: its test images,
 operator, noise and engine settings per m, its chunks of ``--chunk`` problems as one batch), and its auto row's
 candidates: every method with the value its validation search chose at that m (``selection.json`` of
-``--results``).  The held-out errors of every candidate on every held-out row are computed once per (m, chunk)
+``--results``), with the prior CSGM's search chose at that m.  The held-out errors of every candidate on every held-out row are computed once per (m, chunk)
 (:func:`ganprior.solvers.selection.holdout_errors`, the same solves ``recover`` makes) and saved (``errors_m*.pt``,
 written atomically: a rerun resumes); each rule then picks per problem, and a problem's error is the test MSE
 of the picked method's row in the benchmark's ``per_image.csv`` -- the refit on all rows that ``recover`` makes
 (same operator, noise, value and seed; a latent method's restarts may start elsewhere in a smaller batch, so
 this is the refit up to restart noise).  The ``per-problem`` line is checked against the committed auto row.
 
-Writes ``summary.csv`` / ``summary.md`` (per rule and m: mean MSE with 95% CI, the best single method and the
-paired difference to it with its 95% CI, how many problems left the shared choice) and ``metadata.json``.
+Writes ``summary.csv`` / ``summary.md`` (per m, cross-validation and rule: mean MSE with 95% CI, the best single
+method and the paired difference to it with its 95% CI and the verdict -- better, within or worse -- how many
+problems left the shared choice) and ``metadata.json``.
 Usage (the committed run)::
 
-    python benchmarks/auto_choice.py --dataset mnist --m 10 25 50 100 200 --threads 1 \\
+    python benchmarks/auto_choice.py --dataset mnist --m 10 25 --cv split 5 --threads 1 \\
         --out benchmarks/results/mnist/auto_choice
 """
 
@@ -49,6 +53,7 @@ from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and
     BEYOND_FIXED,
     PRESETS,
     auto_candidate_methods,
+    chosen_prior,
     load_selection,
     measure,
     validated_options,
@@ -66,6 +71,19 @@ def test_mse(results):
     return out
 
 
+def cv_arg(text):
+    """``"split"`` or a number of folds (an int >= 2)."""
+    if text == "split":
+        return text
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"expected 'split' or a number of folds >= 2, got {text!r}")
+    return k
+
+
 def held_out(path, compute):
     """The saved held-out errors at ``path``, else ``compute()`` saved atomically (a temporary file, a rename)."""
     if path.exists():
@@ -77,12 +95,19 @@ def held_out(path, compute):
     return errors
 
 
+def verdict(diff, ci):
+    """``better`` / ``within`` / ``worse``: a paired difference to the best single method against its 95% CI."""
+    return "better" if diff + ci < 0 else ("within" if diff - ci <= 0 else "worse")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(PRESETS), default="mnist")
     parser.add_argument("--m", type=int, nargs="+", default=[10, 25, 50, 100, 200])
     parser.add_argument("--n-images", type=int, default=None, help="test images (default: the benchmark's)")
     parser.add_argument("--chunk", type=int, default=100, help="problems per batch, as the benchmark ran them")
+    parser.add_argument("--cv", nargs="+", default=["split"], type=cv_arg,
+                        help="'split' (one 10%% held-out split, recover's default) and / or a number of folds K >= 2")
     parser.add_argument("--results", default=None, help="the benchmark's folder (default benchmarks/results/<dataset>)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
@@ -95,7 +120,7 @@ def main(argv=None):
     state, mse = load_selection(results), test_mse(results)
     names = auto_candidate_methods(cfg)
     x = load_sample(cfg["sample"])[: args.n_images or cfg["n_test"]]
-    G = ganprior.load_prior(cfg["prior"])
+    priors = {}
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], precision="bf16", schedule="cosine",
                   chunk_size=args.chunk * cfg["restarts"])
     start = time.time()
@@ -105,46 +130,57 @@ def main(argv=None):
         if missing:
             raise SystemExit(f"{results} lacks the searches or test rows of {missing} at m={m}: run "
                              f"benchmarks/error_vs_measurements.py for them first")
+        prior = chosen_prior(state, m) or cfg["prior"]  # the prior of every latent candidate at m
+        if prior not in priors:
+            priors[prior] = ganprior.load_prior(prior)
+        G = priors[prior]
         given = {k: validated_options(k, m, state) for k in names}
         checked = auto_candidates(given, G, tuple(x.shape[1:]))
         labels = [label for label, _, _ in checked]
         cands = [(n, opts) for _, n, opts in checked]
         A, y = measure(x, m, cfg["noise"], seed=0)
-        errors = []
-        for c in range(0, len(x), args.chunk):
-            part = slice(c, min(len(x), c + args.chunk))
-            errors.append(held_out(out / f"errors_m{m}_{c}.pt", lambda: holdout_errors(
-                ganprior.recover, y[part], A, G, cands, cv_fraction=0.1, seed=0, kwargs=engine)))
-            print(f"m={m} problems {part.start}-{part.stop - 1}: held-out errors ready", flush=True)
         table = np.array([[mse[(k, m)][i] for k in labels] for i in range(len(x))])  # (P, candidates)
         best = int(table.mean(axis=0).argmin())
-        for rule in RULES:
-            pick = torch.cat([choose_candidates(e, rule) for e in errors]).numpy()
-            shared = torch.cat([choose_candidates(e, "shared") for e in errors]).numpy()
-            got = table[np.arange(len(x)), pick]
-            diff = got - table[:, best]
-            rows += [dict(m=m, rule=rule, image=i, method=labels[pick[i]], mse=f"{got[i]:.6g}") for i in range(len(x))]
-            mean, ci = mean_ci(got)
-            dmean, dci = mean_ci(diff)
-            summary.append(dict(m=m, rule=rule, mse=f"{mean:.5g}", ci95=f"{ci:.2g}", best_single=labels[best],
-                                best_mse=f"{table[:, best].mean():.5g}", diff_vs_best=f"{dmean:.3g}",
-                                diff_ci95=f"{dci:.2g}", left_shared=int((pick != shared).sum()),
-                                chosen=" ".join(f"{labels[k]}:{int((pick == k).sum())}"
-                                                for k in range(len(labels)) if (pick == k).any())))
+        for cv in args.cv:
+            errors = []
+            for c in range(0, len(x), args.chunk):
+                part = slice(c, min(len(x), c + args.chunk))
+                name = f"errors_m{m}_{c}.pt" if cv == "split" else f"errors_m{m}_{c}_{cv}fold.pt"
+                errors.append(held_out(out / name, lambda: holdout_errors(
+                    ganprior.recover, y[part], A, G, cands, cv_fraction=0.1, cv_folds=None if cv == "split" else cv,
+                    seed=0, kwargs=engine)))
+                print(f"m={m} cv={cv} problems {part.start}-{part.stop - 1}: held-out errors ready", flush=True)
+            how = "10% split" if cv == "split" else f"{cv}-fold"
+            for rule in RULES:
+                pick = torch.cat([choose_candidates(e, rule) for e in errors]).numpy()
+                shared = torch.cat([choose_candidates(e, "shared") for e in errors]).numpy()
+                got = table[np.arange(len(x)), pick]
+                diff = got - table[:, best]
+                rows += [dict(m=m, cv=how, rule=rule, image=i, method=labels[pick[i]], mse=f"{got[i]:.6g}")
+                         for i in range(len(x))]
+                mean, ci = mean_ci(got)
+                dmean, dci = mean_ci(diff)
+                summary.append(dict(m=m, cv=how, rule=rule, mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
+                                    best_single=labels[best], best_mse=f"{table[:, best].mean():.5g}",
+                                    diff_vs_best=f"{dmean:.3g}", diff_ci95=f"{dci:.2g}",
+                                    verdict=verdict(dmean, dci), left_shared=int((pick != shared).sum()),
+                                    chosen=" ".join(f"{labels[k]}:{int((pick == k).sum())}"
+                                                    for k in range(len(labels)) if (pick == k).any())))
         auto = mse.get(("auto", m))
         if auto:
             got = np.array([auto[i] for i in range(len(x))])
             (mean, ci), (dmean, dci) = mean_ci(got), mean_ci(got - table[:, best])
-            summary.append(dict(m=m, rule="committed auto row", mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
+            summary.append(dict(m=m, cv="", rule="committed auto row", mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
                                 best_single=labels[best], best_mse=f"{table[:, best].mean():.5g}",
-                                diff_vs_best=f"{dmean:.3g}", diff_ci95=f"{dci:.2g}", left_shared="", chosen=""))
+                                diff_vs_best=f"{dmean:.3g}", diff_ci95=f"{dci:.2g}", verdict=verdict(dmean, dci),
+                                left_shared="", chosen=""))
     write_csv(out / "per_image.csv", rows)
     write_csv(out / "summary.csv", summary)
     head = list(summary[0])
     (out / "summary.md").write_text("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
                                     + "".join("| " + " | ".join(str(r[k]) for k in head) + " |\n" for r in summary))
     meta = dict(command=command_line("auto_choice.py", argv), results=str(results), dataset=args.dataset,
-                n_images=len(x), chunk=args.chunk, engine=engine, beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
+                n_images=len(x), chunk=args.chunk, cv=args.cv, engine=engine, beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
                 torch=torch.__version__, ganprior=ganprior.__version__, python=platform.python_version(),
                 threads=args.threads, wall_time_s=round(time.time() - start, 1))
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -212,3 +212,64 @@ def test_choose_candidates_rejects_bad_arguments(kwargs, match):
         choose_candidates(torch.ones(2, 3, 4), **kwargs)
     with pytest.raises(ValueError, match=r"shape \(P, C, r\)"):
         choose_candidates(torch.ones(2, 3))
+
+
+def test_holdout_folds_partition_the_rows():
+    from ganprior.solvers.selection import holdout_folds
+
+    folds = holdout_folds(23, 5, seed=3)
+    held = [h.tolist() for _, h in folds]
+    assert sorted(sum(held, [])) == list(range(23))  # each row held out exactly once
+    assert sorted(len(h) for h in held) == [4, 4, 5, 5, 5]
+    for fit, h in folds:  # a fold fits on exactly the rows it does not hold out
+        assert sorted(fit.tolist() + h.tolist()) == list(range(23)) and h.tolist() == sorted(h.tolist())
+    assert [h.tolist() for _, h in holdout_folds(23, 5, seed=3)] == held  # seeded
+    assert all(len(h) == 1 for _, h in holdout_folds(4, 4))  # leave one out
+    with pytest.raises(ValueError, match="'folds' parameter of holdout_folds must be <= m = 4"):
+        holdout_folds(4, 5)
+    with pytest.raises(ValueError, match="'folds' parameter of holdout_folds must be an int >= 2"):
+        holdout_folds(4, 1)
+
+
+def test_k_fold_errors_score_every_row_by_the_fold_that_left_it_out():
+    from ganprior.solvers.selection import holdout_errors, holdout_folds
+
+    A = ops.Gaussian(12, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    x = torch.zeros(3, *SHAPE, dtype=torch.float64)
+    x.view(3, -1)[:, [3, 20]] = torch.tensor([0.9, 0.6], dtype=torch.float64)
+    y = A(x) + 0.05 * torch.randn(3, 12, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    cands = [("lasso", {"alpha": 1e-2}), ("lasso", {"alpha": 1e6})]
+    errors = holdout_errors(ganprior.recover, y, A, None, cands, cv_folds=4, seed=7)
+    assert errors.shape == (3, 2, 12)
+    # a second implementation: one fold at a time, by hand
+    for fit, held in holdout_folds(12, 4, seed=7):
+        for c, (name, opts) in enumerate(cands):
+            xh = ganprior.recover(y[:, fit], A.take_rows(fit), method=name, **opts)
+            ref = (y[:, held] - A.take_rows(held)(xh.reshape(3, -1))).pow(2)
+            torch.testing.assert_close(errors[:, c, held], ref)
+    # closed form: a candidate that answers 0 whatever its rows scores ||y||^2 / m over the folds, every row
+    # counted once (one 10% split sees one row of the twelve)
+    torch.testing.assert_close(errors[:, 1].mean(-1), y.pow(2).mean(-1))
+    res = ganprior.recover(y, A, method="auto", candidates=cands, cv_folds=4, seed=7, return_result=True)
+    sel = res.info["selection"]
+    assert sel["held_out_rows"] == 12 and sel["folds"] == 4
+    torch.testing.assert_close(sel["held_out_error"], errors.mean(-1))
+    assert sel["chosen"] == ["lasso(alpha=0.01)"] * 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lam="cv", cv_folds=3, cv_fraction=0.2), "'cv_fraction' \\(one held-out split\\) or 'cv_folds'"),
+    (dict(lam="cv", cv_folds=31), "'cv_folds' parameter of recover must be at most m = 30"),
+    (dict(lam="cv", cv_folds=1), "'cv_folds' parameter of recover must be an int >= 2"),
+    (dict(lam="discrepancy", noise_std=0.1, cv_folds=3), "'cv_folds' is for 'cv'"),
+    (dict(lam=0.1, cv_folds=3), "'cv_folds' parameter of recover applies only when"),
+    (dict(lam=0.1, cv_fraction=0.2), "'cv_fraction' parameter of recover applies only when"),
+])
+def test_cv_folds_bad_arguments_fail_before_any_solve(kwargs, match, monkeypatch):
+    import ganprior.solvers.latent as latent
+
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2)
+    monkeypatch.setattr(latent, "optimize_latents", lambda *a, **k: pytest.fail("solved before the check"))
+    with pytest.raises((ValueError, TypeError), match=match):
+        ganprior.recover(torch.zeros(2, 30), A, G, restarts=1, steps=2, **kwargs)

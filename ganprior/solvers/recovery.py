@@ -226,7 +226,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
-            cv_fraction=0.1, choice=None, candidates=None, **options):
+            cv_fraction=None, cv_folds=None, choice=None, candidates=None, **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
 
     Parameters
@@ -276,9 +276,15 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     noise_std : float, optional
         Per-measurement noise standard deviation, if known: needed by
         ``lam="discrepancy"`` and passed to methods that take it (``"langevin"``).
-    cv_fraction : float
+    cv_fraction : float, optional
         Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
         (default 0.1, at least one row).
+    cv_folds : int, optional
+        K-fold cross-validation instead of one held-out fraction: each
+        candidate is solved K times, each time without one of K parts of the
+        rows, so every row is held out once (K times the cost; all :math:`m`
+        rows score the candidates, the remedy at small :math:`m` where 10%
+        is one or two rows).
     choice : {"per-problem", "shared", "adaptive"}, optional
         With ``"cv"``, ``"discrepancy"`` or ``method="auto"``: choose for
         each problem, or one candidate for the whole batch by the held-out
@@ -370,12 +376,17 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
                          "'lasso': {'alpha': 0.01}}.")
     if selecting:
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
-                                 cv_fraction=cv_fraction, seed=seed, return_result=return_result,
+                                 cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed, return_result=return_result,
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
                                          "schedule": schedule, "precision": precision, "select": select,
                                          "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size,
                                          "memory_format": memory_format})
+    for arg_name, arg in (("cv_fraction", cv_fraction), ("cv_folds", cv_folds)):
+        if arg is not None:
+            raise ValueError(f"The '{arg_name}' parameter of recover applies only when something is chosen by "
+                             "cross-validation (an argument set to 'cv', or method='auto'); "
+                             f"got {arg_name}={arg!r} without one.")
     if choice is not None:
         check_choice(choice, "choice", CHOICES, owner=owner)
         raise ValueError("The 'choice' parameter of recover applies only when something is chosen from the "
@@ -454,9 +465,16 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine, choice=None, candidates=None):
+                      engine, choice=None, candidates=None, cv_folds=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .selection import residual, select_and_recover
+
+    if cv_folds is not None:
+        cv_folds = check_int(cv_folds, "cv_folds", minimum=2, owner="recover")
+        if cv_fraction is not None:
+            raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
+                             f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
+    cv_fraction = 0.1 if cv_fraction is None else cv_fraction
 
     if choice is None:
         choice = "per-problem" if method == "auto" else "shared"
@@ -478,7 +496,7 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice,
-                                 candidates=candidates)
+                                 candidates=candidates, cv_folds=cv_folds)
     wall = time.perf_counter() - start
     squeeze = y.ndim == 1
     out = to_caller(x, y, squeeze)

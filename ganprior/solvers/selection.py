@@ -1,8 +1,9 @@
 r"""Choosing hyperparameters and the method from the measurements alone (no ground truth).
 
 ``recover(..., lam="cv")``, ``alpha="cv"`` (any numeric argument of a method, in fact) and
-``method="auto"`` hold out a fraction of the measurement rows, solve every candidate on the others
-(each candidate is one batched solve of all problems), score the candidates by their error on the
+``method="auto"`` hold out a fraction of the measurement rows (or, with ``cv_folds=K``, each of K folds in
+turn, so that every row is held out once), solve every candidate on the others
+(each candidate is one batched solve of all problems per split), score the candidates by their error on the
 held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s default for an argument) or
 per problem (``"per-problem"``, its default for the method) -- and refit the best on all rows.  ``lam="discrepancy"``
 with ``noise_std`` instead picks the largest value whose fit stays within the noise level.
@@ -25,7 +26,7 @@ import torch
 from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "holdout_errors",
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "holdout_folds", "holdout_errors",
            "choose_candidates", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
@@ -141,6 +142,41 @@ def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
     return perm[r:].sort().values, perm[:r].sort().values
 
 
+def holdout_folds(m: int, folds: int, seed: int = 0):
+    """``[(fit_rows, held_rows)] * folds``: ``m`` rows in a random order cut into ``folds`` near-equal parts.
+
+    Each row is held out by exactly one fold (K-fold cross-validation); the fold sizes differ by at most one.
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements (at least 2).
+    folds : int
+        Number of folds, in ``[2, m]`` (``m``: leave one out).
+    seed : int
+        Seed of the order.
+
+    Returns
+    -------
+    list of (torch.Tensor, torch.Tensor)
+        Sorted long tensors per fold.
+    """
+    m = check_int(m, "m", minimum=2, owner="holdout_folds")
+    folds = check_int(folds, "folds", minimum=2, owner="holdout_folds")
+    if folds > m:
+        raise ValueError(f"The 'folds' parameter of holdout_folds must be <= m = {m} (each fold holds out at least "
+                         f"one row). Got {folds} instead.")
+    perm = torch.randperm(m, generator=torch.Generator().manual_seed(seed))
+    held = [part.sort().values for part in torch.tensor_split(perm, folds)]
+    keep = torch.ones(m, dtype=torch.bool)
+    out = []
+    for h in held:
+        keep[:] = True
+        keep[h] = False
+        out.append((torch.nonzero(keep).flatten(), h))
+    return out
+
+
 def _torch(x):
     return torch.as_tensor(np.asarray(x) if isinstance(x, np.ndarray) else x.detach().cpu()).double()
 
@@ -184,8 +220,8 @@ def residual(A, y, x):
         return (_torch(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
 
 
-def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, seed=0, kwargs=None):
-    r"""Every candidate fitted on the rows kept, scored on each held-out row.
+def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=None, seed=0, kwargs=None):
+    r"""Every candidate fitted on the rows kept, scored on each held-out row (one split, or K folds).
 
     Parameters
     ----------
@@ -200,7 +236,11 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, seed=0, kwa
     candidates : list of (str, dict)
         ``(method, options)`` pairs, each one batched solve.
     cv_fraction : float
-        Held-out fraction of the rows (:func:`holdout_rows`).
+        Held-out fraction of the rows (:func:`holdout_rows`), with ``cv_folds=None``.
+    cv_folds : int, optional
+        K-fold instead (:func:`holdout_folds`): every candidate is solved once per fold, on the rows the fold
+        keeps, and every row is scored by the fold that held it out -- K times the solves of one split, all
+        :math:`m` rows scored instead of :math:`r`.
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     kwargs : dict, optional
@@ -209,19 +249,37 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, seed=0, kwa
     Returns
     -------
     torch.Tensor, shape (P, len(candidates), r)
-        :math:`(y_i - a_i^T \hat x_c)^2` for each problem, candidate :math:`c` (fitted without the held-out rows)
-        and held-out row :math:`i`, float64 on the CPU.  Its mean over the last axis is the held-out mean squared
-        residual that estimates :math:`\|x - \hat x_c\|^2/m + \sigma^2` (see the module notes).
+        :math:`(y_i - a_i^T \hat x_c)^2` for each problem, candidate :math:`c` (fitted without row :math:`i`)
+        and held-out row :math:`i` (with K folds, :math:`r = m`, in row order), float64 on the CPU.  Its mean over
+        the last axis is the held-out mean squared residual that estimates :math:`\|x - \hat x_c\|^2/m + \sigma^2`
+        (see the module notes).
+
+    Notes
+    -----
+    The rows of one operator are shared by every problem of the batch, so one split sees every problem's error
+    along the same :math:`r` random directions: summing over problems averages the errors, not those
+    directions.  K folds score along all :math:`m` of them -- the remedy at small :math:`m`, where
+    :math:`r` is one or two rows.
     """
     y2 = y.reshape(-1, y.shape[-1])
-    fit_rows, held = holdout_rows(y2.shape[1], cv_fraction, seed if isinstance(seed, int) else 0)
-    A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
-    out = []
-    for n, opts in candidates:
-        x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs or {}))
-        with torch.no_grad():
-            out.append((_torch(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2))
-    return torch.stack(out, dim=1)
+    split_seed = seed if isinstance(seed, int) else 0
+    m = y2.shape[1]
+    splits = ([holdout_rows(m, cv_fraction, split_seed)] if cv_folds is None
+              else holdout_folds(m, cv_folds, split_seed))
+    held_all = torch.cat([held for _, held in splits])
+    out = torch.empty(y2.shape[0], len(candidates), held_all.numel(), dtype=torch.float64)
+    start = 0
+    for fit_rows, held in splits:
+        A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
+        for c, (n, opts) in enumerate(candidates):
+            x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs or {}))
+            with torch.no_grad():
+                out[:, c, start:start + held.numel()] = (
+                    _torch(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2)
+        start += held.numel()
+    if cv_folds is not None:  # the rows back in their own order
+        out = out[:, :, held_all.argsort()]
+    return out
 
 
 def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
@@ -272,7 +330,7 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
 
 
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
-                       choice="per-problem", candidates=None):
+                       choice="per-problem", candidates=None, cv_folds=None):
     r"""Run ``recover`` on every candidate, choose (per problem or for the batch) without ground truth, refit.
 
     Parameters
@@ -288,7 +346,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     noise_std : float or None
         Per-measurement noise standard deviation (needed by ``"discrepancy"``).
     cv_fraction : float
-        Held-out fraction of the rows.
+        Held-out fraction of the rows (one split).
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     tau : float
@@ -305,6 +363,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         the problems are alike (one operator, one noise level, images of one kind).  ``"adaptive"``
         (``"cv"`` only): the shared choice, left by a problem whose own held-out rows show its own best
         candidate better by a paired test (:func:`choose_candidates`).
+    cv_folds : int, optional
+        ``"cv"`` and ``method="auto"``: K-fold cross-validation instead of one split (:func:`holdout_errors`).
 
     Returns
     -------
@@ -341,6 +401,12 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                                  "deviation); without it use 'cv'.")
             noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
         candidates = [(method, {**options, what: v}) for v in grid]
+    if rule == "discrepancy" and cv_folds is not None:
+        raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; 'cv_folds' is for 'cv' and "
+                         "method='auto'.")
+    if cv_folds is not None and cv_folds > m:
+        raise ValueError(f"The 'cv_folds' parameter of recover must be at most m = {m} (each fold holds out at "
+                         f"least one row). Got {cv_folds} instead.")
     if rule == "discrepancy" and choice == "adaptive":
         raise ValueError(f"{what}='discrepancy' compares each candidate's fit on all rows, with no held-out rows "
                          "to test a problem's own choice against the shared one: use choice='per-problem' or "
@@ -361,7 +427,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
                    "choice": choice}
-    errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, seed=seed, kwargs=kwargs)
+    errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed,
+                            kwargs=kwargs)
     scores = errors.mean(dim=-1)  # (P, candidates): held-out mean squared residual
     pick = choose_candidates(errors, choice)
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
@@ -373,8 +440,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
     label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
     return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
-               "held_out_rows": errors.shape[-1], "held_out_error": scores, "chosen": [label(int(c)) for c in pick],
-               "choice": choice}
+               "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,
+               "chosen": [label(int(c)) for c in pick], "choice": choice}
 
 
 def _call(recover, name, y, A, G, opts, seed, kwargs):
