@@ -145,7 +145,8 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
     noise : float
         :math:`\\|\\eta\\|` per image (entries :math:`\\mathcal{N}(0, \\text{noise}^2/m)`, seeded per image).
     method : str
-        A registered method (``recover``'s ``method``).
+        A registered method (``recover``'s ``method``), or ``"auto"`` (among the latent methods and the
+        baselines with ``G``, the baselines without; a ``"shared"`` choice is shared by a chunk).
     chunk : int
         Images per chunk: the unit of work, of resumption and of sharding.
     seed : int
@@ -181,7 +182,7 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
         raise ValueError(f"The 'rank' parameter of {owner} must be < world_size ({world_size}). Got {rank}.")
     noise = check_float(noise, "noise", minimum=0.0, owner=owner)
     seed = check_int(seed, "seed", minimum=0, owner=owner)
-    latent = get_method(method).kind == "latent"
+    latent = get_method(method).kind == "latent" if method != "auto" else G is not None
     if latent:
         from ._convert import as_generator
 

@@ -273,3 +273,54 @@ def test_cv_folds_bad_arguments_fail_before_any_solve(kwargs, match, monkeypatch
     monkeypatch.setattr(latent, "optimize_latents", lambda *a, **k: pytest.fail("solved before the check"))
     with pytest.raises((ValueError, TypeError), match=match):
         ganprior.recover(torch.zeros(2, 30), A, G, restarts=1, steps=2, **kwargs)
+
+
+def test_the_command_line_chooses_like_recover(tmp_path, monkeypatch):
+    # `ganprior recover --method auto --cv-folds 3 --choice shared` and `--lam cv` give what recover gives
+    from ganprior import priors
+    from ganprior.cli import main
+
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE)
+    monkeypatch.setattr(priors, "load_prior", lambda name, device=None: G)
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2)
+    x = G(torch.randn(3, 4, generator=torch.Generator().manual_seed(1))).detach()
+    y = A(x) + 0.05 * torch.randn(3, 30, generator=torch.Generator().manual_seed(5))
+    np.save(tmp_path / "y.npy", y.numpy())
+    np.save(tmp_path / "A.npy", A.matrix.numpy())
+    eng = ["--restarts", "2", "--steps", "40", "--lr", "0.05", "--schedule", "constant", "--seed", "0"]
+    kw = dict(restarts=2, steps=40, lr=0.05, schedule="constant", seed=0)
+    common = ["recover", "--y", str(tmp_path / "y.npy"), "--A", str(tmp_path / "A.npy"), "--prior", "p", *eng]
+    assert main([*common, "--method", "auto", "--cv-folds", "3", "--choice", "shared",
+                 "--out", str(tmp_path / "auto.npy")]) == 0
+    ref = ganprior.recover(y.numpy(), A.matrix.numpy(), G, method="auto", cv_folds=3, choice="shared", **kw)
+    np.testing.assert_allclose(np.load(tmp_path / "auto.npy"), ref, rtol=0, atol=1e-6)
+    assert main([*common, "--lam", "cv", "--out", str(tmp_path / "cv.npy")]) == 0
+    ref = ganprior.recover(y.numpy(), A.matrix.numpy(), G, lam="cv", **kw)
+    np.testing.assert_allclose(np.load(tmp_path / "cv.npy"), ref, rtol=0, atol=1e-6)
+    with pytest.raises(SystemExit, match="--lam is not an argument of --method auto"):
+        main([*common, "--method", "auto", "--lam", "0.1", "--out", str(tmp_path / "bad.npy")])
+
+
+def test_the_command_line_rejects_a_word_that_is_not_a_rule(capsys):
+    from ganprior.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["recover", "--y", "y.npy", "--A", "A.npy", "--lam", "auto", "--out", "x.npy"])
+    assert "expected a number, got 'auto', or 'cv' / 'discrepancy'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lam", "0.1", "--cv-folds", "3"], "--cv-folds applies only when something is chosen"),
+    (["--lam", "0.1", "--choice", "shared"], "--choice applies only when something is chosen"),
+    (["--lam", "cv", "--cv-folds", "1"], "argument --cv-folds: expected >= 2, got 1"),
+    (["--lam", "discrepancy", "--noise-std", "0.1", "--cv-folds", "3"], "--cv-folds is for cv"),
+])
+def test_the_command_line_checks_the_selection_options_before_any_work(extra, message, tmp_path, monkeypatch):
+    from ganprior.cli import main
+
+    np.save(tmp_path / "y.npy", np.zeros((2, 30), dtype=np.float32))
+    np.save(tmp_path / "A.npy", np.ones((30, 784), dtype=np.float32))
+    monkeypatch.setattr(ganprior, "recover", lambda *a, **k: pytest.fail("the computation started"))
+    with pytest.raises(SystemExit, match=message):
+        main(["recover", "--y", str(tmp_path / "y.npy"), "--A", str(tmp_path / "A.npy"), *extra,
+              "--out", str(tmp_path / "x.npy")])

@@ -6,8 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-__all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "check_output", "threads",
-           "engine_arguments"]
+__all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "or_rule", "check_output",
+           "threads", "engine_arguments"]
 
 
 def _number(kind, minimum, strict):
@@ -30,6 +30,20 @@ positive_int = _number(int, 1, False)
 nonnegative_int = _number(int, 0, False)
 positive_float = _number(float, 0.0, True)
 nonnegative_float = _number(float, 0.0, False)
+
+
+def or_rule(number):
+    """A number parser that also takes ``"cv"`` / ``"discrepancy"`` (chosen from the measurements by ``recover``)."""
+    def parse(text):
+        if text in ("cv", "discrepancy"):
+            return text
+        try:
+            return number(text)
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentTypeError(f"{err}, or 'cv' / 'discrepancy'")
+
+    parse.__name__ = f"{number.__name__} or cv / discrepancy"
+    return parse
 
 
 def threads(text):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ._args import check_output, engine_arguments, nonnegative_float, positive_float, positive_int
+from ._args import check_output, engine_arguments, nonnegative_float, or_rule, positive_float, positive_int
 
 NAME = "recover"
 HELP = "recover images from y.npy and A.npy, or a whole folder of images, with any registered method"
@@ -36,12 +36,24 @@ def _add_arguments(parser):
     src.add_argument("--noise", type=nonnegative_float, default=0.0, help="||eta|| per image (with --images)")
     src.add_argument("--chunk", type=positive_int, default=64, help="images per chunk (with --images)")
     src.add_argument("--no-png", action="store_true", help="no PNG per recovered image (with --images)")
-    parser.add_argument("--method", default="csgm", choices=method_names(),
-                        help="a registered method (see 'ganprior methods')")
+    parser.add_argument("--method", default="csgm", choices=method_names() + ["auto"],
+                        help="a registered method (see 'ganprior methods'), or auto: CSGM, Sparse-Gen, ILO and the "
+                             "Lasso family compared by cross-validation on held-out measurement rows")
     parser.add_argument("--prior", default="mnist", help="bundled prior name or a prior / run folder (latent methods)")
     parser.add_argument("--image-shape", type=positive_int, nargs="+", default=None, help="image shape (baselines)")
-    parser.add_argument("--alpha", type=positive_float, default=None, help="sparsity weight (baselines)")
-    parser.add_argument("--lam", type=nonnegative_float, default=None, help="weight of ||z||^2 (default: recipe)")
+    parser.add_argument("--alpha", type=or_rule(positive_float), default=None,
+                        help="sparsity weight (baselines, Sparse-Gen), or cv / discrepancy")
+    parser.add_argument("--lam", type=or_rule(nonnegative_float), default=None,
+                        help="weight of ||z||^2 (default: recipe), or cv / discrepancy: chosen from the measurements")
+    sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
+    sel.add_argument("--cv-folds", type=positive_int, default=None,
+                     help="K-fold cross-validation (K >= 2) instead of one 10%% held-out split: K times the solves")
+    sel.add_argument("--choice", choices=["per-problem", "shared", "adaptive"], default=None,
+                     help="one choice per problem, one for the batch (a chunk with --images), or shared unless a problem's "
+                          "rows say otherwise "
+                          "(default: shared for an argument, per-problem for --method auto)")
+    sel.add_argument("--noise-std", type=positive_float, default=None,
+                     help="per-measurement noise standard deviation (needed by discrepancy)")
     engine_arguments(parser)
     parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     parser.add_argument("--out", required=True, help="output .npy file (--y/--A), or a folder (--images)")
@@ -73,20 +85,43 @@ def _check(args):
             raise SystemExit(f"ganprior: error: argument {option}: no such file {path!r}")
 
 
+def _selection_kwargs(args):
+    """``recover``'s selection arguments the command line set, checked against what is chosen."""
+    given = {k: getattr(args, k) for k in ("cv_folds", "choice", "noise_std") if getattr(args, k) is not None}
+    rules = {getattr(args, k, None) for k in ("lam", "alpha")} & {"cv", "discrepancy"}
+    if args.cv_folds is not None and args.cv_folds < 2:
+        raise SystemExit(f"ganprior: error: argument --cv-folds: expected >= 2, got {args.cv_folds}")
+    if args.method != "auto" and not rules and set(given) - {"noise_std"}:
+        raise SystemExit(f"ganprior: error: --{sorted(set(given) - {'noise_std'})[0].replace('_', '-')} applies only "
+                         "when something is chosen from the measurements: --lam / --alpha cv or discrepancy, or "
+                         "--method auto")
+    if args.cv_folds is not None and rules == {"discrepancy"}:
+        raise SystemExit("ganprior: error: --cv-folds is for cv and --method auto; discrepancy fits on all rows")
+    return given
+
+
 def _method_kwargs(args):
     from ..solvers.registry import get_method
 
+    if args.method == "auto":
+        for option in ("alpha", "lam"):
+            if getattr(args, option) is not None:
+                raise SystemExit(f"ganprior: error: --{option} is not an argument of --method auto (it compares the "
+                                 "methods with their recipe values)")
+        engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
+        return {**engine, **_selection_kwargs(args)}
     entry = get_method(args.method)
     if entry.kind == "sparse":
         shape = tuple(args.image_shape) if args.image_shape else None
-        return {"image_shape": shape, "alpha": args.alpha} if args.method != "omp" else {"image_shape": shape}
+        base = {"image_shape": shape, "alpha": args.alpha} if args.method != "omp" else {"image_shape": shape}
+        return {**base, **_selection_kwargs(args)}
     for option in ("alpha", "image_shape"):
         if getattr(args, option) is not None and option not in entry.hyperparameters:
             raise SystemExit(f"ganprior: error: --{option.replace('_', '-')} is not an argument of "
                              f"--method {args.method}")
     engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
     options = {k: getattr(args, k) for k in ("lam", "alpha") if k in entry.hyperparameters}
-    return {**engine, **options}
+    return {**engine, **options, **_selection_kwargs(args)}
 
 
 def _run(args) -> int:
@@ -113,7 +148,7 @@ def _arrays(args) -> int:
     y = np.load(args.y, allow_pickle=False)
     A = np.load(args.A, allow_pickle=False)
     kw = _method_kwargs(args)
-    if get_method(args.method).kind == "latent":
+    if args.method == "auto" or get_method(args.method).kind == "latent":
         x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **kw)
     else:
         x = ganprior.recover(y, A, method=args.method, **kw)
@@ -130,7 +165,7 @@ def _dataset(args) -> int:
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    latent = get_method(args.method).kind == "latent"
+    latent = args.method == "auto" or get_method(args.method).kind == "latent"
     if world > 1:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         torch.distributed.init_process_group(backend=backend)
