@@ -13,7 +13,8 @@ costs with one split (``--cv split``) and with K folds (``--cv K``: all m rows s
 Protocol: the error-vs-m benchmark's problems exactly (``benchmarks/error_vs_measurements.py``: its test images,
 operator, noise and engine settings per m, its chunks of ``--chunk`` problems as one batch), and its auto row's
 candidates: every method with the value its validation search chose at that m (``selection.json`` of
-``--results``), with the prior CSGM's search chose at that m.  The held-out errors of every candidate on every held-out row are computed once per (m, chunk)
+``--results``), with the prior CSGM's search chose at that m.  The held-out errors of every candidate on every
+held-out row are computed once per (m, chunk, cross-validation)
 (:func:`ganprior.solvers.selection.holdout_errors`, the same solves ``recover`` makes) and saved (``errors_m*.pt``,
 written atomically: a rerun resumes); each rule then picks per problem, and a problem's error is the test MSE
 of the picked method's row in the benchmark's ``per_image.csv`` -- the refit on all rows that ``recover`` makes
@@ -180,7 +181,8 @@ def main(argv=None):
     (out / "summary.md").write_text("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
                                     + "".join("| " + " | ".join(str(r[k]) for k in head) + " |\n" for r in summary))
     meta = dict(command=command_line("auto_choice.py", argv), results=str(results), dataset=args.dataset,
-                n_images=len(x), chunk=args.chunk, cv=args.cv, engine=engine, beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
+                n_images=len(x), chunk=args.chunk, cv=args.cv, engine=engine,
+                beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
                 torch=torch.__version__, ganprior=ganprior.__version__, python=platform.python_version(),
                 threads=args.threads, wall_time_s=round(time.time() - start, 1))
     (out / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")

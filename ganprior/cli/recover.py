@@ -49,8 +49,8 @@ def _add_arguments(parser):
     sel.add_argument("--cv-folds", type=positive_int, default=None,
                      help="K-fold cross-validation (K >= 2) instead of one 10%% held-out split: K times the solves")
     sel.add_argument("--choice", choices=["per-problem", "shared", "adaptive"], default=None,
-                     help="one choice per problem, one for the batch (a chunk with --images), or shared unless a problem's "
-                          "rows say otherwise "
+                     help="one choice per problem, one for the batch (a chunk with --images), or shared unless "
+                          "a problem's rows say otherwise "
                           "(default: shared for an argument, per-problem for --method auto)")
     sel.add_argument("--noise-std", type=positive_float, default=None,
                      help="per-measurement noise standard deviation (needed by discrepancy)")
