@@ -174,7 +174,8 @@ def test_adaptive_choice_leaves_the_shared_candidate_exactly_where_a_paired_t_te
     expect = []
     for p in range(P):
         o = int(own[p])
-        leave = o != shared and ttest_rel(errors[p, o], errors[p, shared], alternative="less").pvalue < 0.05
+        # own best is the best of the C - 1 alternatives: Bonferroni, each test at 0.05 / (C - 1)
+        leave = o != shared and ttest_rel(errors[p, o], errors[p, shared], alternative="less").pvalue < 0.05 / (C - 1)
         expect.append(o if leave else shared)
     got = choose_candidates(errors, "adaptive")
     assert got.tolist() == expect
@@ -324,3 +325,19 @@ def test_the_command_line_checks_the_selection_options_before_any_work(extra, me
     with pytest.raises(SystemExit, match=message):
         main(["recover", "--y", str(tmp_path / "y.npy"), "--A", str(tmp_path / "A.npy"), *extra,
               "--out", str(tmp_path / "x.npy")])
+
+
+def test_adaptive_choice_leaves_the_shared_candidate_by_chance_at_most_level_of_the_time():
+    # the null: every candidate of every problem equally good (i.i.d. chi^2_1 row errors).  A problem's own best
+    # is the best of C - 1 alternatives, so without the Bonferroni correction it leaves far more often than
+    # `level` (about 14% here at level 0.05); with it, at most `level`.
+    from ganprior.solvers.selection import choose_candidates
+
+    gen = torch.Generator().manual_seed(1)
+    P, C, r = 4000, 6, 10
+    errors = torch.randn(P, C, r, generator=gen, dtype=torch.float64).pow(2)
+    shared = choose_candidates(errors, "shared")
+    left = (choose_candidates(errors, "adaptive") != shared).double().mean()
+    assert 0.005 < left <= 0.05
+    uncorrected = (choose_candidates(errors, "adaptive", level=0.05 * (C - 1)) != shared).double().mean()
+    assert uncorrected > 0.08

@@ -291,7 +291,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         error (or fit) summed over its problems, or (``"adaptive"``, with
         held-out rows only) the shared candidate except for the problems
         whose own held-out rows show their own best better by a one-sided
-        paired t-test at 5% (see
+        paired t-test, Bonferroni-corrected over the alternatives so that a
+        problem leaves by chance at most 5% of the time (see
         :func:`~ganprior.solvers.selection.choose_candidates`).  Default: ``"shared"`` for
         an argument (``lam``, ``alpha``...: it follows the noise level and
         ``m``, which the batch shares, and ``P`` problems' held-out rows

@@ -293,11 +293,14 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
         ``"per-problem"``: each problem's lowest mean :math:`\bar e_{pc}`. ``"shared"``: one candidate for the
         batch, :math:`s = \arg\min_c \sum_p \bar e_{pc}` (its :math:`P r` rows score it far less noisily).
         ``"adaptive"``: the shared :math:`s`, except where a problem's own rows show, by a one-sided paired
-        t-test at ``level``, that its own best :math:`b_p` is better: with :math:`d_i = e_{p b_p i} - e_{p s i}`
-        over its :math:`r` rows, :math:`t = \bar d / (s_d / \sqrt r) < -t_{1-\text{level}, r-1}`.  With fewer
-        than 3 held-out rows no problem leaves the shared choice.
+        t-test, that its own best :math:`b_p` is better: with :math:`d_i = e_{p b_p i} - e_{p s i}`
+        over its :math:`r` rows, :math:`t = \bar d / (s_d / \sqrt r) < -t_{1-\text{level}/(C-1), r-1}`.
+        :math:`b_p` is the best of the :math:`C - 1` alternatives to :math:`s`, picked on the same rows, so each
+        comparison is made at ``level`` / (C - 1) (Bonferroni): a problem for which no candidate beats
+        :math:`s` leaves it with probability at most ``level``.  With fewer than 3 held-out rows no problem
+        leaves the shared choice.
     level : float
-        One-sided level of the ``"adaptive"`` test (default 0.05).
+        Chance, for a problem whose candidates are all as good as the shared one, of leaving it (default 0.05).
 
     Returns
     -------
@@ -325,7 +328,8 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
     sd = d.std(dim=1, unbiased=True)
     tstat = torch.where(sd > 0, d.mean(dim=1) / (sd / r ** 0.5),
                         torch.where(d.mean(dim=1) < 0, -torch.inf, 0.0).double())
-    switch = tstat < -float(student_t.ppf(1.0 - level, r - 1))
+    alternatives = max(1, errors.shape[1] - 1)
+    switch = tstat < -float(student_t.ppf(1.0 - level / alternatives, r - 1))
     return torch.where(switch, own, shared)
 
 
