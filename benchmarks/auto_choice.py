@@ -26,8 +26,11 @@ method and the paired difference to it with its 95% CI and the verdict -- better
 problems left the shared choice) and ``metadata.json``.
 Usage (the committed run)::
 
-    python benchmarks/auto_choice.py --dataset mnist --m 10 25 --cv split 5 --threads 1 \\
-        --out benchmarks/results/mnist/auto_choice
+    python benchmarks/auto_choice.py --dataset mnist --m 10 25 50 100 200 300 400 500 750 --cv split 5 \\
+        --folds-at 10 25 --threads 1 --out benchmarks/results/mnist/auto_choice
+
+(the held-out errors were computed by one process per m -- the same command with one ``--m`` -- and this command
+then read them all back).
 """
 
 from __future__ import annotations
@@ -109,6 +112,8 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=100, help="problems per batch, as the benchmark ran them")
     parser.add_argument("--cv", nargs="+", default=["split"], type=cv_arg,
                         help="'split' (one 10%% held-out split, recover's default) and / or a number of folds K >= 2")
+    parser.add_argument("--folds-at", type=int, nargs="+", default=None,
+                        help="the m at which the K-fold entries of --cv run (default: every m)")
     parser.add_argument("--results", default=None, help="the benchmark's folder (default benchmarks/results/<dataset>)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True)
@@ -143,6 +148,8 @@ def main(argv=None):
         table = np.array([[mse[(k, m)][i] for k in labels] for i in range(len(x))])  # (P, candidates)
         best = int(table.mean(axis=0).argmin())
         for cv in args.cv:
+            if cv != "split" and args.folds_at is not None and m not in args.folds_at:
+                continue
             errors = []
             for c in range(0, len(x), args.chunk):
                 part = slice(c, min(len(x), c + args.chunk))
@@ -181,7 +188,7 @@ def main(argv=None):
     (out / "summary.md").write_text("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
                                     + "".join("| " + " | ".join(str(r[k]) for k in head) + " |\n" for r in summary))
     meta = dict(command=command_line("auto_choice.py", argv), results=str(results), dataset=args.dataset,
-                n_images=len(x), chunk=args.chunk, cv=args.cv, engine=engine,
+                n_images=len(x), chunk=args.chunk, cv=args.cv, folds_at=args.folds_at, engine=engine,
                 beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
                 torch=torch.__version__, ganprior=ganprior.__version__, python=platform.python_version(),
                 threads=args.threads, wall_time_s=round(time.time() - start, 1))

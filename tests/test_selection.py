@@ -78,9 +78,9 @@ def test_auto_chooses_the_prior_for_signals_in_its_range_and_the_lasso_for_spars
     sparse.view(1, -1)[0, [3, 20]] = torch.tensor([0.9, 0.6])  # 2-sparse in the pixel basis, far from the range
     y = A(torch.cat([in_range, sparse]))
     res = ganprior.recover(y, A, G, method="auto", restarts=3, steps=300, lr=0.05, schedule="constant", seed=0,
-                           return_result=True)
+                           choice="per-problem", return_result=True)
     chosen = res.info["selection"]["chosen"]
-    assert res.info["selection"]["choice"] == "per-problem"  # the default for the method: per signal
+    assert res.info["selection"]["choice"] == "per-problem"
     assert chosen[0] in ("csgm", "sparse-gen", "ilo") and chosen[1] in ("lasso", "sparse-gen")
     assert res.info["selection"]["candidates"] == ["csgm", "sparse-gen", "ilo", "lasso", "lasso-dct",
                                                    "lasso-wavelet"]
@@ -341,3 +341,22 @@ def test_adaptive_choice_leaves_the_shared_candidate_by_chance_at_most_level_of_
     assert 0.005 < left <= 0.05
     uncorrected = (choose_candidates(errors, "adaptive", level=0.05 * (C - 1)) != shared).double().mean()
     assert uncorrected > 0.08
+
+
+@pytest.mark.parametrize("m, kwargs, folds, rows", [
+    (20, {}, 5, 20),                    # 10% would be 2 rows: 5 folds, every row scored
+    (25, {}, 5, 25),                    # round(2.5) = 2 rows
+    (30, {}, None, 3),                  # 3 rows: one split
+    (20, {"cv_fraction": 0.1}, None, 2),  # asked for one split: one split
+    (20, {"cv_folds": 4}, 4, 20),
+])
+def test_defaults_adaptive_for_auto_and_folds_where_ten_percent_is_under_three_rows(m, kwargs, folds, rows):
+    A = ops.Gaussian(m, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    x = torch.zeros(2, *SHAPE, dtype=torch.float64)
+    x.view(2, -1)[:, [3, 20]] = 0.8
+    y = A(x)
+    cands = {"lasso": {"alpha": 0.01}, "lasso-dct": {"alpha": 0.01}}
+    sel = ganprior.recover(y, A, method="auto", candidates=cands, return_result=True, **kwargs).info["selection"]
+    assert sel["choice"] == "adaptive" and sel["folds"] == folds and sel["held_out_rows"] == rows
+    lam = ganprior.recover(y, A, method="lasso", alpha="cv", return_result=True, **kwargs).info["selection"]
+    assert lam["choice"] == "shared" and lam["folds"] == folds and lam["held_out_rows"] == rows

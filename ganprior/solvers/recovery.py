@@ -278,13 +278,16 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         ``lam="discrepancy"`` and passed to methods that take it (``"langevin"``).
     cv_fraction : float, optional
         Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
-        (default 0.1, at least one row).
+        (default 0.1, at least one row; where that is fewer than 3 rows,
+        ``m <= 25``, 5-fold cross-validation instead unless ``cv_fraction``
+        or ``cv_folds`` is given).
     cv_folds : int, optional
         K-fold cross-validation instead of one held-out fraction: each
         candidate is solved K times, each time without one of K parts of the
         rows, so every row is held out once (K times the cost; all :math:`m`
         rows score the candidates, the remedy at small :math:`m` where 10%
-        is one or two rows).
+        is one or two rows: one split's rows are shared by every problem of
+        the batch, and pooling problems does not average over them).
     choice : {"per-problem", "shared", "adaptive"}, optional
         With ``"cv"``, ``"discrepancy"`` or ``method="auto"``: choose for
         each problem, or one candidate for the whole batch by the held-out
@@ -299,9 +302,14 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         score it far less noisily -- on MNIST at m = 25 and 50 a per-problem
         ``lam="cv"`` was 15% and 36% worse than ``lam`` tuned with ground
         truth, the shared one 0% and 9%:
-        ``benchmarks/results/selection_check``), ``"per-problem"`` for
+        ``benchmarks/results/selection_check``), ``"adaptive"`` for
         ``method="auto"`` (whether a signal lies near the prior's range is a
-        property of each signal).
+        property of each signal, but a per-problem choice from a few rows is
+        noise: on the MNIST benchmark problems per-problem was 11-36% worse
+        than the best single method at m = 10-100 and 2.3x better at 500;
+        adaptive, with 5 folds at m <= 25, was within the 95% CI of it or
+        better at every m from 10 to 750 (1.7x better at 500):
+        ``benchmarks/results/mnist/auto_choice``).
     candidates : dict or sequence, optional
         With ``method="auto"``: the methods it compares and their arguments,
         ``{name: options}`` or a list of names / ``(name, options)`` pairs,
@@ -475,10 +483,8 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
         if cv_fraction is not None:
             raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
                              f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
-    cv_fraction = 0.1 if cv_fraction is None else cv_fraction
-
     if choice is None:
-        choice = "per-problem" if method == "auto" else "shared"
+        choice = "adaptive" if method == "auto" else "shared"
     check_choice(choice, "choice", CHOICES, owner="recover")
     check_measurements(y, "y", "recover")
     if not isinstance(return_result, bool):

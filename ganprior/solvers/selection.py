@@ -4,8 +4,10 @@ r"""Choosing hyperparameters and the method from the measurements alone (no grou
 ``method="auto"`` hold out a fraction of the measurement rows (or, with ``cv_folds=K``, each of K folds in
 turn, so that every row is held out once), solve every candidate on the others
 (each candidate is one batched solve of all problems per split), score the candidates by their error on the
-held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s default for an argument) or
-per problem (``"per-problem"``, its default for the method) -- and refit the best on all rows.  ``lam="discrepancy"``
+held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s default for an argument), per
+problem (``"per-problem"``), or shared unless a problem's own rows clearly say otherwise (``"adaptive"``, its
+default for the method) -- and refit the best on all rows.  By default 10% of the rows are held out, or 5 folds
+where 10% would be fewer than 3 rows (``m <= 25``).  ``lam="discrepancy"``
 with ``noise_std`` instead picks the largest value whose fit stays within the noise level.
 
 Cross-validation (Ward, IEEE T-IT 2009): with held-out rows :math:`a_i \sim \mathcal{N}(0, I/m)`
@@ -26,7 +28,7 @@ import torch
 from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_rows", "holdout_folds",
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "DEFAULT_FOLDS", "MIN_HELD_OUT", "auto_candidates", "holdout_rows", "holdout_folds",
            "holdout_errors", "choose_candidates", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
@@ -40,6 +42,10 @@ RULES = ("cv", "discrepancy")
 CHOICES = ("per-problem", "shared", "adaptive")
 #: One-sided level of the paired test by which ``choice="adaptive"`` lets a problem leave the shared choice.
 ADAPTIVE_LEVEL = 0.05
+#: Folds used by default where one 10% split would hold out fewer than :data:`MIN_HELD_OUT` rows.
+DEFAULT_FOLDS = 5
+#: The fewest held-out rows a default split may have (the adaptive choice's paired test needs 3).
+MIN_HELD_OUT = 3
 
 
 def auto_candidates(candidates, G, image_shape=None):
@@ -349,8 +355,10 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         The method's arguments; the ones set to ``"cv"`` / ``"discrepancy"`` are chosen.
     noise_std : float or None
         Per-measurement noise standard deviation (needed by ``"discrepancy"``).
-    cv_fraction : float
-        Held-out fraction of the rows (one split).
+    cv_fraction : float or None
+        Held-out fraction of the rows (one split).  ``None``: 0.1, or :data:`DEFAULT_FOLDS` folds (at most
+        ``m``) where a 10% split would hold out fewer than :data:`MIN_HELD_OUT` rows (``m <= 25``) and
+        ``cv_folds`` is not given.
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     tau : float
@@ -405,6 +413,10 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                                  "deviation); without it use 'cv'.")
             noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
         candidates = [(method, {**options, what: v}) for v in grid]
+    if cv_fraction is None:  # the default: 10% held out, or K folds where 10% is one or two rows
+        cv_fraction = 0.1
+        if rule == "cv" and cv_folds is None and len(holdout_rows(m, cv_fraction)[1]) < MIN_HELD_OUT:
+            cv_folds = min(DEFAULT_FOLDS, m)
     if rule == "discrepancy" and cv_folds is not None:
         raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; 'cv_folds' is for 'cv' and "
                          "method='auto'.")
