@@ -47,11 +47,12 @@ def _add_arguments(parser):
                         help="weight of ||z||^2 (default: recipe), or cv / discrepancy: chosen from the measurements")
     sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
     sel.add_argument("--cv-folds", type=positive_int, default=None,
-                     help="K-fold cross-validation (K >= 2) instead of one 10%% held-out split: K times the solves")
+                     help="K-fold cross-validation (K >= 2): K times the solves (default: one 10%% held-out "
+                          "split, or 5 folds where 10%% is under 3 rows)")
     sel.add_argument("--choice", choices=["per-problem", "shared", "adaptive"], default=None,
                      help="one choice per problem, one for the batch (a chunk with --images), or shared unless "
                           "a problem's rows say otherwise "
-                          "(default: shared for an argument, per-problem for --method auto)")
+                          "(default: shared for an argument, adaptive for --method auto)")
     sel.add_argument("--noise-std", type=positive_float, default=None,
                      help="per-measurement noise standard deviation (needed by discrepancy)")
     engine_arguments(parser)
