@@ -159,9 +159,9 @@ def main(argv=None):
                     seed=0, kwargs=engine)))
                 print(f"m={m} cv={cv} problems {part.start}-{part.stop - 1}: held-out errors ready", flush=True)
             how = "10% split" if cv == "split" else f"{cv}-fold"
+            shared = torch.cat([choose_candidates(e, "shared") for e in errors]).numpy()
             for rule in RULES:
                 pick = torch.cat([choose_candidates(e, rule) for e in errors]).numpy()
-                shared = torch.cat([choose_candidates(e, "shared") for e in errors]).numpy()
                 got = table[np.arange(len(x)), pick]
                 diff = got - table[:, best]
                 rows += [dict(m=m, cv=how, rule=rule, image=i, method=labels[pick[i]], mse=f"{got[i]:.6g}")

@@ -478,11 +478,6 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .selection import residual, select_and_recover
 
-    if cv_folds is not None:
-        cv_folds = check_int(cv_folds, "cv_folds", minimum=2, owner="recover")
-        if cv_fraction is not None:
-            raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
-                             f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
     if choice is None:
         choice = "adaptive" if method == "auto" else "shared"
     check_choice(choice, "choice", CHOICES, owner="recover")

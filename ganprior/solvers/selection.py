@@ -143,9 +143,14 @@ def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
     fraction = check_float(fraction, "fraction", minimum=0.0, strict=True, owner="holdout_rows")
     if fraction >= 1.0:
         raise ValueError(f"The 'fraction' parameter of holdout_rows must be < 1. Got {fraction} instead.")
-    r = min(m - 1, max(1, round(fraction * m)))
+    r = _held_count(m, fraction)
     perm = torch.randperm(m, generator=torch.Generator().manual_seed(seed))
     return perm[r:].sort().values, perm[:r].sort().values
+
+
+def _held_count(m, fraction):
+    """How many of ``m`` rows one split holds out: ``round(fraction * m)``, at least 1, at most ``m - 1``."""
+    return min(m - 1, max(1, round(fraction * m)))
 
 
 def holdout_folds(m: int, folds: int, seed: int = 0):
@@ -172,15 +177,8 @@ def holdout_folds(m: int, folds: int, seed: int = 0):
     if folds > m:
         raise ValueError(f"The 'folds' parameter of holdout_folds must be <= m = {m} (each fold holds out at least "
                          f"one row). Got {folds} instead.")
-    perm = torch.randperm(m, generator=torch.Generator().manual_seed(seed))
-    held = [part.sort().values for part in torch.tensor_split(perm, folds)]
-    keep = torch.ones(m, dtype=torch.bool)
-    out = []
-    for h in held:
-        keep[:] = True
-        keep[h] = False
-        out.append((torch.nonzero(keep).flatten(), h))
-    return out
+    parts = torch.tensor_split(torch.randperm(m, generator=torch.Generator().manual_seed(seed)), folds)
+    return [(torch.cat(parts[:i] + parts[i + 1:]).sort().values, part.sort().values) for i, part in enumerate(parts)]
 
 
 def _torch(x):
@@ -413,9 +411,14 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                                  "deviation); without it use 'cv'.")
             noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
         candidates = [(method, {**options, what: v}) for v in grid]
+    if cv_folds is not None:
+        cv_folds = check_int(cv_folds, "cv_folds", minimum=2, owner="recover")
+        if cv_fraction is not None:
+            raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
+                             f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
     if cv_fraction is None:  # the default: 10% held out, or K folds where 10% is one or two rows
         cv_fraction = 0.1
-        if rule == "cv" and cv_folds is None and len(holdout_rows(m, cv_fraction)[1]) < MIN_HELD_OUT:
+        if rule == "cv" and cv_folds is None and _held_count(m, cv_fraction) < MIN_HELD_OUT:
             cv_folds = min(DEFAULT_FOLDS, m)
     if rule == "discrepancy" and cv_folds is not None:
         raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; 'cv_folds' is for 'cv' and "
