@@ -59,6 +59,7 @@ import torch
 
 import ganprior
 from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_sample
+from ganprior.solvers.selection import cv_plan
 
 PRESETS = {
     "mnist": dict(prior="mnist", sample="mnist_test300", noise=0.1, methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
@@ -101,12 +102,13 @@ BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the
 PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20"]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
-# How the auto row chooses: per problem from one 10% split, as every committed auto row was solved (recover's
-# default for method="auto" is now "adaptive", with 5 folds where 10% is under 3 rows; on the MNIST problems it
-# is within the 95% CI of the best single method where per-problem is not: benchmarks/results/mnist/auto_choice).
-# Changing it makes every committed auto row stale, and a rerun does not notice: remove the auto rows of
-# per_image.csv (every m) and solve them again.
-AUTO_SELECTION = dict(choice="per-problem", cv_fraction=0.1)
+# How the auto row chooses, per dataset (absent: AUTO_DEFAULT, recover's own default for method="auto" made
+# explicit: "adaptive", one 10% split, 5 folds where 10% is under 3 rows). The rule is part of a row's label
+# (auto_rule, e.g. "cv (adaptive, 5-fold)"), so rows solved with another rule are stale and solved again.
+# CelebA's committed auto rows were solved per problem from one 10% split and keep that rule until they are
+# rerun (10-25 min per m here); on its faces the adaptive rule is measured in benchmarks/results/celeba/auto_choice.
+AUTO_DEFAULT = dict(choice="adaptive")
+AUTO_SELECTION = {"celeba": dict(choice="per-problem", cv_fraction=0.1)}
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
 # How each hyperparameter's grid may widen (keyword arguments of widen_search): x10 per step past an open edge.
 # lam = 0 is reachable (no prior term): a step of the low edge below 1e-3 evaluates lam = 0 and closes that side.
@@ -235,7 +237,7 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
-        return ganprior.recover(y, A, G, method="auto", candidates=candidates, **AUTO_SELECTION, **engine)
+        return ganprior.recover(y, A, G, method="auto", candidates=candidates, **cfg["auto_selection"], **engine)
     if method in BEYOND:
         fixed = cfg.get("beyond_fixed", {}).get(method, {})
         return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed,
@@ -276,7 +278,7 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     if method == "auto":
         for cand in auto_candidate_methods(cfg):
             choose(cand, m, x_val, val_ids, G, cfg, precision, image_shape, out)
-        return "method", "cv", None
+        return "method", auto_rule(m, cfg["auto_selection"]), None
     if method == "csgm" and len(cfg.get("prior_models", {})) > 1:
         return choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out)
     name, grid = hyperparameter_grid(method, cfg)
@@ -378,13 +380,22 @@ def chosen_prior(state, m):
     return chosen_options(state.get(f"csgm m={m}")).get("prior")
 
 
-def row_search(state, method, m):
+def auto_rule(m, selection):
+    """How ``auto`` chooses at ``m`` with the keyword arguments ``selection`` (AUTO_SELECTION), as its rows'
+    value: ``"cv (<choice>, <K>-fold)"`` or ``"cv (<choice>, <fraction> split)"``, the held-out rows as
+    :func:`ganprior.solvers.selection.cv_plan` resolves recover's defaults."""
+    fraction, folds = cv_plan(m, selection.get("cv_fraction"), selection.get("cv_folds"))
+    return f"cv ({selection['choice']}, {f'{folds}-fold' if folds else f'{fraction:.0%} split'})"
+
+
+def row_search(state, method, m, selection=AUTO_DEFAULT):
     """What a row of (method, m) must have been solved with: its method's saved search; for ``auto``, which has
-    none, ``{"hyperparameter": "method", "chosen": "cv"}`` and the prior CSGM chose at ``m``."""
+    none, ``{"hyperparameter": "method", "chosen": auto_rule(m, selection)}`` and the prior CSGM chose at
+    ``m``."""
     if method != "auto":
         return state.get(f"{method} m={m}")
     prior = chosen_prior(state, m)
-    return dict(hyperparameter="method", chosen="cv", **({"prior": prior} if prior else {}))
+    return dict(hyperparameter="method", chosen=auto_rule(m, selection), **({"prior": prior} if prior else {}))
 
 
 def auto_candidate_methods(cfg):
@@ -792,6 +803,7 @@ def main(argv=None):
     cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[args.dataset].get("alphas", {})}.items()}
     cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
     cfg["beyond_choices"] = BEYOND_CHOICES.get(args.dataset, {})
+    cfg["auto_selection"] = AUTO_SELECTION.get(args.dataset, AUTO_DEFAULT)
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
@@ -826,7 +838,7 @@ def main(argv=None):
     if per_image.exists():
         saved = load_selection(out)
         done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)
-                if is_current(r, row_search(saved, r["method"], int(r["m"])))}
+                if is_current(r, row_search(saved, r["method"], int(r["m"]), cfg["auto_selection"]))}
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
@@ -846,7 +858,7 @@ def main(argv=None):
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
         state = load_selection(out)
-        search = row_search(state, method, m)
+        search = row_search(state, method, m, cfg["auto_selection"])
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
@@ -911,7 +923,7 @@ def main(argv=None):
                 auto=({str(m): {k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)
                                 if f"{k} m={m}" in state} for m in ms}
                       if "auto" in methods else None),
-                auto_selection=AUTO_SELECTION if "auto" in methods else None,
+                auto_selection=({str(m): auto_rule(m, cfg["auto_selection"]) for m in ms} if "auto" in methods else None),
                 validation=dict(images=f"the last {args.n_val} images of the training split", n_val=args.n_val,
                                 widening=SEARCH, open_edges=sum(r["status"] == "limit" for r in searches),
                                 searches=searches),

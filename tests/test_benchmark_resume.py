@@ -151,7 +151,9 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     got = rows(out)
     assert {r["method"] for r in got} == {"sparse-gen", "auto"} and len(got) == 4
     assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {f"alpha (lam={csgm['chosen']:g})"}
-    assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {("method", "cv")}
+    # the rule auto chose by is in its rows (recover's default at m = 25: adaptive, 5 folds)
+    assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {
+        ("method", "cv (adaptive, 5-fold)")}
     assert "[lam = " in (out / "selection.log").read_text()
     # auto compares every method with the value its own search chose at this m (searched first when missing)
     auto = json.loads((out / "metadata.json").read_text())["auto"]["25"]
@@ -341,7 +343,7 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     got = {r["method"]: r for r in rows(out)}
     assert (got["csgm"]["hyperparameter"], got["csgm"]["value"]) == ("lam (prior=dark)", str(lam))
     assert got["sparse-gen"]["hyperparameter"] == f"alpha (lam={lam:g}; prior=dark)"
-    assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == ("method (prior=dark)", "cv")
+    assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == ("method (prior=dark)", "cv (adaptive, 5-fold)")
     assert all(float(r["mse"]) < 0.2 for r in rows(out) if r["method"] == "csgm")
     # rows of the preset's prior (labels without a prior) are not current while "dark" is chosen
     for meth in ("csgm", "sparse-gen", "auto"):
@@ -352,6 +354,12 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     # had the preset's prior been chosen, its rows keep the labels of the run without a choice
     kept = dict(state, **{"csgm m=25": dict(rec, choice={"prior": dict(c, chosen="mnist")})})
     assert bench.is_current(dict(got["auto"], hyperparameter="method"), bench.row_search(kept, "auto", 25))
+    # rows of another selection rule (the per-problem 10% split of the first auto rows, labelled "cv") are stale
+    search = bench.row_search(state, "auto", 25)
+    assert not bench.is_current(dict(got["auto"], value="cv"), search)
+    per_problem = bench.row_search(state, "auto", 25, dict(choice="per-problem", cv_fraction=0.1))
+    assert per_problem["chosen"] == "cv (per-problem, 10% split)" and not bench.is_current(got["auto"], per_problem)
+    assert bench.auto_rule(26, bench.AUTO_DEFAULT) == "cv (adaptive, 10% split)"  # 3 held-out rows: one split
     # the same run again reuses every search and solves nothing
     before = (out / "per_image.csv").read_text()
     bench.main(args)

@@ -7,7 +7,7 @@ from conftest import relu_generator
 
 import ganprior
 from ganprior import operators as ops
-from ganprior.solvers.selection import holdout_rows
+from ganprior.solvers.selection import cv_plan, holdout_rows
 
 SHAPE = (1, 6, 6)
 
@@ -360,3 +360,4 @@ def test_defaults_adaptive_for_auto_and_folds_where_ten_percent_is_under_three_r
     assert sel["choice"] == "adaptive" and sel["folds"] == folds and sel["held_out_rows"] == rows
     lam = ganprior.recover(y, A, method="lasso", alpha="cv", return_result=True, **kwargs).info["selection"]
     assert lam["choice"] == "shared" and lam["folds"] == folds and lam["held_out_rows"] == rows
+    assert cv_plan(m, **kwargs) == (kwargs.get("cv_fraction", 0.1), folds)  # the rule, without a solve

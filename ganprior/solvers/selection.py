@@ -28,8 +28,8 @@ import torch
 from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "DEFAULT_FOLDS", "MIN_HELD_OUT", "auto_candidates", "holdout_rows", "holdout_folds",
-           "holdout_errors", "choose_candidates", "select_and_recover", "float64_copy", "residual"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "DEFAULT_FOLDS", "MIN_HELD_OUT", "auto_candidates", "cv_plan", "holdout_rows",
+           "holdout_folds", "holdout_errors", "choose_candidates", "select_and_recover", "float64_copy", "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -151,6 +151,40 @@ def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
 def _held_count(m, fraction):
     """How many of ``m`` rows one split holds out: ``round(fraction * m)``, at least 1, at most ``m - 1``."""
     return min(m - 1, max(1, round(fraction * m)))
+
+
+def cv_plan(m, cv_fraction=None, cv_folds=None):
+    r"""How cross-validation holds out rows of ``m`` measurements: ``recover``'s defaults made explicit.
+
+    With neither argument, one split holds out :math:`r = \max(1, \operatorname{round}(0.1\,m))` rows, unless
+    :math:`r <` :data:`MIN_HELD_OUT` (``m <= 25``): then :math:`K = \min(` :data:`DEFAULT_FOLDS` :math:`, m)`
+    folds, so that every row is held out once and a candidate's held-out error averages :math:`m` rows rather
+    than one or two.  A given ``cv_fraction`` or ``cv_folds`` is kept as it is.
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements.
+    cv_fraction : float, optional
+        Held-out fraction of one split (``None``: 0.1).
+    cv_folds : int, optional
+        Number of folds (``None``: one split, or the default folds above).
+
+    Returns
+    -------
+    (float, int or None)
+        ``(cv_fraction, cv_folds)``; ``cv_folds`` is ``None`` for one split.
+
+    Examples
+    --------
+    >>> cv_plan(25), cv_plan(26), cv_plan(100, cv_fraction=0.2)
+    ((0.1, 5), (0.1, None), (0.2, None))
+    """
+    if cv_fraction is None:
+        cv_fraction = 0.1
+        if cv_folds is None and _held_count(m, cv_fraction) < MIN_HELD_OUT:
+            cv_folds = min(DEFAULT_FOLDS, m)
+    return cv_fraction, cv_folds
 
 
 def holdout_folds(m: int, folds: int, seed: int = 0):
@@ -416,10 +450,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         if cv_fraction is not None:
             raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
                              f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
-    if cv_fraction is None:  # the default: 10% held out, or K folds where 10% is one or two rows
-        cv_fraction = 0.1
-        if rule == "cv" and cv_folds is None and _held_count(m, cv_fraction) < MIN_HELD_OUT:
-            cv_folds = min(DEFAULT_FOLDS, m)
+    if rule == "cv":  # the default: 10% held out, or K folds where 10% is one or two rows
+        cv_fraction, cv_folds = cv_plan(m, cv_fraction, cv_folds)
     if rule == "discrepancy" and cv_folds is not None:
         raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; 'cv_folds' is for 'cv' and "
                          "method='auto'.")
