@@ -696,8 +696,9 @@ def summarise(rows):
 
 
 def markdown_table(summary, methods):
-    """The README's table: one row per m, one column per method, 'mean +- 95% CI (PSNR)'; '–' where not run."""
-    cell = {(r["method"], r["m"]): f"{r['mean']:.4f} ± {r['ci95']:.4f} ({r['psnr_mean']:.1f} dB)" for r in summary}
+    """The README's table: one row per m, one column per method, 'mean +- 95% CI (PSNR)' with 3 and 2 significant
+    figures (fixed decimals read 0.0000 +- 0.0000 where the Lasso is nearly exact); '–' where not run."""
+    cell = {(r["method"], r["m"]): f"{r['mean']:#.3g} ± {r['ci95']:#.2g} ({r['psnr_mean']:.1f} dB)" for r in summary}
     lines = ["| m | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for m in sorted({r["m"] for r in summary}):
         lines.append(f"| {m} | " + " | ".join(cell.get((k, m), "–") for k in methods) + " |")
