@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import math
@@ -575,6 +576,33 @@ def append_rows(per_image, rows):
         os.close(fd)
 
 
+def prior_fingerprints(models):
+    """``{name: the first 16 hex digits of the SHA-256 of its weights}`` for the priors of a run (``models``:
+    name -> :class:`ganprior.Generator`), recorded in metadata.json as ``priors_sha256``.  Rows are matched to
+    their searches by labels that name a prior, not its weights: the fingerprint is what tells new weights behind
+    the same name (a retrained ``mnist``) from the weights the rows were solved with."""
+    digests = {}
+    for name, G in models.items():
+        h = hashlib.sha256()
+        for key, value in sorted(G.state_dict().items()):
+            h.update(key.encode())
+            h.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        digests[name] = h.hexdigest()[:16]
+    return digests
+
+
+def check_fingerprints(mine, theirs, where):
+    """Raise before any work if a prior named in both ``mine`` and ``theirs`` (``priors_sha256`` records) has
+    other weights in one than in the other."""
+    changed = sorted(k for k in set(mine or {}) & set(theirs or {}) if mine[k] != theirs[k])
+    if changed:
+        raise ValueError(
+            f"The weights of prior(s) {changed} differ from those the rows of {where} were solved with (SHA-256 "
+            f"{', '.join(f'{k}: {theirs[k]} there, {mine[k]} here' for k in changed)}). Rows of different weights "
+            "are not comparable: solve into a fresh --out, or remove the rows of the latent methods and the "
+            "'priors_sha256' entry of its metadata.json.")
+
+
 def merge_runs(out, folders):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
@@ -592,6 +620,12 @@ def merge_runs(out, folders):
     meta_path = out / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     added = 0
+    for folder in map(Path, folders):  # every folder checked before anything is merged
+        if (folder / "metadata.json").exists():
+            other = json.loads((folder / "metadata.json").read_text()).get("priors_sha256")
+            check_fingerprints(other, meta.get("priors_sha256"), out)
+            if other:
+                meta["priors_sha256"] = {**other, **meta.get("priors_sha256", {})}
     for folder in map(Path, folders):
         new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
         if new:
@@ -833,6 +867,10 @@ def main(argv=None):
     # CSGM's candidate priors (PRIOR_CHOICES; not with --prior or --random-prior, which fix one, nor --quick)
     names = [] if args.prior or args.random_prior or args.quick else PRIOR_CHOICES.get(args.dataset, [])
     cfg["prior_models"] = {names[0]: G, **{p: ganprior.load_prior(p) for p in names[1:]}} if names else {}
+    fingerprints = prior_fingerprints(cfg["prior_models"] or {getattr(G, "name", None) or "prior": G})
+    meta_path = out / "metadata.json"
+    recorded = json.loads(meta_path.read_text()).get("priors_sha256") if meta_path.exists() else None
+    check_fingerprints(fingerprints, recorded, out)
 
     per_image = out / "per_image.csv"
     done = set()
@@ -933,8 +971,8 @@ def main(argv=None):
                 prior=getattr(G, "name", None), torch=torch.__version__, numpy=np.__version__,
                 ganprior=ganprior.__version__, python=platform.python_version(), machine=platform.machine(),
                 device="cpu", threads=args.threads, wall_time_s=round(time.time() - start, 1), savings=sav)
-    meta_path = out / "metadata.json"
     prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta["priors_sha256"] = {**prev.get("priors_sha256", {}), **fingerprints}
     # a resumed or extended run keeps the history of the commands that filled per_image.csv
     meta["commands"] = prev.get("commands", [prev["command"]] if "command" in prev else []) + [meta["command"]]
     meta["wall_time_total_s"] = round(prev.get("wall_time_total_s", prev.get("wall_time_s", 0.0)) + meta["wall_time_s"], 1)

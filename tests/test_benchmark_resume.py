@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+import ganprior
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,6 +200,35 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
     bench.main([*common, "--methods", "csgm", "lasso-dct", "--summary-only", "--merge", str(tmp_path / "main"),
                 "--out", str(tmp_path / "new" / "merged")])
     assert sorted(map(str, rows(tmp_path / "new" / "merged"))) == sorted(map(str, rows(tmp_path / "main")))
+
+
+def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(bench, tmp_path, monkeypatch):
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
+              "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
+    bench.main([*common, "--methods", "csgm", "--out", str(tmp_path / "a")])
+    bench.main([*common, "--methods", "lasso", "--out", str(tmp_path / "b")])
+    recorded = json.loads((tmp_path / "a" / "metadata.json").read_text())["priors_sha256"]
+    from ganprior.models import build_generator
+
+    G = ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=0), name="random")
+    assert recorded == bench.prior_fingerprints({"random": G}) and len(recorded["random"]) == 16
+    with torch.no_grad():  # one weight changed by one step of float32: another fingerprint
+        p = next(G.parameters())
+        p.view(-1)[0] = torch.nextafter(p.view(-1)[0], torch.tensor(1.0))
+    assert bench.prior_fingerprints({"random": G})["random"] != recorded["random"]
+    # a run into a folder whose rows were solved with other weights stops before it solves anything
+    meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
+    meta["priors_sha256"] = {"random": "0" * 16}
+    (tmp_path / "a" / "metadata.json").write_text(json.dumps(meta))
+    solved = []
+    monkeypatch.setattr(bench, "run_method", lambda *a, **k: solved.append(a))
+    with pytest.raises(ValueError, match=r"prior\(s\) \['random'\] differ from those the rows of .* were solved"):
+        bench.main([*common, "--methods", "csgm", "--m", "25", "--out", str(tmp_path / "a")])
+    with pytest.raises(ValueError, match="solve into a fresh --out"):  # nor are such folders merged
+        bench.main([*common, "--methods", "csgm", "lasso", "--summary-only", "--merge", str(tmp_path / "a"),
+                    "--out", str(tmp_path / "b")])
+    assert not solved and len(rows(tmp_path / "b")) == 2
 
 
 def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp_path):
