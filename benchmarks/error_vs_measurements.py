@@ -962,7 +962,8 @@ def main(argv=None):
                 auto=({str(m): {k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)
                                 if f"{k} m={m}" in state} for m in ms}
                       if "auto" in methods else None),
-                auto_selection=({str(m): auto_rule(m, cfg["auto_selection"]) for m in ms} if "auto" in methods else None),
+                auto_selection=({str(m): auto_rule(m, cfg["auto_selection"]) for m in ms}
+                                if "auto" in methods else None),
                 validation=dict(images=f"the last {args.n_val} images of the training split", n_val=args.n_val,
                                 widening=SEARCH, open_edges=sum(r["status"] == "limit" for r in searches),
                                 searches=searches),
