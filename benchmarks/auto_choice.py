@@ -19,7 +19,7 @@ held-out row are computed once per (m, chunk, cross-validation)
 written atomically: a rerun resumes); each rule then picks per problem, and a problem's error is the test MSE
 of the picked method's row in the benchmark's ``per_image.csv`` -- the refit on all rows that ``recover`` makes
 (same operator, noise, value and seed; a latent method's restarts may start elsewhere in a smaller batch, so
-this is the refit up to restart noise).  The ``per-problem`` line is checked against the committed auto row.
+this is the refit up to restart noise).  The committed auto row (its rule in its label) is listed beside them.
 
 Writes ``summary.csv`` / ``summary.md`` (per m, cross-validation and rule: mean MSE with 95% CI, the best single
 method and the paired difference to it with its 95% CI and the verdict -- better, within or worse -- how many
@@ -67,12 +67,15 @@ RULES = ("per-problem", "shared", "adaptive")
 
 
 def test_mse(results):
-    """{(method, m): {image: mse}} from the benchmark's per_image.csv."""
-    out = {}
+    """{(method, m): {image: mse}} from the benchmark's per_image.csv, and {m: the rule of its auto rows} (their
+    ``value``, e.g. ``cv (adaptive, 5-fold)``)."""
+    out, rules = {}, {}
     with open(Path(results) / "per_image.csv") as f:
         for r in csv.DictReader(f):
             out.setdefault((r["method"], int(r["m"])), {})[int(r["image"])] = float(r["mse"])
-    return out
+            if r["method"] == "auto":
+                rules[int(r["m"])] = r["value"]
+    return out, rules
 
 
 def cv_arg(text):
@@ -123,7 +126,7 @@ def main(argv=None):
     results = Path(args.results or f"benchmarks/results/{args.dataset}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    state, mse = load_selection(results), test_mse(results)
+    state, (mse, rules) = load_selection(results), test_mse(results)
     names = auto_candidate_methods(cfg)
     x = load_sample(cfg["sample"])[: args.n_images or cfg["n_test"]]
     priors = {}
@@ -178,7 +181,8 @@ def main(argv=None):
         if auto:
             got = np.array([auto[i] for i in range(len(x))])
             (mean, ci), (dmean, dci) = mean_ci(got), mean_ci(got - table[:, best])
-            summary.append(dict(m=m, cv="", rule="committed auto row", mse=f"{mean:.5g}", ci95=f"{ci:.2g}",
+            summary.append(dict(m=m, cv="", rule=f"committed auto row: {rules[m]}", mse=f"{mean:.5g}",
+                                ci95=f"{ci:.2g}",
                                 best_single=labels[best], best_mse=f"{table[:, best].mean():.5g}",
                                 diff_vs_best=f"{dmean:.3g}", diff_ci95=f"{dci:.2g}", verdict=verdict(dmean, dci),
                                 left_shared="", chosen=""))
