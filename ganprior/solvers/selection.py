@@ -28,8 +28,9 @@ import torch
 from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "DEFAULT_FOLDS", "MIN_HELD_OUT", "auto_candidates", "cv_plan", "holdout_rows",
-           "holdout_folds", "holdout_errors", "choose_candidates", "select_and_recover", "float64_copy", "residual"]
+__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "DEFAULT_FOLDS", "MIN_HELD_OUT", "auto_candidates", "cv_plan",
+           "holdout_rows", "holdout_folds", "holdout_errors", "choose_candidates", "select_and_recover", "float64_copy",
+           "residual"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
