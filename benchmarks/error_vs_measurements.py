@@ -620,13 +620,15 @@ def merge_runs(out, folders):
     meta_path = out / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     added = 0
-    for folder in map(Path, folders):  # every folder checked before anything is merged
-        if (folder / "metadata.json").exists():
-            other = json.loads((folder / "metadata.json").read_text()).get("priors_sha256")
-            check_fingerprints(other, meta.get("priors_sha256"), out)
-            if other:
-                meta["priors_sha256"] = {**other, **meta.get("priors_sha256", {})}
-    for folder in map(Path, folders):
+    folders = [Path(f) for f in folders]
+    metas = {f: json.loads((f / "metadata.json").read_text()) if (f / "metadata.json").exists() else None
+             for f in folders}
+    for folder in folders:  # every folder checked before anything is merged
+        theirs_fp = (metas[folder] or {}).get("priors_sha256")
+        check_fingerprints(theirs_fp, meta.get("priors_sha256"), out)
+        if theirs_fp:
+            meta["priors_sha256"] = {**theirs_fp, **meta.get("priors_sha256", {})}
+    for folder in folders:
         new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
         if new:
             append_rows(per_image, new)
@@ -639,8 +641,8 @@ def merge_runs(out, folders):
             keys = {(v["method"], int(v["m"])) for v in fresh.values()}
             theirs_v = csv.DictReader(io.StringIO((folder / "validation.csv").read_text()))
             vrows += [r for r in theirs_v if (r["method"], int(r["m"])) in keys]
-        if (new or fresh) and (folder / "metadata.json").exists():  # a repeated merge records nothing twice
-            other = json.loads((folder / "metadata.json").read_text())
+        if (new or fresh) and metas[folder] is not None:  # a repeated merge records nothing twice
+            other = metas[folder]
             meta["commands"] = meta.get("commands", []) + [c + "   # run into a separate folder and merged"
                                                            for c in other.get("commands", [other.get("command")]) if c]
             meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0), 1)
@@ -869,8 +871,8 @@ def main(argv=None):
     cfg["prior_models"] = {names[0]: G, **{p: ganprior.load_prior(p) for p in names[1:]}} if names else {}
     fingerprints = prior_fingerprints(cfg["prior_models"] or {getattr(G, "name", None) or "prior": G})
     meta_path = out / "metadata.json"
-    recorded = json.loads(meta_path.read_text()).get("priors_sha256") if meta_path.exists() else None
-    check_fingerprints(fingerprints, recorded, out)
+    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}  # (after --merge wrote it)
+    check_fingerprints(fingerprints, prev.get("priors_sha256"), out)
 
     per_image = out / "per_image.csv"
     done = set()
@@ -972,7 +974,6 @@ def main(argv=None):
                 prior=getattr(G, "name", None), torch=torch.__version__, numpy=np.__version__,
                 ganprior=ganprior.__version__, python=platform.python_version(), machine=platform.machine(),
                 device="cpu", threads=args.threads, wall_time_s=round(time.time() - start, 1), savings=sav)
-    prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     meta["priors_sha256"] = {**prev.get("priors_sha256", {}), **fingerprints}
     # a resumed or extended run keeps the history of the commands that filled per_image.csv
     meta["commands"] = prev.get("commands", [prev["command"]] if "command" in prev else []) + [meta["command"]]
