@@ -104,12 +104,10 @@ PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20"]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
 # How the auto row chooses, per dataset (absent: AUTO_DEFAULT, recover's own default for method="auto" made
-# explicit: "adaptive", one 10% split, 5 folds where 10% is under 3 rows). The rule is part of a row's label
-# (auto_rule, e.g. "cv (adaptive, 5-fold)"), so rows solved with another rule are stale and solved again.
-# CelebA's committed auto rows were solved per problem from one 10% split and keep that rule until they are
-# rerun (10-25 min per m here); on its faces the adaptive rule is measured in benchmarks/results/celeba/auto_choice.
+# explicit: "adaptive", one 10% split, 5 folds where 10% is under MIN_HELD_OUT = 6 rows). The rule is part of a
+# row's label (auto_rule, e.g. "cv (adaptive, 5-fold)"), so rows solved with another rule are stale and solved again.
 AUTO_DEFAULT = dict(choice="adaptive")
-AUTO_SELECTION = {"celeba": dict(choice="per-problem", cv_fraction=0.1)}
+AUTO_SELECTION = {}
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
 # How each hyperparameter's grid may widen (keyword arguments of widen_search): x10 per step past an open edge.
 # lam = 0 is reachable (no prior term): a step of the low edge below 1e-3 evaluates lam = 0 and closes that side.

@@ -65,7 +65,7 @@ def main(argv=None):
         A, y_all = measure(x_all, m, cfg["noise"], seed=0)
         x, y = x_all[: args.n], y_all[: args.n]
         t = time.perf_counter()
-        # one 10% split, as the committed run (recover's default is now 5 folds at m <= 25)
+        # one 10% split, as the committed run (recover's default is now 5 folds at m <= 54)
         res = ganprior.recover(y, A, G, lam="cv", choice="per-problem", cv_fraction=0.1, return_result=True,
                                **engine)
         t_cv = time.perf_counter() - t

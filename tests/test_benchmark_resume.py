@@ -391,7 +391,8 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     assert not bench.is_current(dict(got["auto"], value="cv"), search)
     per_problem = bench.row_search(state, "auto", 25, dict(choice="per-problem", cv_fraction=0.1))
     assert per_problem["chosen"] == "cv (per-problem, 10% split)" and not bench.is_current(got["auto"], per_problem)
-    assert bench.auto_rule(26, bench.AUTO_DEFAULT) == "cv (adaptive, 10% split)"  # 3 held-out rows: one split
+    assert bench.auto_rule(54, bench.AUTO_DEFAULT) == "cv (adaptive, 5-fold)"  # 5 held-out rows: folds
+    assert bench.auto_rule(55, bench.AUTO_DEFAULT) == "cv (adaptive, 10% split)"  # 6 held-out rows: one split
     # the same run again reuses every search and solves nothing
     before = (out / "per_image.csv").read_text()
     bench.main(args)

@@ -41,7 +41,8 @@ def test_cv_picks_a_large_lam_when_measurements_are_few_and_noisy_and_a_small_on
     A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
     res = ganprior.recover(A(x), A, G, lam="cv", choice="per-problem", return_result=True, **kw)
     sel = res.info["selection"]
-    assert sel["rule"] == "cv" and sel["argument"] == "lam" and sel["held_out_rows"] == 3
+    # 10% of 30 rows is 3, under MIN_HELD_OUT: 5 folds, every row scored
+    assert sel["rule"] == "cv" and sel["argument"] == "lam" and sel["held_out_rows"] == 30
     assert sel["chosen"] == [0.0, 0.0]  # noise-free: any lam > 0 biases the answer
     assert float(ganprior.metrics.mse(res.x, x).max()) < 1e-6
     y_noisy = A(x) + 3.0 * torch.randn(2, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
@@ -345,12 +346,12 @@ def test_adaptive_choice_leaves_the_shared_candidate_by_chance_at_most_level_of_
 
 @pytest.mark.parametrize("m, kwargs, folds, rows", [
     (20, {}, 5, 20),                    # 10% would be 2 rows: 5 folds, every row scored
-    (25, {}, 5, 25),                    # round(2.5) = 2 rows
-    (30, {}, None, 3),                  # 3 rows: one split
+    (54, {}, 5, 54),                    # round(5.4) = 5 rows, under MIN_HELD_OUT = 6
+    (55, {}, None, 6),                  # round(5.5) = 6 rows: one split
     (20, {"cv_fraction": 0.1}, None, 2),  # asked for one split: one split
     (20, {"cv_folds": 4}, 4, 20),
 ])
-def test_defaults_adaptive_for_auto_and_folds_where_ten_percent_is_under_three_rows(m, kwargs, folds, rows):
+def test_defaults_adaptive_for_auto_and_folds_where_ten_percent_is_under_six_rows(m, kwargs, folds, rows):
     A = ops.Gaussian(m, in_shape=SHAPE, seed=2, dtype=torch.float64)
     x = torch.zeros(2, *SHAPE, dtype=torch.float64)
     x.view(2, -1)[:, [3, 20]] = 0.8

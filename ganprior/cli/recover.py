@@ -48,7 +48,7 @@ def _add_arguments(parser):
     sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
     sel.add_argument("--cv-folds", type=positive_int, default=None,
                      help="K-fold cross-validation (K >= 2): K times the solves (default: one 10%% held-out "
-                          "split, or 5 folds where 10%% is under 3 rows)")
+                          "split, or 5 folds where 10%% is under 6 rows)")
     sel.add_argument("--choice", choices=["per-problem", "shared", "adaptive"], default=None,
                      help="one choice per problem, one for the batch (a chunk with --images), or shared unless "
                           "a problem's rows say otherwise "

@@ -278,8 +278,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         ``lam="discrepancy"`` and passed to methods that take it (``"langevin"``).
     cv_fraction : float, optional
         Fraction of the measurement rows held out by ``"cv"`` and ``method="auto"``
-        (default 0.1, at least one row; where that is fewer than 3 rows,
-        ``m <= 25``, 5-fold cross-validation instead unless ``cv_fraction``
+        (default 0.1, at least one row; where that is fewer than 6 rows,
+        ``m <= 54``, 5-fold cross-validation instead unless ``cv_fraction``
         or ``cv_folds`` is given).
     cv_folds : int, optional
         K-fold cross-validation instead of one held-out fraction: each
@@ -307,7 +307,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         property of each signal, but a per-problem choice from a few rows is
         noise: on the MNIST benchmark problems per-problem was 11-36% worse
         than the best single method at m = 10-100 and 2.3x better at 500;
-        adaptive, with 5 folds at m <= 25, was within the 95% CI of it or
+        adaptive, with 5 folds at m <= 54, was within the 95% CI of it or
         better at every m from 10 to 750 (1.7x better at 500):
         ``benchmarks/results/mnist/auto_choice``).
     candidates : dict or sequence, optional
