@@ -139,6 +139,33 @@ def test_auto_with_given_candidates_compares_exactly_those_and_refits_the_chosen
     assert bool((sel["held_out_error"][:, 0] < sel["held_out_error"][:, 1]).all())
 
 
+def test_auto_chooses_between_priors_named_by_the_candidates():
+    # two priors with disjoint ranges; each problem lies in the range of one: per problem, the held-out rows
+    # pick that prior, and its refit recovers the signal (no G given to recover: the candidates bring theirs)
+    G_a = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE).double()
+    G_b = relu_generator(k=4, hidden=32, n=36, seed=7, image_shape=SHAPE).double()
+    G_a.name, G_b.name = "a", "b"
+    gen = torch.Generator().manual_seed(1)
+    x = torch.cat([G_b(torch.randn(1, 4, generator=gen, dtype=torch.float64)),
+                   G_a(torch.randn(1, 4, generator=gen, dtype=torch.float64))]).detach()
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    kw = dict(restarts=4, steps=300, lr=0.05, schedule="constant", seed=0)
+    res = ganprior.recover(A(x), A, method="auto", candidates=[("csgm", {"G": G_a, "lam": 0.0}),
+                                                               ("csgm", {"G": G_b, "lam": 0.0})],
+                           choice="per-problem", return_result=True, **kw)
+    sel = res.info["selection"]
+    assert sel["candidates"] == ["csgm(G='a', lam=0.0)", "csgm(G='b', lam=0.0)"]
+    assert sel["chosen"] == ["csgm(G='b', lam=0.0)", "csgm(G='a', lam=0.0)"]
+    assert float(ganprior.metrics.mse(res.x, x).max()) < 1e-6
+    # the wrong prior cannot fit: its held-out error is orders of magnitude above the right one's
+    err = sel["held_out_error"]
+    assert float(err[0, 0]) > 100 * float(err[0, 1]) and float(err[1, 1]) > 100 * float(err[1, 0])
+    with pytest.raises(ValueError, match="sparse baseline and uses no prior"):
+        ganprior.recover(A(x), A, G_a, method="auto", candidates=[("lasso", {"G": G_b})])
+    with pytest.raises(ValueError, match=r"makes images of shape \(1, 28, 28\); the problem's are \(1, 6, 6\)"):
+        ganprior.recover(A(x), A, G_a, method="auto", candidates=["csgm", ("csgm", {"G": "mnist"})])
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(candidates="csgm"), TypeError, "must be a dict"),
     (dict(candidates=[]), ValueError, "at least one method"),

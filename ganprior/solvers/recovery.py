@@ -315,8 +315,10 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         ``{name: options}`` or a list of names / ``(name, options)`` pairs,
         e.g. values validated beforehand: ``{"csgm": {"lam": 0.1},
         "sparse-gen": {"lam": 0.1, "alpha": 1.0, "basis": "pixel"},
-        "lasso": {"alpha": 0.01}}``.  Default: CSGM, Sparse-Gen, ILO and the
-        Lasso family with their defaults (see
+        "lasso": {"alpha": 0.01}}``.  A latent candidate may name its own
+        prior, ``("csgm", {"G": "mnist-k20"})``, so the measurements choose
+        the prior as well (``G`` may then be ``None``).  Default: CSGM,
+        Sparse-Gen, ILO and the Lasso family with their defaults (see
         :func:`~ganprior.solvers.selection.auto_candidates`).
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of

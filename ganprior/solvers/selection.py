@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
 from .registry import get_method
 
@@ -63,22 +64,28 @@ def auto_candidates(candidates, G, image_shape=None):
         ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it lists them).  A mapping
         ``{name: options}``, or a sequence whose items are a name or a ``(name, options)`` pair (the same
         method may then appear with different options, e.g. two bases): typically hyperparameters validated
-        beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.
+        beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.  A latent candidate's options may
+        name its own prior, ``"G"`` (a :class:`~ganprior.Generator`, a ``torch.nn.Module`` with a 1-D latent,
+        or a bundled prior's name, whose recipe then supplies its ``lam``): ``[("csgm", {"G": "mnist"}),
+        ("csgm", {"G": "mnist-k20"})]`` lets the measurements choose the prior too.  It must make images of
+        the shape of ``G``'s (or of ``image_shape``).
     G : Generator or None
-        The prior (latent candidates need it).
+        The prior of the latent candidates that do not name their own (one of the two is needed).
     image_shape : tuple, optional
         Image shape given to the sparse candidates that do not set their own.
 
     Returns
     -------
     list of (str, str, dict)
-        Label (the name, or the name and its options where a name appears twice), name, options.
+        Label (the name, or the name and its options where a name appears twice; a candidate's own prior by
+        its name), name, options (with ``"G"`` a :class:`~ganprior.Generator` where a candidate names one).
 
     Raises
     ------
     TypeError, ValueError
         On a malformed list, an unknown method or argument, ``"auto"`` itself, a value left to
-        ``"cv"`` / ``"discrepancy"``, or a latent candidate without ``G``.
+        ``"cv"`` / ``"discrepancy"``, a latent candidate without a prior, a prior given to a sparse
+        candidate, or a candidate's prior whose images have another shape.
     """
     owner = "recover"
     if candidates is None:
@@ -104,6 +111,19 @@ def auto_candidates(candidates, G, image_shape=None):
         if name == "auto":
             raise ValueError(f"The 'candidates' of {owner} cannot include 'auto' itself.")
         entry = get_method(name)  # an unknown name: ValueError listing the registered ones
+        opts, given = dict(opts), dict(opts)
+        own = opts.pop("G", None)
+        if own is not None:
+            if entry.kind == "sparse":
+                raise ValueError(f"Candidate {name!r} of {owner} is a sparse baseline and uses no prior; 'G' is "
+                                 "for the latent candidates.")
+            own = as_generator(own, None, f"{owner}'s candidate {name!r}")
+            if (tuple(own.image_shape) != tuple(G.image_shape) if G is not None
+                    else image_shape is not None and own.n != int(np.prod(image_shape))):
+                raise ValueError(f"The prior 'G' of candidate {name!r} of {owner} makes images of shape "
+                                 f"{tuple(own.image_shape)}; the problem's are "
+                                 f"{tuple(G.image_shape) if G is not None else tuple(image_shape)}.")
+            given["G"] = own.name or f"G{len(out)}"
         unknown = sorted(set(opts) - set(entry.hyperparameters))
         if unknown:
             raise ValueError(f"Unknown argument(s) {unknown} for candidate {name!r} of {owner}: its own arguments "
@@ -112,15 +132,16 @@ def auto_candidates(candidates, G, image_shape=None):
         if left:
             raise ValueError(f"Candidate {name!r} of {owner} leaves {left} to {opts[left[0]]!r}; method='auto' "
                              "compares fixed candidates: give values (or one candidate per value).")
-        given = dict(opts)
         if entry.kind == "sparse":
             opts = {"image_shape": image_shape, **opts} if image_shape is not None else dict(opts)
-        elif G is None:
-            raise ValueError(f"Candidate {name!r} of {owner} is a latent method and needs 'G'; without a prior "
-                             "only the sparse baselines can be candidates.")
-        elif candidates is not None and not _usable(name, G):
-            G.split(1)  # raise the splitting error itself
-        out.append((name, given, dict(opts)))
+        elif G is None and own is None:
+            raise ValueError(f"Candidate {name!r} of {owner} is a latent method and needs 'G' (recover's, or its "
+                             "own in its options); without a prior only the sparse baselines can be candidates.")
+        elif candidates is not None and not _usable(name, own or G):
+            (own or G).split(1)  # raise the splitting error itself
+        if own is not None:
+            opts["G"] = own
+        out.append((name, given, opts))
     names = [n for n, _, _ in out]
     return [(n if names.count(n) == 1 else f"{n}({', '.join(f'{k}={v!r}' for k, v in g.items())})", n, o)
             for n, g, o in out]
@@ -500,9 +521,12 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
 
 
 def _call(recover, name, y, A, G, opts, seed, kwargs):
-    """One candidate's solve: a latent method with the caller's engine settings and seed, a baseline with neither."""
+    """One candidate's solve: a latent method with the caller's engine settings and seed (and its own prior, where
+    its options name one), a baseline with neither."""
     if get_method(name).kind == "sparse":
         return recover(y, A, method=name, **opts)
+    opts = dict(opts)
+    G = opts.pop("G", G)
     return recover(y, A, G, method=name, seed=seed, **kwargs, **opts)
 
 
