@@ -65,10 +65,10 @@ def auto_candidates(candidates, G, image_shape=None):
         ``{name: options}``, or a sequence whose items are a name or a ``(name, options)`` pair (the same
         method may then appear with different options, e.g. two bases): typically hyperparameters validated
         beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.  A latent candidate's options may
-        name its own prior, ``"G"`` (a :class:`~ganprior.Generator`, a ``torch.nn.Module`` with a 1-D latent,
-        or a bundled prior's name, whose recipe then supplies its ``lam``): ``[("csgm", {"G": "mnist"}),
-        ("csgm", {"G": "mnist-k20"})]`` lets the measurements choose the prior too.  It must make images of
-        the shape of ``G``'s (or of ``image_shape``).
+        name its own prior, ``"G"`` (a :class:`~ganprior.Generator`, a ``torch.nn.Module`` whose latent shape
+        :class:`~ganprior.Generator` can infer, or a bundled prior's name, whose recipe then supplies its
+        ``lam``): ``[("csgm", {"G": "mnist"}), ("csgm", {"G": "mnist-k20"})]`` lets the measurements choose
+        the prior too.  It must make images of the shape of ``G``'s (or of ``image_shape``).
     G : Generator or None
         The prior of the latent candidates that do not name their own (one of the two is needed).
     image_shape : tuple, optional
