@@ -103,11 +103,10 @@ BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the
 PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20"]}
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
 VAL_FIELDS = ["method", "m", "hyperparameter", "value", "image", "mse"]
-# How the auto row chooses, per dataset (absent: AUTO_DEFAULT, recover's own default for method="auto" made
-# explicit: "adaptive", one 10% split, 5 folds where 10% is under MIN_HELD_OUT = 6 rows). The rule is part of a
-# row's label (auto_rule, e.g. "cv (adaptive, 5-fold)"), so rows solved with another rule are stale and solved again.
+# How the auto row chooses on every dataset: recover's own default for method="auto" made explicit ("adaptive",
+# one 10% split, 5 folds where 10% is under MIN_HELD_OUT = 6 rows). The rule is part of a row's label (auto_rule,
+# e.g. "cv (adaptive, 5-fold)"), so rows solved with another rule are stale and solved again.
 AUTO_DEFAULT = dict(choice="adaptive")
-AUTO_SELECTION = {}
 N_VAL = 32  # validation images; benchmarks/results/mnist/validation_size/ measures how many the choice needs
 # How each hyperparameter's grid may widen (keyword arguments of widen_search): x10 per step past an open edge.
 # lam = 0 is reachable (no prior term): a step of the low edge below 1e-3 evaluates lam = 0 and closes that side.
@@ -380,7 +379,7 @@ def chosen_prior(state, m):
 
 
 def auto_rule(m, selection):
-    """How ``auto`` chooses at ``m`` with the keyword arguments ``selection`` (AUTO_SELECTION), as its rows'
+    """How ``auto`` chooses at ``m`` with the keyword arguments ``selection`` (AUTO_DEFAULT), as its rows'
     value: ``"cv (<choice>, <K>-fold)"`` or ``"cv (<choice>, <fraction> split)"``, the held-out rows as
     :func:`ganprior.solvers.selection.cv_plan` resolves recover's defaults."""
     fraction, folds = cv_plan(m, selection.get("cv_fraction"), selection.get("cv_folds"))
@@ -838,7 +837,7 @@ def main(argv=None):
     cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[args.dataset].get("alphas", {})}.items()}
     cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
     cfg["beyond_choices"] = BEYOND_CHOICES.get(args.dataset, {})
-    cfg["auto_selection"] = AUTO_SELECTION.get(args.dataset, AUTO_DEFAULT)
+    cfg["auto_selection"] = dict(AUTO_DEFAULT)
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}

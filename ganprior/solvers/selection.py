@@ -118,11 +118,13 @@ def auto_candidates(candidates, G, image_shape=None):
                 raise ValueError(f"Candidate {name!r} of {owner} is a sparse baseline and uses no prior; 'G' is "
                                  "for the latent candidates.")
             own = as_generator(own, None, f"{owner}'s candidate {name!r}")
-            if (tuple(own.image_shape) != tuple(G.image_shape) if G is not None
-                    else image_shape is not None and own.n != int(np.prod(image_shape))):
+            want = tuple(G.image_shape) if G is not None else image_shape
+            # against recover's G the shape itself; against an operator's (possibly flat) in_shape, the pixel count
+            fits = (tuple(own.image_shape) == want if G is not None
+                    else want is None or own.n == int(np.prod(want)))
+            if not fits:
                 raise ValueError(f"The prior 'G' of candidate {name!r} of {owner} makes images of shape "
-                                 f"{tuple(own.image_shape)}; the problem's are "
-                                 f"{tuple(G.image_shape) if G is not None else tuple(image_shape)}.")
+                                 f"{tuple(own.image_shape)}; the problem's are {tuple(want)}.")
             given["G"] = own.name or f"G{len(out)}"
         unknown = sorted(set(opts) - set(entry.hyperparameters))
         if unknown:
@@ -133,7 +135,8 @@ def auto_candidates(candidates, G, image_shape=None):
             raise ValueError(f"Candidate {name!r} of {owner} leaves {left} to {opts[left[0]]!r}; method='auto' "
                              "compares fixed candidates: give values (or one candidate per value).")
         if entry.kind == "sparse":
-            opts = {"image_shape": image_shape, **opts} if image_shape is not None else dict(opts)
+            if image_shape is not None:
+                opts = {"image_shape": image_shape, **opts}
         elif G is None and own is None:
             raise ValueError(f"Candidate {name!r} of {owner} is a latent method and needs 'G' (recover's, or its "
                              "own in its options); without a prior only the sparse baselines can be candidates.")
