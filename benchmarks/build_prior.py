@@ -187,7 +187,8 @@ def plot_losses(log_csv: Path, path: Path):
         rows = list(csv.DictReader(f))
     step = [int(r["step"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for key in ("d_loss", "g_loss"):
+    keys = [k for k in ("d_loss", "g_loss", "loss", "reconstruction", "kl") if k in rows[0]]  # GAN or VAE log
+    for key in keys:
         vals = torch.tensor([float(r[key]) for r in rows])
         k = max(1, len(vals) // 200)
         smooth = vals.unfold(0, k, k).mean(1) if len(vals) >= k else vals
@@ -253,8 +254,11 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     # the weights measured above (EMA ones when the run has them), not necessarily the run's generator.pt
     torch.save(G.module.state_dict(), out / "generator.pt")
-    torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
     config = json.loads((args.run / "config.json").read_text())
+    vae = str(config.get("format", "")).startswith("ganprior-vae")  # a decoder; no discriminator
+    weight_files = ["generator.pt"] if vae else ["generator.pt", "discriminator.pt"]
+    if not vae:
+        torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
     config["command"] = portable_command(config.get("command", ""))
     if live:
         config["generator_weights"] = "live"
@@ -276,20 +280,29 @@ def main(argv=None):
 
     recovery_grid([("held-out", x[:12]), ("closest G(z)", x_hat[:12])], out / "representation.png")
     hp = config["hyperparameters"]
-    size_mb = sum((out / f).stat().st_size for f in ("generator.pt", "discriminator.pt")) / 2**20
+    size_mb = sum((out / f).stat().st_size for f in weight_files) / 2**20
+    if vae:
+        rows = (f"| decoder (the prior) | `{json.dumps(config['generator'])}` |\n"
+                f"| encoder (training only, not shipped) | `{json.dumps(config['encoder'])}` |\n"
+                f"| latent | {config['latent_shape']} ~ N(0, I); output sigmoid in [0, 1] |\n"
+                f"| loss | negative ELBO, Bernoulli likelihood (ganprior.training.vae) |\n"
+                f"| training recipe | Adam lr {hp['lr']}, batch {hp['batch_size']}, seed {hp['seed']} |")
+    else:
+        rows = (f"| generator | `{json.dumps(config['generator'])}` |\n"
+                f"| discriminator | `{json.dumps(config['discriminator'])}` |\n"
+                f"| latent | {config['latent_shape']} ~ N(0, I); output tanh in [-1, 1], served in [0, 1] |\n"
+                f"| loss | {config['loss']['name']} {config['loss']['params'] or ''} |\n"
+                f"| training recipe | Adam lr {hp['lr']}, betas {hp['betas']}, batch {hp['batch_size']}, k={hp['k']}, "
+                f"bf16={hp['bf16']}, seed {hp['seed']} |")
     card = f"""# Prior `{args.name}`
 
 | | |
 |---|---|
 | data | {config['data']['name']} ({config['data']['n_images']} training images) |
-| generator | `{json.dumps(config['generator'])}` |
-| discriminator | `{json.dumps(config['discriminator'])}` |
-| latent | {config['latent_shape']} ~ N(0, I); output tanh in [-1, 1], served in [0, 1] |
-| loss | {config['loss']['name']} {config['loss']['params'] or ''} |
-| training recipe | Adam lr {hp['lr']}, betas {hp['betas']}, batch {hp['batch_size']}, k={hp['k']}, bf16={hp['bf16']}, seed {hp['seed']} |
+{rows}
 | steps / epochs | {config['steps']} / {config['epochs']:.1f} |
 | wall time | {config['wall_time_s'] / 60:.1f} min on {platform.machine()} CPU (torch {config['torch_version']}, 1 thread, shared 2-core machine) |
-| weights | {size_mb:.1f} MB (G + D state_dicts) |
+| weights | {size_mb:.1f} MB ({'decoder state_dict' if vae else 'G + D state_dicts'}) |
 
 Training command:
 

@@ -334,7 +334,8 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     lam search of :func:`choose` with each, then the prior whose chosen lam has the lowest mean validation MSE
     (ties: the first listed). The record's top level is the chosen prior's search; ``choice["prior"]`` keeps every
     prior's (``searches``). A search of the preset's prior saved before the choice existed (same grid and
-    validation images) is reused, not solved again. Returns ``(name, lam, None)``."""
+    validation images) is reused, not solved again, and so is each prior's search of an earlier choice among other
+    candidates (a prior added to PRIOR_CHOICES is searched alone). Returns ``(name, lam, None)``."""
     names = list(cfg["prior_models"])
     name, grid = hyperparameter_grid("csgm", cfg)
     grid = [float(v) for v in grid]
@@ -346,9 +347,13 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
         return name, rec["chosen"], None
     A, y = measure(x_val, m, cfg["noise"], seed=1)
     searches, extra = {}, []
+    saved = rec.get("choice", {}).get("prior", {}).get("searches", {}) if same else {}
     for p in names:
         if p == names[0] and same and "choice" not in rec:  # the preset's search from before the choice
             searches[p] = {k: rec[k] for k in SEARCH_KEYS}
+            continue
+        if p in saved:  # this prior's search from a choice among other candidates (a prior added since)
+            searches[p] = dict(saved[p])
             continue
         per_image = {}
 

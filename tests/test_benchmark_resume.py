@@ -424,6 +424,16 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     val = [r for r in csv.DictReader(open(out / "validation.csv"))]
     assert [r for r in val if r["hyperparameter"] == "lam"] == old_val  # the preset's rows kept
     assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=other)"}
+    # a third prior added later: both earlier searches are reused, only the new prior is searched
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "other", "dark"])
+    calls.clear()
+    bench.main(args)
+    rec3 = bench.load_selection(out)["csgm m=10"]
+    assert calls and all(c == {"prior": "dark"} for c in calls)
+    assert rec3["choice"]["prior"]["candidates"] == ["mnist", "other", "dark"]
+    for p in ("mnist", "other"):
+        assert rec3["choice"]["prior"]["searches"][p] == rec["choice"]["prior"]["searches"][p]
+    assert rec3["choice"]["prior"]["chosen"] == "dark"  # nearly black images: closest to the digits
 
 
 def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior(bench, tmp_path, monkeypatch):

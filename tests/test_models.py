@@ -113,7 +113,7 @@ def test_config_round_trip_through_json(arch, gk, dk, shape, tmp_path):
 
 def test_registry_errors_list_sorted_names():
     assert list_architectures() == ["dcgan28", "dcgan64", "mlp"]
-    with pytest.raises(ValueError, match=r"\['dcgan28', 'dcgan64', 'mlp'\]. Got 'resnet' instead"):
+    with pytest.raises(ValueError, match=r"\['dcgan28', 'dcgan64', 'mlp', 'vae-mlp'\]. Got 'resnet' instead"):
         build_generator("resnet")
     with pytest.raises(ValueError, match="'arch'"):
         build_discriminator("dcgan32")

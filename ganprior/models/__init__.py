@@ -10,7 +10,9 @@ every discriminator returns raw logits of shape ``(B,)``.  Each model's
     G2 = from_config(G.config, role="generator")   # same architecture, fresh weights
 
 Architectures: ``"dcgan28"`` (28x28, MNIST-like), ``"dcgan64"`` (64x64, CelebA-like)
-and ``"mlp"`` (tiny, any image shape, for tests).
+and ``"mlp"`` (tiny, any image shape, for tests); generator only, ``"vae-mlp"``: the decoder of Bora et al.
+(2017)'s MNIST VAE (images in [0, 1]; trained by :mod:`ganprior.training.vae`, with its
+:class:`VAEEncoder`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .dcgan import (
     init_dcgan_weights,
 )
 from .mlp import MLPDiscriminator, MLPGenerator
+from .vae import VAEDecoder, VAEEncoder
 
 __all__ = [
     "DISCRIMINATORS",
@@ -38,6 +41,8 @@ __all__ = [
     "DCGANGenerator64",
     "MLPDiscriminator",
     "MLPGenerator",
+    "VAEDecoder",
+    "VAEEncoder",
     "build_discriminator",
     "build_generator",
     "from_config",
@@ -45,18 +50,19 @@ __all__ = [
     "list_architectures",
 ]
 
-GENERATORS = {"dcgan28": DCGANGenerator28, "dcgan64": DCGANGenerator64, "mlp": MLPGenerator}
+GENERATORS = {"dcgan28": DCGANGenerator28, "dcgan64": DCGANGenerator64, "mlp": MLPGenerator, "vae-mlp": VAEDecoder}
 DISCRIMINATORS = {"dcgan28": DCGANDiscriminator28, "dcgan64": DCGANDiscriminator64, "mlp": MLPDiscriminator}
 
 
 def list_architectures() -> list[str]:
-    """Sorted names accepted by :func:`build_generator` and :func:`build_discriminator`.
+    """Sorted names of the GAN architectures: accepted by :func:`build_generator` and :func:`build_discriminator`.
 
     Returns
     -------
     list of str
+        Without ``"vae-mlp"`` (a generator only; see :data:`GENERATORS`).
     """
-    return sorted(GENERATORS)
+    return sorted(set(GENERATORS) & set(DISCRIMINATORS))
 
 
 def build_generator(arch: str, **kwargs) -> nn.Module:
@@ -64,16 +70,17 @@ def build_generator(arch: str, **kwargs) -> nn.Module:
 
     Parameters
     ----------
-    arch : {"dcgan28", "dcgan64", "mlp"}
+    arch : {"dcgan28", "dcgan64", "mlp", "vae-mlp"}
         The architecture (see :data:`GENERATORS`).
     **kwargs
         Passed to its constructor: ``latent_dim``, ``width``, ``channels``
-        (DCGAN) or ``image_shape`` (MLP), ``seed``.
+        (DCGAN) or ``image_shape`` (MLP, VAE), ``seed``.
 
     Returns
     -------
     torch.nn.Module
-        A :class:`DCGANGenerator28`, :class:`DCGANGenerator64` or :class:`MLPGenerator`.
+        A :class:`DCGANGenerator28`, :class:`DCGANGenerator64`, :class:`MLPGenerator` or
+        :class:`VAEDecoder`.
 
     Raises
     ------
@@ -97,7 +104,7 @@ def build_discriminator(arch: str, **kwargs) -> nn.Module:
     Parameters
     ----------
     arch : {"dcgan28", "dcgan64", "mlp"}
-        The architecture (see :data:`DISCRIMINATORS`).
+        The architecture (see :data:`DISCRIMINATORS`; ``"vae-mlp"`` has none).
     **kwargs
         Passed to its constructor: ``width``, ``channels`` and ``batch_norm``
         (DCGAN) or ``image_shape`` (MLP), ``seed``.

@@ -44,6 +44,16 @@ def _init_mlp(module: nn.Module, seed, gain_last: float = 1.0) -> None:
             m.bias.zero_()
 
 
+def _split_flat(model, cut):
+    """``(lower, upper)`` of a generator whose ``net`` maps flat latents to flat images, cut before ``net[cut]``."""
+    from .dcgan import _check_cut
+
+    _check_cut(cut, len(model.net), type(model).__name__)
+    head, tail = model.net[:cut], model.net[cut:]
+    return ((lambda z: head(z.reshape(z.shape[0], model.latent_dim))),
+            (lambda h: tail(h).reshape(h.shape[0], *model.image_shape)))
+
+
 class MLPGenerator(_ConfigMixin, nn.Module):
     """``latent_dim -> width -> width -> C*H*W`` with ReLU, then tanh and reshape to ``image_shape``.
 
@@ -109,12 +119,7 @@ class MLPGenerator(_ConfigMixin, nn.Module):
         -------
         lower, upper : callable
         """
-        from .dcgan import _check_cut
-
-        _check_cut(cut, len(self.net), type(self).__name__)
-        head, tail = self.net[:cut], self.net[cut:]
-        return ((lambda z: head(z.reshape(z.shape[0], self.latent_dim))),
-                (lambda h: tail(h).reshape(h.shape[0], *self.image_shape)))
+        return _split_flat(self, cut)
 
 
 class MLPDiscriminator(_ConfigMixin, nn.Module):

@@ -14,7 +14,9 @@ representation error on held-out images).
   checkpoint holds them, else its ``generator`` weights);
 - an **exported prior folder**: ``config.json`` and ``generator.pt`` (``discriminator.pt`` for
   :func:`load_discriminator`), such as a bundled prior's folder or the output of
-  ``benchmarks/build_prior.py``.
+  ``benchmarks/build_prior.py``; a finished VAE run (``ganprior train-vae --out RUN``, see
+  :mod:`ganprior.training.vae`) is one too: its ``generator.pt`` is the decoder, and it has no
+  discriminator.
 
 The solver recipe is the ``"recipe"`` entry of ``config.json``, attached to a loaded generator as
 ``G.recipe`` and resolved for one task (and one number of measurements) by :func:`recipe_for`.
@@ -60,6 +62,14 @@ class _Source:
         return json.loads((self.folder / "config.json").read_text())
 
 
+def _is_vae(folder: Path) -> bool:
+    """Whether ``folder/config.json`` is a VAE's (``ganprior train-vae``: the decoder is the prior)."""
+    try:
+        return str(json.loads((folder / "config.json").read_text()).get("format", "")).startswith("ganprior-vae")
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _resolve(name_or_path, owner: str) -> _Source:
     """Find the prior ``name_or_path`` names: a bundled name first, then a folder on disk."""
     if isinstance(name_or_path, str) and name_or_path in list_priors():
@@ -81,6 +91,8 @@ def _resolve(name_or_path, owner: str) -> _Source:
                                 "(config.json + generator.pt).")
     has = {f: (folder / f).is_file() for f in ("config.json", CHECKPOINT, "generator.pt")}
     name = folder.resolve().name
+    if has["config.json"] and has["generator.pt"] and _is_vae(folder):
+        return _Source("exported", folder, name)  # a VAE run exports its decoder; its checkpoint is for resuming
     if has["config.json"] and has[CHECKPOINT]:
         return _Source("run", folder, name)
     if has["config.json"] and has["generator.pt"]:
@@ -166,7 +178,7 @@ def load_prior(name_or_path, *, device=None) -> Generator:
           state), preferring the checkpoint's ``"generator_ema"`` entry (exponential moving
           average of the generator's weights) when the run keeps one;
         - an exported prior folder: ``config.json`` and ``generator.pt`` (a bundled prior's folder,
-          or one written by ``benchmarks/build_prior.py``).
+          one written by ``benchmarks/build_prior.py``, or a finished ``ganprior train-vae`` run).
 
         A bundled name is looked up first; to load a folder named like a bundled prior, pass a
         :class:`pathlib.Path` or a path with a separator (``"./mnist"``).
@@ -240,13 +252,18 @@ def load_discriminator(name_or_path, *, device=None) -> Discriminator:
     FileNotFoundError
         If the path does not hold the files of a prior, or an exported folder has no
         ``discriminator.pt``.
+    ValueError
+        If the prior has no discriminator (a VAE's decoder, ``ganprior train-vae``).
     """
     from ..models import from_config
 
     source = _resolve(name_or_path, "load_discriminator")
     config = source.config()
     if config.get("discriminator") is None:
-        raise ValueError(f"The prior {str(name_or_path)!r} records no discriminator architecture in config.json.")
+        what = " (a VAE's decoder: it was trained without one)" if _is_vae(source.folder) else ""
+        raise ValueError(f"The prior {str(name_or_path)!r} has no discriminator{what}: its config.json records none. "
+                         "Inpainting's perceptual term needs one; inpaint with perceptual_weight=0 (or "
+                         "--no-discriminator), or with a GAN prior.")
     module = from_config(config["discriminator"], role="discriminator")
     module.load_state_dict(_weights(source, "discriminator", config))
     D = Discriminator(module, input_range=tuple(config.get("output_range", (-1.0, 1.0))))

@@ -23,8 +23,13 @@ def _layers(G):
     return getattr(G.module, "net", G.module)
 
 
+#: The activations that end a block for :func:`default_cut` (the DCGANs' ReLU, the VAE decoder's softplus).
+_BLOCK_ENDS = (torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.Softplus, torch.nn.ELU, torch.nn.GELU, torch.nn.SiLU)
+
+
 def default_cut(G) -> int:
-    """After the first ReLU of the generator's layer list (the end of its first block), else the middle.
+    """After the first activation (ReLU, softplus, ...) of the generator's layer list (the end of its first
+    block), else the middle.
 
     Parameters
     ----------
@@ -38,7 +43,7 @@ def default_cut(G) -> int:
     net = _layers(G)
     if isinstance(net, torch.nn.Sequential):
         for i, layer in enumerate(net):
-            if isinstance(layer, torch.nn.ReLU) and i + 1 < len(net):
+            if isinstance(layer, _BLOCK_ENDS) and i + 1 < len(net):
                 return i + 1
         return max(1, len(net) // 2)
     return 1
