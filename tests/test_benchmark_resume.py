@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -424,6 +425,8 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     val = [r for r in csv.DictReader(open(out / "validation.csv"))]
     assert [r for r in val if r["hyperparameter"] == "lam"] == old_val  # the preset's rows kept
     assert {r["hyperparameter"] for r in val} == {"lam", "lam (prior=other)"}
+    # "other" is the same network as the preset's stand-in (seed = len(name)): a tie keeps the preset's (PRIOR_RULE)
+    assert rec["choice"]["prior"]["paired"] == [["other", 0.0, 0.0]] and rec["choice"]["prior"]["chosen"] == "mnist"
     # a third prior added later: both earlier searches are reused, only the new prior is searched
     monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "other", "dark"])
     calls.clear()
@@ -434,6 +437,15 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     for p in ("mnist", "other"):
         assert rec3["choice"]["prior"]["searches"][p] == rec["choice"]["prior"]["searches"][p]
     assert rec3["choice"]["prior"]["chosen"] == "dark"  # nearly black images: closest to the digits
+    # its paired difference against the preset's, from validation.csv: lower by more than one standard error
+    lam = {p: rec3["choice"]["prior"]["searches"][p]["chosen"] for p in ("mnist", "dark")}
+    val = [r for r in csv.DictReader(open(out / "validation.csv")) if r["method"] == "csgm"]
+    err = {p: [float(r["mse"]) for r in val if r["hyperparameter"] == ("lam" if p == "mnist" else "lam (prior=dark)")
+               and float(r["value"]) == lam[p]] for p in lam}
+    d = np.array(err["dark"]) - np.array(err["mnist"])
+    (name, mean, se), = [e for e in rec3["choice"]["prior"]["paired"] if e[0] == "dark"]
+    assert len(d) == 3 and abs(mean - d.mean()) < 1e-6 and abs(se - d.std(ddof=1) / np.sqrt(3)) < 1e-6
+    assert mean + se < 0
 
 
 def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior(bench, tmp_path, monkeypatch):
