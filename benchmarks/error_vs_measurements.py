@@ -643,7 +643,7 @@ def check_fingerprints(mine, theirs, where):
 def merge_runs(out, folders):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
-    that ``out`` lacks), their validation.csv rows for the (method, m) of those searches, and their commands
+    that ``out`` lacks, at the m the folder's run covered: its metadata.json "m"), their validation.csv rows for the (method, m) of those searches, and their commands
     (metadata.json).  ``out`` is created when missing.  Returns the number of rows added."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -672,7 +672,9 @@ def merge_runs(out, folders):
             have |= {(r["method"], int(r["m"]), int(r["image"])) for r in new}
             added += len(new)
         theirs = load_selection(folder)
-        fresh = {k: v for k, v in theirs.items() if k not in state}
+        # a folder started with a copy of selection.json holds every m's records; only those at the m it ran are its own
+        ran = set((metas[folder] or {}).get("m") or [v["m"] for v in theirs.values()])
+        fresh = {k: v for k, v in theirs.items() if k not in state and v["m"] in ran}
         state.update(fresh)
         if (folder / "validation.csv").exists():
             keys = {(v["method"], int(v["m"])) for v in fresh.values()}

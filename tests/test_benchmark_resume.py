@@ -203,6 +203,29 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
     assert sorted(map(str, rows(tmp_path / "new" / "merged"))) == sorted(map(str, rows(tmp_path / "main")))
 
 
+def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
+    # a folder started with a copy of selection.json (the README's recipe for parallel runs) still holds the
+    # copied records at every other m: after the target's stale record at such an m was deleted, the copy must
+    # not come back from that folder; the folder that ran the m brings its own
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
+              "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "lasso"]
+    main, a, b = tmp_path / "main", tmp_path / "a", tmp_path / "b"
+    bench.main([*common, "--m", "10", "25", "--out", str(main)])
+    old = bench.load_selection(main)
+    a.mkdir()
+    (a / "selection.json").write_text(json.dumps({k: dict(v, chosen=123.0) for k, v in old.items()}))  # marked copy
+    bench.main([*common, "--m", "10", "--out", str(a)])  # reuses the copy at m = 10
+    bench.main([*common, "--m", "25", "--out", str(b)])  # its own search at m = 25
+    assert bench.load_selection(a)["lasso m=25"]["chosen"] == 123.0 != bench.load_selection(b)["lasso m=25"]["chosen"]
+    state = {k: v for k, v in old.items() if v["m"] != 25}  # the target's record at m = 25 deleted
+    (main / "selection.json").write_text(json.dumps(state))
+    bench.main([*common, "--m", "10", "25", "--summary-only", "--merge", str(a), str(b), "--out", str(main)])
+    merged = bench.load_selection(main)
+    assert merged["lasso m=25"] == bench.load_selection(b)["lasso m=25"]  # from b, which ran m = 25, not a's copy
+    assert merged["lasso m=10"] == old["lasso m=10"]  # the target's own record kept
+
+
 def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(bench, tmp_path, monkeypatch):
     root = require_mnist()
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
