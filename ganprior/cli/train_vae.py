@@ -2,8 +2,8 @@
 
 Example (the bundled ``mnist-vae``)::
 
-    python -m ganprior train-vae --data mnist --data-root ../shared/data --latent-dim 20 --epochs 100 \\
-        --out runs/mnist_vae
+    python -m ganprior train-vae --data mnist --data-root ../shared/data --limit 59968 --latent-dim 20 \\
+        --epochs 100 --out runs/mnist_vae
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-every", type=_int_option(0), default=1000, help="steps between checkpoints")
     g.add_argument("--sample-every", type=_int_option(0), default=1000, help="steps between sample grids")
     g.add_argument("--resume", action="store_true", help="resume from OUT/checkpoint.pt if it exists")
+    g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
     return parser
 
@@ -56,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     words = sys.argv[sys.argv.index(NAME) + 1:] if NAME in sys.argv else []
     trainer = VAETrainer(x, latent_dim=args.latent_dim, width=args.width, batch_size=args.batch_size, lr=args.lr,
                          seed=args.seed, out_dir=args.out, checkpoint_every=args.checkpoint_every,
-                         sample_every=args.sample_every, data_name=args.data,
+                         sample_every=args.sample_every, device=args.device, data_name=args.data,
                          command=" ".join(["python", "-m", "ganprior", NAME, *map(shlex.quote, words)]))
     epochs = 100.0 if args.epochs is None and args.steps is None else args.epochs
     trainer.fit(steps=args.steps, epochs=epochs if args.steps is None else None, resume=args.resume)

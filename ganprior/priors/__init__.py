@@ -248,12 +248,11 @@ def load_discriminator(name_or_path, *, device=None) -> Discriminator:
     Raises
     ------
     ValueError
-        If ``name_or_path`` is a plain name that is neither a bundled prior nor an existing folder.
+        If ``name_or_path`` is a plain name that is neither a bundled prior nor an existing folder, or
+        the prior has no discriminator (a VAE's decoder, ``ganprior train-vae``).
     FileNotFoundError
         If the path does not hold the files of a prior, or an exported folder has no
         ``discriminator.pt``.
-    ValueError
-        If the prior has no discriminator (a VAE's decoder, ``ganprior train-vae``).
     """
     from ..models import from_config
 

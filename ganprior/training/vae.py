@@ -157,6 +157,9 @@ class VAETrainer:
         Steps between checkpoints (0: only at the end).
     sample_every : int
         Steps between sample grids (0: only at the end).
+    device : str or torch.device, optional
+        Where to train (default: CUDA when available, else the CPU).  The data stays on the CPU and
+        the noise is drawn there, so a run's random draws do not depend on the device.
     data_name : str, optional
         The dataset's name, recorded in ``config.json``.
     command : str, optional
@@ -173,7 +176,7 @@ class VAETrainer:
     """
 
     def __init__(self, data, *, latent_dim: int = 20, width: int = 500, batch_size: int = 100, lr: float = 1e-3,
-                 seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, data_name=None, command=None):
+                 seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, device=None, data_name=None, command=None):
         owner = "VAETrainer"
         if not isinstance(data, torch.Tensor) or data.ndim != 4 or data.shape[0] < 1:
             raise ValueError(f"The 'data' parameter of {owner} must be a tensor of images (N, C, H, W). "
@@ -196,6 +199,8 @@ class VAETrainer:
         shape = tuple(data.shape[1:])
         self.decoder = VAEDecoder(latent_dim, width, shape, seed=_derived_seed(self.seed, 10))
         self.encoder = VAEEncoder(latent_dim, width, shape, seed=_derived_seed(self.seed, 11))
+        self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.decoder.to(self.device), self.encoder.to(self.device)
         self.opt = torch.optim.Adam([*self.decoder.parameters(), *self.encoder.parameters()], lr=self.lr)
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.command, self.data_name = command, data_name
@@ -222,7 +227,7 @@ class VAETrainer:
         idx = self._perm[self.batch_in_epoch * self.batch_size:(self.batch_in_epoch + 1) * self.batch_size]
         self.batch_in_epoch += 1
         x = self.data[idx]
-        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+        return (x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()).to(self.device)
 
     def train_step(self) -> dict:
         """One Adam step on a minibatch; returns its ``loss``, ``reconstruction`` and ``kl`` (floats).
@@ -233,7 +238,7 @@ class VAETrainer:
             If the loss is not finite (nothing is updated).
         """
         x = self._next_batch()
-        eps = torch.randn(x.shape[0], self.decoder.latent_dim, generator=self._noise)
+        eps = torch.randn(x.shape[0], self.decoder.latent_dim, generator=self._noise).to(self.device)
         self.decoder.train(), self.encoder.train()
         loss, rec, kl = negative_elbo(self.decoder, self.encoder, x, eps)
         if not torch.isfinite(loss):
@@ -306,7 +311,7 @@ class VAETrainer:
             Default ``out_dir/checkpoint.pt``.
         """
         path = Path(path) if path is not None else self._out(CHECKPOINT)
-        state = load_vae_checkpoint(path)
+        state = load_vae_checkpoint(path)  # on the CPU; load_state_dict copies onto the models' device
         state.pop("format", None)
         self.load_state_dict(state, f"the checkpoint {str(path)!r}")
 
@@ -320,7 +325,7 @@ class VAETrainer:
     def sample(self) -> torch.Tensor:
         """Decoded images ``(64, C, H, W)`` in [0, 1] of 64 fixed latents."""
         self.decoder.eval()
-        return self.decoder(self.fixed_noise)
+        return self.decoder(self.fixed_noise.to(self.device)).cpu()
 
     def export(self, out_dir=None) -> Path:
         """Write the prior: ``generator.pt`` (the decoder), ``encoder.pt`` and ``config.json``; return the folder.
@@ -335,13 +340,13 @@ class VAETrainer:
             Default ``out_dir``.
         """
         out = Path(out_dir) if out_dir is not None else self._out("")
-        atomic_save(self.decoder.state_dict(), out / "generator.pt")
-        atomic_save(self.encoder.state_dict(), out / "encoder.pt")
+        atomic_save({k: v.cpu() for k, v in self.decoder.state_dict().items()}, out / "generator.pt")
+        atomic_save({k: v.cpu() for k, v in self.encoder.state_dict().items()}, out / "encoder.pt")
         atomic_write_json({
             "format": CONFIG_FORMAT, "generator": self.decoder.config, "encoder": self.encoder.config,
             "latent_shape": [self.decoder.latent_dim], "image_shape": list(self.decoder.image_shape),
             "output_range": [0.0, 1.0], "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli"}},
-            "hyperparameters": self.settings(), "data": {"name": self.data_name, "n_images": self.n_data},
+            "hyperparameters": self.settings(), "device": str(self.device), "data": {"name": self.data_name, "n_images": self.n_data},
             "steps": self.step, "epochs": self.step / self.batches_per_epoch, "wall_time_s": round(self.wall_time, 1),
             "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
             "torch_version": torch.__version__}, out / "config.json")
