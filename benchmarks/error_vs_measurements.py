@@ -292,11 +292,13 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     key = f"{method} m={m}"
     state = load_selection(out)
     prior = chosen_prior(state, m) if method in BEYOND else None
+    sha = prior_sha(cfg, prior) if method == "csgm" or method in BEYOND else None
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
     options = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
     if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
             and rec.get("lam") == lam and rec.get("fixed") == fixed and rec.get("prior") == prior \
+            and rec.get("prior_sha256") in (None, sha) \
             and {k: v["candidates"] for k, v in rec.get("choice", {}).items()} == options:
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
@@ -330,6 +332,8 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         state[key].update(lam=lam, fixed=fixed)
     if prior:
         state[key]["prior"] = prior
+    if sha:
+        state[key]["prior_sha256"] = sha
     if choice:
         state[key]["choice"] = choice
     save_selection(out, state, cfg["methods"])
@@ -351,18 +355,22 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     state = load_selection(out)
     rec = state.get(key)
     same = rec is not None and rec["grid"] == grid and rec["val_images"] == val_ids
+    sha = {p: prior_sha(cfg, p) for p in names}
+    saved = rec.get("choice", {}).get("prior", {}).get("searches", {}) if same else {}
+    # a search is reused only if solved with these weights (records from before fingerprints: accepted)
+    saved = {p: s for p, s in saved.items() if p in sha and s.get("prior_sha256") in (None, sha[p])}
     if same and rec.get("choice", {}).get("prior", {}).get("candidates") == names \
-            and rec["choice"]["prior"].get("rule") == PRIOR_RULE:
+            and rec["choice"]["prior"].get("rule") == PRIOR_RULE and set(saved) == set(names):
         return name, rec["chosen"], None
     A, y = measure(x_val, m, cfg["noise"], seed=1)
     searches, extra = {}, []
-    saved = rec.get("choice", {}).get("prior", {}).get("searches", {}) if same else {}
     for p in names:
-        if p == names[0] and same and "choice" not in rec:  # the preset's search from before the choice
-            searches[p] = {k: rec[k] for k in SEARCH_KEYS}
-            continue
-        if p in saved:  # this prior's search from a choice among other candidates (a prior added since)
-            searches[p] = dict(saved[p])
+        if p == names[0] and same and "choice" not in rec and rec.get("prior_sha256") in (None, sha[p]):
+            searches[p] = {k: rec[k] for k in SEARCH_KEYS}  # the preset's search from before the choice
+        elif p in saved:  # this prior's search from a choice among other candidates (a prior added since)
+            searches[p] = {k: saved[p][k] for k in SEARCH_KEYS}
+        if p in searches:
+            searches[p]["prior_sha256"] = sha[p]
             continue
         per_image = {}
 
@@ -372,7 +380,7 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
             return float(np.mean(per_image[value]))
 
         res = widen_search(evaluate, grid, **SEARCH[name])
-        searches[p] = search_fields(res)
+        searches[p] = dict(search_fields(res), prior_sha256=sha[p])
         option = name if p == names[0] else f"{name} (prior={p})"  # the preset's rows: as without a choice
         extra += [(option, v, errs) for v, errs in sorted(per_image.items())]
     best = {p: dict((v, e) for v, e in s["tried"])[s["chosen"]] for p, s in searches.items()}
@@ -410,6 +418,14 @@ def paired_difference(a, b):
     """Mean of ``a - b`` over the images and its standard error."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+
+
+def prior_sha(cfg, prior=None):
+    """The fingerprint (:func:`prior_fingerprints`) of the prior a search solves with: ``prior`` (a PRIOR_CHOICES
+    name), else the run's own; None when the run has none recorded. Searches keep it as ``prior_sha256`` and are
+    reused only with the same weights behind the name -- a folder started with a copy of selection.json has no
+    metadata.json whose ``priors_sha256`` could catch a retrained prior."""
+    return (cfg.get("fingerprints") or {}).get(prior if prior is not None else cfg.get("own_prior"))
 
 
 def chosen_prior(state, m):
@@ -909,6 +925,7 @@ def main(argv=None):
     names = [] if args.prior or args.random_prior or args.quick else PRIOR_CHOICES.get(args.dataset, [])
     cfg["prior_models"] = {names[0]: G, **{p: ganprior.load_prior(p) for p in names[1:]}} if names else {}
     fingerprints = prior_fingerprints(cfg["prior_models"] or {getattr(G, "name", None) or "prior": G})
+    cfg["fingerprints"], cfg["own_prior"] = fingerprints, (names[0] if names else getattr(G, "name", None) or "prior")
     meta_path = out / "metadata.json"
     prev = json.loads(meta_path.read_text()) if meta_path.exists() else {}  # (after --merge wrote it)
     check_fingerprints(fingerprints, prev.get("priors_sha256"), out)

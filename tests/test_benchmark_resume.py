@@ -226,6 +226,37 @@ def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     assert merged["lasso m=10"] == old["lasso m=10"]  # the target's own record kept
 
 
+def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench, tmp_path, monkeypatch):
+    # a folder started with a copy of selection.json has no metadata.json to compare fingerprints with: each search
+    # records its prior's fingerprint, and a copy made with other weights behind the same name is not reused
+    root = require_mnist()
+    monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
+    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])
+    args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
+            "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--validation-only"]
+    bench.main([*args, "--out", str(tmp_path / "a")])
+    rec = bench.load_selection(tmp_path / "a")["csgm m=10"]
+    from ganprior.models import build_generator
+
+    expected = bench.prior_fingerprints({"mnist": bench.ganprior.Generator(
+        build_generator("dcgan28", latent_dim=20, width=16, seed=5), name="mnist")})["mnist"]
+    assert rec["prior_sha256"] == expected
+    calls = []
+    real = bench.run_method
+    monkeypatch.setattr(bench, "run_method", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for folder, retrained in (("same", False), ("retrained", True)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "selection.json").write_text((tmp_path / "a" / "selection.json").read_text())
+        if retrained:  # other weights behind the name "mnist"
+            monkeypatch.setattr(bench.ganprior, "load_prior", lambda name: bench.ganprior.Generator(
+                build_generator("dcgan28", latent_dim=20, width=16, seed=7), name=name))
+        calls.clear()
+        bench.main([*args, "--out", str(tmp_path / folder)])
+        new = bench.load_selection(tmp_path / folder)["csgm m=10"]
+        assert (len(calls) > 0) == retrained
+        assert (new["prior_sha256"] != rec["prior_sha256"]) == retrained
+
+
 def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(bench, tmp_path, monkeypatch):
     root = require_mnist()
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
@@ -443,7 +474,9 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     monkeypatch.setattr(bench, "run_method", lambda *a, **k: calls.append(k.get("chosen")) or real(*a, **k))
     bench.main(args)
     rec = bench.load_selection(out)["csgm m=10"]
-    assert rec["choice"]["prior"]["searches"]["mnist"] == {k: old[k] for k in ("tried", "order", "chosen", "status")}
+    keys = ("tried", "order", "chosen", "status")
+    assert {k: rec["choice"]["prior"]["searches"]["mnist"][k] for k in keys} == {k: old[k] for k in keys}
+    assert rec["choice"]["prior"]["searches"]["mnist"]["prior_sha256"] == old["prior_sha256"]
     assert calls and all(c == {"prior": "other"} for c in calls)
     val = [r for r in csv.DictReader(open(out / "validation.csv"))]
     assert [r for r in val if r["hyperparameter"] == "lam"] == old_val  # the preset's rows kept
