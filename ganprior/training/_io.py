@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 __all__ = ["LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
-           "remove_stale_temp_files", "save_image_grid", "state_digest"]
+           "remove_stale_temp_files", "save_checksummed", "save_image_grid", "state_digest"]
 
 # temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -192,6 +192,28 @@ def state_digest(obj) -> str:
     h = hashlib.sha256()
     _feed(h, obj)
     return h.hexdigest()
+
+
+def save_checksummed(state: dict, path, fmt: str) -> Path:
+    """Write a checkpoint atomically: ``state`` plus its ``format`` and the SHA-256 (:func:`state_digest`) of both.
+
+    Parameters
+    ----------
+    state : dict
+        The content (not modified).
+    path : str or os.PathLike
+        Where to write.
+    fmt : str
+        The checkpoint format, stored under ``"format"``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    state = dict(state, format=fmt)
+    state["sha256"] = state_digest(state)
+    atomic_save(state, path)
+    return Path(path)
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:

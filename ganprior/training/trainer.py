@@ -57,6 +57,7 @@ from ._io import (
     atomic_save,
     atomic_write_json,
     remove_stale_temp_files,
+    save_checksummed,
     save_image_grid,
     state_digest,
 )
@@ -602,11 +603,7 @@ class Trainer:
         if self.rank != 0:
             return None
         path = Path(path) if path is not None else self._out(CHECKPOINT)
-        state = self.state_dict()
-        state["format"] = CHECKPOINT_FORMAT
-        state["sha256"] = state_digest(state)
-        atomic_save(state, path)
-        return path
+        return save_checksummed(self.state_dict(), path, CHECKPOINT_FORMAT)
 
     def load_checkpoint(self, path=None) -> None:
         """Resume from a checkpoint, verified by :func:`load_checkpoint`.

@@ -36,7 +36,15 @@ from torch import nn
 
 from .._validation import check_float, check_int, describe
 from ..models.vae import VAEDecoder, VAEEncoder
-from ._io import LossLog, atomic_save, atomic_write_json, remove_stale_temp_files, save_image_grid, state_digest
+from ._io import (
+    LossLog,
+    atomic_save,
+    atomic_write_json,
+    remove_stale_temp_files,
+    save_checksummed,
+    save_image_grid,
+    state_digest,
+)
 from .trainer import _derived_seed
 
 __all__ = ["VAETrainer", "kl_to_standard_normal", "load_vae_checkpoint", "negative_elbo"]
@@ -296,11 +304,7 @@ class VAETrainer:
             Default ``out_dir/checkpoint.pt``.
         """
         path = Path(path) if path is not None else self._out(CHECKPOINT)
-        state = self.state_dict()
-        state["format"] = CHECKPOINT_FORMAT
-        state["sha256"] = state_digest(state)
-        atomic_save(state, path)
-        return path
+        return save_checksummed(self.state_dict(), path, CHECKPOINT_FORMAT)
 
     def load_checkpoint(self, path=None) -> None:
         """Resume from a checkpoint verified by :func:`load_vae_checkpoint`.
