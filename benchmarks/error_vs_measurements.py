@@ -344,7 +344,8 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     """CSGM's search at ``m`` with each prior of ``cfg["prior_models"]`` (PRIOR_CHOICES, the preset's first): the
     lam search of :func:`choose` with each, then the prior whose chosen lam has the lowest mean validation MSE
     (PRIOR_RULE: only where it is lower than the preset's by more than one standard error of the paired difference
-    over the validation images; the record's ``paired`` lists each mean difference and standard error). The record's top level is the chosen prior's search; ``choice["prior"]`` keeps every
+    over the validation images; the record's ``paired`` lists each mean difference and standard error). The
+    record's top level is the chosen prior's search; ``choice["prior"]`` keeps every
     prior's (``searches``). A search of the preset's prior saved before the choice existed (same grid and
     validation images) is reused, not solved again, and so is each prior's search of an earlier choice among other
     candidates (a prior added to PRIOR_CHOICES is searched alone). Returns ``(name, lam, None)``."""
@@ -659,7 +660,8 @@ def check_fingerprints(mine, theirs, where):
 def merge_runs(out, folders):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
-    that ``out`` lacks, at the m the folder's run covered: its metadata.json "m"), their validation.csv rows for the (method, m) of those searches, and their commands
+    that ``out`` lacks, at the m the folder's run covered: its metadata.json "m"), their validation.csv rows for
+    the (method, m) of those searches, and their commands
     (metadata.json).  ``out`` is created when missing.  Returns the number of rows added."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

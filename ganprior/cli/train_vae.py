@@ -25,7 +25,8 @@ HELP = "train a VAE prior (Bora et al. 2017's MNIST prior: 784-500-500-k, softpl
 def _add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g = parser.add_argument_group("data")
     g.add_argument("--data", required=True, help=f"dataset name ({', '.join(DATASETS)}) or a folder of images")
-    g.add_argument("--data-root", default=None, help="folder holding the dataset files (default: $GANPRIOR_DATA/<name>/)")
+    g.add_argument("--data-root", default=None,
+                   help="folder holding the dataset files (default: $GANPRIOR_DATA/<name>/)")
     g.add_argument("--image-size", type=_int_option(1), default=64, help="side of images read from a folder / CelebA")
     g.add_argument("--limit", type=_int_option(1), default=None, help="use only the first LIMIT images (>= 1)")
     g = parser.add_argument_group("model and optimisation")

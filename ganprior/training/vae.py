@@ -130,7 +130,8 @@ def load_vae_checkpoint(path) -> dict:
     except Exception as e:
         raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
                          f"({type(e).__name__}).") from e
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or any(k not in state for k in _REQUIRED):
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT \
+            or any(k not in state for k in _REQUIRED):
         raise ValueError(f"The file {str(path)!r} is not a VAE trainer checkpoint (format {CHECKPOINT_FORMAT!r} with "
                          f"entries {list(_REQUIRED)}); a GAN run's checkpoint resumes with ganprior train.")
     state = dict(state)
@@ -184,7 +185,8 @@ class VAETrainer:
     """
 
     def __init__(self, data, *, latent_dim: int = 20, width: int = 500, batch_size: int = 100, lr: float = 1e-3,
-                 seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, device=None, data_name=None, command=None):
+                 seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, device=None,
+                 data_name=None, command=None):
         owner = "VAETrainer"
         if not isinstance(data, torch.Tensor) or data.ndim != 4 or data.shape[0] < 1:
             raise ValueError(f"The 'data' parameter of {owner} must be a tensor of images (N, C, H, W). "
@@ -218,7 +220,8 @@ class VAETrainer:
         self.wall_time = 0.0
         self._noise = torch.Generator().manual_seed(_derived_seed(self.seed, 1))
         self._perm_epoch, self._perm = None, None
-        self.fixed_noise = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(_derived_seed(self.seed, 2)))
+        fixed = torch.Generator().manual_seed(_derived_seed(self.seed, 2))
+        self.fixed_noise = torch.randn(64, latent_dim, generator=fixed)
 
     def settings(self) -> dict:
         """JSON-able hyperparameters (checkpointed; a resume must keep them)."""
@@ -290,7 +293,8 @@ class VAETrainer:
         self.decoder.load_state_dict(state["decoder"])
         self.encoder.load_state_dict(state["encoder"])
         self.opt.load_state_dict(state["opt"])
-        self.step, self.epoch, self.batch_in_epoch = int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"])
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.batch_in_epoch = int(state["batch_in_epoch"])
         self.wall_time = float(state.get("wall_time", 0.0))
         self._noise.set_state(state["rng"])
         self._perm_epoch = None
@@ -350,7 +354,8 @@ class VAETrainer:
             "format": CONFIG_FORMAT, "generator": self.decoder.config, "encoder": self.encoder.config,
             "latent_shape": [self.decoder.latent_dim], "image_shape": list(self.decoder.image_shape),
             "output_range": [0.0, 1.0], "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli"}},
-            "hyperparameters": self.settings(), "device": str(self.device), "data": {"name": self.data_name, "n_images": self.n_data},
+            "hyperparameters": self.settings(), "device": str(self.device),
+            "data": {"name": self.data_name, "n_images": self.n_data},
             "steps": self.step, "epochs": self.step / self.batches_per_epoch, "wall_time_s": round(self.wall_time, 1),
             "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
             "torch_version": torch.__version__}, out / "config.json")
