@@ -387,8 +387,8 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     best = {p: dict((v, e) for v, e in s["tried"])[s["chosen"]] for p, s in searches.items()}
     write_validation(out, "csgm", m, name, val_ids, {}, extra)
     # the per-image validation errors of each prior at its chosen lam, against the preset's (paired over the images)
-    errs = {p: validation_errors(out, m, name if p == names[0] else f"{name} (prior={p})", searches[p]["chosen"],
-                                 val_ids) for p in names}
+    errs = validation_errors(out, m, {p: (name if p == names[0] else f"{name} (prior={p})", searches[p]["chosen"])
+                                      for p in names}, val_ids)
     diffs = {p: paired_difference(errs[p], errs[names[0]]) for p in names[1:]}
     better = [p for p in names[1:] if diffs[p][0] + diffs[p][1] < 0]  # below the preset's by more than 1 SE
     chosen = min(better, key=lambda p: best[p]) if better else names[0]
@@ -401,18 +401,23 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     return name, searches[chosen]["chosen"], None
 
 
-def validation_errors(out, m, option, value, val_ids):
-    """CSGM's per-image validation MSE at ``m`` for the hyperparameter label ``option`` at ``value`` (validation.csv),
-    in the order of ``val_ids``."""
+def validation_errors(out, m, wanted, val_ids):
+    """CSGM's per-image validation MSE at ``m`` from validation.csv (read once): ``wanted`` maps a key to a
+    hyperparameter label and value, ``(option, value)``; returns key -> the errors in the order of ``val_ids``."""
+    keys = {(option, float(value)): key for key, (option, value) in wanted.items()}
+    got = {key: {} for key in wanted}
     with open(Path(out) / "validation.csv") as f:
-        got = {int(r["image"]): float(r["mse"]) for r in csv.DictReader(f)
-               if r["method"] == "csgm" and int(r["m"]) == m and r["hyperparameter"] == option
-               and float(r["value"]) == float(value)}
-    missing = [i for i in val_ids if i not in got]
-    if missing:
-        raise RuntimeError(f"validation.csv lacks CSGM's errors at m={m} for {option} = {value:g} on images "
-                           f"{missing[:5]}: run the CSGM search again (delete its record in selection.json).")
-    return [got[i] for i in val_ids]
+        for r in csv.DictReader(f):
+            key = keys.get((r["hyperparameter"], float(r["value"]))) if r["method"] == "csgm" and int(r["m"]) == m \
+                else None
+            if key is not None:
+                got[key][int(r["image"])] = float(r["mse"])
+    for key, (option, value) in wanted.items():
+        missing = [i for i in val_ids if i not in got[key]]
+        if missing:
+            raise RuntimeError(f"validation.csv lacks CSGM's errors at m={m} for {option} = {value:g} on images "
+                               f"{missing[:5]}: run the CSGM search again (delete its record in selection.json).")
+    return {key: [got[key][i] for i in val_ids] for key in wanted}
 
 
 def paired_difference(a, b):

@@ -44,6 +44,17 @@ def _init_mlp(module: nn.Module, seed, gain_last: float = 1.0) -> None:
             m.bias.zero_()
 
 
+def _flat_args(model, latent_dim, width, image_shape):
+    """Check the arguments a fully connected generator (or encoder) shares, record them as ``model._kwargs`` (its
+    config) and return ``(latent_dim, width, image_shape, C*H*W)``."""
+    owner = type(model).__name__
+    latent_dim = check_int(latent_dim, "latent_dim", minimum=1, owner=owner)
+    width = check_int(width, "width", minimum=1, owner=owner)
+    shape = _check_shape(image_shape, owner)
+    model._kwargs = {"latent_dim": latent_dim, "width": width, "image_shape": list(shape)}
+    return latent_dim, width, shape, shape[0] * shape[1] * shape[2]
+
+
 def _split_flat(model, cut):
     """``(lower, upper)`` of a generator whose ``net`` maps flat latents to flat images, cut before ``net[cut]``."""
     from .dcgan import _check_cut
@@ -76,15 +87,10 @@ class MLPGenerator(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 8, width: int = 128, image_shape=(1, 8, 8), seed=None):
         super().__init__()
-        owner = type(self).__name__
-        latent_dim = check_int(latent_dim, "latent_dim", minimum=1, owner=owner)
-        width = check_int(width, "width", minimum=1, owner=owner)
-        shape = _check_shape(image_shape, owner)
-        self._kwargs = {"latent_dim": latent_dim, "width": width, "image_shape": list(shape)}
+        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
         self.latent_dim = latent_dim
         self.latent_shape = (latent_dim,)
         self.image_shape = shape
-        n = shape[0] * shape[1] * shape[2]
         self.net = nn.Sequential(
             nn.Linear(latent_dim, width), nn.ReLU(True),
             nn.Linear(width, width), nn.ReLU(True),

@@ -15,9 +15,9 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_int, check_seed
+from .._validation import check_seed
 from .dcgan import _ConfigMixin
-from .mlp import _check_shape, _split_flat
+from .mlp import _flat_args, _split_flat
 
 __all__ = ["VAEDecoder", "VAEEncoder"]
 
@@ -55,13 +55,8 @@ class VAEDecoder(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 20, width: int = 500, image_shape=(1, 28, 28), seed=None):
         super().__init__()
-        owner = type(self).__name__
-        latent_dim = check_int(latent_dim, "latent_dim", minimum=1, owner=owner)
-        width = check_int(width, "width", minimum=1, owner=owner)
-        shape = _check_shape(image_shape, owner)
-        self._kwargs = {"latent_dim": latent_dim, "width": width, "image_shape": list(shape)}
+        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
         self.latent_dim, self.latent_shape, self.image_shape = latent_dim, (latent_dim,), shape
-        n = shape[0] * shape[1] * shape[2]
         self.net = nn.Sequential(nn.Linear(latent_dim, width), nn.Softplus(), nn.Linear(width, width), nn.Softplus(),
                                  nn.Linear(width, n), nn.Sigmoid())
         _init(self, seed)
@@ -129,13 +124,8 @@ class VAEEncoder(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 20, width: int = 500, image_shape=(1, 28, 28), seed=None):
         super().__init__()
-        owner = type(self).__name__
-        latent_dim = check_int(latent_dim, "latent_dim", minimum=1, owner=owner)
-        width = check_int(width, "width", minimum=1, owner=owner)
-        shape = _check_shape(image_shape, owner)
-        self._kwargs = {"latent_dim": latent_dim, "width": width, "image_shape": list(shape)}
+        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
         self.latent_dim, self.image_shape = latent_dim, shape
-        n = shape[0] * shape[1] * shape[2]
         self.net = nn.Sequential(nn.Linear(n, width), nn.Softplus(), nn.Linear(width, width), nn.Softplus(),
                                  nn.Linear(width, 2 * latent_dim))
         _init(self, seed)

@@ -62,12 +62,9 @@ class _Source:
         return json.loads((self.folder / "config.json").read_text())
 
 
-def _is_vae(folder: Path) -> bool:
-    """Whether ``folder/config.json`` is a VAE's (``ganprior train-vae``: the decoder is the prior)."""
-    try:
-        return str(json.loads((folder / "config.json").read_text()).get("format", "")).startswith("ganprior-vae")
-    except (OSError, ValueError, AttributeError):
-        return False
+def _is_vae(config) -> bool:
+    """Whether a prior's ``config.json`` (a dict) is a VAE's (``ganprior train-vae``: the decoder is the prior)."""
+    return isinstance(config, dict) and str(config.get("format", "")).startswith("ganprior-vae")
 
 
 def _resolve(name_or_path, owner: str) -> _Source:
@@ -91,7 +88,11 @@ def _resolve(name_or_path, owner: str) -> _Source:
                                 "(config.json + generator.pt).")
     has = {f: (folder / f).is_file() for f in ("config.json", CHECKPOINT, "generator.pt")}
     name = folder.resolve().name
-    if has["config.json"] and has["generator.pt"] and _is_vae(folder):
+    try:  # an unreadable config.json is reported where the prior is loaded
+        vae = has["config.json"] and _is_vae(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError):
+        vae = False
+    if vae and has["generator.pt"]:
         return _Source("exported", folder, name)  # a VAE run exports its decoder; its checkpoint is for resuming
     if has["config.json"] and has[CHECKPOINT]:
         return _Source("run", folder, name)
@@ -259,7 +260,7 @@ def load_discriminator(name_or_path, *, device=None) -> Discriminator:
     source = _resolve(name_or_path, "load_discriminator")
     config = source.config()
     if config.get("discriminator") is None:
-        what = " (a VAE's decoder: it was trained without one)" if _is_vae(source.folder) else ""
+        what = " (a VAE's decoder: it was trained without one)" if _is_vae(config) else ""
         raise ValueError(f"The prior {str(name_or_path)!r} has no discriminator{what}: its config.json records none. "
                          "Inpainting's perceptual term needs one; inpaint with perceptual_weight=0 (or "
                          "--no-discriminator), or with a GAN prior.")

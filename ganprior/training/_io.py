@@ -10,13 +10,14 @@ import re
 import socket
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 __all__ = ["LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
-           "remove_stale_temp_files", "save_checksummed", "save_image_grid", "state_digest"]
+           "load_checksummed", "remove_stale_temp_files", "save_checksummed", "save_image_grid", "state_digest"]
 
 # temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -214,6 +215,48 @@ def save_checksummed(state: dict, path, fmt: str) -> Path:
     state["sha256"] = state_digest(state)
     atomic_save(state, path)
     return Path(path)
+
+
+def load_checksummed(path, check, *, require_checksum: bool) -> dict:
+    """Read a checkpoint of :func:`save_checksummed` (``weights_only``, on the CPU) and verify it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    check : callable
+        ``check(state, source)`` raises ValueError if ``state`` is not the expected kind of checkpoint.
+    require_checksum : bool
+        Whether a checkpoint without ``sha256`` is an error (else a UserWarning: an earlier version's file).
+
+    Returns
+    -------
+    dict
+        The state, without the checksum.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The checkpoint {str(path)!r} does not exist.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
+    check(state, f"the file {str(path)!r}")
+    state = dict(state)
+    expected = state.pop("sha256", None)
+    if expected is None and not require_checksum:
+        warnings.warn(f"The checkpoint {str(path)!r} carries no checksum (written by an earlier ganprior): "
+                      "its integrity cannot be verified.", UserWarning, stacklevel=3)
+        return state
+    try:
+        actual = state_digest(state)
+    except TypeError as e:
+        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: {e}") from e
+    if actual != expected:
+        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: its content does not match its SHA-256 "
+                         f"checksum (stored {str(expected)[:16]}..., computed {actual[:16]}...). "
+                         "Resume from another checkpoint or start afresh.")
+    return state
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:

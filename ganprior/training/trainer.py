@@ -56,10 +56,10 @@ from ._io import (
     LossLog,
     atomic_save,
     atomic_write_json,
+    load_checksummed,
     remove_stale_temp_files,
     save_checksummed,
     save_image_grid,
-    state_digest,
 )
 from .losses import GANLoss, get_loss
 
@@ -123,30 +123,7 @@ def load_checkpoint(path) -> dict:
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"The 'path' parameter of load_checkpoint must be a path. Got {describe(path)} instead.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"The checkpoint {str(path)!r} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
-                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
-    _check_checkpoint_keys(state, f"the file {str(path)!r}")
-    state = dict(state)
-    expected = state.pop("sha256", None)
-    if expected is None:
-        warnings.warn(f"The checkpoint {str(path)!r} carries no checksum (written by an earlier ganprior): "
-                      "its integrity cannot be verified.", UserWarning, stacklevel=2)
-        return state
-    try:
-        actual = state_digest(state)
-    except TypeError as e:
-        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: {e}") from e
-    if actual != expected:
-        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: its content does not match the SHA-256 "
-                         f"checksum stored in it (stored {str(expected)[:16]}..., computed {actual[:16]}...). "
-                         "Resume from another checkpoint or start afresh.")
-    return state
+    return load_checksummed(path, _check_checkpoint_keys, require_checksum=False)
 
 
 def _check_ema_decay(value) -> float | None:

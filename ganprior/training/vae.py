@@ -40,10 +40,10 @@ from ._io import (
     LossLog,
     atomic_save,
     atomic_write_json,
+    load_checksummed,
     remove_stale_temp_files,
     save_checksummed,
     save_image_grid,
-    state_digest,
 )
 from .trainer import _derived_seed
 
@@ -122,24 +122,15 @@ def load_vae_checkpoint(path) -> dict:
         If the file cannot be read, is not a VAE trainer checkpoint, or is corrupted (the message
         names the file).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"The checkpoint {str(path)!r} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
-                         f"({type(e).__name__}).") from e
+    return load_checksummed(path, _check_vae_keys, require_checksum=True)
+
+
+def _check_vae_keys(state, source: str) -> None:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT \
             or any(k not in state for k in _REQUIRED):
-        raise ValueError(f"The file {str(path)!r} is not a VAE trainer checkpoint (format {CHECKPOINT_FORMAT!r} with "
-                         f"entries {list(_REQUIRED)}); a GAN run's checkpoint resumes with ganprior train.")
-    state = dict(state)
-    expected = state.pop("sha256", None)
-    if expected != state_digest(state):
-        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: its content does not match its SHA-256 "
-                         "checksum. Start afresh (delete it) or restore a copy.")
-    return state
+        raise ValueError(f"{source[:1].upper()}{source[1:]} is not a VAE trainer checkpoint (format "
+                         f"{CHECKPOINT_FORMAT!r} with entries {list(_REQUIRED)}); a GAN run's checkpoint resumes "
+                         "with ganprior train.")
 
 
 class VAETrainer:
