@@ -17,6 +17,7 @@ from .registry import register_method
 __all__ = ["SparseGenObjective", "operator_norm"]
 
 BASES = ("pixel", "dct", "wavelet")
+NU_SOLVERS = ("fista", "ista")
 
 
 def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
@@ -77,31 +78,63 @@ class SparseGenObjective(CSGMObjective):
     warmup : int, optional
         Steps on :math:`z` alone before :math:`\nu` moves (default: half of the steps), as the
         original code's z-only start.
+    nu_solver : {"fista", "ista"}
+        The proximal-gradient method of :math:`\nu`: accelerated with adaptive restart (default) or
+        plain.
+    nu_steps : int
+        Proximal-gradient steps on :math:`\nu` per step of the solve (default 10): the first at the
+        step's :math:`z` through the engine, the others with :math:`G(z)` of that step held fixed
+        (each costs one :math:`A` and one :math:`A^T`, no generator pass).
 
     Notes
     -----
     The state is :math:`(z, \nu)`.  :math:`z` takes the solve's own steps (Adam by default) on the
-    smooth part; :math:`\nu` takes proximal-gradient (ISTA) steps: a gradient step of size
+    smooth part; :math:`\nu` takes proximal-gradient steps: a gradient step of size
     :math:`1/L`, :math:`L = 2\|A\|_2^2` (the Lipschitz constant of the data term's gradient in
     :math:`\nu`, since :math:`\Psi` is orthonormal), then the exact proximal map of
     :math:`\alpha\|\cdot\|_1`, a soft threshold at :math:`\alpha / L`.  (A joint Adam step followed
-    by a threshold barely moves :math:`\nu`; the ISTA step is the real :math:`\ell_1` solver.)  The
-    fit is the measurement error; the total adds :math:`\lambda\|z\|^2 + \alpha\|\nu\|_1`.
+    by a threshold barely moves :math:`\nu`; the proximal step is the real :math:`\ell_1` solver.)
+
+    With ``nu_solver="fista"`` (Beck & Teboulle 2009) the gradient is taken at an extrapolated point:
+    with :math:`\nu_k` the soft-threshold outputs,
+
+    .. math:: \theta_{k+1} = \tfrac12\big(1 + \sqrt{1 + 4\theta_k^2}\big), \qquad
+              w_{k+1} = \nu_{k+1} + \frac{\theta_k - 1}{\theta_{k+1}}(\nu_{k+1} - \nu_k),
+
+    and the state holds :math:`w`.  For a fixed :math:`z` the objective gap of ISTA after :math:`k` steps
+    falls as :math:`L\|\nu^\star\|^2/(2k)`, that of FISTA as :math:`2L\|\nu^\star\|^2/k^2`.  This matters
+    when :math:`\alpha` is small and :math:`m < n`: the :math:`\nu` problem is then a badly conditioned
+    Lasso, and the 150 ISTA steps of a 300-step solve stop far from its minimiser (on Fashion-MNIST
+    digits' measurements at :math:`m = 100` the answer was 4x worse than the Lasso's at the same
+    :math:`\alpha`).  As :math:`z` moves too, a row's momentum restarts (:math:`\theta = 1`) whenever the
+    step goes against it, :math:`(w_k - \nu_{k+1})^T(\nu_{k+1} - \nu_k) > 0` (the gradient restart of
+    O'Donoghue & Candes 2015), and whenever rows leave the batch.  The last step writes
+    :math:`\nu_{k+1}` itself, so the answer's :math:`\nu` is a soft-threshold output (sparse).  The fit
+    is the measurement error; the total adds :math:`\lambda\|z\|^2 + \alpha\|\nu\|_1`.
+    ``nu_solver="ista", nu_steps=1`` is the solver of ganprior 0.1 (one ISTA step per step).
     """
 
     state_names = ("z", "nu")
 
-    def __init__(self, y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None):
+    def __init__(self, y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None, nu_solver="fista", nu_steps=10):
         super().__init__(y, A, lam)
         owner = "SparseGenObjective"
         self.alpha = check_float(alpha, "alpha", minimum=0.0, strict=True, owner=owner)
         self.basis = check_choice(basis, "basis", BASES, owner=owner)
         self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
+        self.nu_solver = check_choice(nu_solver, "nu_solver", NU_SOLVERS, owner=owner)
+        self.nu_steps = check_int(nu_steps, "nu_steps", minimum=1, owner=owner)
         self.image_shape = tuple(G.image_shape)
         self.psi = _basis(self.basis, self.image_shape, G.device)
         self.step = 1.0 / (2.0 * operator_norm(A) ** 2)
         self.state_rules = {"nu": (UpdateRule("sgd", momentum=0.0), self.step)}
         self.active = True
+        self.last = False
+        self._reset()
+
+    def _reset(self):
+        # FISTA's memory (the last soft-threshold output, each row's theta) and the step's G(z), rows, w.
+        self._prev, self._theta, self._g, self._rows, self._point = None, None, None, None, None
 
     def init_state(self, G, num_problems, restarts, seeds):
         # :math:`z_0 \sim \mathcal{N}(0, I)` (seeded per problem) and :math:`\nu_0 = 0`.
@@ -109,8 +142,12 @@ class SparseGenObjective(CSGMObjective):
         return {"z": z, "nu": torch.zeros(z.shape[0], G.n, device=G.device, dtype=G.dtype)}
 
     def on_step(self, t, steps):
-        # :math:`\nu` is held at 0 during the warm-up.
-        self.active = t >= (steps // 2 if self.warmup is None else self.warmup)
+        # :math:`\nu` is held at 0 during the warm-up; its solver starts afresh when it ends (and in every chunk).
+        start = steps // 2 if self.warmup is None else self.warmup
+        self.active = t >= start
+        self.last = t == steps - 1
+        if t <= start:
+            self._reset()
 
     def render(self, G, state):
         # :math:`G(z) + \Psi^T \nu`.
@@ -121,22 +158,61 @@ class SparseGenObjective(CSGMObjective):
     def loss(self, x, state, rows):
         # Fit and total; the :math:`\ell_1` term is in the total's value but not its gradient (the prox handles it).
         fit, total = self(x, state["z"], rows)
+        if self.active:  # what the steps on nu after the engine's need: w_k, G(z) of this step, the rows
+            nu = state["nu"].detach()
+            self._point, self._rows = nu.clone(), rows
+            if self.nu_steps > 1:
+                self._g = x.detach() - self.psi.adjoint(nu).reshape(x.shape)
         return fit, total + self.alpha * state["nu"].detach().abs().sum(dim=1).to(total.dtype)
 
+    def _shrink(self, v):
+        # The proximal map of :math:`(\alpha/L)\|\cdot\|_1`: a soft threshold.
+        return torch.sign(v) * (v.abs() - self.alpha * self.step).clamp_min(0.0)
+
+    def _advance(self, nu, new, point, final):
+        # Write the next point into ``nu``: ``new`` (ISTA, a fresh start, the answer) or FISTA's extrapolation.
+        prev = self._prev
+        if self.nu_solver == "ista" or prev is None or prev.shape != new.shape or point.shape != new.shape:
+            nu.copy_(new)  # plain step: the first after the warm-up, or after rows left the batch
+            self._prev = new.clone()
+            self._theta = torch.ones(new.shape[0], 1, device=new.device, dtype=new.dtype)
+            return
+        theta = torch.where(((point - new) * (new - prev)).sum(dim=1, keepdim=True) > 0,
+                            torch.ones_like(self._theta), self._theta)  # restart against the step
+        theta_next = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * theta * theta))
+        nu.copy_(new if final else new + (theta - 1.0) / theta_next * (new - prev))
+        self._prev, self._theta = new.clone(), theta_next
+
     def project_state(self, state):
-        # Soft-threshold :math:`\nu` at :math:`\alpha / L` (or hold it at 0 during the warm-up).
+        # The engine's gradient step on nu is done: soft-threshold it (or hold nu at 0 during the warm-up), then
+        # take the other nu_steps - 1 proximal-gradient steps at this step's G(z).
         nu = state["nu"]
         if not self.active:
             nu.zero_()
             return
-        nu.copy_(torch.sign(nu) * (nu.abs() - self.alpha * self.step).clamp_min(0.0))
+        if self._point is None:  # the engine projecting a starting state: no step has run
+            nu.copy_(self._shrink(nu))
+            return
+        for i in range(self.nu_steps):
+            if i:
+                point = nu.clone()
+                x = self._g + self.psi.adjoint(point).reshape(self._g.shape)
+                residual = self.y[self._rows] - self.A(x.reshape(x.shape[0], -1))
+                grad = -2.0 * self.psi(self.A.adjoint(residual)).reshape(point.shape)
+                new = self._shrink(point - self.step * grad)
+            else:
+                point, new = self._point, self._shrink(nu)
+            self._advance(nu, new, point, final=self.last and i == self.nu_steps - 1)
 
 
 register_method(
-    "sparse-gen", lambda y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None:
-    SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup), kind="latent",
+    "sparse-gen", lambda y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None, nu_solver="fista", nu_steps=10:
+    SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
+                       nu_steps=nu_steps),
+    kind="latent",
     summary="x = G(z) + Psi^T nu with nu sparse in a basis (pixel / dct / wavelet): leaves the range of G "
             "where the measurements ask for it",
-    hyperparameters={"lam": 0.0, "alpha": 0.1, "basis": "dct", "warmup": None},
+    hyperparameters={"lam": 0.0, "alpha": 0.1, "basis": "dct", "warmup": None, "nu_solver": "fista",
+                     "nu_steps": 10},
     reference="Dhar, Grover, Ermon, ICML 2018", contract={"alpha": 100.0},
 )
