@@ -8,7 +8,8 @@ separates them on the benchmark's validation images (the last ``--n`` images of 
 error-vs-m benchmark's operator, noise and engine settings at one m, and one alpha for every variant:
 
 * ``lasso``: the Lasso in Psi on y (scikit-learn, to convergence) at ``--lasso-alpha``;
-* ``sparse-gen``: ``recover(method="sparse-gen")`` with the benchmark's settings (nu moves for half the steps);
+* ``sparse-gen``: ``recover(method="sparse-gen")`` with the benchmark's settings (nu moves for half the steps;
+  the basis and nu solver of the dataset's grid, BEYOND_FIXED: one ISTA step per step on MNIST and CelebA);
 * ``sparse-gen-long``: the same with ``--long-steps`` steps and the same warm-up, so nu gets many more steps;
 * ``csgm`` and ``csgm+lasso-residual``: z fixed at CSGM's answer, then the converged Lasso in Psi on the
   residual y - A G(z) -- the Sparse-Gen model with an exact nu and no joint z update (at Sparse-Gen's alpha, and
@@ -52,7 +53,8 @@ FIELDS = ["dataset", "m", "n_images", "variant", "alpha", "lam", "steps", "mse",
 
 def run(args):
     cfg = PRESETS[args.dataset]
-    basis = BEYOND_FIXED[args.dataset]["sparse-gen"]["basis"]
+    fixed = BEYOND_FIXED[args.dataset]["sparse-gen"]  # the grid's basis and nu solver (ISTA, one step: mnist, celeba)
+    basis = fixed["basis"]
     G = ganprior.load_prior(cfg["prior"])
     x, _ = validation_images(args.dataset, args.n, args.data_root or default_data_root())
     A, y = measure(x, args.m, cfg["noise"], seed=1)
@@ -74,7 +76,7 @@ def run(args):
           lambda: solve_sparse(y.numpy(), A, basis=basis, alpha=args.lasso_alpha, image_shape=shape))
     for name, steps in [("sparse-gen", cfg["steps"]), ("sparse-gen-long", args.long_steps)]:
         timed(name, args.alpha, steps, lambda steps=steps: ganprior.recover(
-            y, A, G, method="sparse-gen", lam=args.lam, alpha=args.alpha, basis=basis, warmup=warmup, steps=steps,
+            y, A, G, method="sparse-gen", lam=args.lam, alpha=args.alpha, warmup=warmup, steps=steps, **fixed,
             **engine))
     xc = {}
     timed("csgm", None, cfg["steps"], lambda: xc.setdefault(

@@ -21,6 +21,8 @@ import ganprior
 ROOT = Path(__file__).resolve().parents[1]
 
 
+SG_FIXED = "basis=pixel; nu_solver=ista; nu_steps=1"  # Sparse-Gen's fixed arguments on MNIST, in row labels
+
 def require_mnist():
     """The data root ($GANPRIOR_DATA, else ../shared/data beside the repository) if it holds the MNIST training
     images; else skip (fail under CI=true, where the data are present)."""
@@ -150,11 +152,19 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
         bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
     state = bench.load_selection(out)
     csgm, sg = state["csgm m=25"], state["sparse-gen m=25"]
-    assert sg["lam"] == csgm["chosen"] and sg["fixed"] == {"basis": "pixel"} and sg["hyperparameter"] == "alpha"
+    fixed = bench.BEYOND_FIXED["mnist"]["sparse-gen"]  # the basis and nu solver of the committed MNIST grid
+    assert fixed == {"basis": "pixel", "nu_solver": "ista", "nu_steps": 1}
+    assert sg["lam"] == csgm["chosen"] and sg["fixed"] == fixed and sg["hyperparameter"] == "alpha"
     assert sg["order"][:2] == [0.5, 5.0] and sg["chosen"] in [v for v, _ in sg["tried"]]  # the grid, then widening
     got = rows(out)
     assert {r["method"] for r in got} == {"sparse-gen", "auto"} and len(got) == 4
-    assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {f"alpha (lam={csgm['chosen']:g})"}
+    # the fixed arguments are in the label: a row solved with other ones (or before they were recorded) is stale
+    label = f"alpha (lam={csgm['chosen']:g}; {SG_FIXED})"
+    assert {r["hyperparameter"] for r in got if r["method"] == "sparse-gen"} == {label}
+    row = next(r for r in got if r["method"] == "sparse-gen")
+    assert bench.is_current(row, sg)
+    assert not bench.is_current(dict(row, hyperparameter=f"alpha (lam={csgm['chosen']:g})"), sg)
+    assert not bench.is_current(row, dict(sg, fixed=dict(fixed, nu_solver="fista", nu_steps=10)))
     # the rule auto chose by is in its rows (recover's default at m = 25: adaptive, 5 folds)
     assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {
         ("method", "cv (adaptive, 5-fold)")}
@@ -163,7 +173,7 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     auto = json.loads((out / "metadata.json").read_text())["auto"]["25"]
     assert set(auto) == {"csgm", "lasso", "lasso-dct", "lasso-wavelet", "sparse-gen", "ilo"}
     assert auto["csgm"] == {"lam": csgm["chosen"]} and auto["lasso"] == {"alpha": state["lasso m=25"]["chosen"]}
-    assert auto["sparse-gen"] == {"alpha": sg["chosen"], "lam": csgm["chosen"], "basis": "pixel"}
+    assert auto["sparse-gen"] == {"alpha": sg["chosen"], "lam": csgm["chosen"], **fixed}
     assert auto["ilo"] == {"radius": state["ilo m=25"]["chosen"], "lam": csgm["chosen"]}
     # a search made with other fixed arguments (another basis) is not reused: it is made again
     sel = json.loads((out / "selection.json").read_text())
@@ -177,7 +187,7 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     finally:
         bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
     again = bench.load_selection(out)["sparse-gen m=25"]
-    assert again["fixed"] == {"basis": "pixel"} and again["chosen"] == sg["chosen"]
+    assert again["fixed"] == fixed and again["chosen"] == sg["chosen"]
 
 
 def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path):
@@ -425,11 +435,12 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     # Sparse-Gen searched and solved with "dark" and CSGM's lam; auto solved with "dark"; every row says so
     sg = state["sparse-gen m=25"]
     assert sg["prior"] == "dark" and sg["lam"] == lam
-    assert bench.validated_options("sparse-gen", 25, state) == {"alpha": sg["chosen"], "lam": lam, "basis": "pixel"}
+    assert bench.validated_options("sparse-gen", 25, state) == {"alpha": sg["chosen"], "lam": lam,
+                                                                 **bench.BEYOND_FIXED["mnist"]["sparse-gen"]}
     assert {p for meth, p in seen if meth in ("sparse-gen", "auto")} == {"dark"}
     got = {r["method"]: r for r in rows(out)}
     assert (got["csgm"]["hyperparameter"], got["csgm"]["value"]) == ("lam (prior=dark)", str(lam))
-    assert got["sparse-gen"]["hyperparameter"] == f"alpha (lam={lam:g}; prior=dark)"
+    assert got["sparse-gen"]["hyperparameter"] == f"alpha (lam={lam:g}; prior=dark; {SG_FIXED})"
     assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == ("method (prior=dark)", "cv (adaptive, 5-fold)")
     assert all(float(r["mse"]) < 0.2 for r in rows(out) if r["method"] == "csgm")
     # rows of the preset's prior (labels without a prior) are not current while "dark" is chosen
@@ -515,12 +526,12 @@ def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior
     monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])
     bench.main(args)
     assert {r["hyperparameter"] for r in rows(out) if r["method"] == "sparse-gen"} == {
-        f"alpha (lam={bench.load_selection(out)['csgm m=10']['chosen']:g})"}
+        f"alpha (lam={bench.load_selection(out)['csgm m=10']['chosen']:g}; {SG_FIXED})"}
     monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
     bench.main(args)
     state = bench.load_selection(out)
     assert state["csgm m=10"]["choice"]["prior"]["chosen"] == "dark"
     assert state["sparse-gen m=10"]["prior"] == "dark"
     labels = {r["method"]: r["hyperparameter"] for r in rows(out)}
-    assert labels["csgm"] == "lam (prior=dark)" and labels["sparse-gen"].endswith("; prior=dark)")
+    assert labels["csgm"] == "lam (prior=dark)" and labels["sparse-gen"].endswith(f"; prior=dark; {SG_FIXED})")
     assert len(rows(out)) == 4
