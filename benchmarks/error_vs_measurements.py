@@ -671,10 +671,14 @@ def check_fingerprints(mine, theirs, where):
 
 def merge_runs(out, folders):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
-    their per_image.csv rows for (method, m, image) that ``out`` lacks, their searches (selection.json entries
-    that ``out`` lacks, at the m the folder's run covered: its metadata.json "m"), their validation.csv rows for
-    the (method, m) of those searches, and their commands
-    (metadata.json).  ``out`` is created when missing.  Returns the number of rows added."""
+    their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries), their
+    per_image.csv rows for (method, m, image) that ``out`` lacks, their validation.csv rows for the (method, m)
+    of those searches, and their commands (metadata.json).  ``out`` is created when missing.
+
+    A folder's search at an m it ran is the later one: where ``out`` holds another record for it (a search
+    redone with other fixed arguments, a wider grid or another prior), the folder's replaces it, with its
+    validation rows, and ``out``'s test rows that are not current under it are dropped first, so that the
+    folder's rows take their place.  Returns the number of rows added."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     per_image = out / "per_image.csv"
@@ -696,18 +700,31 @@ def merge_runs(out, folders):
         if theirs_fp:
             meta["priors_sha256"] = {**theirs_fp, **meta.get("priors_sha256", {})}
     for folder in folders:
+        theirs = load_selection(folder)
+        # a folder started with a copy of selection.json holds every m's records; only those at the m it ran are its own
+        ran = set((metas[folder] or {}).get("m") or [v["m"] for v in theirs.values()])
+        fresh = {k: v for k, v in theirs.items() if v["m"] in ran and state.get(k) != v}
+        replaced = {k for k in fresh if k in state}
+        state.update(fresh)
+        if replaced:  # out's rows of a replaced search that it no longer chooses give way to the folder's
+            rows = read_rows(per_image)
+            keep = [r for r in rows if f"{r['method']} m={r['m']}" not in replaced
+                    or is_current(r, state[f"{r['method']} m={r['m']}"])]
+            if len(keep) < len(rows):
+                buf = io.StringIO()
+                w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+                w.writeheader()
+                w.writerows(keep)
+                _replace(per_image, buf.getvalue())
+                have = {(r["method"], int(r["m"]), int(r["image"])) for r in keep}
         new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
         if new:
             append_rows(per_image, new)
             have |= {(r["method"], int(r["m"]), int(r["image"])) for r in new}
             added += len(new)
-        theirs = load_selection(folder)
-        # a folder started with a copy of selection.json holds every m's records; only those at the m it ran are its own
-        ran = set((metas[folder] or {}).get("m") or [v["m"] for v in theirs.values()])
-        fresh = {k: v for k, v in theirs.items() if k not in state and v["m"] in ran}
-        state.update(fresh)
         if (folder / "validation.csv").exists():
             keys = {(v["method"], int(v["m"])) for v in fresh.values()}
+            vrows = [r for r in vrows if (r["method"], int(r["m"])) not in keys]
             theirs_v = csv.DictReader(io.StringIO((folder / "validation.csv").read_text()))
             vrows += [r for r in theirs_v if (r["method"], int(r["m"])) in keys]
         if (new or fresh) and metas[folder] is not None:  # a repeated merge records nothing twice

@@ -233,7 +233,33 @@ def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     bench.main([*common, "--m", "10", "25", "--summary-only", "--merge", str(a), str(b), "--out", str(main)])
     merged = bench.load_selection(main)
     assert merged["lasso m=25"] == bench.load_selection(b)["lasso m=25"]  # from b, which ran m = 25, not a's copy
-    assert merged["lasso m=10"] == old["lasso m=10"]  # the target's own record kept
+    # a ran m = 10: its record there (the marked copy it reused) is the later word, and the one its rows were made with
+    assert merged["lasso m=10"] == bench.load_selection(a)["lasso m=10"] != old["lasso m=10"]
+
+
+def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(bench, tmp_path, monkeypatch):
+    # a folder started with a copy of the target (selection.json and rows) redoes Sparse-Gen's search with another
+    # nu solver: merged back, its search, validation rows and test rows replace the target's, none twice
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
+              "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "--m", "10"]
+    main, a = tmp_path / "main", tmp_path / "a"
+    bench.main([*common, "--out", str(main)])
+    a.mkdir()
+    for name in ("selection.json", "per_image.csv", "validation.csv"):
+        (a / name).write_text((main / name).read_text())
+    monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
+    bench.main([*common, "--out", str(a)])
+    theirs = bench.load_selection(a)["sparse-gen m=10"]
+    assert theirs["fixed"]["nu_solver"] == "fista" != bench.load_selection(main)["sparse-gen m=10"]["fixed"]["nu_solver"]
+    bench.main([*common, "--summary-only", "--merge", str(a), "--out", str(main)])
+    assert bench.load_selection(main)["sparse-gen m=10"] == theirs
+    assert bench.load_selection(main)["csgm m=10"] == bench.load_selection(a)["csgm m=10"]  # the same, kept
+    got = [r for r in rows(main) if r["method"] == "sparse-gen"]
+    assert len(got) == 2 and all("nu_solver=fista; nu_steps=2" in r["hyperparameter"] for r in got)
+    assert got == [r for r in rows(a) if r["method"] == "sparse-gen"]
+    val = [r for r in csv.DictReader(open(main / "validation.csv")) if r["method"] == "sparse-gen"]
+    assert val == [r for r in csv.DictReader(open(a / "validation.csv")) if r["method"] == "sparse-gen"]
 
 
 def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench, tmp_path, monkeypatch):
