@@ -691,6 +691,7 @@ def merge_runs(out, folders):
     meta_path = out / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     added = 0
+    base_cmds, base_total = list(meta.get("commands", [])), meta.get("wall_time_total_s", 0.0)
     folders = [Path(f) for f in folders]
     metas = {f: json.loads((f / "metadata.json").read_text()) if (f / "metadata.json").exists() else None
              for f in folders}
@@ -729,9 +730,13 @@ def merge_runs(out, folders):
             vrows += [r for r in theirs_v if (r["method"], int(r["m"])) in keys]
         if (new or fresh) and metas[folder] is not None:  # a repeated merge records nothing twice
             other = metas[folder]
+            cmds = other.get("commands", [other.get("command")])
+            # a folder started with a copy of the target carries the target's history: only its own runs are added
+            copied = bool(base_cmds) and cmds[:len(base_cmds)] == base_cmds
             meta["commands"] = meta.get("commands", []) + [c + "   # run into a separate folder and merged"
-                                                           for c in other.get("commands", [other.get("command")]) if c]
-            meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0), 1)
+                                                           for c in cmds[len(base_cmds) if copied else 0:] if c]
+            meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0)
+                                              - (base_total if copied else 0.0), 1)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
     w.writeheader()

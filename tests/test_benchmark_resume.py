@@ -246,7 +246,7 @@ def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(ben
     main, a = tmp_path / "main", tmp_path / "a"
     bench.main([*common, "--out", str(main)])
     a.mkdir()
-    for name in ("selection.json", "per_image.csv", "validation.csv"):
+    for name in ("selection.json", "per_image.csv", "validation.csv", "metadata.json"):
         (a / name).write_text((main / name).read_text())
     monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
     bench.main([*common, "--out", str(a)])
@@ -260,6 +260,11 @@ def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(ben
     assert got == [r for r in rows(a) if r["method"] == "sparse-gen"]
     val = [r for r in csv.DictReader(open(main / "validation.csv")) if r["method"] == "sparse-gen"]
     assert val == [r for r in csv.DictReader(open(a / "validation.csv")) if r["method"] == "sparse-gen"]
+    # the history: the target's commands once, then the folder's own run (not the copied history again)
+    before = json.loads((a / "metadata.json").read_text())["commands"][:1]
+    cmds = json.loads((main / "metadata.json").read_text())["commands"]
+    assert len(cmds) == 3 and cmds[0] == before[0] and cmds[1].endswith("# run into a separate folder and merged")
+    assert "--merge" in cmds[2]
 
 
 def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench, tmp_path, monkeypatch):
