@@ -505,6 +505,15 @@ def _replace(path, text):
     os.replace(tmp, path)
 
 
+def write_csv(path, fields, rows):
+    """Write a whole CSV file (header and ``rows``, dicts) at once with :func:`_replace`."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    _replace(path, buf.getvalue())
+
+
 def _fmt(v):
     return f"{v:g}"
 
@@ -559,11 +568,7 @@ def write_validation(out, method, m, name, val_ids, per_image, extra=()):
     for opt, c, errs in extra:
         rows += [dict(method=method, m=m, hyperparameter=opt, value=str(c), image=i, mse=f"{e:.6g}")
                  for i, e in zip(val_ids, errs)]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    _replace(path, buf.getvalue())
+    write_csv(path, VAL_FIELDS, rows)
 
 
 def read_rows(per_image):
@@ -582,11 +587,7 @@ def read_rows(per_image):
             rows.append(r)
     if len(rows) != text.count("\n") - 1:
         print(f"{per_image}: dropped {text.count(chr(10)) - 1 - len(rows)} repeated or broken rows", file=sys.stderr)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-        _replace(per_image, buf.getvalue())
+        write_csv(per_image, FIELDS, rows)
     return rows
 
 
@@ -620,12 +621,8 @@ def drop_stale_rows(per_image, method, m, search):
         print(f"{per_image}: {len(stale)} rows of {method} m={m} were solved with "
               f"{stale[0]['hyperparameter']} = {stale[0]['value']}, not the chosen value: solved again",
               file=sys.stderr)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
         gone = set(map(id, stale))
-        w.writerows([r for r in rows if id(r) not in gone])
-        _replace(per_image, buf.getvalue())
+        write_csv(per_image, FIELDS, [r for r in rows if id(r) not in gone])
     return {(r["method"], int(r["m"]), int(r["image"])) for r in rows
             if r["method"] == method and int(r["m"]) == m and is_current(r, search)}
 
@@ -712,11 +709,7 @@ def merge_runs(out, folders):
             keep = [r for r in rows if f"{r['method']} m={r['m']}" not in replaced
                     or is_current(r, state[f"{r['method']} m={r['m']}"])]
             if len(keep) < len(rows):
-                buf = io.StringIO()
-                w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
-                w.writeheader()
-                w.writerows(keep)
-                _replace(per_image, buf.getvalue())
+                write_csv(per_image, FIELDS, keep)
                 have = {(r["method"], int(r["m"]), int(r["image"])) for r in keep}
         new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
         if new:
@@ -737,11 +730,7 @@ def merge_runs(out, folders):
                                                            for c in cmds[len(base_cmds) if copied else 0:] if c]
             meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0)
                                               - (base_total if copied else 0.0), 1)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=VAL_FIELDS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(vrows)
-    _replace(vpath, buf.getvalue())
+    write_csv(vpath, VAL_FIELDS, vrows)
     _replace(out / "selection.json", json.dumps(state, indent=1) + "\n")
     if meta:
         meta_path.write_text(json.dumps(meta, indent=2, default=float) + "\n")

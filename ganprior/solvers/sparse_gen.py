@@ -158,9 +158,11 @@ class SparseGenObjective(CSGMObjective):
     def loss(self, x, state, rows):
         # Fit and total; the :math:`\ell_1` term is in the total's value but not its gradient (the prox handles it).
         fit, total = self(x, state["z"], rows)
-        if self.active:  # what the steps on nu after the engine's need: w_k, G(z) of this step, the rows
+        if self.active:  # what the steps on nu after the engine's need: the rows, w_k (FISTA), G(z) (more steps)
             nu = state["nu"].detach()
-            self._point, self._rows = nu.clone(), rows
+            self._rows = rows
+            if self.nu_solver == "fista":
+                self._point = nu.clone()
             if self.nu_steps > 1:
                 self._g = x.detach() - self.psi.adjoint(nu).reshape(x.shape)
         return fit, total + self.alpha * state["nu"].detach().abs().sum(dim=1).to(total.dtype)
@@ -171,8 +173,11 @@ class SparseGenObjective(CSGMObjective):
 
     def _advance(self, nu, new, point, final):
         # Write the next point into ``nu``: ``new`` (ISTA, a fresh start, the answer) or FISTA's extrapolation.
+        if self.nu_solver == "ista":
+            nu.copy_(new)
+            return
         prev = self._prev
-        if self.nu_solver == "ista" or prev is None or prev.shape != new.shape or point.shape != new.shape:
+        if prev is None or prev.shape != new.shape or point.shape != new.shape:
             nu.copy_(new)  # plain step: the first after the warm-up, or after rows left the batch
             self._prev = new.clone()
             self._theta = torch.ones(new.shape[0], 1, device=new.device, dtype=new.dtype)
@@ -190,7 +195,7 @@ class SparseGenObjective(CSGMObjective):
         if not self.active:
             nu.zero_()
             return
-        if self._point is None:  # the engine projecting a starting state: no step has run
+        if self._rows is None:  # the engine projecting a starting state: no step has run
             nu.copy_(self._shrink(nu))
             return
         for i in range(self.nu_steps):
