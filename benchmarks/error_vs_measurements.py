@@ -60,6 +60,7 @@ import torch
 
 import ganprior
 from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_sample
+from ganprior.solvers.ilo import block_ends, default_cut
 from ganprior.solvers.selection import cv_plan
 
 PRESETS = {
@@ -84,10 +85,12 @@ ALPHAS = {"lasso": [0.01, 0.1, 1.0], "lasso-dct": [0.01, 0.1, 1.0], "lasso-wavel
 # Sparse-Gen's alpha weighs ||Psi^T nu||_1 against ||y - Ax||^2 (not scikit-learn's 1/(2m) scaling: alpha_sg =
 # 2 m alpha_sklearn), hence a grid around 1; ILO's radius bounds |h - G_lo(z)| per activation (0 = CSGM).
 # The basis is fixed per dataset (not searched): the basis of the best Lasso on the dataset's validation images
-# (pixels for digits; the DCT for Fashion-MNIST and for faces).  ILO's cut: the API default (after the generator's
-# first block) on the digits; on CelebA it is chosen per m among BEYOND_CHOICES's layers, each solved at the
-# hyperparameter's API default ("at": radius 1) on the validation images, before the radius search at the chosen
-# cut (a coordinate search: the 64x64 DCGAN's deeper cuts pass the Lassos at large m, the first block does not).
+# (pixels for digits; the DCT for Fashion-MNIST and for faces).  ILO's cut is chosen per m among BEYOND_CHOICES's
+# layers -- "block ends": the ends of the prior's blocks (ganprior.solvers.ilo.block_ends; 3 and 6 for the 28x28
+# DCGANs, 2 and 4 for the VAE decoder, 3 ... 12 for the 64x64 DCGAN), with the API default (the first) as the
+# choice's default -- each solved at the hyperparameter's API default ("at": radius 1) on the validation images,
+# before the radius search at the chosen cut (a coordinate search: the deeper cuts pass the Lassos at large m,
+# the first block does not).  On the Fashion-MNIST transfer ILO is not run.
 BEYOND = {"sparse-gen": dict(name="alpha", grid=[0.1, 1.0, 10.0]),
           "ilo": dict(name="radius", grid=[0.1, 0.3, 1.0], at=1.0)}
 # Sparse-Gen's nu solver is fixed too: the committed MNIST and CelebA grids were solved with ganprior 0.1's one ISTA
@@ -98,7 +101,7 @@ SG_V01 = dict(nu_solver="ista", nu_steps=1)
 BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel", **SG_V01)},
                 "fashion-mnist": {"sparse-gen": dict(basis="dct", nu_solver="fista", nu_steps=10)},
                 "celeba": {"sparse-gen": dict(basis="dct", **SG_V01)}}
-BEYOND_CHOICES = {"celeba": {"ilo": dict(cut=[3, 6, 9, 12])}}  # the ends of the DCGAN's 4x4 ... 32x32 blocks
+BEYOND_CHOICES = {"mnist": {"ilo": dict(cut="block ends")}, "celeba": {"ilo": dict(cut="block ends")}}
 # The prior chosen per m among bundled priors (the preset's own first) by CSGM's search: lam is searched with each
 # (the same widening), and the prior whose best lam has the lowest mean validation MSE is the prior of every
 # latent method at that m -- CSGM's test rows, the searches and rows of the methods beyond the range (with that
@@ -301,7 +304,7 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     sha = prior_sha(cfg, prior) if method == "csgm" or method in BEYOND else None
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
-    options = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
+    options, defaults = beyond_choices(cfg, method, cfg["prior_models"][prior] if prior else G)
     if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
             and rec.get("lam") == lam and rec.get("fixed") == fixed and rec.get("prior") == prior \
             and rec.get("prior_sha256") in (None, sha) \
@@ -320,7 +323,7 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         errs = {c: solve(at, {**chosen, opt: c}) for c in cands}
         chosen[opt] = min(cands, key=lambda c: np.mean(errs[c]))  # ties: the first listed
         choice[opt] = dict(candidates=list(cands), at=at, tried=[[c, float(np.mean(errs[c]))] for c in cands],
-                           chosen=chosen[opt])
+                           chosen=chosen[opt], **({"default": defaults[opt]} if opt in defaults else {}))
         extra += [(opt, c, errs[c]) for c in cands]
         per_image[at] = errs[chosen[opt]]  # the search below reuses this solve
 
@@ -344,6 +347,23 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         state[key]["choice"] = choice
     save_selection(out, state, cfg["methods"])
     return name, res["best"], lam
+
+
+def beyond_choices(cfg, method, G):
+    """The options of ``method`` chosen first (BEYOND_CHOICES) with the prior ``G`` that solves them:
+    ``({option: candidates}, {option: default})``.  ``"block ends"`` stands for ``block_ends(G)`` with
+    ``default_cut(G)`` as the default (its rows are labelled as without the choice); a list has no default; an
+    option with no candidate (a generator without blocks) is left to the API's default."""
+    spec = cfg.get("beyond_choices", {}).get(method, {}) if method in BEYOND else {}
+    options, defaults = {}, {}
+    for opt, cands in spec.items():
+        if cands == "block ends":
+            cands = block_ends(G)
+            if cands:
+                defaults[opt] = default_cut(G)
+        if cands:
+            options[opt] = list(cands)
+    return options, defaults
 
 
 def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
@@ -454,14 +474,30 @@ def auto_rule(m, selection):
     return f"cv ({selection['choice']}, {f'{folds}-fold' if folds else f'{fraction:.0%} split'})"
 
 
-def row_search(state, method, m, selection=AUTO_DEFAULT):
+def row_search(state, method, m, selection=AUTO_DEFAULT, candidates=()):
     """What a row of (method, m) must have been solved with: its method's saved search; for ``auto``, which has
-    none, ``{"hyperparameter": "method", "chosen": auto_rule(m, selection)}`` and the prior CSGM chose at
-    ``m``."""
+    none, ``{"hyperparameter": "method", "chosen": auto_rule(m, selection)}``, the prior CSGM chose at ``m`` and
+    the fingerprint of its ``candidates``' validated options (:func:`candidates_digest`; ``None`` while a
+    candidate's search is missing: what the rows were solved with cannot be told yet)."""
     if method != "auto":
         return state.get(f"{method} m={m}")
     prior = chosen_prior(state, m)
-    return dict(hyperparameter="method", chosen=auto_rule(m, selection), **({"prior": prior} if prior else {}))
+    digest = candidates_digest(state, m, candidates)
+    if digest is None:
+        return None
+    return dict(hyperparameter="method", chosen=auto_rule(m, selection), **({"prior": prior} if prior else {}),
+                fixed={"candidates": digest})
+
+
+def candidates_digest(state, m, candidates):
+    """The first 8 hex digits of the SHA-256 of ``json.dumps(options, sort_keys=True)``, ``options`` being
+    ``{method: validated_options(method, m, state)}`` over ``candidates`` (metadata.json's ``auto[m]``): part of
+    ``auto``'s row label, so that a candidate's search redone (another alpha, cut, fixed argument) makes the auto
+    rows at ``m`` stale as it makes the candidate's own.  ``None`` if a candidate has no search at ``m``."""
+    if any(f"{k} m={m}" not in state for k in candidates):
+        return None
+    options = {k: validated_options(k, m, state) for k in candidates}
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def auto_candidate_methods(cfg):
@@ -960,7 +996,8 @@ def main(argv=None):
     if per_image.exists():
         saved = load_selection(out)
         done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)
-                if is_current(r, row_search(saved, r["method"], int(r["m"]), cfg["auto_selection"]))}
+                if is_current(r, row_search(saved, r["method"], int(r["m"]), cfg["auto_selection"],
+                                            auto_candidate_methods(cfg)))}
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
@@ -980,7 +1017,7 @@ def main(argv=None):
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
         state = load_selection(out)
-        search = row_search(state, method, m, cfg["auto_selection"])
+        search = row_search(state, method, m, cfg["auto_selection"], auto_candidate_methods(cfg))
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought

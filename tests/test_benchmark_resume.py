@@ -7,6 +7,7 @@ the values of an uninterrupted run. Needs the MNIST training split for the valid
 """
 
 import csv
+import hashlib
 import importlib.util
 import json
 import os
@@ -165,16 +166,35 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
     assert bench.is_current(row, sg)
     assert not bench.is_current(dict(row, hyperparameter=f"alpha (lam={csgm['chosen']:g})"), sg)
     assert not bench.is_current(row, dict(sg, fixed=dict(fixed, nu_solver="fista", nu_steps=10)))
-    # the rule auto chose by is in its rows (recover's default at m = 25: adaptive, 5 folds)
-    assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {
-        ("method", "cv (adaptive, 5-fold)")}
-    assert "[lam = " in (out / "selection.log").read_text()
     # auto compares every method with the value its own search chose at this m (searched first when missing)
     auto = json.loads((out / "metadata.json").read_text())["auto"]["25"]
     assert set(auto) == {"csgm", "lasso", "lasso-dct", "lasso-wavelet", "sparse-gen", "ilo"}
     assert auto["csgm"] == {"lam": csgm["chosen"]} and auto["lasso"] == {"alpha": state["lasso m=25"]["chosen"]}
     assert auto["sparse-gen"] == {"alpha": sg["chosen"], "lam": csgm["chosen"], **fixed}
-    assert auto["ilo"] == {"radius": state["ilo m=25"]["chosen"], "lam": csgm["chosen"]}
+    ilo = state["ilo m=25"]  # the cut chosen among the random DCGAN's block ends; the first is the default
+    assert ilo["choice"]["cut"]["candidates"] == [3, 6] and ilo["choice"]["cut"]["default"] == 3
+    assert auto["ilo"] == {"radius": ilo["chosen"], "lam": csgm["chosen"], "cut": ilo["choice"]["cut"]["chosen"]}
+    # the rule auto chose by (recover's default at m = 25: adaptive, 5 folds) and the fingerprint of those
+    # candidates' options (SHA-256 of metadata.json's auto[m]) are in its rows
+    digest = hashlib.sha256(json.dumps(auto, sort_keys=True).encode()).hexdigest()[:8]
+    assert {(r["hyperparameter"], r["value"]) for r in got if r["method"] == "auto"} == {
+        (f"method (candidates={digest})", "cv (adaptive, 5-fold)")}
+    assert "[lam = " in (out / "selection.log").read_text()
+    # a candidate's search that chose another value makes auto's rows stale: they are solved again with it
+    sel = json.loads((out / "selection.json").read_text())
+    other = next(v for v, _ in sel["lasso m=25"]["tried"] if v != sel["lasso m=25"]["chosen"])
+    sel["lasso m=25"]["chosen"] = other
+    (out / "selection.json").write_text(json.dumps(sel))
+    bench.main(["--dataset", "mnist", "--random-prior", "--methods", "auto", "--m", "25", "--n-images", "2",
+                "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+                "--out", str(out)])
+    auto = json.loads((out / "metadata.json").read_text())["auto"]["25"]
+    assert auto["lasso"] == {"alpha": other}
+    new = hashlib.sha256(json.dumps(auto, sort_keys=True).encode()).hexdigest()[:8]
+    assert new != digest and {r["hyperparameter"] for r in rows(out) if r["method"] == "auto"} == {
+        f"method (candidates={new})"} and len(rows(out)) == 4
+    assert not bench.is_current(next(r for r in got if r["method"] == "auto"),
+                                bench.row_search(bench.load_selection(out), "auto", 25, candidates=list(auto)))
     # a search made with other fixed arguments (another basis) is not reused: it is made again
     sel = json.loads((out / "selection.json").read_text())
     sel["sparse-gen m=25"].update(fixed={"basis": "dct"}, chosen=123.0)
@@ -388,7 +408,7 @@ def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(
 
 
 def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row_label(bench, tmp_path, monkeypatch):
-    # BEYOND_CHOICES (ILO's cut on CelebA): each candidate solved at the hyperparameter's default on the
+    # BEYOND_CHOICES (ILO's cut; here a list of candidates): each candidate solved at the hyperparameter's default on the
     # validation images, the lowest kept; the radius search then runs at that cut and reuses that solve; the test
     # rows are solved with it and carry it in their label, so rows of another cut are stale
     root = require_mnist()
@@ -423,6 +443,44 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     bench.main(["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
                 "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
                 "--out", str(out)])
+    assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
+
+
+def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, tmp_path):
+    # BEYOND_CHOICES "block ends" (ILO's cut on MNIST and CelebA): the candidates are block_ends of the prior that
+    # solves at that m (the 28x28 DCGAN's 3 and 6, the VAE decoder's 2 and 4), the first the default: rows of the
+    # default cut keep the label of a run without the choice; a generator without blocks has no choice
+    from ganprior.models import build_generator
+    from ganprior.models.vae import VAEDecoder
+
+    cfg = {"beyond_choices": {"ilo": {"cut": "block ends"}}, "prior_models": {}}
+    dcgan = ganprior.Generator(build_generator("dcgan28", latent_dim=8, width=8, seed=0))
+    vae = ganprior.Generator(VAEDecoder(latent_dim=4, width=16), output_range=(0.0, 1.0))
+    assert bench.beyond_choices(cfg, "ilo", dcgan) == ({"cut": [3, 6]}, {"cut": 3})
+    assert bench.beyond_choices(cfg, "ilo", vae) == ({"cut": [2, 4]}, {"cut": 2})
+    assert bench.beyond_choices(cfg, "ilo", fake_prior("dark")) == ({}, {})
+    assert bench.beyond_choices(cfg, "sparse-gen", dcgan) == ({}, {})
+    assert bench.beyond_choices({"beyond_choices": {"ilo": {"cut": [3, 6, 9]}}}, "ilo", dcgan) == (
+        {"cut": [3, 6, 9]}, {})
+    root = require_mnist()
+    out = tmp_path / "blocks"
+    args = ["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
+            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+            "--out", str(out)]
+    bench.main(args)
+    rec = bench.load_selection(out)["ilo m=25"]
+    choice = rec["choice"]["cut"]
+    assert choice["candidates"] == [3, 6] and choice["default"] == 3 and choice["at"] == 1.0
+    assert choice["chosen"] == min(dict(choice["tried"]).items(), key=lambda kv: kv[1])[0]
+    base = f"radius (lam={rec['lam']:g})"
+    label = base if choice["chosen"] == 3 else f"radius (lam={rec['lam']:g}; cut=6)"
+    assert {r["hyperparameter"] for r in rows(out)} == {label}
+    for cut, cur in ((3, base), (6, f"radius (lam={rec['lam']:g}; cut=6)")):  # either choice, its own label
+        flipped = dict(rec, choice={"cut": dict(choice, chosen=cut)})
+        assert bench.is_current(dict(rows(out)[0], hyperparameter=cur), flipped)
+        assert not bench.is_current(dict(rows(out)[0], hyperparameter=f"radius (lam={rec['lam']:g}; cut=9)"), flipped)
+    before = (out / "per_image.csv").read_text()
+    bench.main(args)  # reused: nothing solved again
     assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
 
 
@@ -472,21 +530,29 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     got = {r["method"]: r for r in rows(out)}
     assert (got["csgm"]["hyperparameter"], got["csgm"]["value"]) == ("lam (prior=dark)", str(lam))
     assert got["sparse-gen"]["hyperparameter"] == f"alpha (lam={lam:g}; prior=dark; {SG_FIXED})"
-    assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == ("method (prior=dark)", "cv (adaptive, 5-fold)")
+    cands = list(json.loads((out / "metadata.json").read_text())["auto"]["25"])
+    digest = bench.candidates_digest(state, 25, cands)
+    assert (got["auto"]["hyperparameter"], got["auto"]["value"]) == (f"method (prior=dark; candidates={digest})",
+                                                                      "cv (adaptive, 5-fold)")
     assert all(float(r["mse"]) < 0.2 for r in rows(out) if r["method"] == "csgm")
     # rows of the preset's prior (labels without a prior) are not current while "dark" is chosen
     for meth in ("csgm", "sparse-gen", "auto"):
-        search = bench.row_search(state, meth, 25)
+        search = bench.row_search(state, meth, 25, candidates=cands)
         assert bench.is_current(got[meth], search)
         assert not bench.is_current(dict(got[meth], hyperparameter=got[meth]["hyperparameter"]
-                                          .replace("; prior=dark", "").replace(" (prior=dark)", "")), search)
+                                          .replace("; prior=dark", "").replace(" (prior=dark)", "")
+                                          .replace("prior=dark; ", "")), search)
     # had the preset's prior been chosen, its rows keep the labels of the run without a choice
     kept = dict(state, **{"csgm m=25": dict(rec, choice={"prior": dict(c, chosen="mnist")})})
-    assert bench.is_current(dict(got["auto"], hyperparameter="method"), bench.row_search(kept, "auto", 25))
+    assert bench.is_current(dict(got["auto"], hyperparameter=f"method (candidates={digest})"),
+                            bench.row_search(kept, "auto", 25, candidates=cands))
+    # no row of auto is current while a candidate's search is missing (what it was solved with is unknown)
+    assert bench.row_search({k: v for k, v in state.items() if k != "lasso m=25"}, "auto", 25, candidates=cands) \
+        is None
     # rows of another selection rule (the per-problem 10% split of the first auto rows, labelled "cv") are stale
-    search = bench.row_search(state, "auto", 25)
+    search = bench.row_search(state, "auto", 25, candidates=cands)
     assert not bench.is_current(dict(got["auto"], value="cv"), search)
-    per_problem = bench.row_search(state, "auto", 25, dict(choice="per-problem", cv_fraction=0.1))
+    per_problem = bench.row_search(state, "auto", 25, dict(choice="per-problem", cv_fraction=0.1), cands)
     assert per_problem["chosen"] == "cv (per-problem, 10% split)" and not bench.is_current(got["auto"], per_problem)
     assert bench.auto_rule(54, bench.AUTO_DEFAULT) == "cv (adaptive, 5-fold)"  # 5 held-out rows: folds
     assert bench.auto_rule(55, bench.AUTO_DEFAULT) == "cv (adaptive, 10% split)"  # 6 held-out rows: one split

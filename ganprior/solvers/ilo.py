@@ -15,7 +15,7 @@ from .csgm import CSGMObjective
 from .latent import normal_state
 from .registry import register_method
 
-__all__ = ["ILOObjective", "default_cut"]
+__all__ = ["ILOObjective", "block_ends", "default_cut"]
 
 
 def _layers(G):
@@ -23,13 +23,36 @@ def _layers(G):
     return getattr(G.module, "net", G.module)
 
 
-#: The activations that end a block for :func:`default_cut` (the DCGANs' ReLU, the VAE decoder's softplus).
+#: The activations that end a block for :func:`block_ends` (the DCGANs' ReLU, the VAE decoder's softplus).
 _BLOCK_ENDS = (torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.Softplus, torch.nn.ELU, torch.nn.GELU, torch.nn.SiLU)
 
 
+def block_ends(G) -> list:
+    """The cuts that end a block of the generator: after each activation (ReLU, softplus, ...) of its layer
+    list that has layers after it, in order.  These are where an intermediate-layer method is usually cut
+    (Daras et al. cut a DCGAN only between blocks); the bundled 28x28 DCGANs have two (3 and 6: 7x7 and 14x14
+    activations), the 64x64 DCGAN four (3, 6, 9, 12: 4x4 ... 32x32), the MLP and VAE decoders two.
+
+    Parameters
+    ----------
+    G : ganprior.Generator
+        The prior.
+
+    Returns
+    -------
+    list of int
+        Valid ``cut`` values of :class:`ILOObjective`; empty when the layer list is not a
+        :class:`torch.nn.Sequential` or has no such activation.
+    """
+    net = _layers(G)
+    if not isinstance(net, torch.nn.Sequential):
+        return []
+    return [i + 1 for i, layer in enumerate(net) if isinstance(layer, _BLOCK_ENDS) and i + 1 < len(net)]
+
+
 def default_cut(G) -> int:
-    """After the first activation (ReLU, softplus, ...) of the generator's layer list (the end of its first
-    block), else the middle.
+    """The first of :func:`block_ends` (the end of the generator's first block), else the middle of its
+    layer list (1 when it is not a :class:`torch.nn.Sequential`).
 
     Parameters
     ----------
@@ -40,13 +63,11 @@ def default_cut(G) -> int:
     -------
     int
     """
+    ends = block_ends(G)
+    if ends:
+        return ends[0]
     net = _layers(G)
-    if isinstance(net, torch.nn.Sequential):
-        for i, layer in enumerate(net):
-            if isinstance(layer, _BLOCK_ENDS) and i + 1 < len(net):
-                return i + 1
-        return max(1, len(net) // 2)
-    return 1
+    return max(1, len(net) // 2) if isinstance(net, torch.nn.Sequential) else 1
 
 
 class ILOObjective(CSGMObjective):
