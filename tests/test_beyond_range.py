@@ -185,3 +185,25 @@ def test_ilo_runs_on_the_solving_copy_with_the_same_answer(cut):
         assert split_copy == (fmt == "channels_last" and cut == 3)
         out[fmt] = res.x
     torch.testing.assert_close(out["channels_last"], out["contiguous"], rtol=0, atol=1e-8)
+
+
+def test_block_ends_are_the_cuts_after_each_activation_and_the_first_is_the_default():
+    # the ends of the blocks where an intermediate-layer method is cut: after each activation with layers after it
+    from ganprior.models import build_generator
+    from ganprior.solvers.ilo import block_ends, default_cut
+
+    mlp = ganprior.Generator(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                                                 torch.nn.Softplus(), torch.nn.Linear(8, 6), torch.nn.ReLU()),
+                             latent_shape=(4,), output_range=(0.0, 1.0))
+    assert block_ends(mlp) == [2, 4] and default_cut(mlp) == 2  # the final ReLU has nothing after it
+    dcgan64 = ganprior.Generator(build_generator("dcgan64", latent_dim=8, width=8, seed=0))
+    assert block_ends(dcgan64) == [3, 6, 9, 12] and default_cut(dcgan64) == 3
+    plain = ganprior.Generator(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 6)),
+                               latent_shape=(4,))
+    assert block_ends(plain) == [] and default_cut(plain) == 1  # no block: the middle of 3 layers
+
+    class Opaque(torch.nn.Module):
+        def forward(self, z):
+            return torch.tanh(z)
+
+    assert block_ends(ganprior.Generator(Opaque(), latent_shape=(6,))) == []
