@@ -702,7 +702,7 @@ def check_fingerprints(mine, theirs, where):
             "'priors_sha256' entry of its metadata.json.")
 
 
-def merge_runs(out, folders):
+def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries), their
     per_image.csv rows for (method, m, image) that ``out`` lacks, their validation.csv rows for the (method, m)
@@ -711,7 +711,8 @@ def merge_runs(out, folders):
     A folder's search at an m it ran is the later one: where ``out`` holds another record for it (a search
     redone with other fixed arguments, a wider grid or another prior), the folder's replaces it, with its
     validation rows, and ``out``'s test rows that are not current under it are dropped first, so that the
-    folder's rows take their place.  Returns the number of rows added."""
+    folder's rows take their place; so are ``out``'s ``auto`` rows at those m that are not current under the new
+    searches of their ``candidates`` (:func:`row_search` with ``selection``).  Returns the number of rows added."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     per_image = out / "per_image.csv"
@@ -740,10 +741,20 @@ def merge_runs(out, folders):
         fresh = {k: v for k, v in theirs.items() if v["m"] in ran and state.get(k) != v}
         replaced = {k for k in fresh if k in state}
         state.update(fresh)
-        if replaced:  # out's rows of a replaced search that it no longer chooses give way to the folder's
+        moved = {v["m"] for v in fresh.values()} if candidates else set()
+
+        def stale(r):
+            key = f"{r['method']} m={r['m']}"
+            if key in replaced:
+                return not is_current(r, state[key])
+            if r["method"] == "auto" and int(r["m"]) in moved:
+                search = row_search(state, "auto", int(r["m"]), selection, candidates)
+                return search is not None and not is_current(r, search)
+            return False
+
+        if replaced or moved:  # out's rows that the folder's searches made stale give way to the folder's
             rows = read_rows(per_image)
-            keep = [r for r in rows if f"{r['method']} m={r['m']}" not in replaced
-                    or is_current(r, state[f"{r['method']} m={r['m']}"])]
+            keep = [r for r in rows if not stale(r)]
             if len(keep) < len(rows):
                 write_csv(per_image, FIELDS, keep)
                 have = {(r["method"], int(r["m"]), int(r["image"])) for r in keep}
@@ -945,7 +956,8 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.merge:
-        print(f"merged {merge_runs(args.out, args.merge)} rows into {args.out}")
+        print(f"merged {merge_runs(args.out, args.merge, auto_candidate_methods(PRESETS[args.dataset]))} rows into "
+              f"{args.out}")
     if args.validation_report:
         for r in validation_report(args.out, args.validation_report):
             print(f"{r['method']:>14} m={r['m']:>5} k={r['k']:>3}: agree {r['agree']:.0%} "

@@ -287,6 +287,31 @@ def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(ben
     assert "--merge" in cmds[2]
 
 
+def test_merge_replaces_the_auto_rows_a_candidates_search_redone_made_stale(bench, tmp_path, monkeypatch):
+    # a folder copied from the target redoes Sparse-Gen's search (another nu solver) and so auto's rows (their
+    # candidates' fingerprint changed): merged back, the folder's auto rows replace the target's
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
+              "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "auto",
+              "--m", "10"]
+    main, a = tmp_path / "main", tmp_path / "a"
+    bench.main([*common, "--out", str(main)])
+    a.mkdir()
+    for name in ("selection.json", "per_image.csv", "validation.csv", "metadata.json"):
+        (a / name).write_text((main / name).read_text())
+    monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
+    bench.main([*common, "--out", str(a)])
+    old_auto = {r["hyperparameter"] for r in rows(main) if r["method"] == "auto"}
+    new_auto = {r["hyperparameter"] for r in rows(a) if r["method"] == "auto"}
+    assert len(old_auto) == len(new_auto) == 1 and old_auto != new_auto  # solved again in the folder
+    bench.main([*common, "--summary-only", "--merge", str(a), "--out", str(main)])
+    got = [r for r in rows(main) if r["method"] == "auto"]
+    assert len(got) == 2 and got == [r for r in rows(a) if r["method"] == "auto"]
+    cands = list(json.loads((main / "metadata.json").read_text())["auto"]["10"])
+    assert all(bench.is_current(r, bench.row_search(bench.load_selection(main), "auto", 10, candidates=cands))
+               for r in got)
+
+
 def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench, tmp_path, monkeypatch):
     # a folder started with a copy of selection.json has no metadata.json to compare fingerprints with: each search
     # records its prior's fingerprint, and a copy made with other weights behind the same name is not reused
