@@ -24,7 +24,7 @@ prior, which its recipe carries.
 # ------------------------------
 # One Gaussian operator per :math:`m`, noise of norm 0.1 per digit.  Every latent method takes the
 # prior's recipe for this :math:`m` (:func:`ganprior.priors.recipe_for`): :math:`\\lambda` for the
-# :math:`z` search, ILO's radius, Sparse-Gen's :math:`\\alpha` and basis (the pixels, where digits are
+# :math:`z` search, ILO's cut and radius, Sparse-Gen's :math:`\\alpha` and basis (the pixels, where digits are
 # sparse); the pixel Lasso its validated :math:`\\alpha`.
 
 import math
@@ -49,7 +49,7 @@ for m in (100, 200, 400, 750):
     A = ganprior.operators.Gaussian(m, in_shape=G.image_shape, seed=m)
     y = A(x) + 0.1 / math.sqrt(m) * torch.randn(N, m, generator=torch.Generator().manual_seed(1000 + m))
     chosen = {name: ganprior.priors.recipe_for(G, "recover", m=m, method=name) for name in ("ilo", "sparse-gen")}
-    print(f"m={m}: lam {chosen['ilo']['lam']:g}, ILO radius {chosen['ilo']['radius']:g}, "
+    print(f"m={m}: lam {chosen['ilo']['lam']:g}, ILO cut {chosen['ilo']['cut']} radius {chosen['ilo']['radius']:g}, "
           f"Sparse-Gen alpha {chosen['sparse-gen']['alpha']:g}")
     results = {name: ganprior.recover(y, A, G, method=name, **engine) for name in ("csgm", "ilo", "sparse-gen")}
     alpha = 0.01 if m < 750 else 0.001  # the pixel Lasso's validated alpha (benchmarks/results/mnist)
@@ -102,7 +102,7 @@ fig.tight_layout()
 # In the benchmark
 # ----------------
 # ``benchmarks/error_vs_measurements.py --methods ilo sparse-gen`` runs the full protocol (300 test
-# digits, 10 restarts, each method's ``radius`` / ``alpha`` chosen per :math:`m` on validation digits,
+# digits, 10 restarts, ILO's cut and each method's ``radius`` / ``alpha`` chosen per :math:`m` on validation digits,
 # :math:`\\lambda` from CSGM's search) -- where the recipe's values come from; the README lists what it
 # showed: ILO best from :math:`m = 100` to 400, Sparse-Gen at 500, the pixel Lasso 0.7 dB ahead of
 # Sparse-Gen at 750.
