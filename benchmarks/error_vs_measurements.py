@@ -742,15 +742,15 @@ def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
         replaced = {k for k in fresh if k in state}
         state.update(fresh)
         moved = {v["m"] for v in fresh.values()} if candidates else set()
+        searches = {}  # (method, m) -> row_search under the merged state, once per pair
 
         def stale(r):
-            key = f"{r['method']} m={r['m']}"
-            if key in replaced:
-                return not is_current(r, state[key])
-            if r["method"] == "auto" and int(r["m"]) in moved:
-                search = row_search(state, "auto", int(r["m"]), selection, candidates)
-                return search is not None and not is_current(r, search)
-            return False
+            key = (r["method"], int(r["m"]))
+            if f"{key[0]} m={key[1]}" not in replaced and not (key[0] == "auto" and key[1] in moved):
+                return False
+            if key not in searches:
+                searches[key] = row_search(state, *key, selection, candidates)
+            return searches[key] is not None and not is_current(r, searches[key])
 
         if replaced or moved:  # out's rows that the folder's searches made stale give way to the folder's
             rows = read_rows(per_image)
@@ -956,8 +956,8 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.merge:
-        print(f"merged {merge_runs(args.out, args.merge, auto_candidate_methods(PRESETS[args.dataset]))} rows into "
-              f"{args.out}")
+        print(f"merged {merge_runs(args.out, args.merge, auto_candidate_methods(PRESETS[args.dataset]))} rows "
+              f"into {args.out}")
     if args.validation_report:
         for r in validation_report(args.out, args.validation_report):
             print(f"{r['method']:>14} m={r['m']:>5} k={r['k']:>3}: agree {r['agree']:.0%} "
@@ -1004,12 +1004,15 @@ def main(argv=None):
     check_fingerprints(fingerprints, prev.get("priors_sha256"), out)
 
     per_image = out / "per_image.csv"
+    candidates = auto_candidate_methods(cfg)
     done = set()
     if per_image.exists():
         saved = load_selection(out)
-        done = {(r["method"], int(r["m"]), int(r["image"])) for r in read_rows(per_image)
-                if is_current(r, row_search(saved, r["method"], int(r["m"]), cfg["auto_selection"],
-                                            auto_candidate_methods(cfg)))}
+        rows = read_rows(per_image)
+        searches = {key: row_search(saved, *key, cfg["auto_selection"], candidates)
+                    for key in {(r["method"], int(r["m"])) for r in rows}}  # once per (method, m), not per row
+        done = {(r["method"], int(r["m"]), int(r["image"])) for r in rows
+                if is_current(r, searches[(r["method"], int(r["m"]))])}
     elif not args.validation_only:
         _replace(per_image, ",".join(FIELDS) + "\n")
     A_all, y_all = {}, {}
@@ -1029,7 +1032,7 @@ def main(argv=None):
             print(selection_lines({0: load_selection(out)[f"{method} m={m}"]}, methods)[0], flush=True)
             continue
         state = load_selection(out)
-        search = row_search(state, method, m, cfg["auto_selection"], auto_candidate_methods(cfg))
+        search = row_search(state, method, m, cfg["auto_selection"], candidates)
         chosen = chosen_options(search)
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
@@ -1039,8 +1042,7 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        cands = ({k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)}
-                 if method == "auto" else None)
+        cands = {k: validated_options(k, m, state) for k in candidates} if method == "auto" else None
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
@@ -1091,7 +1093,7 @@ def main(argv=None):
                                 fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m",
                                 **({"chosen_first": cfg["beyond_choices"][k]} if k in cfg["beyond_choices"] else {}))
                         for k in methods if k in BEYOND},
-                auto=({str(m): {k: validated_options(k, m, state) for k in auto_candidate_methods(cfg)
+                auto=({str(m): {k: validated_options(k, m, state) for k in candidates
                                 if f"{k} m={m}" in state} for m in ms}
                       if "auto" in methods else None),
                 auto_selection=({str(m): auto_rule(m, cfg["auto_selection"]) for m in ms}

@@ -257,12 +257,9 @@ def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     assert merged["lasso m=10"] == bench.load_selection(a)["lasso m=10"] != old["lasso m=10"]
 
 
-def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(bench, tmp_path, monkeypatch):
-    # a folder started with a copy of the target (selection.json and rows) redoes Sparse-Gen's search with another
-    # nu solver: merged back, its search, validation rows and test rows replace the target's, none twice
-    root = require_mnist()
-    common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
-              "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "--m", "10"]
+def redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common):
+    """Run ``common`` into tmp_path/main, copy its files into tmp_path/a and run it there again with another
+    Sparse-Gen nu solver (FISTA, 2 steps), so that a's Sparse-Gen search differs from main's; returns both."""
     main, a = tmp_path / "main", tmp_path / "a"
     bench.main([*common, "--out", str(main)])
     a.mkdir()
@@ -270,6 +267,16 @@ def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(ben
         (a / name).write_text((main / name).read_text())
     monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
     bench.main([*common, "--out", str(a)])
+    return main, a
+
+
+def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(bench, tmp_path, monkeypatch):
+    # a folder started with a copy of the target (selection.json and rows) redoes Sparse-Gen's search with another
+    # nu solver: merged back, its search, validation rows and test rows replace the target's, none twice
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
+              "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "--m", "10"]
+    main, a = redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common)
     theirs = bench.load_selection(a)["sparse-gen m=10"]
     assert theirs["fixed"]["nu_solver"] == "fista" != bench.load_selection(main)["sparse-gen m=10"]["fixed"]["nu_solver"]
     bench.main([*common, "--summary-only", "--merge", str(a), "--out", str(main)])
@@ -294,13 +301,7 @@ def test_merge_replaces_the_auto_rows_a_candidates_search_redone_made_stale(benc
     common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
               "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "auto",
               "--m", "10"]
-    main, a = tmp_path / "main", tmp_path / "a"
-    bench.main([*common, "--out", str(main)])
-    a.mkdir()
-    for name in ("selection.json", "per_image.csv", "validation.csv", "metadata.json"):
-        (a / name).write_text((main / name).read_text())
-    monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
-    bench.main([*common, "--out", str(a)])
+    main, a = redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common)
     old_auto = {r["hyperparameter"] for r in rows(main) if r["method"] == "auto"}
     new_auto = {r["hyperparameter"] for r in rows(a) if r["method"] == "auto"}
     assert len(old_auto) == len(new_auto) == 1 and old_auto != new_auto  # solved again in the folder
