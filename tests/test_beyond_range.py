@@ -57,6 +57,35 @@ def test_sparse_gen_prox_is_a_soft_threshold_and_warmup_holds_nu():
     assert obj.step == pytest.approx(1 / (2 * operator_norm(A) ** 2))
 
 
+def test_warmup_as_a_fraction_of_the_steps_is_the_same_solve_as_those_steps():
+    # a float warm-up is a fraction of the steps (0.75 of 40 = 30 steps): the same solve, bit for bit, for both staged
+    # methods; the default (None) is half; bad values are refused before any work
+    from ganprior.solvers.ilo import ILOObjective
+    from ganprior.solvers.latent import warmup_steps
+
+    assert [warmup_steps(w, 40) for w in (None, 0.75, 0.0, 1.0, 30, 55)] == [20, 30, 0, 40, 30, 55]
+    assert warmup_steps(0.25, 300) == 75 and warmup_steps(None, 301) == 150
+    G = mlp_prior()
+    A = ops.Gaussian(24, in_shape=(1, 8, 8), seed=0, dtype=torch.float64)
+    y = A(G(torch.randn(2, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)).detach())
+    kw = dict(restarts=2, steps=40, lr=0.05, schedule="constant", seed=0)
+    for method, extra in (("ilo", dict(radius=0.3)), ("sparse-gen", dict(alpha=0.01, basis="pixel"))):
+        steps30 = ganprior.recover(y, A, G, method=method, warmup=30, **extra, **kw)
+        assert torch.equal(ganprior.recover(y, A, G, method=method, warmup=0.75, **extra, **kw), steps30)
+        assert torch.equal(ganprior.recover(y, A, G, method=method, warmup=0.5, **extra, **kw),
+                           ganprior.recover(y, A, G, method=method, **extra, **kw))
+        assert not torch.equal(ganprior.recover(y, A, G, method=method, warmup=10, **extra, **kw), steps30)
+    for cls in (ILOObjective, SparseGenObjective):
+        with pytest.raises(ValueError, match=r"'warmup' parameter of \w+Objective, given as a float, is a fraction"):
+            cls(y, A, G, warmup=1.5)
+        with pytest.raises(ValueError, match=r"'warmup' parameter of \w+Objective must be an int >= 0"):
+            cls(y, A, G, warmup=-1)
+        with pytest.raises(TypeError, match=r"'warmup' parameter of \w+Objective must be None, an int"):
+            cls(y, A, G, warmup="half")
+        with pytest.raises(TypeError, match=r"'warmup' parameter of \w+Objective must be None, an int"):
+            cls(y, A, G, warmup=True)
+
+
 def constant_prior(seed=0, k=4, shape=(1, 8, 8)):
     # G(z) = b for every z: Sparse-Gen's nu problem is then exactly a Lasso on y - A b
     n = shape[0] * shape[1] * shape[2]

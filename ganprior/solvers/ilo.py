@@ -12,7 +12,7 @@ import torch
 
 from .._validation import check_float, check_int
 from .csgm import CSGMObjective
-from .latent import normal_state
+from .latent import check_warmup, normal_state, warmup_steps
 from .registry import register_method
 
 __all__ = ["ILOObjective", "block_ends", "default_cut"]
@@ -87,8 +87,9 @@ class ILOObjective(CSGMObjective):
         Where to cut the generator (default :func:`default_cut`: after its first block).
     radius : float
         Half-width :math:`r` of the box :math:`\|h - G_{lo}(z)\|_\infty \le r` (default 1).
-    warmup : int, optional
-        Steps of the :math:`z` stage (default: half of the steps).
+    warmup : int or float, optional
+        Steps of the :math:`z` stage, or a fraction of the steps (a float in [0, 1]; default: half of
+        the steps).
 
     Notes
     -----
@@ -110,7 +111,7 @@ class ILOObjective(CSGMObjective):
         self.cut = default_cut(G) if cut is None else check_int(cut, "cut", minimum=1, owner=owner)
         self.lower, self.upper = G.split(self.cut)
         self.radius = check_float(radius, "radius", minimum=0.0, owner=owner)
-        self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
+        self.warmup = check_warmup(warmup, owner=owner)
         net = _layers(G)
         self._G, self._net = G, net
         self.nonnegative = isinstance(net, torch.nn.Sequential) and isinstance(net[self.cut - 1], torch.nn.ReLU)
@@ -136,7 +137,7 @@ class ILOObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # Stage 1 before ``warmup``, stage 2 after.
-        self.stage = 1 if t < (steps // 2 if self.warmup is None else self.warmup) else 2
+        self.stage = 1 if t < warmup_steps(self.warmup, steps) else 2
 
     def render(self, G, state):
         # :math:`G(z)` in stage 1, :math:`G_{hi}(h)` in stage 2 (equal while :math:`h = G_{lo}(z)`).

@@ -11,7 +11,7 @@ import torch
 
 from .._validation import check_choice, check_float, check_int
 from .csgm import CSGMObjective
-from .latent import UpdateRule, normal_state
+from .latent import UpdateRule, check_warmup, normal_state, warmup_steps
 from .registry import register_method
 
 __all__ = ["SparseGenObjective", "operator_norm"]
@@ -75,9 +75,9 @@ class SparseGenObjective(CSGMObjective):
         Weight :math:`\alpha > 0` of :math:`\|\nu\|_1` (default 0.1).
     basis : {"pixel", "dct", "wavelet"}
         :math:`\Psi` (default ``"dct"``; ``"wavelet"`` is Haar at the maximum level).
-    warmup : int, optional
-        Steps on :math:`z` alone before :math:`\nu` moves (default: half of the steps), as the
-        original code's z-only start.
+    warmup : int or float, optional
+        Steps on :math:`z` alone before :math:`\nu` moves, or a fraction of the steps (a float in
+        [0, 1]; default: half of the steps), as the original code's z-only start.
     nu_solver : {"fista", "ista"}
         The proximal-gradient method of :math:`\nu`: accelerated with adaptive restart (default) or
         plain.
@@ -121,7 +121,7 @@ class SparseGenObjective(CSGMObjective):
         owner = "SparseGenObjective"
         self.alpha = check_float(alpha, "alpha", minimum=0.0, strict=True, owner=owner)
         self.basis = check_choice(basis, "basis", BASES, owner=owner)
-        self.warmup = None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
+        self.warmup = check_warmup(warmup, owner=owner)
         self.nu_solver = check_choice(nu_solver, "nu_solver", NU_SOLVERS, owner=owner)
         self.nu_steps = check_int(nu_steps, "nu_steps", minimum=1, owner=owner)
         self.image_shape = tuple(G.image_shape)
@@ -143,7 +143,7 @@ class SparseGenObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # :math:`\nu` is held at 0 during the warm-up; its solver starts afresh when it ends (and in every chunk).
-        start = steps // 2 if self.warmup is None else self.warmup
+        start = warmup_steps(self.warmup, steps)
         self.active = t >= start
         self.last = t == steps - 1
         if t <= start:
