@@ -102,6 +102,13 @@ BEYOND_FIXED = {"mnist": {"sparse-gen": dict(basis="pixel", **SG_V01)},
                 "fashion-mnist": {"sparse-gen": dict(basis="dct", nu_solver="fista", nu_steps=10)},
                 "celeba": {"sparse-gen": dict(basis="dct", **SG_V01)}}
 BEYOND_CHOICES = {"mnist": {"ilo": dict(cut="block ends")}, "celeba": {"ilo": dict(cut="block ends")}}
+# The z-only warm-up of a method beyond the range (``warmup`` steps; the API's default is half of the steps) is
+# chosen per m last, at the options and value chosen before it: each fraction of the steps listed here is solved on
+# the validation images and replaces the default (half) only where WARMUP_RULE holds (the one-standard-error rule
+# of PRIOR_RULE, against the default); ILO is not started without a warm-up (its box would sit around a random z).
+# benchmarks/results/warmup_study measured what the choice can gain before it joined the grid.
+WARMUP_CHOICES = {"mnist": {"ilo": [0.25, 0.5, 0.75], "sparse-gen": [0.0, 0.25, 0.5, 0.75]}}
+WARMUP_RULE = "lower than the default's (half of the steps) by more than one standard error of the paired difference"
 # The prior chosen per m among bundled priors (the preset's own first) by CSGM's search: lam is searched with each
 # (the same widening), and the prior whose best lam has the lowest mean validation MSE is the prior of every
 # latent method at that m -- CSGM's test rows, the searches and rows of the methods beyond the range (with that
@@ -282,9 +289,12 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     validation set, lam and fixed arguments) is reused, so a resumed run neither repeats nor duplicates it.
     A method beyond the range (``BEYOND``) takes lam from CSGM's search at the same m (run first when missing).
 
-    Options listed in ``BEYOND_CHOICES`` (ILO's cut on CelebA) are chosen first, one at a time: each candidate is
-    solved at the hyperparameter's ``at`` value and the lowest mean validation MSE kept (the record's ``choice``);
-    the hyperparameter's search then runs with them (its solve at ``at`` is the one already made).
+    Options listed in ``BEYOND_CHOICES`` (ILO's cut) are chosen first, one at a time: each candidate is solved at
+    the hyperparameter's ``at`` value and the lowest mean validation MSE kept (the record's ``choice``); the
+    hyperparameter's search then runs with them (its solve at ``at`` is the one already made).  The warm-up
+    (WARMUP_CHOICES) is chosen last, at everything chosen before it (:func:`choose_warmup`).  A saved search that
+    differs only in its warm-up choice (none yet, other candidates) keeps everything else: only the warm-ups are
+    solved.
 
     Returns ``(name, value, lam)`` (lam None for CSGM and the baselines).  ``auto`` has nothing of its own to
     tune: it chooses per problem, from the measurements alone, among :func:`auto_candidate_methods` run with the values
@@ -305,10 +315,15 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
     rec = state.get(key)
     fixed = cfg.get("beyond_fixed", {}).get(method, {}) if method in BEYOND else None
     options, defaults = beyond_choices(cfg, method, cfg["prior_models"][prior] if prior else G)
-    if rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
-            and rec.get("lam") == lam and rec.get("fixed") == fixed and rec.get("prior") == prior \
-            and rec.get("prior_sha256") in (None, sha) \
-            and {k: v["candidates"] for k, v in rec.get("choice", {}).items()} == options:
+    warmups, warmup_default = warmup_candidates(cfg, method)
+    same = rec is not None and rec["grid"] == [float(v) for v in grid] and rec["val_images"] == val_ids \
+        and rec.get("lam") == lam and rec.get("fixed") == fixed and rec.get("prior") == prior \
+        and rec.get("prior_sha256") in (None, sha) \
+        and {k: v["candidates"] for k, v in rec.get("choice", {}).items() if k != "warmup"} == options
+    saved_warmup = (rec or {}).get("choice", {}).get("warmup")
+    if same and (saved_warmup is None if not warmups else
+                 saved_warmup is not None and saved_warmup["candidates"] == warmups
+                 and saved_warmup.get("rule") == WARMUP_RULE):
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
     per_image, chosen, choice, extra = {}, {}, {}, []
@@ -317,6 +332,18 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         opts = {**opts, "prior": prior} if prior else opts
         x_hat = run_method(method, y, A, G, cfg, value, precision, image_shape, lam=lam, chosen=opts)
         return [float(e) for e in ganprior.metrics.mse(x_hat, x_val)]
+
+    if same:  # only the warm-up's choice is new (or gone): the saved search stands, with the options it chose
+        rec = dict(rec, choice={k: v for k, v in rec.get("choice", {}).items() if k != "warmup"})
+        if warmups:
+            at = {k: v["chosen"] for k, v in rec["choice"].items()}
+            rec["choice"]["warmup"], errs = choose_warmup(solve, rec["chosen"], at, warmups, warmup_default)
+            write_validation(out, method, m, name, val_ids, {}, [("warmup", w, errs[w]) for w in warmups])
+        if not rec["choice"]:
+            del rec["choice"]
+        state[key] = rec
+        save_selection(out, state, cfg["methods"])
+        return name, rec["chosen"], lam
 
     for opt, cands in options.items():  # one option at a time, at the hyperparameter's default
         at = BEYOND[method]["at"]
@@ -333,6 +360,10 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         return float(np.mean(per_image[value]))
 
     res = widen_search(evaluate, grid, **SEARCH[name])
+    if warmups:  # last, at what was chosen before it; the default's solve is the search's own
+        choice["warmup"], errs = choose_warmup(solve, res["best"], chosen, warmups, warmup_default,
+                                               known=per_image[res["best"]])
+        extra += [("warmup", w, errs[w]) for w in warmups]
     if per_image:
         write_validation(out, method, m, name, val_ids, per_image, extra)
     state[key] = dict(method=method, m=m, hyperparameter=name, grid=[float(v) for v in grid],
@@ -364,6 +395,30 @@ def beyond_choices(cfg, method, G):
         if cands:
             options[opt] = list(cands)
     return options, defaults
+
+
+def warmup_candidates(cfg, method):
+    """The warm-ups (steps) WARMUP_CHOICES lists for ``method``, with the API's default (half of the steps) among
+    them, and that default: ``([], None)`` where the warm-up is not chosen."""
+    fractions = cfg.get("warmup_choices", {}).get(method, []) if method in BEYOND else []
+    if not fractions:
+        return [], None
+    default = cfg["steps"] // 2
+    return sorted({int(round(f * cfg["steps"])) for f in fractions} | {default}), default
+
+
+def choose_warmup(solve, value, opts, warmups, default, known=None):
+    """The warm-up's choice at ``value`` and the options ``opts`` chosen before it: each of ``warmups`` solved on
+    the validation images (``solve(value, options)`` -> per-image errors; ``known``: the default's, when already
+    solved) and WARMUP_RULE applied against ``default``.  Returns ``(record, {warmup: errors})``; the record lists
+    each mean, each paired difference to the default with its standard error, and the choice."""
+    errs = {w: known if w == default and known is not None else solve(value, {**opts, "warmup": w}) for w in warmups}
+    diffs = {w: paired_difference(errs[w], errs[default]) for w in warmups if w != default}
+    better = [w for w in diffs if diffs[w][0] + diffs[w][1] < 0]  # below the default's by more than 1 SE
+    chosen = min(better, key=lambda w: np.mean(errs[w])) if better else default
+    return dict(candidates=list(warmups), at=value, default=default, rule=WARMUP_RULE,
+                tried=[[w, float(np.mean(errs[w]))] for w in warmups],
+                paired=[[w, *diffs[w]] for w in diffs], chosen=chosen), errs
 
 
 def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
@@ -968,12 +1023,14 @@ def main(argv=None):
     cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[args.dataset].get("alphas", {})}.items()}
     cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
     cfg["beyond_choices"] = BEYOND_CHOICES.get(args.dataset, {})
+    cfg["warmup_choices"] = WARMUP_CHOICES.get(args.dataset, {})
     cfg["auto_selection"] = dict(AUTO_DEFAULT)
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
         cfg["beyond_grids"] = {k: [v["grid"][1]] for k, v in BEYOND.items()}
         cfg["beyond_choices"] = {}
+        cfg["warmup_choices"] = {}
     for key in ("restarts", "steps", "lr"):
         if getattr(args, key) is not None:
             cfg[key] = getattr(args, key)
@@ -1091,7 +1148,11 @@ def main(argv=None):
                 alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
                                 fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m",
-                                **({"chosen_first": cfg["beyond_choices"][k]} if k in cfg["beyond_choices"] else {}))
+                                **({"chosen_first": cfg["beyond_choices"][k]} if k in cfg["beyond_choices"] else {}),
+                                **({"warmup_chosen_last": dict(fractions=cfg["warmup_choices"][k],
+                                                               steps=warmup_candidates(cfg, k)[0],
+                                                               default=warmup_candidates(cfg, k)[1], rule=WARMUP_RULE)}
+                                   if cfg["warmup_choices"].get(k) else {}))
                         for k in methods if k in BEYOND},
                 auto=({str(m): {k: validated_options(k, m, state) for k in candidates
                                 if f"{k} m={m}" in state} for m in ms}

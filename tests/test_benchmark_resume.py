@@ -45,6 +45,13 @@ def bench():
     return module
 
 
+@pytest.fixture(autouse=True)
+def no_warmup_choice(bench, monkeypatch):
+    """The warm-up's choice (WARMUP_CHOICES, MNIST's methods beyond the range) off, except where a test turns it on:
+    the other tests' labels and solve counts are those of the options they choose."""
+    monkeypatch.setattr(bench, "WARMUP_CHOICES", {})
+
+
 def argv(root, out):
     return ["--dataset", "mnist", "--random-prior", "--methods", "csgm", "lasso-dct", "--m", "10", "25",
             "--n-images", "6", "--chunk", "2", "--restarts", "1", "--steps", "3", "--n-val", "4", "--threads", "1",
@@ -658,3 +665,96 @@ def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior
     labels = {r["method"]: r["hyperparameter"] for r in rows(out)}
     assert labels["csgm"] == "lam (prior=dark)" and labels["sparse-gen"].endswith(f"; prior=dark; {SG_FIXED})")
     assert len(rows(out)) == 4
+
+
+def test_choose_warmup_applies_the_one_standard_error_rule_against_the_default(bench):
+    # three warm-ups against the default 2: warm-up 3 has the lowest mean (0.8) but a paired difference within one
+    # standard error (-0.2 +- 0.38), warm-up 1 a small but clear one (-0.075 +- 0.014): 1 is chosen; the default's
+    # errors given as known are not solved again
+    errs = {1: [0.9, 0.95, 0.9, 0.95], 2: [1.0, 1.0, 1.0, 1.0], 3: [0.2, 1.8, 0.2, 1.0]}
+    calls = []
+
+    def solve(value, opts):
+        calls.append((value, opts))
+        return errs[opts["warmup"]]
+
+    rec, got = bench.choose_warmup(solve, 0.3, {"cut": 6}, [1, 2, 3], 2, known=errs[2])
+    assert calls == [(0.3, {"cut": 6, "warmup": 1}), (0.3, {"cut": 6, "warmup": 3})]
+    assert got == errs and rec["chosen"] == 1 and rec["default"] == 2 and rec["at"] == 0.3
+    assert rec["tried"] == [[1, pytest.approx(0.925)], [2, 1.0], [3, pytest.approx(0.8)]]
+    paired = {w: (d, se) for w, d, se in rec["paired"]}
+    assert paired[3][0] == pytest.approx(-0.2) and paired[3][1] == pytest.approx(np.std([-0.8, 0.8, -0.8, 0], ddof=1) / 2)
+    assert paired[1][0] == pytest.approx(-0.075) and paired[1][0] + paired[1][1] < 0
+    # nothing clearly better: the default stays, even with a lower mean elsewhere
+    errs[1] = [0.2, 1.8, 0.2, 1.0]
+    assert bench.choose_warmup(solve, 0.3, {}, [1, 2, 3], 2, known=errs[2])[0]["chosen"] == 2
+    # steps from fractions: the default (half) always among them
+    cfg = {"warmup_choices": {"ilo": [0.25, 0.75]}, "steps": 300}
+    assert bench.warmup_candidates(cfg, "ilo") == ([75, 150, 225], 150)
+    assert bench.warmup_candidates(cfg, "sparse-gen") == ([], None)
+    assert bench.warmup_candidates(dict(cfg, warmup_choices={"csgm": [0.25]}), "csgm") == ([], None)
+
+
+def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_the_default(
+        bench, tmp_path, monkeypatch):
+    # WARMUP_CHOICES: after the radius search (and the cut), each warm-up solved at the chosen radius on the
+    # validation digits, the default's solve being the search's own; a non-default choice solves the test rows with
+    # that warm-up and names it in their label. A search saved before the choice keeps its radius search: only the
+    # warm-ups are solved, and the rows stay when the default is kept.
+    root = require_mnist()
+    monkeypatch.setattr(bench, "WARMUP_CHOICES", {"mnist": {"ilo": [0.25, 0.5, 0.75]}})
+    out = tmp_path / "warmup"
+    args = ["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
+            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+            "--out", str(out)]
+    seen = []  # ILO's solves: (validation or test, value, options)
+    real_run = bench.run_method
+    monkeypatch.setattr(bench, "run_method", lambda method, y, *a, **k: (method == "ilo" and seen.append(
+        ("val" if len(y) == 3 else "test", a[3], dict(k.get("chosen") or {})))) or real_run(method, y, *a, **k))
+    bench.main(args)
+    rec = bench.load_selection(out)["ilo m=25"]
+    w = rec["choice"]["warmup"]
+    assert w["candidates"] == [1, 2, 3] and w["default"] == 2 and w["at"] == rec["chosen"]
+    assert list(rec["choice"]) == ["cut", "warmup"]  # chosen last
+    tried = dict(w["tried"])
+    assert tried[2] == dict(rec["tried"])[rec["chosen"]]  # the default's errors are the search's own solve
+    with open(out / "validation.csv") as f:
+        val = [r for r in csv.DictReader(f) if r["hyperparameter"] == "warmup"]
+    per = {k: [float(r["mse"]) for r in val if r["value"] == str(k)] for k in (1, 2, 3)}
+    assert all(len(v) == 3 for v in per.values())
+    assert all(abs(np.mean(per[k]) - tried[k]) < 1e-5 for k in per)
+    d = {k: np.array(per[k]) - np.array(per[2]) for k in (1, 3)}
+    better = [k for k in d if d[k].mean() + d[k].std(ddof=1) / np.sqrt(3) < 0]  # the rule, computed here
+    assert w["chosen"] == (min(better, key=lambda k: tried[k]) if better else 2)
+    warm = [s for s in seen if s[0] == "val" and "warmup" in s[2]]
+    assert sorted(s[2]["warmup"] for s in warm) == [1, 3] and {s[1] for s in warm} == {rec["chosen"]}
+    tests = [s for s in seen if s[0] == "test"]
+    cut = {} if rec["choice"]["cut"]["chosen"] == 3 else {"cut": 6}  # the default cut is not named
+    assert tests == [("test", rec["chosen"], {**cut, **({} if w["chosen"] == 2 else {"warmup": w["chosen"]})})]
+    named = "".join(f"; {k}={v}" for k, v in cut.items())
+    label = f"radius (lam={rec['lam']:g}{named}" + ("" if w["chosen"] == 2 else f"; warmup={w['chosen']}") + ")"
+    assert {r["hyperparameter"] for r in rows(out) if r["method"] == "ilo"} == {label}
+    assert "warmup = " in (out / "selection.log").read_text()
+    # a record from before the warm-up's choice: only the warm-ups are solved (the default again, paired in one run),
+    # the radius search and the cut stay; with the default kept (forced here) the rows are the rows without a choice
+    state = bench.load_selection(out)
+    state["ilo m=25"]["choice"].pop("warmup")
+    (out / "selection.json").write_text(json.dumps(state))
+    real_choose = bench.choose_warmup
+    monkeypatch.setattr(bench, "choose_warmup", lambda *a, **k: (
+        lambda r: (dict(r[0], chosen=2), r[1]))(real_choose(*a, **k)))
+    seen.clear()
+    bench.main(args)
+    again = bench.load_selection(out)["ilo m=25"]
+    assert {k: v for k, v in again.items() if k != "choice"} == {k: v for k, v in rec.items() if k != "choice"}
+    assert again["choice"]["cut"] == rec["choice"]["cut"] and again["choice"]["warmup"]["chosen"] == 2
+    assert sorted(s[2]["warmup"] for s in seen if s[0] == "val") == [1, 2, 3]  # no radius solved again
+    assert [s for s in seen if s[0] == "test"] == ([] if w["chosen"] == 2 else [("test", rec["chosen"], cut)])
+    assert {r["hyperparameter"] for r in rows(out) if r["method"] == "ilo"} == {f"radius (lam={rec['lam']:g}{named})"}
+    # the choice taken off again: the record loses it and nothing is solved
+    monkeypatch.setattr(bench, "WARMUP_CHOICES", {})
+    seen.clear()
+    before = (out / "per_image.csv").read_text()
+    bench.main(args)
+    assert "warmup" not in bench.load_selection(out)["ilo m=25"]["choice"] and not seen
+    assert (out / "per_image.csv").read_text() == before
