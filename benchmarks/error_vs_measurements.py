@@ -321,9 +321,8 @@ def choose(method, m, x_val, val_ids, G, cfg, precision, image_shape, out):
         and rec.get("prior_sha256") in (None, sha) \
         and {k: v["candidates"] for k, v in rec.get("choice", {}).items() if k != "warmup"} == options
     saved_warmup = (rec or {}).get("choice", {}).get("warmup")
-    if same and (saved_warmup is None if not warmups else
-                 saved_warmup is not None and saved_warmup["candidates"] == warmups
-                 and saved_warmup.get("rule") == WARMUP_RULE):
+    have = saved_warmup and (saved_warmup["candidates"], saved_warmup.get("rule"))
+    if same and have == ((warmups, WARMUP_RULE) if warmups else None):
         return name, rec["chosen"], lam
     A, y = measure(x_val, m, cfg["noise"], seed=1)  # a different A and noise from the test run
     per_image, chosen, choice, extra = {}, {}, {}, []
@@ -1149,9 +1148,9 @@ def main(argv=None):
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],
                                 fixed=cfg["beyond_fixed"].get(k, {}), lam="CSGM's choice at the same m",
                                 **({"chosen_first": cfg["beyond_choices"][k]} if k in cfg["beyond_choices"] else {}),
-                                **({"warmup_chosen_last": dict(fractions=cfg["warmup_choices"][k],
-                                                               steps=warmup_candidates(cfg, k)[0],
-                                                               default=warmup_candidates(cfg, k)[1], rule=WARMUP_RULE)}
+                                **({"warmup_chosen_last": dict(fractions=cfg["warmup_choices"][k], rule=WARMUP_RULE,
+                                                               **dict(zip(("steps", "default"),
+                                                                          warmup_candidates(cfg, k))))}
                                    if cfg["warmup_choices"].get(k) else {}))
                         for k in methods if k in BEYOND},
                 auto=({str(m): {k: validated_options(k, m, state) for k in candidates

@@ -60,8 +60,8 @@ def test_sparse_gen_prox_is_a_soft_threshold_and_warmup_holds_nu():
 def test_warmup_as_a_fraction_of_the_steps_is_the_same_solve_as_those_steps():
     # a float warm-up is a fraction of the steps (0.75 of 40 = 30 steps): the same solve, bit for bit, for both staged
     # methods; the default (None) is half; bad values are refused before any work
+    from ganprior.solvers.csgm import warmup_steps
     from ganprior.solvers.ilo import ILOObjective
-    from ganprior.solvers.latent import warmup_steps
 
     assert [warmup_steps(w, 40) for w in (None, 0.75, 0.0, 1.0, 30, 55)] == [20, 30, 0, 40, 30, 55]
     assert warmup_steps(0.25, 300) == 75 and warmup_steps(None, 301) == 150

@@ -2,13 +2,15 @@ r"""Compressed sensing with a generative model (Bora et al., 2017) as an objecti
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
-from .._validation import check_float, describe
+from .._validation import check_float, check_int, describe
 from .latent import LatentObjective
 from .registry import register_method
 
-__all__ = ["CSGMObjective"]
+__all__ = ["CSGMObjective", "check_warmup", "warmup_steps"]
 
 
 class CSGMObjective(LatentObjective):
@@ -63,3 +65,64 @@ register_method(
             "measurement error",
     hyperparameters={"lam": 0.0}, reference="Bora et al., ICML 2017",
 )
+
+
+# Staged methods (ILO, Sparse-Gen) start as CSGM on z alone for ``warmup`` steps.
+
+def check_warmup(warmup, *, owner=None):
+    """Check a staged method's ``warmup`` before any work starts.
+
+    Parameters
+    ----------
+    warmup : None, int or float
+        ``None`` (half of the steps), an int >= 0 (steps) or a float in [0, 1] (a fraction of the steps).
+    owner : str, optional
+        The class or function named in the error message.
+
+    Returns
+    -------
+    None, int or float
+        ``warmup``, an int or a float as given (see :func:`warmup_steps`).
+
+    Raises
+    ------
+    TypeError
+        For anything but None, an int or a real number (a bool included).
+    ValueError
+        For a negative int or a float outside [0, 1].
+    """
+    if warmup is None:
+        return None
+    if isinstance(warmup, numbers.Integral) and not isinstance(warmup, bool):
+        return check_int(warmup, "warmup", minimum=0, owner=owner)
+    where = f" of {owner}" if owner else ""
+    if isinstance(warmup, numbers.Real) and not isinstance(warmup, bool):
+        if 0.0 <= float(warmup) <= 1.0:
+            return float(warmup)
+        raise ValueError(f"The 'warmup' parameter{where}, given as a float, is a fraction of the steps and must lie "
+                         f"in [0, 1]. Got {float(warmup)} instead (an int counts steps).")
+    raise TypeError(f"The 'warmup' parameter{where} must be None, an int >= 0 (steps) or a float in [0, 1] (a "
+                    f"fraction of the steps). Got {describe(warmup)} instead.")
+
+
+def warmup_steps(warmup, steps):
+    r"""The number of steps of a staged method's first stage (ILO's and Sparse-Gen's :math:`z`-only warm-up).
+
+    Parameters
+    ----------
+    warmup : None, int or float
+        As :func:`check_warmup` accepts it.
+    steps : int
+        The solve's steps :math:`T`.
+
+    Returns
+    -------
+    int
+        :math:`\lfloor T/2 \rfloor` for ``None``, :math:`\mathrm{round}(fT)` for a fraction :math:`f` (a float),
+        ``warmup`` itself for an int (which may exceed :math:`T`: then the second stage never starts).
+    """
+    if warmup is None:
+        return steps // 2
+    if isinstance(warmup, float):
+        return int(round(warmup * steps))
+    return warmup

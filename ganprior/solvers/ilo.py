@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_float, check_int
-from .csgm import CSGMObjective
-from .latent import check_warmup, normal_state, warmup_steps
+from .csgm import CSGMObjective, check_warmup, warmup_steps
+from .latent import normal_state
 from .registry import register_method
 
 __all__ = ["ILOObjective", "block_ends", "default_cut"]

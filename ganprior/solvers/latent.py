@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -69,65 +68,6 @@ def normal_state(shape, num_problems, restarts, seeds, *, device=None, dtype=tor
     else:
         out = torch.randn(num_problems * restarts, *shape, generator=seeds)
     return out.to(device=device, dtype=dtype)
-
-
-def check_warmup(warmup, *, owner=None):
-    """Check a staged method's ``warmup`` before any work starts.
-
-    Parameters
-    ----------
-    warmup : None, int or float
-        ``None`` (half of the steps), an int >= 0 (steps) or a float in [0, 1] (a fraction of the steps).
-    owner : str, optional
-        The class or function named in the error message.
-
-    Returns
-    -------
-    None, int or float
-        ``warmup``, an int or a float as given (see :func:`warmup_steps`).
-
-    Raises
-    ------
-    TypeError
-        For anything but None, an int or a real number (a bool included).
-    ValueError
-        For a negative int or a float outside [0, 1].
-    """
-    if warmup is None or isinstance(warmup, numbers.Integral) and not isinstance(warmup, bool):
-        return None if warmup is None else check_int(warmup, "warmup", minimum=0, owner=owner)
-    if isinstance(warmup, numbers.Real) and not isinstance(warmup, bool):
-        value = float(warmup)
-        if 0.0 <= value <= 1.0:
-            return value
-        where = f" of {owner}" if owner else ""
-        raise ValueError(f"The 'warmup' parameter{where}, given as a float, is a fraction of the steps and must lie "
-                         f"in [0, 1]. Got {value} instead (an int counts steps).")
-    where = f" of {owner}" if owner else ""
-    raise TypeError(f"The 'warmup' parameter{where} must be None, an int >= 0 (steps) or a float in [0, 1] (a "
-                    f"fraction of the steps). Got {describe(warmup)} instead.")
-
-
-def warmup_steps(warmup, steps):
-    r"""The number of steps of a staged method's first stage (ILO's and Sparse-Gen's :math:`z`-only warm-up).
-
-    Parameters
-    ----------
-    warmup : None, int or float
-        As :func:`check_warmup` accepts it.
-    steps : int
-        The solve's steps :math:`T`.
-
-    Returns
-    -------
-    int
-        :math:`\lfloor T/2 \rfloor` for ``None``, :math:`\mathrm{round}(fT)` for a fraction :math:`f` (a float),
-        ``warmup`` itself for an int (which may exceed :math:`T`: then the second stage never starts).
-    """
-    if warmup is None:
-        return steps // 2
-    if isinstance(warmup, float):
-        return int(round(warmup * steps))
-    return warmup
 
 
 class LatentObjective:

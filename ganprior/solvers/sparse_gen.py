@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_choice, check_float, check_int
-from .csgm import CSGMObjective
-from .latent import UpdateRule, check_warmup, normal_state, warmup_steps
+from .csgm import CSGMObjective, check_warmup, warmup_steps
+from .latent import UpdateRule, normal_state
 from .registry import register_method
 
 __all__ = ["SparseGenObjective", "operator_norm"]
