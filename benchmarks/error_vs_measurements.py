@@ -1079,8 +1079,9 @@ def main(argv=None):
         x_val, val_ids = validation_images(args.dataset, args.n_val, args.data_root or default_data_root())
     from tqdm.auto import tqdm
 
-    missing = sum((meth, m, i) not in done for meth, m in todo for i in range(len(x_test)))
-    bar = tqdm(total=0 if args.validation_only else missing, desc=f"{args.dataset} images",
+    # the rows missing now; a search made below can make more rows stale, and the total grows as it does
+    missing = {(meth, m): sum((meth, m, i) not in done for i in range(len(x_test))) for meth, m in todo}
+    bar = tqdm(total=0 if args.validation_only else sum(missing.values()), desc=f"{args.dataset} images",
                unit="img", file=sys.stdout, mininterval=10)
     for method, m in todo:
         name, value, lam = choose(method, m, x_val, val_ids, G, cfg, args.precision, image_shape, out)
@@ -1093,6 +1094,9 @@ def main(argv=None):
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
+        if len(idx) != missing[(method, m)]:
+            bar.total += len(idx) - missing[(method, m)]
+            bar.refresh()
         if not idx:
             continue
         if m not in A_all:
