@@ -2,8 +2,9 @@
 
 ILO and Sparse-Gen start with a warm-up on z alone (CSGM) before their second variable moves: ILO's
 intermediate activation h, Sparse-Gen's nu.  ``warmup`` (steps) defaults to half of the steps.  The error-vs-m
-benchmark searches the other hyperparameters per m (lam, alpha, the radius, ILO's cut) but runs every warm-up at
-that default.  This study measures what it leaves: for each ``--methods`` entry and each m, the method is solved
+benchmark searched the other hyperparameters per m (lam, alpha, the radius, ILO's cut) and ran every warm-up at
+that default (it chooses the warm-up too since, WARMUP_CHOICES, from what this study showed).  This study measures
+what the default leaves: for each ``--methods`` entry and each m, the method is solved
 again on the benchmark's own validation images (same operator, noise, seed and engine settings as its search) at
 the options that search chose (``selection.json`` of ``--results``: lam, alpha / radius, cut, prior), with the
 warm-up set to each ``--fractions`` entry times the steps, and at the default (solved again rather than read from
