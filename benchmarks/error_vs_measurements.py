@@ -274,6 +274,18 @@ def search_fields(res):
     return dict(zip(SEARCH_KEYS, ([[v, e] for v, e in res["tried"]], res["order"], res["best"], res["status"])))
 
 
+def preset(dataset):
+    """The run's configuration for ``dataset`` before the command line's changes: PRESETS with the Lasso grids
+    (ALPHAS, the preset's own first), BEYOND_FIXED, BEYOND_CHOICES, WARMUP_CHOICES and AUTO_DEFAULT."""
+    cfg = dict(PRESETS[dataset])
+    cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[dataset].get("alphas", {})}.items()}
+    cfg["beyond_fixed"] = BEYOND_FIXED.get(dataset, {})
+    cfg["beyond_choices"] = BEYOND_CHOICES.get(dataset, {})
+    cfg["warmup_choices"] = WARMUP_CHOICES.get(dataset, {})
+    cfg["auto_selection"] = dict(AUTO_DEFAULT)
+    return cfg
+
+
 def hyperparameter_grid(method, cfg):
     """(name, grid) of the hyperparameter searched for ``method``."""
     if method == "csgm":
@@ -1018,12 +1030,7 @@ def main(argv=None):
                   f"excess {r['excess_mean']:.2g} ({r['excess_rel_mean']:.1%})")
         return None
     torch.set_num_threads(args.threads)
-    cfg = dict(PRESETS[args.dataset])
-    cfg["alphas"] = {k: list(v) for k, v in {**ALPHAS, **PRESETS[args.dataset].get("alphas", {})}.items()}
-    cfg["beyond_fixed"] = BEYOND_FIXED.get(args.dataset, {})
-    cfg["beyond_choices"] = BEYOND_CHOICES.get(args.dataset, {})
-    cfg["warmup_choices"] = WARMUP_CHOICES.get(args.dataset, {})
-    cfg["auto_selection"] = dict(AUTO_DEFAULT)
+    cfg = preset(args.dataset)
     if args.quick:
         cfg.update(n_test=4, restarts=3, steps=300, lr=0.05, lams=[0.0], m=cfg["m"][1:4:2])
         cfg["alphas"] = {k: [v[1]] for k, v in ALPHAS.items()}
