@@ -1,9 +1,11 @@
-"""Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior, and dataset lookup.
+"""Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior, dataset lookup, and the
+benchmark scripts as modules (:func:`load_benchmark`).
 
 Tests that need the full datasets call :func:`require_data`: it skips them with the reason when the files are
 absent (a fresh clone), but fails them under ``CI=true``, where every test must run.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -47,6 +49,15 @@ def relu_generator(k=10, hidden=256, n=784, seed=0, image_shape=None):
 @pytest.fixture
 def small_prior():
     return relu_generator()
+
+
+def load_benchmark(stem: str):
+    """A fresh module of the script ``benchmarks/<stem>.py`` (the benchmarks are scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{stem}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmark_{stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def shared_data_root() -> Path:

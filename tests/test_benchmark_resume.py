@@ -8,7 +8,6 @@ the values of an uninterrupted run. Needs the MNIST training split for the valid
 
 import csv
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import load_benchmark
 
 import ganprior
 
@@ -38,11 +38,7 @@ def require_mnist():
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("error_vs_measurements_resume",
-                                                  ROOT / "benchmarks" / "error_vs_measurements.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("error_vs_measurements")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """load_prior / load_discriminator / prior_config on any run folder or exported prior; solver recipes."""
 
-import importlib.util
 import inspect
 import json
 import re
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_benchmark
 
 import ganprior
 from ganprior.models import build_discriminator, build_generator
@@ -121,9 +121,7 @@ def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_
 def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tmp_path):
     # benchmarks/_common.live_generator (build_prior --weights live, prior_compare): the checkpoint's
     # "generator" entry, not the average load_prior prefers; None for a run without an average
-    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "benchmarks" / "_common.py")
-    common = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(common)
+    common = load_benchmark("_common")
     assert common.live_generator(cli_run) is None
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
     live = common.live_generator(run)
@@ -234,15 +232,8 @@ def test_describe_priors(cli_run):
     assert "k=4" in run_line and "representation error not measured" in run_line and "no solver recipe" in run_line
 
 
-def _build_prior_module():
-    spec = importlib.util.spec_from_file_location("build_prior", ROOT / "benchmarks" / "build_prior.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_build_prior_writes_portable_commands_and_recipe_sections():
-    bp = _build_prior_module()
+    bp = load_benchmark("build_prior")
     cmd = ("/usr/bin/python3.11 /home/me/main/ganprior/training/cli.py --data mnist --data-root /home/me/shared/data "
            "--steps 10 --out /home/me/runs/mnist_x")
     assert bp.portable_command(cmd, repo=Path("/home/me/main")) == (
@@ -344,9 +335,7 @@ def test_bundled_mnist_recipes_follow_the_committed_error_vs_m_searches():
     validation searches chose (benchmarks/results/mnist/selection.json): CSGM's lam, and ILO's and Sparse-Gen's
     arguments with their warm-up -- so a rerun that moves a choice fails here until the recipe follows it.  The
     recipe files the cards were built from are the ones the prior folders carry."""
-    spec = importlib.util.spec_from_file_location("bench_recipes", ROOT / "benchmarks" / "error_vs_measurements.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("error_vs_measurements")
     from ganprior.solvers.csgm import warmup_steps
     from ganprior.solvers.ilo import default_cut
 
@@ -366,8 +355,8 @@ def test_bundled_mnist_recipes_follow_the_committed_error_vs_m_searches():
             want = bench.validated_options(method, m, state)
             got = recipe_for(G, "recover", m, method=method)
             steps = got["steps"]
-            want["warmup"] = want.get("warmup", steps // 2)  # steps; the benchmark's rows omit the default
-            got["warmup"] = warmup_steps(got.get("warmup"), steps)
+            # in steps (the search records an int, the recipe a fraction; both omit the default)
+            want["warmup"], got["warmup"] = (warmup_steps(w.get("warmup"), steps) for w in (want, got))
             if method == "ilo":
                 got.setdefault("cut", default_cut(G))
             differ = {k for k, v in want.items() if not (got.get(k) == v or isinstance(v, float)
