@@ -296,6 +296,10 @@ def main(argv=None):
                 f"bf16={hp['bf16']}, seed {hp['seed']} |")
     n_threads = re.search(r"--threads[ =](\d+)", config["command"])
     threads = f"{n_threads.group(1) if n_threads else 1} thread" + ("s" if n_threads and n_threads.group(1) != "1" else "")
+    if str(hp.get("device", "cpu")).startswith("cuda"):
+        where = f"one CUDA GPU (torch {config['torch_version']})"
+    else:
+        where = f"{platform.machine()} CPU (torch {config['torch_version']}, {threads}, shared 2-core machine)"
     card = f"""# Prior `{args.name}`
 
 | | |
@@ -303,7 +307,7 @@ def main(argv=None):
 | data | {config['data']['name']} ({config['data']['n_images']} training images) |
 {rows}
 | steps / epochs | {config['steps']} / {config['epochs']:.1f} |
-| wall time | {config['wall_time_s'] / 60:.1f} min on {platform.machine()} CPU (torch {config['torch_version']}, {threads}, shared 2-core machine) |
+| wall time | {config['wall_time_s'] / 60:.1f} min on {where} |
 | weights | {size_mb:.1f} MB ({'decoder state_dict' if vae else 'G + D state_dicts'}) |
 
 Training command:

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import weights_sha256
 
 import ganprior
 from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_sample
@@ -107,7 +108,8 @@ BEYOND_CHOICES = {"mnist": {"ilo": dict(cut="block ends")}, "celeba": {"ilo": di
 # the validation images and replaces the default (half) only where WARMUP_RULE holds (the one-standard-error rule
 # of PRIOR_RULE, against the default); ILO is not started without a warm-up (its box would sit around a random z).
 # benchmarks/results/warmup_study measured what the choice can gain before it joined the grid.
-WARMUP_CHOICES = {"mnist": {"ilo": [0.25, 0.5, 0.75], "sparse-gen": [0.0, 0.25, 0.5, 0.75]}}
+WARMUP_CHOICES = {"mnist": {"ilo": [0.25, 0.5, 0.75], "sparse-gen": [0.0, 0.25, 0.5, 0.75]},
+                  "celeba": {"ilo": [0.25, 0.5, 0.75], "sparse-gen": [0.0, 0.25, 0.5, 0.75]}}
 WARMUP_RULE = "lower than the default's (half of the steps) by more than one standard error of the paired difference"
 # The prior chosen per m among bundled priors (the preset's own first) by CSGM's search: lam is searched with each
 # (the same widening), and the prior whose best lam has the lowest mean validation MSE is the prior of every
@@ -121,7 +123,7 @@ PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20", "mnist-vae"]}
 # by more than one standard error of the paired difference over the validation images (the one-standard-error rule
 # of cross-validation, Hastie, Tibshirani & Friedman, ESL 7.10: keep the default unless another is clearly better);
 # among such priors, the lowest mean wins. A near tie keeps the preset's: a margin within the noise of 32 images
-# need not hold on the test images (the GAN priors were trained on the validation images; mnist-vae was not: its
+# need not hold on the test images (the MNIST GANs were trained on the validation images; mnist-vae was not: its
 # run held them out with --limit).
 PRIOR_RULE = "lower than the preset's by more than one standard error of the paired difference"
 FIELDS = ["method", "m", "image", "mse", "psnr", "seconds", "operator", "hyperparameter", "value"]
@@ -211,8 +213,9 @@ def default_data_root():
 
 
 def validation_images(dataset, n, root):
-    """The last n images of the training split (the priors were trained on it; the test split is untouched),
-    and their indices in that split."""
+    """The last n images of the training split (the test split is untouched), and their indices in that split.
+    The MNIST and Fashion-MNIST GANs were trained on them; ``mnist-vae`` and ``celeba64`` were not (their runs
+    held out the last images with ``--limit``: 32 digits, 500 faces)."""
     if dataset == "mnist":
         x = load_mnist(root / "mnist", split="train")[0]
     elif dataset == "fashion-mnist":
@@ -746,14 +749,7 @@ def prior_fingerprints(models):
     name -> :class:`ganprior.Generator`), recorded in metadata.json as ``priors_sha256``.  Rows are matched to
     their searches by labels that name a prior, not its weights: the fingerprint is what tells new weights behind
     the same name (a retrained ``mnist``) from the weights the rows were solved with."""
-    digests = {}
-    for name, G in models.items():
-        h = hashlib.sha256()
-        for key, value in sorted(G.state_dict().items()):
-            h.update(key.encode())
-            h.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-        digests[name] = h.hexdigest()[:16]
-    return digests
+    return {name: weights_sha256(G) for name, G in models.items()}
 
 
 def check_fingerprints(mine, theirs, where):

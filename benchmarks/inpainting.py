@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import weights_sha256
 
 import ganprior
 from ganprior.blending import alpha_blend, harmonic_fill, poisson_blend
@@ -200,6 +201,15 @@ def main(argv=None):
     G, D = G.to(args.device), D.to(args.device)
 
     per_image = out_dir / f"{prefix}_per_image.csv"
+    sha = weights_sha256(G, D)
+    meta_path = out_dir / f"{prefix}_metadata.json"
+    if per_image.exists() and meta_path.exists():
+        theirs = json.loads(meta_path.read_text()).get("priors_sha256")
+        if theirs not in (None, sha):
+            raise ValueError(
+                f"The weights of prior {args.prior!r} (G and D, SHA-256 {sha}) differ from those the rows of "
+                f"{str(per_image)!r} were solved with ({theirs}): rows of different weights are not comparable. "
+                "Solve into a fresh --out-dir, or move that run's files away.")
     done = set()
     if per_image.exists():
         with open(per_image) as f:
@@ -258,14 +268,14 @@ def main(argv=None):
     figures(summary, examples, args.masks, x_all[:shown], args.seed, prefix, out_dir,
             f"{args.sample}: {N} images, prior {G.name!r}")
     meta = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
-            "sample": args.sample, "n_images": N, "prior": G.name, "masks": {k: MASK_OPTIONS[k] for k in args.masks},
+            "sample": args.sample, "n_images": N, "prior": G.name, "priors_sha256": sha, "masks": {k: MASK_OPTIONS[k] for k in args.masks},
             "mask_seed": f"make_mask(kind, (N, 1, H, W), seed={args.seed}*1000 + index of kind in {list(MASK_TYPES)})",
             "latent_seeds": f"{args.seed}*100003 + image index", "inpaint": cfg, "perceptual": "minimax log(1-D)",
             "select": "lowest total loss", "optimizer": "adam", "chunk": args.chunk, "quick": args.quick,
             "random_prior": args.random_prior, "torch": torch.__version__, "numpy": np.__version__,
             "ganprior": ganprior.__version__, "python": platform.python_version(), "machine": platform.machine(),
             "device": args.device, "threads": args.threads, "wall_time_s": round(time.time() - start, 1)}
-    (out_dir / f"{prefix}_metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     for r in summary:
         print(f"{r['mask']:>8} {label((r['method'], r['perceptual'], r['blend'])):>22}  "
               f"PSNR {r['psnr_mean']:6.2f} +- {r['psnr_ci95']:.2f}  SSIM {r['ssim_mean']:.3f} +- {r['ssim_ci95']:.3f}")

@@ -7,6 +7,7 @@ absent (a fresh clone), but fails them under ``CI=true``, where every test must 
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,12 @@ def small_prior():
 
 
 def load_benchmark(stem: str):
-    """A fresh module of the script ``benchmarks/<stem>.py`` (the benchmarks are scripts, not a package)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{stem}.py"
+    """A fresh module of the script ``benchmarks/<stem>.py`` (the benchmarks are scripts, not a package), with
+    ``benchmarks/`` on ``sys.path`` as ``python benchmarks/<stem>.py`` has it (for ``from _common import ...``)."""
+    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    path = folder / f"{stem}.py"
     spec = importlib.util.spec_from_file_location(f"benchmark_{stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -754,3 +754,27 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     bench.main(args)
     assert "warmup" not in bench.load_selection(out)["ilo m=25"]["choice"] and not seen
     assert (out / "per_image.csv").read_text() == before
+
+
+def test_inpainting_benchmark_refuses_rows_of_other_weights_before_any_work(tmp_path, monkeypatch):
+    # the inpainting benchmark resumes from its per_image.csv; rows solved with other weights behind the same
+    # prior name (a retrained celeba64) are refused, by the fingerprint of G and D that metadata.json records
+    inp = load_benchmark("inpainting")
+    args = ["--sample", "mnist_test300", "--quick", "--random-prior", "--n", "2", "--masks", "center", "--threads",
+            "1", "--show", "2", "--out-dir", str(tmp_path)]
+    inp.main(args)
+    meta_path = tmp_path / "inpainting_mnist_test300_quick_metadata.json"
+    meta = json.loads(meta_path.read_text())
+    G, D = inp.load_models(inp.argparse.Namespace(random_prior=True), (1, 28, 28))
+    assert meta["priors_sha256"] == inp.weights_sha256(G, D) and len(meta["priors_sha256"]) == 16
+    n_rows = len((tmp_path / "inpainting_mnist_test300_quick_per_image.csv").read_text().splitlines())
+    solved = []
+    monkeypatch.setattr(inp, "run_chunk", lambda *a, **k: solved.append(a))
+    inp.main(args)  # same weights: every row is there, nothing is solved again
+    assert not solved
+    meta["priors_sha256"] = "0" * 16
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"differ from those the rows of .* were solved with \(0{16}\)"):
+        inp.main([*args, "--masks", "center", "half"])
+    assert not solved
+    assert len((tmp_path / "inpainting_mnist_test300_quick_per_image.csv").read_text().splitlines()) == n_rows

@@ -49,7 +49,7 @@ DEFAULT_FOLDS = 5
 #: The fewest held-out rows a default split may have.  The adaptive choice's paired test needs 3; with 3-5 (one
 #: split at m = 26-54) its shared choice still follows a few rows' noise: on the CelebA grid at m = 50 one split left
 #: adaptive outside the 95% CI of the best single method, 5 folds put it within
-#: (benchmarks/results/celeba/auto_choice).
+#: (benchmarks/results/celeba_v1/auto_choice, made with the first celeba64).
 MIN_HELD_OUT = 6
 
 
