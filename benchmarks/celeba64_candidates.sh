@@ -3,7 +3,7 @@
 # held-out faces; prepared to run as one short script on a lent CUDA machine, from the repository root, with the
 # CelebA files in ../shared/data/celeba (a copy of the data carried along and linked there on such a machine):
 #
-#     OUT=benchmarks/results/priors_v2/celeba64 bash benchmarks/celeba64_candidates.sh
+#     OUT=runs/celeba64_best bash benchmarks/celeba64_candidates.sh
 #
 # Every run trains on the first 9500 of the 10,000 faces (--limit 9500), so that the last 500 stay unseen: the
 # error-vs-m benchmark's validation faces (the last 128) are among them.  Each run gets --steps 1000000 and is
@@ -16,7 +16,7 @@
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 DEV=${DEV:-cuda}; TRAIN_S=${TRAIN_S:-400}; CKPT=${CKPT:-1000}; PY=${PY:-python3}
-OUT=${OUT:-benchmarks/results/priors_v2/celeba64}; mkdir -p "$OUT"
+OUT=${OUT:-runs/celeba64_best}; mkdir -p "$OUT"
 R=runs/celeba64_candidates; mkdir -p $R
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; $PY -c "import torch; print('torch', torch.__version__, torch.version.cuda)"; nproc) > $R/device.txt 2>&1
 common="--data celeba --data-root ../shared/data --limit 9500 --arch dcgan64 --latent-dim 100 --width 64 --batch-size 64 --seed 0 --bf16 --channels-last --device $DEV --threads 3 --checkpoint-every $CKPT --sample-every $((CKPT*5)) --resume"
