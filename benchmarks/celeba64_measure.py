@@ -29,13 +29,9 @@ rows = []
 for run in sys.argv[2:]:
     run = Path(run)
     cfg = json.loads((run / "config.json").read_text())
-    for weights in ("ema", "live"):
-        G = ganprior.load_prior(run) if weights == "ema" else live_generator(run)
-        if G is None:  # no average kept: load_prior gave the live weights already
-            continue
-        if weights == "ema" and cfg.get("generator_weights") != "ema":
-            weights = "live"
-        G = G.to(dev)
+    ema = cfg.get("generator_weights") == "ema"  # then load_prior gives the average, live_generator the live weights
+    for weights in ("ema", "live") if ema else ("live",):
+        G = (live_generator(run) if ema and weights == "live" else ganprior.load_prior(run)).to(dev)
         row = dict(run=run.name, weights=weights, steps=cfg["steps"], wall_time_s=cfg["wall_time_s"])
         for name, x in (("val", val), ("test", test)):
             t = time.perf_counter()

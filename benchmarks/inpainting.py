@@ -268,7 +268,8 @@ def main(argv=None):
     figures(summary, examples, args.masks, x_all[:shown], args.seed, prefix, out_dir,
             f"{args.sample}: {N} images, prior {G.name!r}")
     meta = {"command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv or sys.argv[1:])]),
-            "sample": args.sample, "n_images": N, "prior": G.name, "priors_sha256": sha, "masks": {k: MASK_OPTIONS[k] for k in args.masks},
+            "sample": args.sample, "n_images": N, "prior": G.name, "priors_sha256": sha,
+            "masks": {k: MASK_OPTIONS[k] for k in args.masks},
             "mask_seed": f"make_mask(kind, (N, 1, H, W), seed={args.seed}*1000 + index of kind in {list(MASK_TYPES)})",
             "latent_seeds": f"{args.seed}*100003 + image index", "inpaint": cfg, "perceptual": "minimax log(1-D)",
             "select": "lowest total loss", "optimizer": "adam", "chunk": args.chunk, "quick": args.quick,
