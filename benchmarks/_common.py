@@ -15,7 +15,7 @@ import torch
 
 
 def command_line(script: str, argv=None) -> str:
-    """``python benchmarks/<script> <arguments>``: the command as the README and the results record it."""
+    """``python benchmarks/<script> <arguments>``: the command as benchmarks/README.md and the results record it."""
     return f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
 
 

@@ -1,6 +1,6 @@
 """Reconstruction error vs number of measurements (Bora et al. 2017, Fig. 1), MNIST / Fashion-MNIST / CelebA-64.
 
-Protocol (see ../shared/REFERENCE.md section 1 and the README):
+Protocol (see ../shared/REFERENCE.md section 1 and benchmarks/README.md):
 
 - test images: the first 300 MNIST (Fashion-MNIST) test images; the 64 CelebA test faces of the paper;
 - A ~ N(0, 1/m) (a fresh matrix per m, shared by the test images), noise eta with per-entry std
@@ -921,8 +921,9 @@ def summarise(rows):
 
 
 def markdown_table(summary, methods):
-    """The README's table: one row per m, one column per method, 'mean +- 95% CI (PSNR)' with 3 and 2 significant
-    figures (fixed decimals read 0.0000 +- 0.0000 where the Lasso is nearly exact); '–' where not run."""
+    """The results' table (table.md, as benchmarks/README.md shows it): one row per m, one column per method,
+    'mean +- 95% CI (PSNR)' with 3 and 2 significant figures (fixed decimals read 0.0000 +- 0.0000 where the Lasso
+    is nearly exact); '–' where not run."""
     cell = {(r["method"], r["m"]): f"{r['mean']:#.3g} ± {r['ci95']:#.2g} ({r['psnr_mean']:.1f} dB)" for r in summary}
     lines = ["| m | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for m in sorted({r["m"] for r in summary}):

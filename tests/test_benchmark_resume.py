@@ -237,7 +237,7 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
 
 
 def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
-    # a folder started with a copy of selection.json (the README's recipe for parallel runs) still holds the
+    # a folder started with a copy of selection.json (benchmarks/README.md's recipe for parallel runs) still holds the
     # copied records at every other m: after the target's stale record at such an m was deleted, the copy must
     # not come back from that folder; the folder that ran the m brings its own
     root = require_mnist()

@@ -100,6 +100,6 @@ def test_error_vs_measurements_quick(tmp_path):
     m0 = min(int(r["m"]) for r in rows)
     err = {r["method"]: float(r["mean"]) for r in rows if int(r["m"]) == m0}
     assert err["csgm"] < err["lasso"]
-    table = (tmp_path / "table.md").read_text().splitlines()  # the README's table, one row per m
+    table = (tmp_path / "table.md").read_text().splitlines()  # the results' table, one row per m
     assert table[0].startswith("| m | csgm | lasso") and len(table) == 2 + len({int(r["m"]) for r in rows})
     assert f"{err['csgm']:.4f} ± " in table[2]

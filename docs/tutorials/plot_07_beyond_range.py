@@ -103,6 +103,6 @@ fig.tight_layout()
 # ----------------
 # ``benchmarks/error_vs_measurements.py --methods ilo sparse-gen`` runs the full protocol (300 test
 # digits, 10 restarts, ILO's cut and each method's ``radius`` / ``alpha`` chosen per :math:`m` on validation digits,
-# :math:`\\lambda` from CSGM's search) -- where the recipe's values come from; the README lists what it
-# showed: ILO best from :math:`m = 100` to 400, Sparse-Gen at 500, the pixel Lasso 0.7 dB ahead of
+# :math:`\\lambda` from CSGM's search) -- where the recipe's values come from; benchmarks/README.md lists what it
+# showed: ILO best from :math:`m = 50` to 400, Sparse-Gen at 500, the pixel Lasso 0.7 dB ahead of
 # Sparse-Gen at 750.
