@@ -368,3 +368,21 @@ def test_bundled_recipes_follow_the_committed_error_vs_m_searches(dataset, prior
             assert differ == RECIPE_DEPARTURES.get((name, m, method), set()), (name, m, method, want, got)
             seen.add((name, m, method))
     assert {k for k in RECIPE_DEPARTURES if k[0] in priors} <= seen
+
+
+def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
+    # the builder's ranges: equal neighbours merged, bounds the geometric means of neighbouring m rounded down
+    rfs = load_benchmark("recipe_from_searches")
+    assert rfs.ranges("x", [(20, 1.0), (50, 1.0), (100, 2.0), (200, 1.0)]) == \
+        [{"m_max": 70, "x": 1.0}, {"m_max": 141, "x": 2.0}, {"m_max": None, "x": 1.0}]
+    with pytest.raises(ValueError, match="m increasing"):
+        rfs.ranges("x", [(50, 1.0), (20, 1.0)])
+    with pytest.raises(ValueError, match="PRIOR_CHOICES"):
+        rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {})
+    # from the committed searches it gives the committed recipe back (lam and every method's table), whatever
+    # tables the base held: the previous recipe (the first prior's values) as the base
+    committed = json.loads((ROOT / "benchmarks" / "results" / "celeba" / "recipe.json").read_text())
+    base = json.loads(json.dumps(committed))
+    base["recover"]["lam"] = 0.5
+    base["recover"]["methods"] = {"ilo": {"cut": [{"m_max": None, "cut": 12}]}}
+    assert rfs.recover_recipe("celeba", ROOT / "benchmarks" / "results" / "celeba", base) == committed

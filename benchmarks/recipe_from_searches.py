@@ -1,0 +1,94 @@
+"""A bundled prior's ``recover`` recipe rebuilt from the error-vs-m benchmark's validation searches.
+
+For a grid solved with one prior at every m (CelebA's ``celeba64``), each value the searches chose per m --
+CSGM's lam, and the arguments of the methods beyond the range (Sparse-Gen's alpha and warm-up, ILO's cut, radius
+and warm-up) with their fixed arguments (BEYOND_FIXED) -- becomes a table per range of m: one row per run of equal
+values, the bound between two validated m their geometric mean rounded down (``m_max``), the last row open
+(``m_max`` null). A warm-up is written as a fraction of the steps (the search records steps; the API default,
+half, where the search kept it). Everything else of the base recipe (engine settings, ``source``, ``note``,
+``inpaint``) is kept; the ``source`` text is the author's to update.
+
+    python benchmarks/recipe_from_searches.py --dataset celeba --base benchmarks/results/celeba/recipe.json \\
+        --out benchmarks/results/celeba/recipe.json
+    python benchmarks/build_prior.py --update celeba64 --recipe benchmarks/results/celeba/recipe.json
+
+``tests/test_priors_run_folder.py`` checks the bundled recipes against the committed searches at every m.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import error_vs_measurements as bench
+
+import ganprior
+from ganprior.solvers.ilo import default_cut
+
+# the arguments each method's recipe carries, in the order the card lists them
+METHOD_KEYS = {"sparse-gen": ("alpha", "warmup"), "ilo": ("cut", "radius", "warmup")}
+
+
+def ranges(key: str, values: list[tuple[int, float | int]]) -> list[dict]:
+    """``[(m, value), ...]`` (m increasing) -> ``[{"m_max": ..., key: value}, ...]``: neighbouring equal values
+    merged, each bound the geometric mean of the last m of a run and the first m of the next, rounded down."""
+    if not values or any(b[0] <= a[0] for a, b in zip(values, values[1:])):
+        raise ValueError(f"values: expected (m, value) pairs with m increasing, got {values!r}")
+    rows: list[dict] = []
+    for i, (m, v) in enumerate(values):
+        bound = int(math.sqrt(m * values[i + 1][0])) if i + 1 < len(values) else None
+        if rows and rows[-1][key] == v:
+            rows[-1]["m_max"] = bound
+        else:
+            rows.append({"m_max": bound, key: v})
+    return rows
+
+
+def recover_recipe(dataset: str, results: Path, base: dict) -> dict:
+    """``base`` with its ``recover`` lam and ``methods`` tables rebuilt from ``results``' selection.json."""
+    cfg = bench.PRESETS[dataset]
+    if dataset in bench.PRIOR_CHOICES:
+        raise ValueError(f"dataset: {dataset!r} chooses its prior per m (PRIOR_CHOICES); this builder takes a grid "
+                         "solved with one prior at every m")
+    state = bench.load_selection(results)
+    grid = sorted({rec["m"] for rec in state.values()})
+    if grid != sorted(cfg["m"]):
+        raise ValueError(f"results: {results} has searches at m = {grid}, the {dataset} grid is {sorted(cfg['m'])}")
+    steps, G = cfg["steps"], ganprior.load_prior(cfg["prior"])
+    recipe = json.loads(json.dumps(base))
+    rec = recipe.setdefault("recover", {})
+    rec["lam"] = ranges("lam", [(m, float(state[f"csgm m={m}"]["chosen"])) for m in grid])
+    methods = {}
+    for method, keys in METHOD_KEYS.items():
+        opts = {m: bench.validated_options(method, m, state) for m in grid}
+        args = dict(bench.BEYOND_FIXED.get(dataset, {}).get(method, {}))
+        for key in keys:
+            if key == "warmup":  # a fraction of the steps; the default (half) where the search kept it
+                column = [(m, round(opts[m].get("warmup", steps // 2) / steps, 4)) for m in grid]
+            elif key == "cut":
+                column = [(m, int(opts[m].get("cut", default_cut(G)))) for m in grid]
+            else:
+                column = [(m, float(opts[m][key])) for m in grid]
+            args[key] = ranges(key, column)
+        methods[method] = args
+    rec["methods"] = methods
+    return recipe
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", choices=sorted(bench.PRESETS), required=True)
+    p.add_argument("--results", type=Path, default=None, help="default benchmarks/results/<dataset>")
+    p.add_argument("--base", type=Path, required=True, help="the recipe whose other fields are kept")
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args(argv)
+    results = args.results or Path(__file__).resolve().parent / "results" / args.dataset
+    recipe = recover_recipe(args.dataset, results, json.loads(args.base.read_text()))
+    args.out.write_text(json.dumps(recipe, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
