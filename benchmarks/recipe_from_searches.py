@@ -18,6 +18,7 @@ half, where the search kept it). Everything else of the base recipe (engine sett
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 from pathlib import Path
@@ -25,6 +26,7 @@ from pathlib import Path
 import error_vs_measurements as bench
 
 import ganprior
+from ganprior.solvers.csgm import warmup_steps
 from ganprior.solvers.ilo import default_cut
 
 # the arguments each method's recipe carries, in the order the card lists them
@@ -57,7 +59,7 @@ def recover_recipe(dataset: str, results: Path, base: dict) -> dict:
     if grid != sorted(cfg["m"]):
         raise ValueError(f"results: {results} has searches at m = {grid}, the {dataset} grid is {sorted(cfg['m'])}")
     steps, G = cfg["steps"], ganprior.load_prior(cfg["prior"])
-    recipe = json.loads(json.dumps(base))
+    recipe = copy.deepcopy(base)
     rec = recipe.setdefault("recover", {})
     rec["lam"] = ranges("lam", [(m, float(state[f"csgm m={m}"]["chosen"])) for m in grid])
     methods = {}
@@ -65,8 +67,8 @@ def recover_recipe(dataset: str, results: Path, base: dict) -> dict:
         opts = {m: bench.validated_options(method, m, state) for m in grid}
         args = dict(bench.BEYOND_FIXED.get(dataset, {}).get(method, {}))
         for key in keys:
-            if key == "warmup":  # a fraction of the steps; the default (half) where the search kept it
-                column = [(m, round(opts[m].get("warmup", steps // 2) / steps, 4)) for m in grid]
+            if key == "warmup":  # a fraction of the steps; the API's default where the search kept it
+                column = [(m, round(warmup_steps(opts[m].get("warmup"), steps) / steps, 4)) for m in grid]
             elif key == "cut":
                 column = [(m, int(opts[m].get("cut", default_cut(G)))) for m in grid]
             else:
