@@ -124,11 +124,18 @@ html_show_sourcelink = True
 
 
 # -- autodoc hooks --------------------------------------------------------------------------------------------
+def _private(cls) -> bool:
+    return any(part.startswith("_") for part in (cls.__name__, *cls.__module__.split(".")))
+
+
 def _public_bases(app, name, obj, options, bases):
-    """Show the first public ancestor instead of a private base class (``_Wrapper`` -> ``torch.nn.Module``)."""
+    """Show the first public ancestor instead of a private base class (``_Wrapper`` -> ``torch.nn.Module``,
+    ``ganprior.training._loop.TrainingLoop`` -> ``object``)."""
     for i, base in enumerate(bases):
-        if base.__name__.startswith("_"):
-            bases[i] = next(b for b in base.__mro__ if not b.__name__.startswith("_"))
+        if _private(base):
+            bases[i] = next(b for b in base.__mro__ if not _private(b))
+    if len(bases) > 1:  # a private mix-in beside a public base: show the public base alone
+        bases[:] = [b for b in dict.fromkeys(bases) if b is not object]
 
 
 def _skip_module_hooks(app, what, name, obj, skip, options):

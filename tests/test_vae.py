@@ -76,12 +76,21 @@ def test_training_lowers_the_loss_and_resumes_bitwise(tmp_path):
     assert end < 0.5 * start  # 64 pixels at ~0.69 nats each before; two prototypes are easy to encode
     a = VAETrainer(x, **kw, out_dir=tmp_path / "run", checkpoint_every=40)
     a.fit(steps=90)  # stops mid-epoch (10 steps an epoch)
+    (tmp_path / "at90.pt").write_bytes((tmp_path / "run" / "checkpoint.pt").read_bytes())
     b = VAETrainer(x, **kw, out_dir=tmp_path / "run", checkpoint_every=40).fit(steps=150, resume=True)
     assert b.step == 150
     for key, value in ref.decoder.state_dict().items():
         assert torch.equal(b.decoder.state_dict()[key], value), key
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert rows[0] == "step,epoch,loss,reconstruction,kl,seconds" and len(rows) == 151
+    # the loop the GAN trainer shares: resume from a named checkpoint into another folder, grids per step
+    c = VAETrainer(x, **kw, out_dir=tmp_path / "other", sample_every=50)
+    c.fit(steps=150, resume=tmp_path / "at90.pt")
+    assert c.step == 150 and all(torch.equal(c.decoder.state_dict()[k], v) for k, v in ref.decoder.state_dict().items())
+    assert sorted(p.name for p in (tmp_path / "other" / "samples").iterdir()) == [
+        "latest.png", "step_0000100.png", "step_0000150.png"]
+    with pytest.raises(FileNotFoundError, match="'resume' does not exist"):
+        VAETrainer(x, **kw).fit(steps=1, resume=tmp_path / "missing.pt")
 
 
 def test_run_folder_loads_as_a_prior(tmp_path):

@@ -43,7 +43,6 @@ import math
 import os
 import shlex
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -53,19 +52,16 @@ from torch import nn
 
 from .._validation import check_float, check_int, describe
 from ._io import (
-    LossLog,
     atomic_save,
     atomic_write_json,
     load_checksummed,
-    remove_stale_temp_files,
     save_checksummed,
-    save_image_grid,
 )
+from ._loop import CHECKPOINT, TrainingLoop, derived_seed
 from .losses import GANLoss, get_loss
 
 __all__ = ["Trainer", "load_checkpoint"]
 
-CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "ganprior-checkpoint/2"
 # what a checkpoint must hold to resume from
 _REQUIRED = ("generator", "discriminator", "opt_g", "opt_d", "step", "epoch", "batch_in_epoch", "rng")
@@ -139,17 +135,13 @@ def _check_ema_decay(value) -> float | None:
     return value
 
 
-def _derived_seed(*words: int) -> int:
-    return int(np.random.SeedSequence([int(w) for w in words]).generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
 def _dist():
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
     return 0, 1
 
 
-class Trainer:
+class Trainer(TrainingLoop):
     r"""Train a generator / discriminator pair.
 
     Parameters
@@ -316,24 +308,15 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self.wall_time = 0.0
-        self._noise = torch.Generator().manual_seed(_derived_seed(self.seed, 1))
+        self._noise = torch.Generator().manual_seed(derived_seed(self.seed, 1))
         self._perm_epoch, self._perm = None, None
-        fixed = torch.Generator().manual_seed(_derived_seed(self.seed, 2))
+        fixed = torch.Generator().manual_seed(derived_seed(self.seed, 2))
         self.fixed_noise = torch.randn(self.n_samples, *self.generator.latent_shape, generator=fixed)
         self.history: list[dict] = []
 
     # ------------------------------------------------------------------ data and noise
     def _next_batch(self) -> torch.Tensor:
-        if self.batch_in_epoch >= self.batches_per_epoch:
-            self.epoch += 1
-            self.batch_in_epoch = 0
-        if self._perm_epoch != self.epoch:
-            gen = torch.Generator().manual_seed(_derived_seed(self.seed, 3, self.epoch))
-            self._perm, self._perm_epoch = torch.randperm(self.n_data, generator=gen), self.epoch
-        start = self.batch_in_epoch * self.batch_size + self.rank * self.local_batch
-        idx = self._perm[start:start + self.local_batch]
-        self.batch_in_epoch += 1
-        x = self.data[idx]
+        x = self.data[self._batch_indices()]
         x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
         x = x.mul_(2.0).sub_(1.0).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
@@ -468,7 +451,7 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             "wall_time": self.wall_time,
             "rng": {"noise": self._noise.get_state(), "torch": torch.get_rng_state(),
-                    "data_seed": _derived_seed(self.seed, 3)},
+                    "data_seed": derived_seed(self.seed, 3)},
             "settings": self.settings(),
             "data": self._data_info(),
             "config_changes": [dict(c) for c in self.config_changes],
@@ -598,11 +581,6 @@ class Trainer:
         path = Path(path) if path is not None else self._out(CHECKPOINT)
         self._restore(load_checkpoint(path), f"the checkpoint {str(path)!r}")
 
-    def _out(self, name) -> Path:
-        if self.out_dir is None:
-            raise ValueError("This Trainer has no 'out_dir'; pass one to write files.")
-        return self.out_dir / name
-
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def sample(self, n: int | None = None, *, ema: bool | None = None) -> torch.Tensor:
@@ -635,19 +613,6 @@ class Trainer:
         finally:
             G.train(was)
         return (x + 1.0) / 2.0
-
-    def save_samples(self) -> Path | None:
-        """Save the :meth:`sample` grid as ``samples/step_NNNNNNN.png`` and ``samples/latest.png``.
-
-        Returns the step's PNG (None on ranks other than 0 or without an ``out_dir``).
-        """
-        if self.rank != 0 or self.out_dir is None:
-            return None
-        imgs = self.sample()
-        path = self._out(f"samples/step_{self.step:07d}.png")
-        save_image_grid(imgs, path)
-        save_image_grid(imgs, self._out("samples/latest.png"))
-        return path
 
     def export(self, out_dir=None) -> Path | None:
         """Write ``generator.pt``, ``discriminator.pt`` (state_dicts) and ``config.json`` (rank 0 only).
@@ -693,79 +658,11 @@ class Trainer:
         atomic_write_json(config, out / "config.json")
         return out
 
-    # ------------------------------------------------------------------ loop
-    def fit(self, steps: int | None = None, epochs: float | None = None, resume=False) -> Trainer:
-        """Train until ``steps`` steps (or ``epochs`` passes over the data) in total have been done.
+    @property
+    def minibatches_per_step(self) -> int:
+        """Real minibatches a step uses: ``k`` (one per discriminator update)."""
+        return self.k
 
-        Targets are totals, so a resumed run with the same arguments finishes where the
-        uninterrupted run would.  Checkpoints are written every ``checkpoint_every`` steps
-        and at the end, then the model is exported to ``out_dir``.  Returns ``self``.
+    def _postfix(self, out: dict) -> dict:
+        return {"d": f"{out['d_loss']:.3f}", "g": f"{out['g_loss']:.3f}"}
 
-        Parameters
-        ----------
-        steps : int, optional
-            Total generator steps.
-        epochs : float, optional
-            Total passes over the data (instead of ``steps``); a step uses ``k`` minibatches.
-        resume : bool or path
-            False (default); True: resume from ``out_dir/checkpoint.pt`` if it
-            exists; a path: resume from that checkpoint, which must exist.
-
-        Raises
-        ------
-        ValueError, FileNotFoundError, FloatingPointError
-            Unless exactly one of ``steps`` and ``epochs`` is given; if ``resume``
-            does not exist; on a non-finite loss (the last checkpoint is kept).
-        """
-        if (steps is None) == (epochs is None):
-            raise ValueError("Trainer.fit needs exactly one of 'steps' and 'epochs'. "
-                             f"Got steps={steps!r}, epochs={epochs!r}.")
-        if steps is None:
-            epochs = check_float(epochs, "epochs", minimum=0.0, owner="Trainer.fit")
-            steps = math.ceil(epochs * self.batches_per_epoch / self.k)
-        steps = check_int(steps, "steps", minimum=0, owner="Trainer.fit")
-        if self.rank == 0 and self.out_dir is not None:  # leftovers of a writer killed mid-write
-            for folder in (self.out_dir, self.out_dir / "samples"):
-                remove_stale_temp_files(folder)
-        if resume:
-            path = self._out(CHECKPOINT) if resume is True else Path(resume)
-            if path.is_file():
-                self.load_checkpoint(path)
-            elif resume is not True:
-                raise FileNotFoundError(f"The checkpoint {str(path)!r} given as 'resume' does not exist.")
-        writer = self.rank == 0 and self.out_dir is not None
-        log = LossLog(self._out("log.csv"), resume_step=self.step if resume else None) if writer else None
-        bar = None
-        if self.progress and self.rank == 0:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=steps, initial=min(self.step, steps), desc="train", dynamic_ncols=True)
-        try:
-            t_last = time.perf_counter()
-            while self.step < steps:
-                out = self.train_step()
-                now = time.perf_counter()
-                self.wall_time += now - t_last
-                t_last = now
-                out.update(step=self.step, epoch=self.epoch, seconds=round(self.wall_time, 3))
-                if log is not None:
-                    log.write(**out)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(d=f"{out['d_loss']:.3f}", g=f"{out['g_loss']:.3f}")
-                if writer and self.sample_every and self.step % self.sample_every == 0:
-                    self.save_samples()
-                if writer and self.checkpoint_every and self.step % self.checkpoint_every == 0:
-                    self.save_checkpoint()
-        finally:
-            if bar is not None:
-                bar.close()
-            if log is not None:
-                log.close()
-        if writer:
-            self.save_checkpoint()
-            self.save_samples()
-            self.export()
-        if self.world_size > 1:
-            torch.distributed.barrier()
-        return self

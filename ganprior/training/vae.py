@@ -25,10 +25,8 @@ from which a resumed run continues bitwise as if never stopped (CPU).
 
 from __future__ import annotations
 
-import math
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -41,15 +39,12 @@ from ._io import (
     atomic_save,
     atomic_write_json,
     load_checksummed,
-    remove_stale_temp_files,
     save_checksummed,
-    save_image_grid,
 )
-from .trainer import _derived_seed
+from ._loop import CHECKPOINT, TrainingLoop, derived_seed
 
 __all__ = ["VAETrainer", "kl_to_standard_normal", "load_vae_checkpoint", "negative_elbo"]
 
-CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "ganprior-vae-checkpoint/1"
 CONFIG_FORMAT = "ganprior-vae/1"
 _REQUIRED = ("decoder", "encoder", "opt", "step", "epoch", "batch_in_epoch", "rng", "settings")
@@ -133,7 +128,7 @@ def _check_vae_keys(state, source: str) -> None:
                          "with ganprior train.")
 
 
-class VAETrainer:
+class VAETrainer(TrainingLoop):
     r"""Train a :class:`~ganprior.models.VAEDecoder` and its :class:`~ganprior.models.VAEEncoder` (module docstring).
 
     Parameters
@@ -175,6 +170,8 @@ class VAETrainer:
     (8, torch.Size([2, 1, 8, 8]))
     """
 
+    _log_class = _VAELog
+
     def __init__(self, data, *, latent_dim: int = 20, width: int = 500, batch_size: int = 100, lr: float = 1e-3,
                  seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, device=None,
                  data_name=None, command=None):
@@ -198,8 +195,8 @@ class VAETrainer:
         self.sample_every = check_int(sample_every, "sample_every", minimum=0, owner=owner)
         self.data = data
         shape = tuple(data.shape[1:])
-        self.decoder = VAEDecoder(latent_dim, width, shape, seed=_derived_seed(self.seed, 10))
-        self.encoder = VAEEncoder(latent_dim, width, shape, seed=_derived_seed(self.seed, 11))
+        self.decoder = VAEDecoder(latent_dim, width, shape, seed=derived_seed(self.seed, 10))
+        self.encoder = VAEEncoder(latent_dim, width, shape, seed=derived_seed(self.seed, 11))
         self.device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
         self.decoder.to(self.device), self.encoder.to(self.device)
         self.opt = torch.optim.Adam([*self.decoder.parameters(), *self.encoder.parameters()], lr=self.lr)
@@ -209,9 +206,9 @@ class VAETrainer:
         self.batches_per_epoch = self.n_data // self.batch_size
         self.step = self.epoch = self.batch_in_epoch = 0
         self.wall_time = 0.0
-        self._noise = torch.Generator().manual_seed(_derived_seed(self.seed, 1))
+        self._noise = torch.Generator().manual_seed(derived_seed(self.seed, 1))
         self._perm_epoch, self._perm = None, None
-        fixed = torch.Generator().manual_seed(_derived_seed(self.seed, 2))
+        fixed = torch.Generator().manual_seed(derived_seed(self.seed, 2))
         self.fixed_noise = torch.randn(64, latent_dim, generator=fixed)
 
     def settings(self) -> dict:
@@ -220,15 +217,7 @@ class VAETrainer:
                 "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, "n_data": self.n_data}
 
     def _next_batch(self) -> torch.Tensor:
-        if self.batch_in_epoch >= self.batches_per_epoch:
-            self.epoch += 1
-            self.batch_in_epoch = 0
-        if self._perm_epoch != self.epoch:
-            gen = torch.Generator().manual_seed(_derived_seed(self.seed, 3, self.epoch))
-            self._perm, self._perm_epoch = torch.randperm(self.n_data, generator=gen), self.epoch
-        idx = self._perm[self.batch_in_epoch * self.batch_size:(self.batch_in_epoch + 1) * self.batch_size]
-        self.batch_in_epoch += 1
-        x = self.data[idx]
+        x = self.data[self._batch_indices()]
         return (x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()).to(self.device)
 
     def train_step(self) -> dict:
@@ -314,11 +303,6 @@ class VAETrainer:
         state.pop("format", None)
         self.load_state_dict(state, f"the checkpoint {str(path)!r}")
 
-    def _out(self, name) -> Path:
-        if self.out_dir is None:
-            raise ValueError("This VAETrainer has no 'out_dir'; pass one to write files.")
-        return self.out_dir / name
-
     # ------------------------------------------------------------------ outputs
     @torch.no_grad()
     def sample(self) -> torch.Tensor:
@@ -351,63 +335,3 @@ class VAETrainer:
             "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
             "torch_version": torch.__version__}, out / "config.json")
         return out
-
-    def fit(self, steps: int | None = None, epochs: float | None = None, resume: bool = False) -> VAETrainer:
-        """Train until ``steps`` steps (or ``epochs`` passes) in total, checkpointing, then export.
-
-        Parameters
-        ----------
-        steps : int, optional
-            Total steps.
-        epochs : float, optional
-            Total passes over the data (instead of ``steps``).
-        resume : bool
-            Resume from ``out_dir/checkpoint.pt`` when it exists.
-
-        Returns
-        -------
-        VAETrainer
-            ``self``.
-
-        Raises
-        ------
-        ValueError
-            Unless exactly one of ``steps`` and ``epochs`` is given, or if the checkpoint's settings differ.
-        FloatingPointError
-            On a non-finite loss (the last checkpoint is kept).
-        """
-        if (steps is None) == (epochs is None):
-            raise ValueError("VAETrainer.fit needs exactly one of 'steps' and 'epochs'. "
-                             f"Got steps={steps!r}, epochs={epochs!r}.")
-        if steps is None:
-            epochs = check_float(epochs, "epochs", minimum=0.0, owner="VAETrainer.fit")
-            steps = math.ceil(epochs * self.batches_per_epoch)
-        steps = check_int(steps, "steps", minimum=0, owner="VAETrainer.fit")
-        writer = self.out_dir is not None
-        if writer:
-            for folder in (self.out_dir, self.out_dir / "samples"):
-                remove_stale_temp_files(folder)
-            if resume and self._out(CHECKPOINT).is_file():
-                self.load_checkpoint()
-        log = _VAELog(self._out("log.csv"), resume_step=self.step if resume else None) if writer else None
-        try:
-            t_last = time.perf_counter()
-            while self.step < steps:
-                out = self.train_step()
-                now = time.perf_counter()
-                self.wall_time += now - t_last
-                t_last = now
-                if log is not None:
-                    log.write(**out, step=self.step, epoch=self.epoch, seconds=round(self.wall_time, 3))
-                if writer and self.sample_every and self.step % self.sample_every == 0:
-                    save_image_grid(self.sample(), self._out("samples/latest.png"))
-                if writer and self.checkpoint_every and self.step % self.checkpoint_every == 0:
-                    self.save_checkpoint()
-        finally:
-            if log is not None:
-                log.close()
-        if writer:
-            self.save_checkpoint()
-            save_image_grid(self.sample(), self._out("samples/latest.png"))
-            self.export()
-        return self
