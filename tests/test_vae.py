@@ -41,6 +41,11 @@ def test_negative_elbo_is_bernoulli_nll_plus_kl():
     nll = -(t * p.log() + (1 - t) * (1 - p).log()).sum(1)  # written out, from probabilities
     torch.testing.assert_close(rec.double(), nll.mean(), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(loss, rec + kl)
+    ref_kl = torch.distributions.kl_divergence(torch.distributions.Normal(mu, (0.5 * log_var).exp()),
+                                               torch.distributions.Normal(0.0, 1.0)).sum(1).mean()
+    loss_b, rec_b, kl_b = negative_elbo(dec, enc, x, eps, beta=0.25)  # the beta-VAE weighting
+    assert torch.equal(rec_b, rec) and torch.equal(kl_b, kl)
+    torch.testing.assert_close(loss_b.double(), nll.mean() + 0.25 * ref_kl.double(), rtol=1e-5, atol=1e-5)
 
 
 def test_decoder_range_split_and_registry():
@@ -121,6 +126,12 @@ def test_checkpoint_checks(tmp_path):
     torch.save({"generator": {}}, path)
     with pytest.raises(ValueError, match="is not a VAE trainer checkpoint"):
         t.load_checkpoint()
+    # a checkpoint written before 'beta' existed resumes as beta = 1 (what it was trained with), not otherwise
+    old = t.state_dict()
+    del old["settings"]["beta"]
+    VAETrainer(x, latent_dim=2, width=8, batch_size=20, seed=0).load_state_dict(old)
+    with pytest.raises(ValueError, match="beta: 1.0 there, 0.5 here"):
+        VAETrainer(x, latent_dim=2, width=8, batch_size=20, seed=0, beta=0.5).load_state_dict(old)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -128,6 +139,7 @@ def test_checkpoint_checks(tmp_path):
     (dict(data=torch.rand(10, 1, 4, 4) * 2), "must hold pixels in \\[0, 1\\]"),
     (dict(data=torch.rand(10, 1, 4, 4), batch_size=11), "'batch_size' parameter of VAETrainer must be at most"),
     (dict(data=torch.rand(10, 1, 4, 4), batch_size=5, lr=0.0), "'lr' parameter of VAETrainer must be > 0"),
+    (dict(data=torch.rand(10, 1, 4, 4), batch_size=5, beta=0.0), "'beta' parameter of VAETrainer must be a real number > 0.0. Got 0.0"),
 ])
 def test_bad_input_is_named(kwargs, match):
     data = kwargs.pop("data")

@@ -33,6 +33,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--latent-dim", type=_int_option(1), default=20, help="latent size k (default 20, the paper's)")
     g.add_argument("--width", type=_int_option(1), default=500, help="hidden width (default 500, the paper's)")
     g.add_argument("--lr", type=_float_option(0.0, strict=True), default=1e-3, help="Adam learning rate")
+    g.add_argument("--beta", type=_float_option(0.0, strict=True), default=1.0,
+                   help="weight of the KL term (default 1, the ELBO; < 1 gives sharper reconstructions)")
     g.add_argument("--batch-size", type=_int_option(1), default=100)
     g.add_argument("--epochs", type=_float_option(0.0), default=None, help="total passes over the data (default 100)")
     g.add_argument("--steps", type=_int_option(0), default=None, help="total steps (instead of --epochs)")
@@ -57,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     x = load_dataset(args.data, args.data_root, args.image_size, args.limit)
     words = sys.argv[sys.argv.index(NAME) + 1:] if NAME in sys.argv else []
     trainer = VAETrainer(x, latent_dim=args.latent_dim, width=args.width, batch_size=args.batch_size, lr=args.lr,
-                         seed=args.seed, out_dir=args.out, checkpoint_every=args.checkpoint_every,
+                         beta=args.beta, seed=args.seed, out_dir=args.out, checkpoint_every=args.checkpoint_every,
                          sample_every=args.sample_every, device=args.device, data_name=args.data,
                          command=" ".join(["python", "-m", "ganprior", NAME, *map(shlex.quote, words)]))
     epochs = 100.0 if args.epochs is None and args.steps is None else args.epochs

@@ -11,7 +11,10 @@ probabilities) are trained together by minimising the negative evidence lower bo
     \qquad z = \mu(x) + \sigma(x) \odot \varepsilon,\ \varepsilon \sim \mathcal{N}(0, I),
 
 (the reparameterised one-sample estimate of the reconstruction term, and the closed-form
-:math:`\mathrm{KL}(q(z \mid x) \,\|\, \mathcal{N}(0, I))`), averaged over a minibatch, with Adam.  The
+:math:`\mathrm{KL}(q(z \mid x) \,\|\, \mathcal{N}(0, I))`), averaged over a minibatch, with Adam.
+With ``beta`` :math:`= \beta \ne 1` the KL term is weighted by :math:`\beta` (the :math:`\beta`-VAE
+objective of Higgins et al., 2017): :math:`\beta < 1` trades a less Gaussian aggregate posterior for
+sharper reconstructions, i.e. a smaller representation error of the decoder as a prior.  The
 decoder then serves as a prior :math:`G(z)`, :math:`z \sim \mathcal{N}(0, I)`, like a GAN's generator.
 
 Why a VAE in a GAN library: at few measurements a prior with a small, well-spread latent is
@@ -72,8 +75,12 @@ def kl_to_standard_normal(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tens
     return 0.5 * (mu.square() + log_var.exp() - log_var - 1.0).sum(dim=1)
 
 
-def negative_elbo(decoder: VAEDecoder, encoder: VAEEncoder, x: torch.Tensor, eps: torch.Tensor):
+def negative_elbo(decoder: VAEDecoder, encoder: VAEEncoder, x: torch.Tensor, eps: torch.Tensor,
+                  beta: float = 1.0):
     r"""The per-image negative ELBO of images ``x`` with the noise ``eps`` (module docstring).
+
+    .. math:: \mathcal{L}_\beta(x) = \mathrm{BCE}\bigl(G(\mu + \sigma\odot\varepsilon), x\bigr)
+        + \beta\,\mathrm{KL}\bigl(\mathcal{N}(\mu, \operatorname{diag}\sigma^2) \,\|\, \mathcal{N}(0, I)\bigr)
 
     Parameters
     ----------
@@ -83,18 +90,20 @@ def negative_elbo(decoder: VAEDecoder, encoder: VAEEncoder, x: torch.Tensor, eps
         Images ``(B, C, H, W)`` in [0, 1].
     eps : torch.Tensor
         Standard normal noise ``(B, k)`` of the reparameterisation :math:`z = \mu + \sigma\varepsilon`.
+    beta : float
+        Weight :math:`\beta` of the KL term (1: the ELBO itself).
 
     Returns
     -------
     loss, reconstruction, kl : torch.Tensor
-        Minibatch means (scalars): ``loss = reconstruction + kl``.
+        Minibatch means (scalars): ``loss = reconstruction + beta * kl``.
     """
     mu, log_var = encoder(x)
     z = mu + (0.5 * log_var).exp() * eps
     target = x.reshape(x.shape[0], -1)
     rec = nn.functional.binary_cross_entropy_with_logits(decoder.logits(z), target, reduction="none").sum(dim=1)
     kl = kl_to_standard_normal(mu, log_var)
-    return (rec + kl).mean(), rec.mean(), kl.mean()
+    return (rec + beta * kl).mean(), rec.mean(), kl.mean()
 
 
 def load_vae_checkpoint(path) -> dict:
@@ -143,6 +152,8 @@ class VAETrainer(TrainingLoop):
         Images per step (paper: 100); an epoch is ``N // batch_size`` steps (the rest is dropped).
     lr : float
         Adam's learning rate (paper: 0.001).
+    beta : float
+        Weight of the KL term (paper: 1, the ELBO; :func:`negative_elbo`).
     seed : int
         Seeds the initial weights, the data order and the noise.
     out_dir : str or os.PathLike, optional
@@ -173,8 +184,8 @@ class VAETrainer(TrainingLoop):
     _log_class = _VAELog
 
     def __init__(self, data, *, latent_dim: int = 20, width: int = 500, batch_size: int = 100, lr: float = 1e-3,
-                 seed: int = 0, out_dir=None, checkpoint_every: int = 1000, sample_every: int = 1000, device=None,
-                 data_name=None, command=None):
+                 beta: float = 1.0, seed: int = 0, out_dir=None, checkpoint_every: int = 1000,
+                 sample_every: int = 1000, device=None, data_name=None, command=None):
         owner = "VAETrainer"
         if not isinstance(data, torch.Tensor) or data.ndim != 4 or data.shape[0] < 1:
             raise ValueError(f"The 'data' parameter of {owner} must be a tensor of images (N, C, H, W). "
@@ -190,6 +201,7 @@ class VAETrainer(TrainingLoop):
         self.lr = check_float(lr, "lr", minimum=0.0, owner=owner)
         if self.lr <= 0:
             raise ValueError(f"The 'lr' parameter of {owner} must be > 0. Got {lr!r} instead.")
+        self.beta = check_float(beta, "beta", minimum=0.0, strict=True, owner=owner)
         self.seed = check_int(seed, "seed", minimum=0, owner=owner)
         self.checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=0, owner=owner)
         self.sample_every = check_int(sample_every, "sample_every", minimum=0, owner=owner)
@@ -214,7 +226,8 @@ class VAETrainer(TrainingLoop):
     def settings(self) -> dict:
         """JSON-able hyperparameters (checkpointed; a resume must keep them)."""
         return {"latent_dim": self.decoder.latent_dim, "width": self.decoder._kwargs["width"],
-                "batch_size": self.batch_size, "lr": self.lr, "seed": self.seed, "n_data": self.n_data}
+                "batch_size": self.batch_size, "lr": self.lr, "beta": self.beta, "seed": self.seed,
+                "n_data": self.n_data}
 
     def _next_batch(self) -> torch.Tensor:
         x = self.data[self._batch_indices()]
@@ -231,7 +244,7 @@ class VAETrainer(TrainingLoop):
         x = self._next_batch()
         eps = torch.randn(x.shape[0], self.decoder.latent_dim, generator=self._noise).to(self.device)
         self.decoder.train(), self.encoder.train()
-        loss, rec, kl = negative_elbo(self.decoder, self.encoder, x, eps)
+        loss, rec, kl = negative_elbo(self.decoder, self.encoder, x, eps, self.beta)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"The VAE loss is {float(loss)} at step {self.step + 1}; lower 'lr' and resume "
                                      "from the last checkpoint.")
@@ -264,7 +277,7 @@ class VAETrainer(TrainingLoop):
         ValueError
             If the settings differ (the message lists them).
         """
-        mine, theirs = self.settings(), dict(state["settings"])
+        mine, theirs = self.settings(), {"beta": 1.0, **state["settings"]}  # checkpoints before beta: 1
         diff = {k: (theirs.get(k), v) for k, v in mine.items() if theirs.get(k) != v}
         if diff:
             raise ValueError(f"Cannot resume from {source}: its settings differ from this run's "
@@ -328,7 +341,7 @@ class VAETrainer(TrainingLoop):
         atomic_write_json({
             "format": CONFIG_FORMAT, "generator": self.decoder.config, "encoder": self.encoder.config,
             "latent_shape": [self.decoder.latent_dim], "image_shape": list(self.decoder.image_shape),
-            "output_range": [0.0, 1.0], "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli"}},
+            "output_range": [0.0, 1.0], "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli", "beta": self.beta}},
             "hyperparameters": self.settings(), "device": str(self.device),
             "data": {"name": self.data_name, "n_images": self.n_data},
             "steps": self.step, "epochs": self.step / self.batches_per_epoch, "wall_time_s": round(self.wall_time, 1),
