@@ -57,6 +57,7 @@ from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and
     BEYOND_FIXED,
     PRESETS,
     auto_candidate_methods,
+    beyond_defaults,
     chosen_prior,
     load_selection,
     measure,
@@ -143,7 +144,7 @@ def main(argv=None):
         if prior not in priors:
             priors[prior] = ganprior.load_prior(prior)
         G = priors[prior]
-        given = {k: validated_options(k, m, state) for k in names}
+        given = {k: {**beyond_defaults(k, cfg, G), **validated_options(k, m, state, explicit=True)} for k in names}
         checked = auto_candidates(given, G, tuple(x.shape[1:]))
         labels = [label for label, _, _ in checked]
         cands = [(n, opts) for _, n, opts in checked]

@@ -61,6 +61,7 @@ from _common import weights_sha256
 
 import ganprior
 from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_sample
+from ganprior.solvers.csgm import warmup_steps
 from ganprior.solvers.ilo import block_ends, default_cut
 from ganprior.solvers.selection import cv_plan
 
@@ -261,12 +262,25 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
+        candidates = {k: {**beyond_defaults(k, cfg, G), **v} for k, v in candidates.items()}
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **cfg["auto_selection"], **engine)
     if method in BEYOND:
         fixed = cfg.get("beyond_fixed", {}).get(method, {})
         return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed,
-                                **(chosen or {}), **engine)
+                                **{**beyond_defaults(method, cfg, G), **chosen}, **engine)
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
+
+
+def beyond_defaults(method, cfg, G):
+    """The options of a method beyond the range that every solve is given unless chosen otherwise: the API's
+    defaults (the warm-up, half of the steps; ILO's cut, ``default_cut(G)``), never the prior's recipe, which
+    ``recover`` would fill in for an option not given and which need not be the default at m."""
+    if method not in BEYOND:
+        return {}
+    out = {"warmup": warmup_steps(None, cfg["steps"])}
+    if method == "ilo" and block_ends(G):
+        out["cut"] = default_cut(G)
+    return out
 
 
 SEARCH_KEYS = ("tried", "order", "chosen", "status")  # a search's outcome in a selection.json record
@@ -417,7 +431,7 @@ def warmup_candidates(cfg, method):
     fractions = cfg.get("warmup_choices", {}).get(method, []) if method in BEYOND else []
     if not fractions:
         return [], None
-    default = cfg["steps"] // 2
+    default = warmup_steps(None, cfg["steps"])
     return sorted({int(round(f * cfg["steps"])) for f in fractions} | {default}), default
 
 
@@ -574,27 +588,31 @@ def auto_candidate_methods(cfg):
     return [k for k in cfg["methods"] if k != "auto"] + [k for k in BEYOND if k not in cfg["methods"]]
 
 
-def chosen_options(search):
+def chosen_options(search, explicit=False):
     """The options a saved search chose or was given besides its hyperparameter (``{}`` if none): BEYOND_CHOICES
     (ILO's cut), the prior CSGM's search chose (PRIOR_CHOICES), or that prior in a later method's record. A choice
-    of the ``default`` (the preset's prior) is left out: its rows are the rows of the run without the choice."""
+    of the ``default`` (the preset's prior) is left out of a row's label: its rows are the rows of the run without
+    the choice. ``explicit``: every choice, the defaults too -- what a solve is given, so that no option falls back
+    on the prior's recipe (``recover`` fills an option it is not given from ``G.recipe``, whose value at m need not
+    be the search's default)."""
     search = search or {}
     opts = {"prior": search["prior"]} if search.get("prior") else {}
     opts.update({k: v["chosen"] for k, v in search.get("choice", {}).items()
-                 if "default" not in v or v["chosen"] != v["default"]})
+                 if explicit or "default" not in v or v["chosen"] != v["default"]})
     return opts
 
 
-def validated_options(method, m, state):
+def validated_options(method, m, state, explicit=False):
     """The arguments of ``recover`` that ``method``'s validation search chose at ``m`` (from selection.json):
-    its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range."""
+    its hyperparameter, plus CSGM's lam and the fixed basis / cut for a method beyond the range (``explicit``:
+    the choices equal to their default too, :func:`chosen_options`; what a solve is given)."""
     rec = state[f"{method} m={m}"]
     opts = {rec["hyperparameter"]: rec["chosen"]}
     if rec.get("lam") is not None:
         opts["lam"] = rec["lam"]
     opts.update(rec.get("fixed") or {})
     # the prior is not an argument of recover: auto runs every candidate with the prior chosen at m (row_search)
-    opts.update({k: v for k, v in chosen_options(rec).items() if k != "prior"})
+    opts.update({k: v for k, v in chosen_options(rec, explicit).items() if k != "prior"})
     return opts
 
 
@@ -1094,7 +1112,8 @@ def main(argv=None):
             continue
         state = load_selection(out)
         search = row_search(state, method, m, cfg["auto_selection"], candidates)
-        chosen = chosen_options(search)
+        chosen = chosen_options(search)  # the row's label
+        given = chosen_options(search, explicit=True)  # the solve's options, defaults included
         kept = drop_stale_rows(per_image, method, m, search)
         done = {k for k in done if k[:2] != (method, m)} | kept  # rows chosen again count, whatever was thought
         idx = [i for i in range(len(x_test)) if (method, m, i) not in done]
@@ -1106,12 +1125,12 @@ def main(argv=None):
         if m not in A_all:
             A_all[m], y_all[m] = measure(x_test, m, cfg["noise"], seed=0)
         A, y = A_all[m], y_all[m]
-        cands = {k: validated_options(k, m, state) for k in candidates} if method == "auto" else None
+        cands = {k: validated_options(k, m, state, explicit=True) for k in candidates} if method == "auto" else None
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
             x_hat = run_method(method, y[part], A, G, cfg, value, args.precision, image_shape, lam=lam,
-                               candidates=cands, chosen=chosen)
+                               candidates=cands, chosen=given)
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])

@@ -725,8 +725,9 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     warm = [s for s in seen if s[0] == "val" and "warmup" in s[2]]
     assert sorted(s[2]["warmup"] for s in warm) == [1, 3] and {s[1] for s in warm} == {rec["chosen"]}
     tests = [s for s in seen if s[0] == "test"]
-    cut = {} if rec["choice"]["cut"]["chosen"] == 3 else {"cut": 6}  # the default cut is not named
-    assert tests == [("test", rec["chosen"], {**cut, **({} if w["chosen"] == 2 else {"warmup": w["chosen"]})})]
+    cut = {} if rec["choice"]["cut"]["chosen"] == 3 else {"cut": 6}  # the default cut is not named in the label
+    given = {"cut": rec["choice"]["cut"]["chosen"]}  # but every choice is given to the solve, the defaults too
+    assert tests == [("test", rec["chosen"], {**given, "warmup": w["chosen"]})]
     named = "".join(f"; {k}={v}" for k, v in cut.items())
     label = f"radius (lam={rec['lam']:g}{named}" + ("" if w["chosen"] == 2 else f"; warmup={w['chosen']}") + ")"
     assert {r["hyperparameter"] for r in rows(out) if r["method"] == "ilo"} == {label}
@@ -745,7 +746,8 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     assert {k: v for k, v in again.items() if k != "choice"} == {k: v for k, v in rec.items() if k != "choice"}
     assert again["choice"]["cut"] == rec["choice"]["cut"] and again["choice"]["warmup"]["chosen"] == 2
     assert sorted(s[2]["warmup"] for s in seen if s[0] == "val") == [1, 2, 3]  # no radius solved again
-    assert [s for s in seen if s[0] == "test"] == ([] if w["chosen"] == 2 else [("test", rec["chosen"], cut)])
+    assert [s for s in seen if s[0] == "test"] == ([] if w["chosen"] == 2 else [("test", rec["chosen"],
+                                                                                   {**given, "warmup": 2})])
     assert {r["hyperparameter"] for r in rows(out) if r["method"] == "ilo"} == {f"radius (lam={rec['lam']:g}{named})"}
     # the choice taken off again: the record loses it and nothing is solved
     monkeypatch.setattr(bench, "WARMUP_CHOICES", {})
@@ -778,3 +780,35 @@ def test_inpainting_benchmark_refuses_rows_of_other_weights_before_any_work(tmp_
         inp.main([*args, "--masks", "center", "half"])
     assert not solved
     assert len((tmp_path / "inpainting_mnist_test300_quick_per_image.csv").read_text().splitlines()) == n_rows
+
+
+def test_every_solve_is_given_the_searchs_options_never_the_priors_recipe(bench, monkeypatch):
+    # A choice equal to its default is left out of a row's label, but the solve must still be given it: recover
+    # fills an option it is not given from G.recipe, whose value at m need not be the search's default (the CelebA
+    # grid's ILO rows at m = 200 and 500 were once solved at the recipe's cut 6 where the search chose the default 3)
+    from ganprior.models import build_generator
+
+    G = ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=0), name="random")
+    G.recipe = {"recover": {"methods": {"ilo": {"cut": 6, "warmup": 0.75}, "sparse-gen": {"warmup": 0.25}}}}
+    cfg = dict(bench.preset("mnist"), restarts=1, steps=4, lr=0.1, chunk=None, schedule="cosine", prior_models={})
+    search = {"hyperparameter": "radius", "chosen": 1.0, "lam": 0.1,
+              "choice": {"cut": {"chosen": 3, "default": 3}, "warmup": {"chosen": 2, "default": 2}}}
+    assert bench.chosen_options(search) == {}  # the label: as without the choices
+    assert bench.chosen_options(search, explicit=True) == {"cut": 3, "warmup": 2}
+    seen = []
+    real = ganprior.recover
+
+    def recording(*args, **kwargs):
+        res = real(*args, **kwargs, return_result=True)
+        seen.append(res.info["settings"])
+        return res.x
+
+    monkeypatch.setattr(ganprior, "recover", recording)
+    A = ganprior.operators.Gaussian(10, in_shape=(1, 28, 28), seed=0)
+    y = torch.randn(1, 10, generator=torch.Generator().manual_seed(0))
+    for method in ("ilo", "sparse-gen"):
+        bench.run_method(method, y, A, G, cfg, 1.0, "fp32", (1, 28, 28), lam=0.1)  # no choice at all
+    bench.run_method("ilo", y, A, G, cfg, 1.0, "fp32", (1, 28, 28), lam=0.1,
+                     chosen=bench.chosen_options(search, explicit=True))
+    assert [(s.get("cut"), s["warmup"]) for s in seen] == [(3, 2), (None, 2), (3, 2)]  # the defaults: 3, 4 // 2
+    assert ganprior.priors.recipe_for(G, "recover", 10, method="ilo") == {"cut": 6, "warmup": 0.75}  # not used
