@@ -285,8 +285,11 @@ def main(argv=None):
         rows = (f"| decoder (the prior) | `{json.dumps(config['generator'])}` |\n"
                 f"| encoder (training only, not shipped) | `{json.dumps(config['encoder'])}` |\n"
                 f"| latent | {config['latent_shape']} ~ N(0, I); output sigmoid in [0, 1] |\n"
-                f"| loss | negative ELBO, Bernoulli likelihood (ganprior.training.vae) |\n"
-                f"| training recipe | Adam lr {hp['lr']}, batch {hp['batch_size']}, seed {hp['seed']} |")
+                + ("| loss | negative ELBO, Bernoulli likelihood (ganprior.training.vae) |\n"
+                   if hp.get("beta", 1.0) == 1.0
+                   else f"| loss | negative ELBO with the KL term weighted by beta = {hp['beta']:g} (a beta-VAE), "
+                        "Bernoulli likelihood (ganprior.training.vae) |\n")
+                + f"| training recipe | Adam lr {hp['lr']}, batch {hp['batch_size']}, seed {hp['seed']} |")
     else:
         rows = (f"| generator | `{json.dumps(config['generator'])}` |\n"
                 f"| discriminator | `{json.dumps(config['discriminator'])}` |\n"

@@ -119,7 +119,7 @@ WARMUP_RULE = "lower than the default's (half of the steps) by more than one sta
 # by few measurements, the preset's k = 64 represents digits better.  Recorded in selection.json (CSGM's record's
 # "choice": every prior's own search; a later method's record names a prior other than the preset's) and then in
 # the row labels.
-PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20", "mnist-vae"]}
+PRIOR_CHOICES = {"mnist": ["mnist", "mnist-k20", "mnist-vae", "mnist-bvae"]}
 # Another prior replaces the preset's only where its validation errors (each prior at its own best lam) are lower
 # by more than one standard error of the paired difference over the validation images (the one-standard-error rule
 # of cross-validation, Hastie, Tibshirani & Friedman, ESL 7.10: keep the default unless another is clearly better);

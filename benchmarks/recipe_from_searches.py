@@ -8,9 +8,16 @@ values, the bound between two validated m their geometric mean rounded down (``m
 half, where the search kept it). Everything else of the base recipe (engine settings, ``source``, ``note``,
 ``inpaint``) is kept; the ``source`` text is the author's to update.
 
+For a grid that chooses its prior per m (MNIST, ``PRIOR_CHOICES``), ``--prior NAME`` builds that prior's recipe:
+lam from its own CSGM search at every m (each prior is searched at every m), the methods' tables from the m where
+the validation digits chose it (the only m where those methods were searched with it), the first and last of
+those values extended below and above them.
+
     python benchmarks/recipe_from_searches.py --dataset celeba --base benchmarks/results/celeba/recipe.json \\
         --out benchmarks/results/celeba/recipe.json
     python benchmarks/build_prior.py --update celeba64 --recipe benchmarks/results/celeba/recipe.json
+    python benchmarks/recipe_from_searches.py --dataset mnist --prior mnist-bvae \
+        --base benchmarks/results/mnist/recipe_mnist-vae.json --out benchmarks/results/mnist/recipe_mnist-bvae.json
 
 ``tests/test_priors_run_folder.py`` checks the bundled recipes against the committed searches at every m.
 """
@@ -48,31 +55,44 @@ def ranges(key: str, values: list[tuple[int, float | int]]) -> list[dict]:
     return rows
 
 
-def recover_recipe(dataset: str, results: Path, base: dict) -> dict:
-    """``base`` with its ``recover`` lam and ``methods`` tables rebuilt from ``results``' selection.json."""
+def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = None) -> dict:
+    """``base`` with its ``recover`` lam and ``methods`` tables rebuilt from ``results``' selection.json (for a grid
+    that chooses its prior per m, the tables of ``prior``)."""
     cfg = bench.PRESETS[dataset]
-    if dataset in bench.PRIOR_CHOICES:
-        raise ValueError(f"dataset: {dataset!r} chooses its prior per m (PRIOR_CHOICES); this builder takes a grid "
-                         "solved with one prior at every m")
+    choices = bench.PRIOR_CHOICES.get(dataset)
+    if choices and prior is None:
+        raise ValueError(f"dataset: {dataset!r} chooses its prior per m (PRIOR_CHOICES); name the prior whose "
+                         f"recipe to build with prior= (one of {choices})")
+    if prior is not None and prior not in (choices or [cfg["prior"]]):
+        raise ValueError(f"prior: expected one of {choices or [cfg['prior']]} (the priors {dataset}'s grid was "
+                         f"solved with), got {prior!r}")
+    name = prior or cfg["prior"]
     state = bench.load_selection(results)
     grid = sorted({rec["m"] for rec in state.values()})
     if grid != sorted(cfg["m"]):
         raise ValueError(f"results: {results} has searches at m = {grid}, the {dataset} grid is {sorted(cfg['m'])}")
-    steps, G = cfg["steps"], ganprior.load_prior(cfg["prior"])
+    steps, G = cfg["steps"], ganprior.load_prior(name)
+    if choices:  # each prior's own lam search at every m; the methods where this prior was chosen
+        lams = [(m, float(state[f"csgm m={m}"]["choice"]["prior"]["searches"][name]["chosen"])) for m in grid]
+        own = [m for m in grid if (bench.chosen_prior(state, m) or cfg["prior"]) == name]
+        if not own:
+            raise ValueError(f"prior: {name!r} is chosen at no m of {results}; its methods were never searched")
+    else:
+        lams, own = [(m, float(state[f"csgm m={m}"]["chosen"])) for m in grid], grid
     recipe = copy.deepcopy(base)
     rec = recipe.setdefault("recover", {})
-    rec["lam"] = ranges("lam", [(m, float(state[f"csgm m={m}"]["chosen"])) for m in grid])
+    rec["lam"] = ranges("lam", lams)
     methods = {}
     for method, keys in METHOD_KEYS.items():
-        opts = {m: bench.validated_options(method, m, state) for m in grid}
+        opts = {m: bench.validated_options(method, m, state) for m in own}
         args = dict(bench.BEYOND_FIXED.get(dataset, {}).get(method, {}))
         for key in keys:
             if key == "warmup":  # a fraction of the steps; the API's default where the search kept it
-                column = [(m, round(warmup_steps(opts[m].get("warmup"), steps) / steps, 4)) for m in grid]
+                column = [(m, round(warmup_steps(opts[m].get("warmup"), steps) / steps, 4)) for m in own]
             elif key == "cut":
-                column = [(m, int(opts[m].get("cut", default_cut(G)))) for m in grid]
+                column = [(m, int(opts[m].get("cut", default_cut(G)))) for m in own]
             else:
-                column = [(m, float(opts[m][key])) for m in grid]
+                column = [(m, float(opts[m][key])) for m in own]
             args[key] = ranges(key, column)
         methods[method] = args
     rec["methods"] = methods
@@ -84,10 +104,11 @@ def main(argv=None):
     p.add_argument("--dataset", choices=sorted(bench.PRESETS), required=True)
     p.add_argument("--results", type=Path, default=None, help="default benchmarks/results/<dataset>")
     p.add_argument("--base", type=Path, required=True, help="the recipe whose other fields are kept")
+    p.add_argument("--prior", default=None, help="for a grid that chooses its prior per m: whose recipe to build")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     results = args.results or Path(__file__).resolve().parent / "results" / args.dataset
-    recipe = recover_recipe(args.dataset, results, json.loads(args.base.read_text()))
+    recipe = recover_recipe(args.dataset, results, json.loads(args.base.read_text()), args.prior)
     args.out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"wrote {args.out}")
 

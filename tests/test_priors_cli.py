@@ -28,7 +28,7 @@ def test_list_priors_and_load():
         ganprior.load_prior("imagenet")
 
 
-@pytest.mark.parametrize("name", ["mnist", "mnist-k20", "celeba64", "fashion-mnist"])
+@pytest.mark.parametrize("name", ["mnist", "mnist-k20", "mnist-vae", "mnist-bvae", "celeba64", "fashion-mnist"])
 def test_prior_card_states_measured_quality(name):
     if name not in ganprior.list_priors():
         pytest.skip(f"prior {name!r} is not bundled")

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 import torch
@@ -330,7 +331,7 @@ RECIPE_DEPARTURES = {
 }
 
 
-@pytest.mark.parametrize("dataset, priors", [("mnist", ("mnist", "mnist-vae", "mnist-k20")),
+@pytest.mark.parametrize("dataset, priors", [("mnist", ("mnist", "mnist-vae", "mnist-k20", "mnist-bvae")),
                                              ("celeba", ("celeba64",))])
 def test_bundled_recipes_follow_the_committed_error_vs_m_searches(dataset, priors):
     """At every m of the committed grid (MNIST, CelebA), the recipe of the prior the benchmark chose there gives the
@@ -379,6 +380,13 @@ def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
         rfs.ranges("x", [(50, 1.0), (20, 1.0)])
     with pytest.raises(ValueError, match="PRIOR_CHOICES"):
         rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {})
+    with pytest.raises(ValueError, match="prior: expected one of"):
+        rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {}, prior="celeba64")
+    # a grid that chooses its prior per m: the prior's own lam at every m, its methods where it was chosen
+    mnist = ROOT / "benchmarks" / "results" / "mnist"
+    bvae = json.loads((mnist / "recipe_mnist-bvae.json").read_text())
+    assert rfs.recover_recipe("mnist", mnist, json.loads((mnist / "recipe_mnist-vae.json").read_text()),
+                              prior="mnist-bvae")["recover"] == {**bvae["recover"], "source": ANY}
     # from the committed searches it gives the committed recipe back (lam and every method's table), whatever
     # tables the base held: the previous recipe (the first prior's values) as the base
     committed = json.loads((ROOT / "benchmarks" / "results" / "celeba" / "recipe.json").read_text())

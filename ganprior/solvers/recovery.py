@@ -237,10 +237,10 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         The ``(m, n)`` measurement operator, shared by all problems.
     G : Generator, torch.nn.Module or str, optional
         The prior (latent methods only); a string names a bundled prior or a
-        prior / training-run folder.  For MNIST digits, ``"mnist-vae"``
-        (Bora et al.'s VAE, 20-dimensional latent) is better determined by few
-        measurements (m up to about 50-70), ``"mnist"`` (64, a GAN) from
-        m = 100 (see the priors guide).
+        prior / training-run folder.  For MNIST digits, ``"mnist-bvae"`` (a
+        beta-VAE, 20-dimensional latent) is better determined by few
+        measurements (m from about 25 to 150), ``"mnist"`` (64, a GAN) from
+        m = 200 (see the priors guide).
     method : str or LatentObjective
         A registered method (see :func:`~ganprior.method_names` and the
         methods table in the docs): ``"csgm"`` (default), ``"csgm-tv"``, the
