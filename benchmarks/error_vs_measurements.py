@@ -782,6 +782,18 @@ def check_fingerprints(mine, theirs, where):
             "'priors_sha256' entry of its metadata.json.")
 
 
+MERGED = "   # run into a separate folder and merged"  # the note a merged folder's commands carry
+
+
+def merged_commands(target, theirs):
+    """The target's commands, then those of a merged folder's that the target does not have, each once and with
+    the note MERGED: a folder started with a copy of the target (of its state then or of an earlier one) carries
+    the target's history, which is not recorded again."""
+    have = set(target)
+    own = [c if c.endswith(MERGED) else c + MERGED for c in theirs if c and c not in have]
+    return list(target) + [c for c in dict.fromkeys(own) if c not in have and c[:-len(MERGED)] not in have]
+
+
 def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries), their
@@ -851,10 +863,8 @@ def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
         if (new or fresh) and metas[folder] is not None:  # a repeated merge records nothing twice
             other = metas[folder]
             cmds = other.get("commands", [other.get("command")])
-            # a folder started with a copy of the target carries the target's history: only its own runs are added
             copied = bool(base_cmds) and cmds[:len(base_cmds)] == base_cmds
-            meta["commands"] = meta.get("commands", []) + [c + "   # run into a separate folder and merged"
-                                                           for c in cmds[len(base_cmds) if copied else 0:] if c]
+            meta["commands"] = merged_commands(meta.get("commands", []), cmds)
             meta["wall_time_total_s"] = round(meta.get("wall_time_total_s", 0.0) + other.get("wall_time_total_s", 0.0)
                                               - (base_total if copied else 0.0), 1)
     write_csv(vpath, VAL_FIELDS, vrows)

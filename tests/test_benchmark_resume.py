@@ -812,3 +812,14 @@ def test_every_solve_is_given_the_searchs_options_never_the_priors_recipe(bench,
                      chosen=bench.chosen_options(search, explicit=True))
     assert [(s.get("cut"), s["warmup"]) for s in seen] == [(3, 2), (None, 2), (3, 2)]  # the defaults: 3, 4 // 2
     assert ganprior.priors.recipe_for(G, "recover", 10, method="ilo") == {"cut": 6, "warmup": 0.75}  # not used
+
+
+def test_a_merge_records_a_folders_own_commands_once(bench):
+    # a folder copied from an earlier state of the target (the target ran more since) carries the target's history:
+    # only its own commands are added, once each, with one note (they used to come again, the note doubled)
+    note = bench.MERGED
+    target = ["run a", "run b" + note, "merge", "run c"]
+    theirs = ["run a", "run b" + note, "merge", "run d", "run d", "summary d"]
+    assert bench.merged_commands(target, theirs) == target + ["run d" + note, "summary d" + note]
+    assert bench.merged_commands(target + ["run d" + note], theirs) == target + ["run d" + note, "summary d" + note]
+    assert bench.merged_commands([], ["x", ""]) == ["x" + note]
