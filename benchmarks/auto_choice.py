@@ -57,11 +57,10 @@ from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and
     BEYOND_FIXED,
     PRESETS,
     auto_candidate_methods,
-    beyond_defaults,
     chosen_prior,
     load_selection,
     measure,
-    validated_options,
+    solve_options,
 )
 
 RULES = ("per-problem", "shared", "adaptive")
@@ -144,7 +143,7 @@ def main(argv=None):
         if prior not in priors:
             priors[prior] = ganprior.load_prior(prior)
         G = priors[prior]
-        given = {k: {**beyond_defaults(k, cfg, G), **validated_options(k, m, state, explicit=True)} for k in names}
+        given = {k: solve_options(k, m, state, cfg, G) for k in names}
         checked = auto_candidates(given, G, tuple(x.shape[1:]))
         labels = [label for label, _, _ in checked]
         cands = [(n, opts) for _, n, opts in checked]

@@ -616,6 +616,13 @@ def validated_options(method, m, state, explicit=False):
     return opts
 
 
+def solve_options(method, m, state, cfg, G):
+    """What a study that calls ``recover`` itself gives a solve of ``method`` at ``m`` with the prior ``G``: the
+    validated options with every choice named, over :func:`beyond_defaults` (as :func:`run_method` does) -- never
+    the prior's recipe."""
+    return {**beyond_defaults(method, cfg, G), **validated_options(method, m, state, explicit=True)}
+
+
 def load_selection(out):
     path = Path(out) / "selection.json"
     return json.loads(path.read_text()) if path.exists() else {}

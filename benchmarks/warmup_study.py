@@ -39,12 +39,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import mean_ci  # noqa: E402
 from error_vs_measurements import (  # noqa: E402
     PRESETS,
-    beyond_defaults,
     chosen_prior,
     default_data_root,
     load_selection,
     measure,
-    validated_options,
+    solve_options,
     validation_images,
 )
 
@@ -131,7 +130,7 @@ def main(argv=None):
             x = data[tuple(val_ids)]
             prior = chosen_prior(state, m) or meta_in["prior"]
             G = priors.setdefault(prior, ganprior.load_prior(prior))
-            opts = {**beyond_defaults(method, cfg, G), **validated_options(method, m, state, explicit=True)}
+            opts = solve_options(method, m, state, cfg, G)
             opts.pop("warmup", None)  # the study's own
             A, y = measure(x, m, cfg["noise"], seed=1)  # the search's operator and noise
             searched = float(np.mean(default_errors(args.results, method, m, rec, val_ids)))

@@ -57,6 +57,11 @@ class TrainingLoop:
         self.batch_in_epoch += 1
         return self._perm[start:start + local]
 
+    def _next_images(self) -> torch.Tensor:
+        """The next minibatch (:meth:`_batch_indices`) as float images in [0, 1], still on the CPU."""
+        x = self.data[self._batch_indices()]
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
+
     def _out(self, name) -> Path:
         if self.out_dir is None:
             raise ValueError(f"This {type(self).__name__} has no 'out_dir'; pass one to write files.")

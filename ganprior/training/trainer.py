@@ -316,9 +316,7 @@ class Trainer(TrainingLoop):
 
     # ------------------------------------------------------------------ data and noise
     def _next_batch(self) -> torch.Tensor:
-        x = self.data[self._batch_indices()]
-        x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
-        x = x.mul_(2.0).sub_(1.0).to(self.device)
+        x = self._next_images().mul_(2.0).sub_(1.0).to(self.device)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def _local(self, t: torch.Tensor) -> torch.Tensor:

@@ -230,8 +230,7 @@ class VAETrainer(TrainingLoop):
                 "n_data": self.n_data}
 
     def _next_batch(self) -> torch.Tensor:
-        x = self.data[self._batch_indices()]
-        return (x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()).to(self.device)
+        return self._next_images().to(self.device)
 
     def train_step(self) -> dict:
         """One Adam step on a minibatch; returns its ``loss``, ``reconstruction`` and ``kl`` (floats).
@@ -341,7 +340,8 @@ class VAETrainer(TrainingLoop):
         atomic_write_json({
             "format": CONFIG_FORMAT, "generator": self.decoder.config, "encoder": self.encoder.config,
             "latent_shape": [self.decoder.latent_dim], "image_shape": list(self.decoder.image_shape),
-            "output_range": [0.0, 1.0], "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli", "beta": self.beta}},
+            "output_range": [0.0, 1.0],
+            "loss": {"name": "negative-elbo", "params": {"likelihood": "bernoulli", "beta": self.beta}},
             "hyperparameters": self.settings(), "device": str(self.device),
             "data": {"name": self.data_name, "n_images": self.n_data},
             "steps": self.step, "epochs": self.step / self.batches_per_epoch, "wall_time_s": round(self.wall_time, 1),
