@@ -92,6 +92,13 @@ def fake_prior(name):
     return ganprior.Generator(build_generator("dcgan28", latent_dim=20, width=16, seed=len(name)), name=name)
 
 
+def ilo_args(root, out):
+    """A tiny ILO grid: the random prior, m = 25, 2 test and 3 validation digits, 4 steps."""
+    return ["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
+            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+            "--out", str(out)]
+
+
 class Interrupt(Exception):
     pass
 
@@ -443,6 +450,7 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     root = require_mnist()
     out = tmp_path / "choice"
     monkeypatch.setitem(bench.BEYOND_CHOICES, "mnist", {"ilo": {"cut": [3, 6]}})
+    monkeypatch.setitem(bench.CHOICE_AT_OWN_BEST, "mnist", {})  # the coordinate search (CelebA's)
     bench.main(["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
                 "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
                 "--out", str(out)])
@@ -475,7 +483,7 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
 
 
-def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, tmp_path):
+def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, tmp_path, monkeypatch):
     # BEYOND_CHOICES "block ends" (ILO's cut on MNIST and CelebA): the candidates are block_ends of the prior that
     # solves at that m (the 28x28 DCGAN's 3 and 6, the VAE decoder's 2 and 4), the first the default: rows of the
     # default cut keep the label of a run without the choice; a generator without blocks has no choice
@@ -492,10 +500,9 @@ def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, 
     assert bench.beyond_choices({"beyond_choices": {"ilo": {"cut": [3, 6, 9]}}}, "ilo", dcgan) == (
         {"cut": [3, 6, 9]}, {})
     root = require_mnist()
+    monkeypatch.setitem(bench.CHOICE_AT_OWN_BEST, "mnist", {})  # the coordinate search (CelebA's)
     out = tmp_path / "blocks"
-    args = ["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
-            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
-            "--out", str(out)]
+    args = ilo_args(root, out)
     bench.main(args)
     rec = bench.load_selection(out)["ilo m=25"]
     choice = rec["choice"]["cut"]
@@ -511,6 +518,72 @@ def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, 
     before = (out / "per_image.csv").read_text()
     bench.main(args)  # reused: nothing solved again
     assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
+
+
+def test_own_best_choice_searches_every_candidate_and_keeps_the_default_unless_clearly_better(bench):
+    # CHOICE_AT_OWN_BEST: each candidate gets the hyperparameter's whole search; a candidate replaces the default only
+    # where its errors at its own best value are lower by more than one standard error of the paired difference.
+    # A made-up error surface over 4 images: cut 3 is best at radius 0.1, cut 6 at radius 1 and lower at radius 1
+    # (what a coordinate search at radius 1 would see), yet not clearly lower than cut 3 at 0.1
+    surface = {(3, 0.1): [0.50, 0.52, 0.49, 0.51], (3, 0.3): [0.6] * 4, (3, 1.0): [0.9] * 4,
+               (6, 0.1): [0.8] * 4, (6, 0.3): [0.7] * 4, (6, 1.0): [0.40, 0.60, 0.46, 0.50]}
+    calls = []
+
+    def solve(value, opts):
+        calls.append((opts["cut"], value))
+        return surface.get((opts["cut"], value), [1.0] * 4)
+
+    rule = dict(factor=3.0, lower=0.0, lower_reachable=True, snap_below=0.01, max_steps=5)
+    res, errs = bench.own_best_choice("cut", [3, 6], 3, {}, solve, [0.1, 0.3, 1.0], rule)
+    rec = res["record"]
+    assert rec["searches"]["3"]["chosen"] == 0.1 and rec["searches"]["6"]["chosen"] == 1.0
+    assert [c for c, _ in rec["tried"]] == [3, 6]
+    assert dict(rec["tried"]) == pytest.approx({3: 0.505, 6: 0.49})
+    d = np.array(surface[(6, 1.0)]) - np.array(surface[(3, 0.1)])
+    assert rec["paired"] == [[6, pytest.approx(d.mean()), pytest.approx(d.std(ddof=1) / 2)]]
+    assert d.mean() < 0 < d.mean() + d.std(ddof=1) / 2  # lower in mean, within one standard error
+    assert rec["chosen"] == 3 and res["choice"] == {"chosen": 3} and res["best"] == 0.1
+    assert set(errs) == {3, 6} and errs[6][1.0] == surface[(6, 1.0)] and len(calls) == len(set(calls))
+    # clearly lower: the other candidate is chosen, with its own best value
+    surface[(6, 1.0)] = [0.30, 0.31, 0.29, 0.30]
+    res, _ = bench.own_best_choice("cut", [3, 6], 3, {}, solve, [0.1, 0.3, 1.0], rule)
+    assert res["record"]["chosen"] == 6 and res["best"] == 1.0
+    assert [v for v, _ in res["tried"]] == [0.1, 0.3, 1.0, 3.0]  # cut 6's own search, widened past radius 1
+
+
+def test_the_ilo_cut_chosen_at_each_cuts_own_best_radius_is_recorded_and_its_rows_labelled(bench, tmp_path):
+    # the MNIST grid (CHOICE_AT_OWN_BEST): ILO's radius searched at both block ends of the random DCGAN; the record
+    # is the chosen cut's search, keeps both searches, and every radius solved at the other cut is in validation.csv
+    root = require_mnist()
+    assert bench.CHOICE_AT_OWN_BEST["mnist"] == {"ilo": ["cut"]}
+    out = tmp_path / "own"
+    args = ilo_args(root, out)
+    bench.main(args)
+    rec = bench.load_selection(out)["ilo m=25"]
+    choice = rec["choice"]["cut"]
+    assert choice["candidates"] == [3, 6] and choice["default"] == 3 and choice["rule"] == bench.OWN_BEST_RULE
+    assert "at" not in choice and set(choice["searches"]) == {"3", "6"}
+    own = choice["searches"][str(choice["chosen"])]
+    assert [rec[k] for k in ("tried", "chosen", "status")] == [own[k] for k in ("tried", "chosen", "status")]
+    with open(out / "validation.csv") as f:
+        val = [r for r in csv.DictReader(f) if r["method"] == "ilo"]
+    other = 6 if choice["chosen"] == 3 else 3
+    for cut, label in ((choice["chosen"], "radius"), (other, f"radius (cut={other})")):
+        for v, e in choice["searches"][str(cut)]["tried"]:
+            got = [float(r["mse"]) for r in val if r["hyperparameter"] == label and float(r["value"]) == v]
+            assert len(got) == 3 and abs(np.mean(got) - e) < 1e-5
+    assert "cut = " in (out / "selection.log").read_text() and "each at its best radius" in (
+        out / "selection.log").read_text()
+    before = (out / "per_image.csv").read_text()
+    bench.main(args)  # reused: nothing solved again
+    assert (out / "per_image.csv").read_text() == before and bench.load_selection(out)["ilo m=25"] == rec
+    # a search of the coordinate kind (cut at radius 1) is not reused under the own-best rule: it is made again
+    sel = json.loads((out / "selection.json").read_text())
+    sel["ilo m=25"]["choice"]["cut"] = dict(candidates=[3, 6], at=1.0, tried=[[3, 0.5], [6, 0.4]], chosen=6,
+                                            default=3)
+    (out / "selection.json").write_text(json.dumps(sel))
+    bench.main(args + ["--validation-only"])
+    assert bench.load_selection(out)["ilo m=25"]["choice"]["cut"] == choice
 
 
 def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used_by_every_latent_method(
@@ -700,9 +773,7 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     root = require_mnist()
     monkeypatch.setattr(bench, "WARMUP_CHOICES", {"mnist": {"ilo": [0.25, 0.5, 0.75]}})
     out = tmp_path / "warmup"
-    args = ["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
-            "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
-            "--out", str(out)]
+    args = ilo_args(root, out)
     seen = []  # ILO's solves: (validation or test, value, options)
     real_run = bench.run_method
     monkeypatch.setattr(bench, "run_method", lambda method, y, *a, **k: (method == "ilo" and seen.append(
@@ -823,3 +894,42 @@ def test_a_merge_records_a_folders_own_commands_once(bench):
     assert bench.merged_commands(target, theirs) == target + ["run d" + note, "summary d" + note]
     assert bench.merged_commands(target + ["run d" + note], theirs) == target + ["run d" + note, "summary d" + note]
     assert bench.merged_commands([], ["x", ""]) == ["x" + note]
+
+
+def test_verify_solves_the_first_rows_again_as_the_grid_did_and_reports_differences(bench, tmp_path):
+    # rows of CSGM, a Lasso, Sparse-Gen and auto solved in chunks of 2; --verify 2 solves images 0 and 1 of every
+    # (method, m) again through the grid's own solve and finds every MSE as written; a row edited by hand, a row of
+    # another value than its search chose and a missing row are each reported, and nothing is written
+    root = require_mnist()
+    out = tmp_path / "grid"
+    common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "3", "--chunk", "2",
+              "--restarts", "1", "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root),
+              "--out", str(out)]
+    bench.BEYOND["sparse-gen"] = dict(bench.BEYOND["sparse-gen"], grid=[0.5, 5.0])
+    try:
+        bench.main(common + ["--methods", "csgm", "lasso-dct", "sparse-gen"])
+        before = (out / "per_image.csv").read_text()
+        report = bench.main(common + ["--methods", "csgm", "lasso-dct", "sparse-gen", "--verify", "2"])
+    finally:
+        bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
+    assert [(r["method"], r["status"], r["identical"], r["n"]) for r in report] == [
+        ("csgm", "checked", 2, 2), ("lasso-dct", "checked", 2, 2), ("sparse-gen", "checked", 2, 2)]
+    assert (out / "per_image.csv").read_text() == before
+    lines = before.splitlines()
+    # image 1 of CSGM: another MSE; image 0 of the Lasso: another value in its label; Sparse-Gen: image 1 gone
+    edited = []
+    for line in lines:
+        f = line.split(",")
+        if f[:3] == ["csgm", "10", "1"]:
+            f[3] = f"{float(f[3]) * 1.001:.6g}"
+        elif f[:3] == ["lasso-dct", "10", "0"]:
+            f[-1] = "123"
+        elif f[:3] == ["sparse-gen", "10", "1"]:
+            continue
+        edited.append(",".join(f))
+    (out / "per_image.csv").write_text("\n".join(edited) + "\n")
+    report = bench.main(common + ["--verify", "2"])  # every method with rows
+    got = {r["method"]: (r["status"], r["identical"]) for r in report}
+    assert got == {"csgm": ("checked", 1), "lasso-dct": ("stale", 0), "sparse-gen": ("missing", 0)}
+    csgm = next(r for r in report if r["method"] == "csgm")
+    assert csgm["new_mean"] != csgm["old_mean"] and np.isfinite(csgm["new_mean"])
