@@ -68,8 +68,8 @@ from _common import weights_sha256
 import ganprior
 from ganprior.data import load_celeba, load_fashion_mnist, load_mnist, load_sample
 from ganprior.solvers.csgm import warmup_steps
+from ganprior.solvers.holdout import cv_plan
 from ganprior.solvers.ilo import block_ends, default_cut
-from ganprior.solvers.selection import cv_plan
 
 PRESETS = {
     "mnist": dict(prior="mnist", sample="mnist_test300", noise=0.1, methods=["csgm", "lasso", "lasso-dct", "lasso-wavelet"],
@@ -613,7 +613,7 @@ def chosen_prior(state, m):
 def auto_rule(m, selection):
     """How ``auto`` chooses at ``m`` with the keyword arguments ``selection`` (AUTO_DEFAULT), as its rows'
     value: ``"cv (<choice>, <K>-fold)"`` or ``"cv (<choice>, <fraction> split)"``, the held-out rows as
-    :func:`ganprior.solvers.selection.cv_plan` resolves recover's defaults."""
+    :func:`ganprior.solvers.holdout.cv_plan` resolves recover's defaults."""
     fraction, folds = cv_plan(m, selection.get("cv_fraction"), selection.get("cv_folds"))
     return f"cv ({selection['choice']}, {f'{folds}-fold' if folds else f'{fraction:.0%} split'})"
 

@@ -7,7 +7,7 @@ from conftest import relu_generator
 
 import ganprior
 from ganprior import operators as ops
-from ganprior.solvers.selection import cv_plan, holdout_rows
+from ganprior.solvers.holdout import cv_plan, holdout_rows
 
 SHAPE = (1, 6, 6)
 
@@ -244,7 +244,7 @@ def test_choose_candidates_rejects_bad_arguments(kwargs, match):
 
 
 def test_holdout_folds_partition_the_rows():
-    from ganprior.solvers.selection import holdout_folds
+    from ganprior.solvers.holdout import holdout_folds
 
     folds = holdout_folds(23, 5, seed=3)
     held = [h.tolist() for _, h in folds]
@@ -261,7 +261,8 @@ def test_holdout_folds_partition_the_rows():
 
 
 def test_k_fold_errors_score_every_row_by_the_fold_that_left_it_out():
-    from ganprior.solvers.selection import holdout_errors, holdout_folds
+    from ganprior.solvers.holdout import holdout_folds
+    from ganprior.solvers.selection import holdout_errors
 
     A = ops.Gaussian(12, in_shape=SHAPE, seed=2, dtype=torch.float64)
     x = torch.zeros(3, *SHAPE, dtype=torch.float64)

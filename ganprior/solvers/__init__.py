@@ -1,6 +1,10 @@
 r"""Solvers: the method registry, ``recover``, the latent engine and the objectives on it.
 
-- :mod:`ganprior.solvers.latent` -- the one batched latent engine (state, update rules, reducers);
+- :mod:`ganprior.solvers.latent` -- the one batched latent engine (the loop, chunking, the result);
+- :mod:`ganprior.solvers.objective` -- what a latent method is: per-row state, render, score, project;
+- :mod:`ganprior.solvers.updates` -- the engine's update rules and reducers;
+- :mod:`ganprior.solvers.selection` -- choosing a value or the method from the measurements alone, on the
+  held-out rows of :mod:`ganprior.solvers.holdout`;
 - :mod:`ganprior.solvers.registry` -- method name -> objective factory, hyperparameters, doc line;
 - :mod:`ganprior.solvers.recovery` -- :func:`recover`, which dispatches through the registry;
 - :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
@@ -12,18 +16,12 @@ Importing this package registers every bundled method.
 
 from . import csgm, ilo, lasso, posterior, sparse_gen, tv  # noqa: F401  (importing registers the methods)
 from .csgm import CSGMObjective
-from .latent import (
-           Best,
-           LatentObjective,
-           LatentResult,
-           Samples,
-           UpdateRule,
-           optimize_latents,
-)
+from .latent import Best, LatentResult, Samples, UpdateRule, optimize_latents
+from .objective import LatentObjective
 from .posterior import PosteriorResult, sample_posterior
 from .recovery import ENGINE_DEFAULTS, PRESETS, RecoveryResult, recover
 from .registry import Method, get_method, method_names, methods_table, register_method
 
-__all__ = ["recover", "sample_posterior", "PosteriorResult", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "LatentObjective", "LatentResult",
-           "optimize_latents", "UpdateRule", "Best", "Samples", "CSGMObjective", "Method", "register_method",
-           "get_method", "method_names", "methods_table"]
+__all__ = ["recover", "sample_posterior", "PosteriorResult", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS",
+           "LatentObjective", "LatentResult", "optimize_latents", "UpdateRule", "Best", "Samples", "CSGMObjective",
+           "Method", "register_method", "get_method", "method_names", "methods_table"]

@@ -7,7 +7,7 @@ import numbers
 import torch
 
 from .._validation import check_float, check_int, describe
-from .latent import LatentObjective
+from .objective import LatentObjective
 from .registry import register_method
 
 __all__ = ["CSGMObjective", "check_warmup", "warmup_steps"]

@@ -12,7 +12,7 @@ import torch
 
 from .._validation import check_float, check_int
 from .csgm import CSGMObjective, check_warmup, warmup_steps
-from .latent import normal_state
+from .objective import normal_state
 from .registry import register_method
 
 __all__ = ["ILOObjective", "block_ends", "default_cut"]

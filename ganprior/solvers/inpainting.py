@@ -24,7 +24,8 @@ from .._convert import as_generator, same_device, to_caller
 from .._validation import check_choice, check_float, describe
 from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
-from .latent import LatentObjective, optimize_latents
+from .latent import optimize_latents
+from .objective import LatentObjective
 from .recovery import _check_engine, resolve_settings
 
 __all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "InpaintResult", "InpaintingObjective", "inpaint", "weighted_mask"]

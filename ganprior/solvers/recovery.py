@@ -479,7 +479,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
                       engine, choice=None, candidates=None, cv_folds=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
-    from .selection import residual, select_and_recover
+    from .holdout import residual
+    from .selection import select_and_recover
 
     if choice is None:
         choice = "adaptive" if method == "auto" else "shared"

@@ -11,8 +11,9 @@ import torch
 
 from .._validation import check_choice, check_float, check_int
 from .csgm import CSGMObjective, check_warmup, warmup_steps
-from .latent import UpdateRule, normal_state
+from .objective import normal_state
 from .registry import register_method
+from .updates import UpdateRule
 
 __all__ = ["SparseGenObjective", "operator_norm"]
 
