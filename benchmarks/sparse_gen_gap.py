@@ -22,9 +22,15 @@ behind the Lasso, the model is.  Writes ``summary.csv`` (mean MSE, 95% CI, paire
     python benchmarks/sparse_gen_gap.py --dataset celeba --m 7500 --n 8 --alpha 0.01 --lasso-alpha 0.01 \\
         --lam 0.1 --threads 1 --out benchmarks/results/sparse_gen_gap
     python benchmarks/sparse_gen_gap.py --dataset mnist --m 750 --n 16 --alpha 0.01 --lasso-alpha 0.001 \\
-        --lam 0.01 --threads 1 --out benchmarks/results/sparse_gen_gap
+        --lam 0.01 --residual-alphas 0.0001 0.0003 0.001 0.003 0.01 0.03 0.1 --threads 1 \\
+        --out benchmarks/results/sparse_gen_gap
+    python benchmarks/sparse_gen_gap.py --dataset fashion-mnist --prior mnist --m 200 --n 16 --alpha 0.1 \\
+        --lasso-alpha 0.001 --lam 0.1 --residual-alphas 0.0001 0.0003 0.001 0.003 0.01 0.03 0.1 --threads 1 \\
+        --out benchmarks/results/sparse_gen_gap
 
-(alpha, lam and the Lasso's alpha are the values the error-vs-m searches chose at that m.)
+(alpha, lam and the Lasso's alpha are the values the error-vs-m searches chose at that m; the Fashion-MNIST run is
+the transfer grid's, the MNIST prior on Fashion-MNIST images.  ``--residual-alphas``: the exact nu at each of
+these alphas, so that the verdict on the model does not rest on one alpha.)
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def run(args):
     cfg = PRESETS[args.dataset]
     fixed = BEYOND_FIXED[args.dataset]["sparse-gen"]  # the grid's basis and nu solver (ISTA, one step: mnist, celeba)
     basis = fixed["basis"]
-    G = ganprior.load_prior(cfg["prior"])
+    G = ganprior.load_prior(args.prior or cfg["prior"])
     x, _ = validation_images(args.dataset, args.n, args.data_root or default_data_root())
     A, y = measure(x, args.m, cfg["noise"], seed=1)
     shape = tuple(x.shape[1:])
@@ -82,8 +88,10 @@ def run(args):
     timed("csgm", None, cfg["steps"], lambda: xc.setdefault(
         "x", torch.as_tensor(ganprior.recover(y, A, G, lam=args.lam, steps=cfg["steps"], **engine)).reshape(x.shape)))
     r = (y - A(xc["x"])).numpy()
-    for a in dict.fromkeys([args.alpha, args.lasso_alpha]):  # Sparse-Gen's alpha, and the Lasso's if it differs
-        name = "csgm+lasso-residual" + ("" if a == args.alpha else " (lasso alpha)")
+    # Sparse-Gen's alpha, and the Lasso's if it differs; or every --residual-alphas value (the exact nu at each)
+    for a in dict.fromkeys(args.residual_alphas or [args.alpha, args.lasso_alpha]):
+        name = "csgm+lasso-residual" + ("" if a == args.alpha else " (lasso alpha)" if a == args.lasso_alpha
+                                        else f" (alpha {a:g})")
         timed(name, a, None, lambda a=a: xc["x"] + torch.as_tensor(
             solve_sparse(r, A, basis=basis, alpha=a, image_shape=shape, data_range=None)).reshape(x.shape))
 
@@ -130,6 +138,9 @@ def main(argv=None):
     parser.add_argument("--lasso-alpha", type=float, help="the Lasso's alpha")
     parser.add_argument("--lam", type=float)
     parser.add_argument("--long-steps", type=int, default=1000)
+    parser.add_argument("--prior", default=None, help="a bundled prior in place of the preset's (the transfer: mnist)")
+    parser.add_argument("--residual-alphas", type=float, nargs="+", default=None,
+                        help="the residual Lasso's alphas (default: --alpha and --lasso-alpha)")
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
@@ -156,6 +167,8 @@ def main(argv=None):
     meta_path = args.out / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"commands": []}
     meta["commands"] = [c for c in meta["commands"] if f"--dataset {args.dataset} --m {args.m} " not in c]
+    if args.prior:
+        meta.setdefault("priors", {})[f"{args.dataset} m={args.m}"] = args.prior
     meta["commands"].append(command_line("sparse_gen_gap.py", argv))
     meta.update(torch=torch.__version__, python=platform.python_version(), threads=args.threads)
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
