@@ -924,7 +924,8 @@ def merged_commands(target, theirs):
 def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
     their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries), their
-    per_image.csv rows for (method, m, image) that ``out`` lacks, their validation.csv rows for the (method, m)
+    per_image.csv rows for (method, m, image) that ``out`` lacks (if current under the merged searches: a folder
+    copied from ``out`` keeps the rows its own searches made stale), their validation.csv rows for the (method, m)
     of those searches, and their commands (metadata.json).  ``out`` is created when missing.
 
     A folder's search at an m it ran is the later one: where ``out`` holds another record for it (a search
@@ -963,13 +964,16 @@ def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
         moved = {v["m"] for v in fresh.values()} if candidates else set()
         searches = {}  # (method, m) -> row_search under the merged state, once per pair
 
-        def stale(r):
+        def stale_under(r):  # not of what the merged searches chose
             key = (r["method"], int(r["m"]))
-            if f"{key[0]} m={key[1]}" not in replaced and not (key[0] == "auto" and key[1] in moved):
-                return False
             if key not in searches:
                 searches[key] = row_search(state, *key, selection, candidates)
             return searches[key] is not None and not is_current(r, searches[key])
+
+        def stale(r):  # out's rows: only those of the searches this folder replaced (and auto's where they moved)
+            if f"{r['method']} m={r['m']}" not in replaced and not (r["method"] == "auto" and int(r["m"]) in moved):
+                return False
+            return stale_under(r)
 
         if replaced or moved:  # out's rows that the folder's searches made stale give way to the folder's
             rows = read_rows(per_image)
@@ -977,7 +981,10 @@ def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
             if len(keep) < len(rows):
                 write_csv(per_image, FIELDS, keep)
                 have = {(r["method"], int(r["m"]), int(r["image"])) for r in keep}
-        new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have]
+        # the folder's rows that out lacks, if current under the merged searches (a folder copied from an earlier
+        # state of out still holds the rows its own searches made stale)
+        new = [r for r in read_rows(folder / "per_image.csv") if (r["method"], int(r["m"]), int(r["image"])) not in have
+               and not stale_under(r)]
         if new:
             append_rows(per_image, new)
             have |= {(r["method"], int(r["m"]), int(r["image"])) for r in new}

@@ -243,6 +243,30 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
     assert sorted(map(str, rows(tmp_path / "new" / "merged"))) == sorted(map(str, rows(tmp_path / "main")))
 
 
+def test_merge_leaves_out_a_folders_rows_that_the_merged_searches_make_stale(bench, tmp_path):
+    # a folder copied from the target keeps rows its own searches no longer choose; where the target lacks that row
+    # (deleted to be solved again elsewhere) the stale copy must not come back with the merge, a current one must
+    root = require_mnist()
+    common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
+              "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
+    bench.main([*common, "--methods", "csgm", "lasso-dct", "--out", str(tmp_path / "main")])
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    for name in ("per_image.csv", "selection.json", "validation.csv", "metadata.json"):
+        (folder / name).write_text((tmp_path / "main" / name).read_text())
+    lines = (folder / "per_image.csv").read_text().splitlines()
+    edited = [",".join(f[:-1] + ["123"]) if f[:3] == ["lasso-dct", "10", "0"] else line
+              for line in lines for f in [line.split(",")]]  # image 0 of the Lasso: another value than chosen
+    (folder / "per_image.csv").write_text("\n".join(edited) + "\n")
+    target = (tmp_path / "main" / "per_image.csv")
+    target.write_text("\n".join(line for line in target.read_text().splitlines()
+                                if not line.startswith(("lasso-dct,10,0,", "csgm,10,1,"))) + "\n")
+    added = bench.merge_runs(tmp_path / "main", [folder])
+    got = {(r["method"], r["image"]): r for r in rows(tmp_path / "main")}
+    assert added == 1 and ("csgm", "1") in got and ("lasso-dct", "0") not in got
+    assert len(got) == 3
+
+
 def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     # a folder started with a copy of selection.json (benchmarks/README.md's recipe for parallel runs) still holds the
     # copied records at every other m: after the target's stale record at such an m was deleted, the copy must
