@@ -921,9 +921,22 @@ def merged_commands(target, theirs):
     return list(target) + [c for c in dict.fromkeys(own) if c not in have and c[:-len(MERGED)] not in have]
 
 
+def searched_methods(meta, candidates=()):
+    """The methods whose searches a run recorded in ``meta`` (a folder's metadata.json) may have made: its
+    ``methods``, CSGM where one of them leaves the range (its lam is CSGM's, searched first), every candidate of
+    ``auto`` (``candidates``).  ``None`` where that cannot be told (no metadata or methods; auto without its
+    candidates): then every record counts."""
+    methods = (meta or {}).get("methods")
+    if not methods or ("auto" in methods and not candidates):
+        return None
+    made = set(methods) | (set(candidates) if "auto" in methods else set())
+    return made | {"csgm"} if made & set(BEYOND) else made
+
+
 def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
     """Merge the results of runs made into separate folders (e.g. one per method, run at once) into ``out``:
-    their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries), their
+    their searches at the m the folder's run covered (its metadata.json "m"; selection.json entries) of the methods
+    it searched (:func:`searched_methods`: a folder copied from ``out`` holds copies of the other records), their
     per_image.csv rows for (method, m, image) that ``out`` lacks (if current under the merged searches: a folder
     copied from ``out`` keeps the rows its own searches made stale), their validation.csv rows for the (method, m)
     of those searches, and their commands (metadata.json).  ``out`` is created when missing.
@@ -956,9 +969,12 @@ def merge_runs(out, folders, candidates=(), selection=AUTO_DEFAULT):
             meta["priors_sha256"] = {**theirs_fp, **meta.get("priors_sha256", {})}
     for folder in folders:
         theirs = load_selection(folder)
-        # a folder started with a copy of selection.json holds every m's records; only those at the m it ran are its own
+        # a folder started with a copy of selection.json holds every m's records; only those at the m it ran, of the
+        # methods it searched, are its own
         ran = set((metas[folder] or {}).get("m") or [v["m"] for v in theirs.values()])
-        fresh = {k: v for k, v in theirs.items() if v["m"] in ran and state.get(k) != v}
+        made = searched_methods(metas[folder], candidates)
+        fresh = {k: v for k, v in theirs.items()
+                 if v["m"] in ran and (made is None or v["method"] in made) and state.get(k) != v}
         replaced = {k for k in fresh if k in state}
         state.update(fresh)
         moved = {v["m"] for v in fresh.values()} if candidates else set()

@@ -267,6 +267,29 @@ def test_merge_leaves_out_a_folders_rows_that_the_merged_searches_make_stale(ben
     assert len(got) == 3
 
 
+def test_merge_takes_a_folders_searches_only_of_the_methods_it_searched(bench, tmp_path):
+    # a folder copied from an earlier state of the target that ran CSGM alone at m = 200 still holds that state's
+    # ILO record at 200; the target's newer ILO record must stay, the folder's new CSGM record must come in
+    def folder(name, records, methods):
+        f = tmp_path / name
+        f.mkdir()
+        (f / "selection.json").write_text(json.dumps(records))
+        (f / "metadata.json").write_text(json.dumps({"m": [200], "methods": methods, "commands": [f"run {name}"]}))
+        (f / "per_image.csv").write_text(",".join(bench.FIELDS) + "\n")
+        return f
+
+    rec = dict(method="ilo", m=200, hyperparameter="radius", chosen=1.0)
+    target = folder("target", {"ilo m=200": dict(rec, new=True), "csgm m=200": dict(method="csgm", m=200, chosen=0.1)},
+                    ["csgm", "ilo"])
+    copy = folder("copy", {"ilo m=200": rec, "csgm m=200": dict(method="csgm", m=200, chosen=0.3)}, ["csgm"])
+    bench.merge_runs(target, [copy], candidates=["csgm", "ilo"])
+    state = bench.load_selection(target)
+    assert state["ilo m=200"] == dict(rec, new=True) and state["csgm m=200"]["chosen"] == 0.3
+    assert bench.searched_methods({"methods": ["sparse-gen"]}) == {"sparse-gen", "csgm"}
+    assert bench.searched_methods({"methods": ["auto"]}, ["csgm", "lasso"]) == {"auto", "csgm", "lasso"}
+    assert bench.searched_methods({"methods": ["auto"]}) is None and bench.searched_methods(None) is None
+
+
 def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     # a folder started with a copy of selection.json (benchmarks/README.md's recipe for parallel runs) still holds the
     # copied records at every other m: after the target's stale record at such an m was deleted, the copy must
