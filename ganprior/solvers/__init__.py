@@ -7,6 +7,7 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
   held-out rows of :mod:`ganprior.solvers.holdout`;
 - :mod:`ganprior.solvers.registry` -- method name -> objective factory, hyperparameters, doc line;
 - :mod:`ganprior.solvers.recovery` -- :func:`recover`, which dispatches through the registry;
+- :mod:`ganprior.solvers.settings` -- where a solve's settings come from (caller, method, preset or recipe, defaults);
 - :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
   :mod:`ganprior.solvers.tv`, :mod:`ganprior.solvers.inpainting` -- objectives;
 - :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too).
@@ -19,8 +20,9 @@ from .csgm import CSGMObjective
 from .latent import Best, LatentResult, Samples, UpdateRule, optimize_latents
 from .objective import LatentObjective
 from .posterior import PosteriorResult, sample_posterior
-from .recovery import ENGINE_DEFAULTS, PRESETS, RecoveryResult, recover
+from .recovery import RecoveryResult, recover
 from .registry import Method, get_method, method_names, methods_table, register_method
+from .settings import ENGINE_DEFAULTS, PRESETS
 
 __all__ = ["recover", "sample_posterior", "PosteriorResult", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS",
            "LatentObjective", "LatentResult", "optimize_latents", "UpdateRule", "Best", "Samples", "CSGMObjective",

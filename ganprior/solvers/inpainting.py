@@ -26,7 +26,7 @@ from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
 from .latent import optimize_latents
 from .objective import LatentObjective
-from .recovery import _check_engine, resolve_settings
+from .settings import check_engine, prior_recipe, resolve_settings
 
 __all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "InpaintResult", "InpaintingObjective", "inpaint", "weighted_mask"]
 
@@ -322,12 +322,11 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
         raise ValueError(f"Device mismatch: the 'image' parameter is on {image.device} but G is on {G.device}.")
     if D is not None and not same_device(D.device, G.device):
         raise ValueError(f"Device mismatch: the discriminator 'D' is on {D.device} but G is on {G.device}.")
-    from .recovery import _recipe
 
-    recipe = {} if preset is not None else _recipe(G, "inpaint", None)
+    recipe = {} if preset is not None else prior_recipe(G, "inpaint", None)
     settings, source = resolve_settings(given, preset=preset, recipe=recipe, defaults=INPAINT_DEFAULTS)
     settings["select"], source["select"] = "total", "method"
-    _check_engine(settings, owner)
+    check_engine(settings, owner)
     device, dtype = G.device, G.dtype
     P = y.shape[0]
     y_t = torch.from_numpy(y).to(device=device, dtype=dtype)

@@ -16,30 +16,14 @@ from .._convert import (
     same_device,
     to_caller,
 )
-from .._validation import check_choice, check_float, check_int, describe
-from .latent import (
-    PRECISIONS,
-    SCHEDULES,
-    SELECT,
-    UPDATE_RULES,
-    LatentObjective,
-    optimize_latents,
-)
+from .._validation import check_choice, check_int, describe
+from .latent import optimize_latents
+from .objective import LatentObjective
 from .registry import get_method
 from .selection import CHOICES
+from .settings import ENGINE_KEYS, PRESETS, check_engine, prior_recipe, resolve_settings
 
-__all__ = ["recover", "RecoveryResult", "ENGINE_DEFAULTS", "PRESETS", "resolve_settings", "latent_inputs"]
-
-#: Engine settings for a generator without a recipe: the budget our benchmarks validated on the bundled priors
-#: (10 restarts x 300 Adam steps, cosine step size from 0.3), in full precision.
-ENGINE_DEFAULTS = {"restarts": 10, "steps": 300, "lr": 0.3, "optimizer": "adam", "schedule": "cosine",
-                   "precision": "fp32", "select": "fit"}
-
-#: Named protocols: ``"bora2017"`` is the CSGM paper's MNIST protocol (10 restarts x 1000 Adam steps, lr 0.01).
-PRESETS = {"bora2017": {"restarts": 10, "steps": 1000, "lr": 0.01, "optimizer": "adam", "schedule": "constant",
-                        "precision": "fp32", "select": "fit", "lam": 0.0}}
-
-_ENGINE_KEYS = tuple(ENGINE_DEFAULTS)
+__all__ = ["recover", "RecoveryResult", "latent_inputs"]
 
 
 @dataclass
@@ -93,75 +77,6 @@ class RecoveryResult:
     steps: object = None
     failed: object = None
     info: dict = field(default_factory=dict)
-
-
-def _recipe(G, task, m, method=None):
-    """The prior's validated recipe for ``task`` at ``m`` measurements (with ``method``'s own arguments), or {}."""
-    recipe = getattr(G, "recipe", None)
-    if not recipe:
-        return {}
-    try:
-        from ..priors import recipe_for
-    except ImportError:  # pragma: no cover - older priors module
-        return {}
-    return dict(recipe_for(G, task, m, method=method) or {})
-
-
-def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys=_ENGINE_KEYS, defaults=None):
-    """Settings for a solve: the caller's, else the method's needs, else the preset's or the recipe's, else defaults.
-
-    Parameters
-    ----------
-    given : dict
-        The caller's arguments; ``None`` means "not set".
-    preset : str, optional
-        A name of :data:`PRESETS`; it replaces the recipe.
-    recipe : dict, optional
-        The prior's recipe for this task.
-    method : Method, optional
-        Its ``engine`` settings (what the method needs, e.g. ``optimizer="langevin"``) come right
-        after the caller's; its hyperparameter defaults right before the global defaults.
-    keys : tuple of str
-        The settings to resolve (engine settings, plus method hyperparameters
-        such as ``lam`` when given in ``given``).
-    defaults : dict, optional
-        The last layer (default :data:`ENGINE_DEFAULTS`).
-
-    Returns
-    -------
-    settings, source : dict, dict
-        The values, and where each came from.
-    """
-    layers = []
-    if method is not None and method.engine:  # what the method needs (e.g. a Langevin rule) beats recipes
-        layers.append(("method", method.engine))
-    if preset is not None:
-        layers.append(("preset", PRESETS[check_choice(preset, "preset", tuple(PRESETS), owner="recover")]))
-    elif recipe:
-        layers.append(("recipe", recipe))
-    if method is not None:
-        layers.append(("method", method.hyperparameters))
-    layers.append(("default", ENGINE_DEFAULTS if defaults is None else defaults))
-    settings, source = {}, {}
-    for key in keys:
-        if given.get(key) is not None:
-            settings[key], source[key] = given[key], "caller"
-            continue
-        for name, layer in layers:
-            if layer.get(key) is not None:
-                settings[key], source[key] = layer[key], name
-                break
-    return settings, source
-
-
-def _check_engine(settings, owner):
-    check_int(settings["restarts"], "restarts", minimum=1, owner=owner)
-    check_int(settings["steps"], "steps", minimum=1, owner=owner)
-    check_float(settings["lr"], "lr", minimum=0.0, strict=True, owner=owner)
-    check_choice(settings["optimizer"], "optimizer", UPDATE_RULES, owner=owner)
-    check_choice(settings["schedule"], "schedule", SCHEDULES, owner=owner)
-    check_choice(settings["precision"], "precision", PRECISIONS, owner=owner)
-    check_choice(settings["select"], "select", SELECT, owner=owner)
 
 
 def _method_options(entry, options, owner="recover"):
@@ -250,7 +165,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         Engine settings (see :func:`~ganprior.optimize_latents`).  Each one
         left unset (``None``) comes from ``preset`` if given, else from the
         prior's validated recipe (bundled priors carry one), else from
-        :data:`ENGINE_DEFAULTS` (10 restarts x 300 Adam steps, cosine step
+        :data:`~ganprior.solvers.settings.ENGINE_DEFAULTS` (10 restarts x 300 Adam steps, cosine step
         size from 0.3, fp32, the restart with the lowest data term).
     preset : {"bora2017"}, optional
         A named protocol instead of the prior's recipe: ``"bora2017"`` is
@@ -443,12 +358,12 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         patience = check_int(patience, "patience", minimum=1, owner=owner)
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
-    recipe = {} if preset is not None else _recipe(G, "recover", m, method=name if entry is not None else None)
+    recipe = {} if preset is not None else prior_recipe(G, "recover", m, method=name if entry is not None else None)
     # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
     method_keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
     settings, source = resolve_settings({**engine_given, **options}, preset=preset, recipe=recipe, method=entry,
-                                        keys=_ENGINE_KEYS + method_keys)
-    _check_engine(settings, owner)
+                                        keys=ENGINE_KEYS + method_keys)
+    check_engine(settings, owner)
     options = {**options, **{k: settings.pop(k) for k in method_keys if k in settings}}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
