@@ -701,8 +701,9 @@ def verify_rows(out, methods, ms, x_test, G, cfg, precision, image_shape, k):
     """Solve the first ``k`` test images of every ``(method, m)`` with rows in ``out`` again (one batch, as the
     grid's first chunk when ``k`` is its ``--chunk``) with :func:`solve_rows`, and compare their MSE with
     per_image.csv as written (6 significant digits).  Returns one dict per (method, m): ``identical`` (how many
-    of the ``k`` rows), the old and new means, the largest relative difference of a row and ``status`` (``"checked"``, ``"stale"`` where a row is not of
-    the saved search's value, ``"missing"`` where one of the ``k`` images has no row).  Solves nothing new into
+    of the ``k`` rows), the old and new means, the largest relative difference of a row and ``status``
+    (``"checked"``, ``"stale"`` where a row is not of the saved search's value, ``"missing"`` where one of the ``k``
+    images has no row).  Solves nothing new into
     ``out``; bitwise agreement needs the thread count and chunk the rows were solved with (metadata.json)."""
     state = load_selection(out)
     candidates = auto_candidate_methods(cfg)
@@ -777,7 +778,8 @@ def selection_lines(state, method_order):
             + [f"{k} = {c['chosen']} (" + (f"at {rec['hyperparameter']} {_fmt(c['at'])}" if "at" in c else
                                            f"each at its best {rec['hyperparameter']}") + ": "
                + ", ".join(f"{v}: {e:.5g}" + ("" if "searches" not in c else
-                                             f" at {_fmt(c['searches'][str(v)]['chosen'])}") for v, e in c["tried"]) + ")"
+                                             f" at {_fmt(c['searches'][str(v)]['chosen'])}")
+                           for v, e in c["tried"]) + ")"
                for k, c in rec.get("choice", {}).items()]
         given = " [" + "; ".join(items) + "]" if items else ""
         if rec["status"] == "single":
@@ -1372,5 +1374,6 @@ def main(argv=None):
 
 if __name__ == "__main__":
     result = main()
-    if "--verify" in sys.argv and any(r["status"] != "checked" or r["identical"] < r["n"] for r in result):
+    verified = any(a.startswith("--verify") for a in sys.argv[1:])
+    if verified and any(r["status"] != "checked" or r["identical"] < r["n"] for r in result):
         sys.exit(1)

@@ -161,9 +161,9 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
     cv_fraction : float
         Held-out fraction of the rows (:func:`~ganprior.solvers.holdout.holdout_rows`), with ``cv_folds=None``.
     cv_folds : int, optional
-        K-fold instead (:func:`~ganprior.solvers.holdout.holdout_folds`): every candidate is solved once per fold, on the rows the fold
-        keeps, and every row is scored by the fold that held it out -- K times the solves of one split, all
-        :math:`m` rows scored instead of :math:`r`.
+        K-fold instead (:func:`~ganprior.solvers.holdout.holdout_folds`): every candidate is solved once per
+        fold, on the rows the fold keeps, and every row is scored by the fold that held it out -- K times the
+        solves of one split, all :math:`m` rows scored instead of :math:`r`.
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     kwargs : dict, optional
@@ -273,9 +273,10 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     noise_std : float or None
         Per-measurement noise standard deviation (needed by ``"discrepancy"``).
     cv_fraction : float or None
-        Held-out fraction of the rows (one split).  ``None``: 0.1, or :data:`~ganprior.solvers.holdout.DEFAULT_FOLDS` folds (at most
-        ``m``) where a 10% split would hold out fewer than :data:`~ganprior.solvers.holdout.MIN_HELD_OUT` rows (``m <= 54``) and
-        ``cv_folds`` is not given.
+        Held-out fraction of the rows (one split).  ``None``: 0.1, or
+        :data:`~ganprior.solvers.holdout.DEFAULT_FOLDS` folds (at most ``m``) where a 10% split would hold out
+        fewer than :data:`~ganprior.solvers.holdout.MIN_HELD_OUT` rows (``m <= 54``) and ``cv_folds`` is not
+        given.
     seed : None, int or sequence
         The solves' seed (also seeds the split when an int).
     tau : float
