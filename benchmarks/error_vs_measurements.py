@@ -460,9 +460,7 @@ def own_best_choice(opt, cands, default, chosen, solve, grid, rule):
 
         results[c] = widen_search(evaluate, grid, **rule)
     best = {c: errs[c][results[c]["best"]] for c in cands}
-    diffs = {c: paired_difference(best[c], best[default]) for c in cands if c != default}
-    better = [c for c in diffs if diffs[c][0] + diffs[c][1] < 0]  # below the default's by more than 1 SE
-    pick = min(better, key=lambda c: np.mean(best[c])) if better else default
+    pick, diffs = one_se_choice(best, default)
     record = dict(candidates=list(cands), default=default, rule=OWN_BEST_RULE,
                   tried=[[c, float(np.mean(best[c]))] for c in cands], paired=[[c, *diffs[c]] for c in diffs],
                   chosen=pick, searches={str(c): search_fields(results[c]) for c in cands})
@@ -502,9 +500,7 @@ def choose_warmup(solve, value, opts, warmups, default, known=None):
     solved) and WARMUP_RULE applied against ``default``.  Returns ``(record, {warmup: errors})``; the record lists
     each mean, each paired difference to the default with its standard error, and the choice."""
     errs = {w: known if w == default and known is not None else solve(value, {**opts, "warmup": w}) for w in warmups}
-    diffs = {w: paired_difference(errs[w], errs[default]) for w in warmups if w != default}
-    better = [w for w in diffs if diffs[w][0] + diffs[w][1] < 0]  # below the default's by more than 1 SE
-    chosen = min(better, key=lambda w: np.mean(errs[w])) if better else default
+    chosen, diffs = one_se_choice(errs, default)
     return dict(candidates=list(warmups), at=value, default=default, rule=WARMUP_RULE,
                 tried=[[w, float(np.mean(errs[w]))] for w in warmups],
                 paired=[[w, *diffs[w]] for w in diffs], chosen=chosen), errs
@@ -559,9 +555,7 @@ def choose_prior(m, x_val, val_ids, cfg, precision, image_shape, out):
     # the per-image validation errors of each prior at its chosen lam, against the preset's (paired over the images)
     errs = validation_errors(out, m, {p: (name if p == names[0] else f"{name} (prior={p})", searches[p]["chosen"])
                                       for p in names}, val_ids)
-    diffs = {p: paired_difference(errs[p], errs[names[0]]) for p in names[1:]}
-    better = [p for p in names[1:] if diffs[p][0] + diffs[p][1] < 0]  # below the preset's by more than 1 SE
-    chosen = min(better, key=lambda p: best[p]) if better else names[0]
+    chosen, diffs = one_se_choice(errs, names[0], score=best.get)
     state[key] = dict(method="csgm", m=m, hyperparameter=name, grid=grid, n_val=len(val_ids), val_images=val_ids,
                       **searches[chosen], rule=SEARCH[name],
                       choice={"prior": dict(candidates=names, default=names[0], tried=[[p, best[p]] for p in names],
@@ -588,6 +582,17 @@ def validation_errors(out, m, wanted, val_ids):
             raise RuntimeError(f"validation.csv lacks CSGM's errors at m={m} for {option} = {value:g} on images "
                                f"{missing[:5]}: run the CSGM search again (delete its record in selection.json).")
     return {key: [got[key][i] for i in val_ids] for key in wanted}
+
+
+def one_se_choice(errs, default, score=None):
+    """The one-standard-error rule of PRIOR_RULE, WARMUP_RULE and OWN_BEST_RULE: among the candidates of ``errs``
+    (candidate -> per-image validation errors, paired over the images), those whose paired difference to
+    ``default``'s is below zero by more than its standard error, the lowest ``score`` (default: the mean error)
+    of them, else ``default``.  Returns ``(chosen, {candidate: (mean difference, standard error)})``, the others
+    than ``default`` in the order of ``errs``."""
+    diffs = {c: paired_difference(e, errs[default]) for c, e in errs.items() if c != default}
+    better = [c for c in diffs if diffs[c][0] + diffs[c][1] < 0]  # below the default's by more than 1 SE
+    return (min(better, key=score or (lambda c: np.mean(errs[c]))) if better else default), diffs
 
 
 def paired_difference(a, b):
@@ -684,15 +689,15 @@ def solve_options(method, m, state, cfg, G):
     return {**beyond_defaults(method, cfg, G), **validated_options(method, m, state, explicit=True)}
 
 
-def solve_rows(method, m, state, y, A, G, cfg, precision, image_shape):
+def solve_rows(method, m, state, search, y, A, G, cfg, precision, image_shape):
     """Solve the test problems ``y`` of ``(method, m)`` as its rows are solved: the value, lam and options of its
-    saved search (:func:`row_search`; every choice given, :func:`chosen_options` with ``explicit``), ``auto`` among
-    its candidates' validated options.  The one place a test row's solve is made (the grid and ``--verify``)."""
-    candidates = auto_candidate_methods(cfg)
-    search = row_search(state, method, m, cfg["auto_selection"], candidates)
+    saved ``search`` (:func:`row_search` of ``state``; every choice given, :func:`chosen_options` with
+    ``explicit``), ``auto`` among its candidates' validated options.  The one place a test row's solve is made (the
+    grid and ``--verify``)."""
     if search is None:
         raise ValueError(f"no saved search for {method} at m = {m}: its rows cannot be solved as they were")
-    cands = {k: validated_options(k, m, state, explicit=True) for k in candidates} if method == "auto" else None
+    cands = ({k: validated_options(k, m, state, explicit=True) for k in auto_candidate_methods(cfg)}
+             if method == "auto" else None)
     return run_method(method, y, A, G, cfg, search["chosen"], precision, image_shape, lam=search.get("lam"),
                       candidates=cands, chosen=chosen_options(search, explicit=True))
 
@@ -728,7 +733,7 @@ def verify_rows(out, methods, ms, x_test, G, cfg, precision, image_shape, k):
                 continue
             if A is None:
                 A, y = measure(x_test, m, cfg["noise"], seed=0)
-            x_hat = solve_rows(method, m, state, y[:k], A, G, cfg, precision, image_shape)
+            x_hat = solve_rows(method, m, state, search, y[:k], A, G, cfg, precision, image_shape)
             new = [f"{float(e):.6g}" for e in ganprior.metrics.mse(x_hat, x_test[:k])]
             old = [r["mse"] for r in have]
             a, b = np.array([float(v) for v in old]), np.array([float(v) for v in new])
@@ -1297,7 +1302,7 @@ def main(argv=None):
         for c in range(0, len(idx), args.chunk):
             part = idx[c:c + args.chunk]
             t = time.perf_counter()
-            x_hat = solve_rows(method, m, state, y[part], A, G, cfg, args.precision, image_shape)
+            x_hat = solve_rows(method, m, state, search, y[part], A, G, cfg, args.precision, image_shape)
             sec = (time.perf_counter() - t) / len(part)
             mse = ganprior.metrics.mse(x_hat, x_test[part])
             psnr = ganprior.metrics.psnr(x_hat, x_test[part])
