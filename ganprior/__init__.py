@@ -22,7 +22,7 @@ The parts
 
 import logging
 
-from . import blending, data, masks, metrics, operators
+from . import blending, data, hardware, masks, metrics, operators
 from .generator import Discriminator, Generator
 from .priors import list_priors, load_discriminator, load_prior
 from .solvers import (
@@ -61,6 +61,7 @@ __all__ = [
     "blending",
     "data",
     "get_method",
+    "hardware",
     "inpaint",
     "list_priors",
     "load_discriminator",

@@ -48,7 +48,7 @@ BAD = [
      r"'method' parameter of recover must be one of " + re.escape(str(ganprior.method_names())) + r". Got 'csgn'"),
     ("optimizer unknown", dict(optimizer="lbfgs"), ValueError, r"'optimizer' parameter of recover must be one of \['adam', 'langevin', 'sgd'\]. Got 'lbfgs'"),
     ("select unknown", dict(select="best"), ValueError, r"'select' parameter of recover must be one of \['fit', 'loss', 'measurement', 'total'\]"),
-    ("precision unknown", dict(precision="fp16"), ValueError, r"'precision' parameter of recover must be one of \['bf16', 'fp32'\]"),
+    ("precision unknown", dict(precision="fp16"), ValueError, r"'precision' parameter of recover must be one of \['auto', 'bf16', 'fp32'\]"),
     ("seed negative", dict(seed=-1), ValueError, r"'seed' parameter must be an int >= 0. Got -1"),
     ("seed wrong type", dict(seed="0"), TypeError, r"'seed' parameter must be None, an int >= 0 or a torch.Generator. Got '0'"),
     ("seed list wrong length", dict(y=torch.zeros(3, 10), seed=[1, 2]), ValueError, r"one seed per problem \(3\). Got a sequence of length 2"),

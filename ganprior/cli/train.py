@@ -17,6 +17,8 @@ from pathlib import Path
 
 import torch
 
+from ..hardware import PRECISIONS
+
 __all__ = ["DATASETS", "add_arguments", "load_dataset", "main"]
 
 NAME = "train"
@@ -119,7 +121,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--allow-changed-config", action="store_true",
                    help="let --resume continue with hyperparameters other than the checkpoint's (the new ones "
                         "take effect and config.json records the change); by default a mismatch is an error")
-    g.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: bfloat16 autocast")
+    g.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16: bfloat16 autocast; auto: bf16 where the hardware computes it natively")
     g.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
     g.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")

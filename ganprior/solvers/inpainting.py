@@ -26,7 +26,7 @@ from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
 from .latent import optimize_latents
 from .objective import LatentObjective
-from .settings import check_engine, prior_recipe, resolve_settings
+from .settings import check_engine, prior_recipe, report_precision, resolve_settings
 
 __all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "InpaintResult", "InpaintingObjective", "inpaint", "weighted_mask"]
 
@@ -346,6 +346,7 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
     x = _blending.blend(image, generated, mask, method=blend)
     if not return_result:
         return x
+    report_precision(settings, source, res.info)
     info = {"settings": {**settings, "perceptual_weight": perceptual_weight, "window": window, "blend": blend,
                          "z_bound": z_bound}, "source": source,
             "perceptual": perceptual if objective.uses_perceptual else "off"}

@@ -34,13 +34,13 @@ import torch
 
 from .._validation import check_choice, check_float, check_int, check_seeds, describe
 from ..generator import MEMORY_FORMATS, Generator
+from ..hardware import PRECISIONS, resolve_precision
 from .objective import LatentObjective
 from .updates import OPTIMIZERS, SELECT, UPDATE_RULES, Best, Samples, UpdateRule, _groups, _Noise, _shrink
 
 __all__ = ["LatentResult", "optimize_latents", "UpdateRule", "Best", "Samples", "UPDATE_RULES", "OPTIMIZERS",
            "SELECT", "PRECISIONS", "SCHEDULES"]
 
-PRECISIONS = ("fp32", "bf16")
 SCHEDULES = ("constant", "cosine")
 
 
@@ -291,10 +291,14 @@ def optimize_latents(
         Optimise at most this many **rows** (problems :math:`\times` restarts)
         at once, to bound memory; a problem's restarts may span chunks.
         Default: all rows at once.
-    precision : {"fp32", "bf16"}
-        Render under bfloat16 autocast; the state and losses keep the
-        generator's dtype, and the final scores are recomputed in full
-        precision.
+    precision : {"fp32", "bf16", "auto"}
+        ``"bf16"``: render under bfloat16 autocast; the state and losses keep
+        the generator's dtype, and the final scores are recomputed in full
+        precision.  ``"auto"``: bf16 where the device computes it natively
+        (:func:`ganprior.hardware.native_bf16`), fp32 otherwise; what ran and
+        why is in ``info["precision"]`` / ``info["precision_reason"]``.
+        ``"bf16"`` on a device without native bf16 runs emulated, with a
+        warning.
     state_init : dict of str to torch.Tensor, optional
         Initial state, each ``(P, R, ...)``; names not given are drawn by
         the objective.
@@ -402,6 +406,8 @@ def optimize_latents(
             given[k] = v.detach().reshape(P * R, *v.shape[2:])
 
     seeds = check_seeds(seed, P)
+    precision, precision_reason = resolve_precision(precision, G.device if isinstance(G, Generator) else "cpu",
+                                                    owner)
     if isinstance(G, Generator):
         G = G.for_solving(memory_format)
     state_all = objective.init_state(G, P, R, seeds)
@@ -512,4 +518,5 @@ def optimize_latents(
         wall_time=time.perf_counter() - start,
         state={k: v.detach() for k, v in best_state.items()} if samples is None else {},
         samples=samples,
+        info={"precision": precision, "precision_reason": precision_reason},
     )

@@ -21,7 +21,7 @@ from .latent import optimize_latents
 from .objective import LatentObjective
 from .registry import get_method
 from .selection import CHOICES
-from .settings import ENGINE_KEYS, PRESETS, check_engine, prior_recipe, resolve_settings
+from .settings import ENGINE_KEYS, PRESETS, check_engine, prior_recipe, report_precision, resolve_settings
 
 __all__ = ["recover", "RecoveryResult", "latent_inputs"]
 
@@ -382,6 +382,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
             err = (y_t - op(res.x.reshape(P, -1).to(G.dtype))).pow(2).sum(-1)
     else:
         err = res.fit
+    report_precision(settings, source, res.info)
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
     return RecoveryResult(
         x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),

@@ -11,12 +11,16 @@ reports.
 from __future__ import annotations
 
 from .._validation import check_choice, check_float, check_int
-from .latent import PRECISIONS, SCHEDULES, SELECT, UPDATE_RULES
+from ..hardware import PRECISIONS
+from .latent import SCHEDULES, SELECT, UPDATE_RULES
 
-__all__ = ["ENGINE_DEFAULTS", "PRESETS", "ENGINE_KEYS", "resolve_settings", "prior_recipe", "check_engine"]
+__all__ = ["ENGINE_DEFAULTS", "PRESETS", "ENGINE_KEYS", "resolve_settings", "prior_recipe", "check_engine",
+           "report_precision"]
 
 #: Engine settings for a generator without a recipe: the budget our benchmarks validated on the bundled priors
-#: (10 restarts x 300 Adam steps, cosine step size from 0.3), in full precision.
+#: (10 restarts x 300 Adam steps, cosine step size from 0.3), in full precision: bf16 was validated on the bundled
+#: priors only (their recipes say ``"bf16"``, which runs as ``"auto"``: bf16 where native), so a generator of the
+#: user's own gets the same answer on every machine unless ``precision="auto"`` or ``"bf16"`` is asked for.
 ENGINE_DEFAULTS = {"restarts": 10, "steps": 300, "lr": 0.3, "optimizer": "adam", "schedule": "cosine",
                    "precision": "fp32", "select": "fit"}
 
@@ -101,7 +105,31 @@ def resolve_settings(given: dict, *, preset=None, recipe=None, method=None, keys
             if layer.get(key) is not None:
                 settings[key], source[key] = layer[key], name
                 break
+    if settings.get("precision") == "bf16" and source.get("precision") == "recipe":
+        # a recipe's bf16 is what was validated on hardware that computes it natively: elsewhere it is emulated,
+        # about 18x slower for the same errors, so it means "bf16 where native"
+        settings["precision"] = "auto"
     return settings, source
+
+
+def report_precision(settings, source, info):
+    """Put the precision a solve ran in, and why, into its reported settings and sources.
+
+    Parameters
+    ----------
+    settings, source : dict
+        From :func:`resolve_settings`; updated in place.
+    info : dict
+        The engine result's ``info`` (``precision`` and ``precision_reason``).
+
+    Examples
+    --------
+    A recipe's ``"bf16"`` on a CPU without native bf16 reports ``settings["precision"] == "fp32"`` and
+    ``source["precision"] == "recipe (auto: fp32 (bf16 not native on this CPU: AVX2))"``.
+    """
+    if "precision" in info:
+        settings["precision"] = info["precision"]
+        source["precision"] = f"{source.get('precision', 'default')} ({info['precision_reason']})"
 
 
 def check_engine(settings, owner):

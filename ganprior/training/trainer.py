@@ -169,9 +169,12 @@ class Trainer(TrainingLoop):
     seed : int
         Seeds the noise stream, the fixed sample noise and the data order.
     device : str or torch.device
-    precision : {"fp32", "bf16"}
+    precision : {"fp32", "bf16", "auto"}
         ``"bf16"``: bfloat16 autocast for the forward passes (losses in float32), as
-        ``precision`` means in :func:`ganprior.recover` and :func:`ganprior.inpaint`.
+        ``precision`` means in :func:`ganprior.recover` and :func:`ganprior.inpaint`; ``"auto"``: bf16 where
+        ``device`` computes it natively (:func:`ganprior.hardware.native_bf16`), else fp32, decided once here
+        (the checkpoint records what ran).  Default fp32: a training run gives the same weights on every
+        machine.
     bf16 : bool, optional
         Deprecated spelling of ``precision="bf16"`` / ``"fp32"``.
     channels_last : bool
@@ -265,7 +268,10 @@ class Trainer(TrainingLoop):
             precision = "bf16" if bf16 else "fp32"
         from .._validation import check_choice
 
-        self.precision = check_choice(precision, "precision", ("fp32", "bf16"), owner="Trainer")
+        from ..hardware import PRECISIONS, resolve_precision
+
+        check_choice(precision, "precision", PRECISIONS, owner="Trainer")
+        self.precision = resolve_precision(precision, device, owner="Trainer")[0]  # "auto": bf16 where native
         self.bf16 = self.precision == "bf16"
         self.channels_last, self.progress = bool(channels_last), bool(progress)
         self.out_dir = None if out_dir is None else Path(out_dir)
