@@ -271,8 +271,10 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     """One solve of the test (or validation) problems with the method's hyperparameter set to ``value``
     (``auto``: among ``candidates``, {method: validated options}; ``chosen``: options of BEYOND_CHOICES, and the
     ``prior`` of PRIOR_CHOICES, a key of ``cfg["prior_models"]``, in place of ``G``)."""
+    # the layout every committed row ran with (the col2im copy), not the per-machine autotune: rows reproduce bitwise
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
-                  schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None)
+                  schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None,
+                  memory_format="channels_last")
     chosen = dict(chosen or {})
     if "prior" in chosen:
         G = cfg["prior_models"][chosen.pop("prior")]
@@ -1181,7 +1183,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--chunk", type=int, default=50, help="images per batch (and per CSV append)")
-    parser.add_argument("--precision", choices=["fp32", "bf16"], default="bf16")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="auto (default): bf16 where the CPU computes it natively (the committed rows), else fp32")
     parser.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
     parser.add_argument("--data-root", type=Path, default=None,
                         help="folder with mnist/, fashion_mnist/, celeba/ (validation images from the training split; "
@@ -1207,6 +1210,7 @@ def main(argv=None):
                         help="first merge the rows, searches and commands of runs made into these folders into --out")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    args.precision = ganprior.hardware.resolve_precision(args.precision, "cpu", owner="error_vs_measurements")[0]
     if args.merge:
         print(f"merged {merge_runs(args.out, args.merge, auto_candidate_methods(PRESETS[args.dataset]))} rows "
               f"into {args.out}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
+import time
 import warnings
 
 import numpy as np
@@ -20,10 +22,52 @@ import torch
 from ._solving import _CONVS, _fuse_batch_norm, _GrayDeconv, _replace_gray_deconvs  # noqa: F401 (_GrayDeconv)
 from ._validation import check_choice, check_int, check_seed, describe
 
-__all__ = ["Generator", "Discriminator", "MEMORY_FORMATS"]
+__all__ = ["Generator", "Discriminator", "MEMORY_FORMATS", "layout_choices"]
+
+logger = logging.getLogger("ganprior")
 
 #: Layouts of :meth:`Generator.for_solving`.
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
+_TUNE_ROWS = 16  # the most rows a layout is timed at
+_MARGIN = 0.25  # another layout replaces the usual one only when it is faster by more than this
+_LAYOUT_CHOICES: dict = {}  # (weights, rows, precision) -> the layout chosen, for the process
+_LAYOUT_LOG: list = []
+
+
+def layout_choices() -> list:
+    """The layouts ``Generator.for_solving("auto")`` chose in this process, with their timings.
+
+    Returns
+    -------
+    list of dict
+        One per (generator weights, rows, precision, device) timed: ``generator``, ``rows``, ``precision``,
+        ``device``, ``choice`` and ``<layout>_ms`` (one forward + backward pass) for every candidate.
+    """
+    return [dict(entry) for entry in _LAYOUT_LOG]
+
+
+def _time_pass(G, rows, precision, repeats=2) -> float:
+    """Seconds of the fastest of ``repeats`` forward + backward passes of ``rows`` latents (after one warm-up)."""
+    z = torch.randn(rows, *G.latent_shape, generator=torch.Generator().manual_seed(0)).to(G.device, G.dtype)
+    z.requires_grad_(True)
+    autocast = torch.autocast(device_type=G.device.type, dtype=torch.bfloat16) if precision == "bf16" \
+        else contextlib.nullcontext()
+    best = float("inf")
+    with G.frozen():
+        for i in range(repeats + 1):
+            if G.device.type == "cuda":
+                torch.cuda.synchronize(G.device)
+            start = time.perf_counter()
+            with autocast:
+                out = G(z)
+            out.float().square().sum().backward()
+            z.grad = None
+            if G.device.type == "cuda":
+                torch.cuda.synchronize(G.device)
+            if i:
+                best = min(best, time.perf_counter() - start)
+    return best
 
 
 def _check_range(value, name):
@@ -265,7 +309,7 @@ class Generator(_Wrapper):
 
         return lower, upper
 
-    def for_solving(self, memory_format: str = "auto") -> "Generator":
+    def for_solving(self, memory_format: str = "auto", *, rows: int = 64, precision: str = "fp32") -> "Generator":
         r"""The prior laid out for fast latent solves: the latent engine runs on what this returns.
 
         With ``channels_last`` it is a frozen copy (eval mode, weights that need no gradient) in which
@@ -275,20 +319,30 @@ class Generator(_Wrapper):
         itself affine, so the pair is one layer with weights :math:`W' = \mathrm{diag}(\gamma /
         \sqrt{\sigma^2 + \epsilon})\,W`), whose 4-D weights are stored ``channels_last``, and whose
         one-output-channel transposed convolutions (a grayscale image layer) run as a matrix product and
-        a col2im (:func:`torch.nn.functional.fold`), faster there on the CPU;
+        a col2im (:func:`torch.nn.functional.fold`);
         ``G_fast(z)`` equals ``G(z)`` up to float rounding (about 1e-7 relative in float32).  The copy is
         cached: a second call returns the same object while the weights are unchanged (their in-place
         version counters are part of the key).  With ``contiguous`` it is the generator itself, run as
-        given (folding alone measured no faster, and slower under bf16).
+        given.
 
         Parameters
         ----------
         memory_format : {"auto", "channels_last", "contiguous"}
-            ``"auto"`` (default): ``channels_last`` on the CPU when the module has 2-D convolutions
-            (measured 1.3x--2.1x faster there in float32 and bfloat16, 100 to 10,000 problems:
-            ``benchmarks/results/speed.csv``),
-            ``contiguous`` otherwise (on CUDA it has not been measured here: ``benchmarks/gpu.sh``
-            compares both).
+            ``"auto"`` (default): for a generator with 2-D convolutions, the fastest of the candidate
+            layouts -- the generator as given, the folded ``channels_last`` copy, and that copy with the
+            col2im output layer where it has one -- **measured** on this machine: one forward and backward
+            pass of ``min(rows, 16)`` latents each after a warm-up, timed once per (weights, rows, precision,
+            device) and kept for the process, as ``torch.backends.cudnn.benchmark`` does (a fraction of a
+            second; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
+            layout measured fastest on our machines (the col2im copy on the CPU, the module as given on CUDA)
+            is kept unless another is faster by more than 25% (the best of two passes each), so timing noise
+            does not flip the choice (and the result's float rounding) between runs.  A generator without
+            convolutions runs as given.  ``"channels_last"`` (the col2im copy) and ``"contiguous"`` force a
+            layout: what a study that must reproduce bitwise on another machine gives.
+        rows : int
+            Rows (problems x restarts) the solve runs at once: the batch size the layouts are timed at.
+        precision : {"fp32", "bf16"}
+            The precision of the solve (bf16: timed under bfloat16 autocast).
 
         Returns
         -------
@@ -296,38 +350,77 @@ class Generator(_Wrapper):
             A wrapper with the same latent shape, image shape, ranges and name.
         """
         check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner="Generator.for_solving")
-        has_conv = any(isinstance(m, _CONVS) for m in self.module.modules())
-        if memory_format == "auto":
-            memory_format = "channels_last" if has_conv and self.device.type == "cpu" else "contiguous"
         if memory_format == "contiguous":
             return self
+        if memory_format == "auto":
+            if not any(isinstance(m, _CONVS) for m in self.module.modules()):
+                return self
+            return self._tuned_layout(check_int(rows, "rows", minimum=1, owner="Generator.for_solving"),
+                                      check_choice(precision, "precision", ("fp32", "bf16"),
+                                                   owner="Generator.for_solving"))
+        return self._solving_copy(col2im=True)
+
+    def _weights_key(self):
         params = list(self.module.parameters()) + list(self.module.buffers())
-        key = (memory_format, self.device, self.dtype, self._scale, self._shift,
-               tuple((id(p), p._version) for p in params))
-        cached = self.__dict__.get("_for_solving")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        return (self.device, self.dtype, self._scale, self._shift, tuple((id(p), p._version) for p in params))
+
+    def _solving_copy(self, col2im: bool) -> "Generator":
+        """The folded ``channels_last`` copy (with the col2im output layer or not), cached per weights."""
+        key = (col2im, self._weights_key())
+        copies = self.__dict__.setdefault("_for_solving", {})
+        if key in copies:
+            return copies[key]
         was_training = self.module.training
         self.module.eval()
         try:
             module = copy.deepcopy(self.module)
         except (TypeError, RuntimeError, copy.Error) as err:  # a module that cannot be copied runs as it is
             warnings.warn(f"Generator.for_solving could not copy the {type(self.module).__name__} module "
-                          f"({type(err).__name__}: {err}); the solve runs on the module as it is.", stacklevel=2)
+                          f"({type(err).__name__}: {err}); the solve runs on the module as it is.", stacklevel=3)
             return self
         finally:
             self.module.train(was_training)
         for p in module.parameters():
             p.requires_grad_(False)
         _fuse_batch_norm(module)
-        _replace_gray_deconvs(module)
+        if col2im:
+            _replace_gray_deconvs(module)
         module = module.to(memory_format=torch.channels_last)
         fast = copy.copy(self)  # same metadata (and subclass), a shallow copy of its attributes; its own module
         fast._modules = dict(self._modules)
         fast._modules["module"] = module
         fast.__dict__.pop("_for_solving", None)
-        self.__dict__["_for_solving"] = (key, fast)
+        for stale in [k for k in copies if k[1] != key[1]]:  # copies of older weights
+            del copies[stale]
+        copies[key] = fast
         return fast
+
+    def _tuned_layout(self, rows: int, precision: str) -> "Generator":
+        """The fastest candidate layout for (weights, rows, precision, device), timed once per process."""
+        rows = min(rows, _TUNE_ROWS)
+        key = (self._weights_key(), rows, precision)
+        choice = _LAYOUT_CHOICES.get(key)
+        if choice is None:
+            candidates = {"contiguous": lambda: self, "channels_last": lambda: self._solving_copy(col2im=False)}
+            gray = any(isinstance(c, torch.nn.ConvTranspose2d) and c.out_channels == 1 for c in self.module.modules())
+            if gray:
+                candidates["channels_last+col2im"] = lambda: self._solving_copy(col2im=True)
+            times = {name: _time_pass(build(), rows, precision) for name, build in candidates.items()}
+            # the layout measured best on the machines we had (benchmarks/results/speed.csv) stays unless another
+            # is clearly faster here: a choice that flipped on timing noise would change results by float rounding
+            usual = "contiguous" if self.device.type != "cpu" else "channels_last+col2im" if gray else "channels_last"
+            fastest = min(times, key=times.get)
+            choice = usual if times[usual] <= (1 + _MARGIN) * times[fastest] else fastest
+            _LAYOUT_CHOICES[key] = choice
+            _LAYOUT_LOG.append({"generator": self.name or type(self.module).__name__, "rows": rows,
+                                "precision": precision, "device": str(self.device), "choice": choice,
+                                **{f"{name}_ms": 1e3 * t for name, t in times.items()}})
+            logger.info("Generator.for_solving: layout for %s (%d rows, %s, %s): %s -> %s",
+                        self.name or type(self.module).__name__, rows, precision, self.device,
+                        ", ".join(f"{n} {1e3 * t:.1f} ms" for n, t in times.items()), choice)
+        if choice == "contiguous":
+            return self
+        return self._solving_copy(col2im=choice == "channels_last+col2im")
 
     def sample_latent(self, num: int, seed=None) -> torch.Tensor:
         """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device.

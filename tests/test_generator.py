@@ -1,5 +1,7 @@
 """Generator / Discriminator wrappers."""
 
+import time
+
 import pytest
 import torch
 
@@ -135,11 +137,11 @@ def test_for_solving_folds_batch_norm_and_matches_the_module():
 
 def test_for_solving_is_cached_until_the_weights_change():
     G = _bn_generator()
-    a = G.for_solving()
-    assert G.for_solving() is a and G.for_solving("channels_last") is a
+    a = G.for_solving("channels_last")
+    assert G.for_solving("channels_last") is a
     with torch.no_grad():
         next(G.module.parameters()).mul_(2.0)  # an in-place change bumps the version counter
-    b = G.for_solving()
+    b = G.for_solving("channels_last")
     assert b is not a
     z = torch.randn(3, 8)
     with torch.no_grad():
@@ -191,3 +193,49 @@ def test_for_solving_swaps_only_one_channel_transposed_convolutions():
     with torch.no_grad():
         torch.testing.assert_close(fast(z), G(z), rtol=1e-5, atol=1e-6)
     assert not any(isinstance(m, _GrayDeconv) for m in G.module.modules())
+
+
+class _SlowInOneLayout(torch.nn.Module):
+    """A small convolutional generator that sleeps 30 ms per forward when its weights are (or are not) stored
+    channels_last: a layout made artificially slow."""
+
+    latent_dim = 4
+
+    def __init__(self, slow_layout):
+        super().__init__()
+        self.slow_layout = slow_layout
+        self.net = torch.nn.Sequential(torch.nn.Unflatten(1, (4, 1, 1)), torch.nn.ConvTranspose2d(4, 3, 4))
+        self.calls = 0
+
+    def forward(self, z):
+        self.calls += 1
+        w = self.net[1].weight
+        layout = "channels_last" if not w.is_contiguous() else "contiguous"
+        if layout == self.slow_layout:
+            time.sleep(0.03)
+        return self.net(z)
+
+
+@pytest.mark.parametrize("slow, expected", [("channels_last", "contiguous"), ("contiguous", "channels_last")])
+def test_auto_layout_picks_the_faster_of_two_when_one_is_made_slow(slow, expected):
+    from ganprior.generator import layout_choices
+
+    G = ganprior.Generator(_SlowInOneLayout(slow), name=f"slow-{slow}")
+    chosen = G.for_solving("auto", rows=8, precision="fp32")
+    assert (chosen is G) == (expected == "contiguous")
+    if expected == "channels_last":
+        assert not chosen.module.net[1].weight.is_contiguous()
+    entry = [e for e in layout_choices() if e["generator"] == f"slow-{slow}"][-1]
+    assert entry["choice"] == expected and entry["rows"] == 8 and entry["precision"] == "fp32"
+    assert entry[f"{slow}_ms"] > 30 > entry[f"{expected}_ms"]
+    # kept for the process: a second solve of the same (weights, rows, precision) times nothing
+    calls = G.module.calls + (chosen.module.calls if chosen is not G else 0)
+    again = G.for_solving("auto", rows=8, precision="fp32")
+    assert again is chosen and G.module.calls + (chosen.module.calls if chosen is not G else 0) == calls
+    # a layout given by name is forced
+    assert G.for_solving("contiguous") is G
+    assert not G.for_solving("channels_last").module.net[1].weight.is_contiguous()
+
+
+def test_auto_layout_runs_a_generator_without_convolutions_as_given(small_prior):
+    assert small_prior.for_solving("auto", rows=100, precision="bf16") is small_prior
