@@ -41,6 +41,7 @@ import torch
 import ganprior
 from ganprior.data import load_sample
 from ganprior.priors import TASKS, _check_recipe, _lam_text
+from ganprior.training._io import save_weights
 
 PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
 REPO = Path(__file__).resolve().parents[1]
@@ -252,13 +253,15 @@ def main(argv=None):
         return quality
     out = PRIORS / args.name
     out.mkdir(parents=True, exist_ok=True)
-    # the weights measured above (EMA ones when the run has them), not necessarily the run's generator.pt
-    torch.save(G.module.state_dict(), out / "generator.pt")
     config = json.loads((args.run / "config.json").read_text())
     vae = str(config.get("format", "")).startswith("ganprior-vae")  # a decoder; no discriminator
     weight_files = ["generator.pt"] if vae else ["generator.pt", "discriminator.pt"]
+    # the weights measured above (EMA ones when the run has them), not necessarily the run's generator.pt, with
+    # their checksums (load_prior verifies them)
+    weights = {"generator.pt": G.module.state_dict()}
     if not vae:
-        torch.save(ganprior.load_discriminator(args.run).module.state_dict(), out / "discriminator.pt")
+        weights["discriminator.pt"] = ganprior.load_discriminator(args.run).module.state_dict()
+    config["weights_sha256"] = save_weights(weights, out)
     config["command"] = portable_command(config.get("command", ""))
     if live:
         config["generator_weights"] = "live"

@@ -58,8 +58,28 @@ class _Source:
     def __init__(self, kind: str, folder: Path, name: str):
         self.kind, self.folder, self.name = kind, folder, name
 
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "config.json"
+
     def config(self) -> dict:
-        return json.loads((self.folder / "config.json").read_text())
+        path = self.config_path
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            where = f"line {e.lineno}, column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
+            raise ValueError(f"The prior's config.json {str(path)!r} is not valid JSON ({where}).") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"The prior's config.json {str(path)!r} must hold a JSON object (architecture, shapes, "
+                             f"recipe). Got {describe(config)} instead.")
+        return config
+
+    def require(self, config: dict, keys) -> None:
+        """Raise ValueError naming config.json and the first of ``keys`` it lacks."""
+        for key in keys:
+            if key not in config:
+                raise ValueError(f"The prior's config.json {str(self.config_path)!r} has no {key!r} entry; a prior's "
+                                 f"config.json records {list(keys)} (as `ganprior train` writes it).")
 
 
 def _is_vae(config) -> bool:
@@ -121,12 +141,35 @@ def _load_checkpoint(source: _Source) -> dict:
     return state
 
 
+def _exported_weights(source: _Source, name: str, config: dict) -> dict:
+    """The ``state_dict`` in the exported file ``name``, verified against config.json's ``"weights_sha256"``.
+
+    A folder whose config.json records no checksum (one exported by an earlier ganprior) loads unverified.
+    """
+    from ..training._io import read_torch_file, verify_digest
+
+    path = source.folder / name
+    if not path.is_file():
+        raise FileNotFoundError(f"The '{name}' file {str(path)!r} does not exist.")
+    state = read_torch_file(path, "weights file")
+    if not isinstance(state, dict):
+        raise ValueError(f"The file {str(path)!r} does not hold a state_dict (got {type(state).__name__}).")
+    digests = config.get("weights_sha256")
+    if digests is not None and not isinstance(digests, dict):
+        raise ValueError(f"The 'weights_sha256' entry of {str(source.config_path)!r} must map weight files to "
+                         f"checksums. Got {describe(digests)} instead.")
+    expected = (digests or {}).get(name)
+    if expected is not None:
+        verify_digest(state, expected, f"The weights file {str(path)!r}",
+                      f"the checksum recorded in {str(source.config_path)!r}",
+                      "Restore the file (or the folder) or export the prior again.")
+    return state
+
+
 def _weights(source: _Source, role: str, config: dict) -> dict:
     """The ``state_dict`` of ``role`` ("generator" or "discriminator") for a prior."""
-    from ..generator import _load_state_dict
-
     if source.kind != "run":
-        return _load_state_dict(source.folder / f"{role}.pt", f"{role}.pt")
+        return _exported_weights(source, f"{role}.pt", config)
     state = _load_checkpoint(source)
     step, steps = state.get("step"), config.get("steps")
     if step is not None and steps is not None and int(step) != int(steps):
@@ -197,7 +240,10 @@ def load_prior(name_or_path, *, device=None) -> Generator:
     ------
     ValueError
         If ``name_or_path`` is a plain name that is neither a bundled prior nor an existing folder
-        (the message lists the bundled priors).
+        (the message lists the bundled priors); if ``config.json`` is not a JSON object or lacks an
+        entry, a weight file is truncated or does not match the checksum its ``config.json`` records
+        (``"weights_sha256"``, written by every export), or the solver recipe has an unknown key or a
+        value the solvers would refuse (the message names the file and the key).
     FileNotFoundError
         If the path does not exist or does not hold the files of a prior (the message says which
         files were expected).
@@ -221,12 +267,14 @@ def load_prior(name_or_path, *, device=None) -> Generator:
 
     source = _resolve(name_or_path, "load_prior")
     config = source.config()
+    source.require(config, ("generator", "latent_shape", "image_shape"))
     module = from_config(config["generator"], role="generator")
     module.load_state_dict(_weights(source, "generator", config))
     name = source.name if source.kind == "bundled" else config.get("name") or source.name
     G = Generator(module, tuple(config["latent_shape"]), image_shape=tuple(config["image_shape"]),
                   output_range=tuple(config.get("output_range", (-1.0, 1.0))), name=name)
-    G.recipe = config.get("recipe")
+    recipe = config.get("recipe")
+    G.recipe = None if recipe is None else _check_recipe(recipe, source=source.config_path, G=G)
     return G.to(device) if device is not None else G
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
-from .._validation import check_choice, check_int, describe
+from .._validation import check_choice, check_float, check_int, describe
 from ..generator import Generator
 
 __all__ = ["recipe_for", "describe_priors", "TASKS"]
 
 TASKS = ("recover", "inpaint")
-# solver keyword arguments a recipe may set, per task (anything else in a recipe is documentation)
+# solver keyword arguments a recipe may set, per task; besides them a task holds only _RECIPE_DOCS (and, for
+# "recover", "methods")
+_RECIPE_DOCS = ("source", "note", "validated")
 _RECIPE_KWARGS = {
     "recover": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"),
     "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "perceptual_weight", "window", "z_bound",
@@ -56,27 +59,94 @@ def _check_table(value, key: str, where: str) -> list[dict] | float | int:
     return value
 
 
-def _check_methods(methods, where: str) -> None:
+def _check_value(check, value, where: str) -> None:
+    """Run a solver's own argument check on a recipe value; its error names the recipe key ``where`` instead."""
+    try:
+        check(value)
+    except (TypeError, ValueError) as e:
+        _bad(f"{where} " + re.sub(r"^The '[^']*' parameter( of [\w.]+)?,? ", "", str(e)))
+
+
+def _argument_checks(G) -> dict:
+    """The checks the methods make on their own arguments, per argument name (``cut`` also against ``G``)."""
+    from ..solvers.csgm import check_warmup
+    from ..solvers.sparse_gen import BASES, NU_SOLVERS
+
+    def cut(v):
+        check_int(v, "cut", minimum=1)
+        if G is not None:
+            G.split(v)
+
+    return {"cut": cut, "warmup": check_warmup, "nu_steps": lambda v: check_int(v, "nu_steps", minimum=1),
+            "levels": lambda v: check_int(v, "levels", minimum=1),
+            "basis": lambda v: check_choice(v, "basis", BASES), "nu_solver": lambda v: check_choice(v, "nu_solver",
+                                                                                                  NU_SOLVERS)}
+
+
+def _check_methods(methods, where: str, G=None) -> None:
     """Validate ``recover.methods``: ``{method: {argument: number, table of ranges, or string}}``."""
+    from ..solvers.registry import get_method, method_names
+
     if not isinstance(methods, dict):
         _bad(f"{where}.methods must be a dict {{method: {{argument: value}}}}. Got {describe(methods)}.")
+    checks = _argument_checks(G)
     for name, args in methods.items():
         if not isinstance(name, str) or not isinstance(args, dict):
             _bad(f"{where}.methods must map method names to dicts of arguments. Got {name!r}: {describe(args)}.")
+        if name not in method_names():
+            _bad(f"{where}.methods.{name}: {name!r} is not a method; the methods are {method_names()}.")
+        known = [k for k in get_method(name).hyperparameters if k != "lam"]
         for key, value in args.items():
             if key == "lam":
                 _bad(f"{where}.methods.{name}.lam: lam comes from {where}.lam (CSGM's validated lam) for every "
                      "latent method; leave it out here.")
-            if not isinstance(value, str):
+            if key not in known:
+                _bad(f"{where}.methods.{name}.{key} is not an argument of the method {name!r}; its arguments are "
+                     f"{known}.")
+            text = isinstance(get_method(name).hyperparameters[key], str)
+            if isinstance(value, str) != text:
+                _bad(f"{where}.methods.{name}.{key} must be "
+                     f"{'a string' if text else 'a number or a list of ranges'}. Got {describe(value)}.")
+            if not text:
                 _check_table(value, key, f"{where}.methods.{name}")
+            if key in checks:
+                rows = [(f"{where}.methods.{name}.{key}", value)] if not isinstance(value, list) else \
+                    [(f"{where}.methods.{name}.{key}[{i}].{key}", row[key]) for i, row in enumerate(value)]
+                for loc, v in rows:
+                    _check_value(checks[key], v, loc)
 
 
-def _check_recipe(recipe) -> dict:
+def _check_inpaint(entry: dict) -> None:
+    """Validate the inpainting settings of a recipe as :func:`ganprior.inpaint` checks them."""
+    from ..blending import BLEND_METHODS
+    from ..masks import _check_window
+    from ..solvers.inpainting import PERCEPTUAL
+
+    for key, check in (("window", lambda v: _check_window(v, "inpaint")),
+                       ("z_bound", lambda v: v is None or check_float(v, "z_bound", minimum=0.0, strict=True)),
+                       ("perceptual", lambda v: check_choice(v, "perceptual", PERCEPTUAL)),
+                       ("blend", lambda v: check_choice(v, "blend", BLEND_METHODS))):
+        if key in entry:
+            _check_value(check, entry[key], f"inpaint.{key}")
+
+
+def _check_recipe(recipe, source=None, G=None) -> dict:
     """Validate a solver recipe (the ``"recipe"`` entry of a prior's config.json); return it.
 
-    Raises ValueError naming the first bad entry.  Used by ``benchmarks/build_prior.py`` before a
-    recipe is written into a prior.
+    Raises ValueError naming the first bad entry, and the file ``source`` when given; ``G`` (the prior) also
+    checks the values that depend on the generator (ILO's ``cut``).  Used by :func:`ganprior.load_prior` and by
+    ``benchmarks/build_prior.py`` before a recipe is written into a prior.
     """
+    try:
+        return _check_entries(recipe, G)
+    except ValueError as e:
+        if source is None:
+            raise
+        raise ValueError(str(e).replace("Invalid solver recipe:", f"Invalid solver recipe in {str(source)!r}:", 1)) \
+            from None
+
+
+def _check_entries(recipe, G) -> dict:
     if not isinstance(recipe, dict):
         _bad(f"it must be a dict with the tasks {list(TASKS)} as keys. Got {describe(recipe)}.")
     unknown = set(recipe) - set(TASKS)
@@ -85,6 +155,10 @@ def _check_recipe(recipe) -> dict:
     for task, entry in recipe.items():
         if not isinstance(entry, dict):
             _bad(f"{task} must be a dict. Got {describe(entry)}.")
+        keys = _RECIPE_KWARGS[task] + _RECIPE_DOCS + ("methods",)
+        for key in entry:
+            if key not in keys:
+                _bad(f"{task}.{key} is not a recipe key; the keys of {task} are {list(keys)}.")
         for key in ("restarts", "steps"):
             if key in entry and (not isinstance(entry[key], int) or isinstance(entry[key], bool) or entry[key] < 1):
                 _bad(f"{task}.{key} must be an integer >= 1. Got {entry[key]!r}.")
@@ -99,7 +173,9 @@ def _check_recipe(recipe) -> dict:
         if "methods" in entry:
             if task != "recover":
                 _bad(f"{task}.methods: per-method arguments are for 'recover' only.")
-            _check_methods(entry["methods"], task)
+            _check_methods(entry["methods"], task, G)
+        if task == "inpaint":
+            _check_inpaint(entry)
         pw = entry.get("perceptual_weight", 0.0)
         if not isinstance(pw, (int, float)) or isinstance(pw, bool) or not pw >= 0:
             _bad(f"{task}.perceptual_weight must be a number >= 0. Got {pw!r}.")
@@ -206,10 +282,12 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
     check_choice(task, "task", TASKS, owner="recipe_for")
     if m is not None:
         m = check_int(m, "m", minimum=1, owner="recipe_for")
+    source = None
     if isinstance(G, (str, os.PathLike)):
-        from . import prior_config
+        from . import _resolve
 
-        recipe = prior_config(G).get("recipe")
+        found = _resolve(G, "recipe_for")
+        recipe, source = found.config().get("recipe"), found.config_path
     elif isinstance(G, Generator):  # one made by hand has no recipe
         recipe = getattr(G, "recipe", None)
     elif hasattr(G, "recipe"):
@@ -219,7 +297,7 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
                         f"'recipe' attribute), a bundled prior's name or a prior folder. Got {describe(G)} instead.")
     if recipe is None:
         return None
-    _check_recipe(recipe)
+    _check_recipe(recipe, source=source)
     entry = recipe.get(task)
     if entry is None:
         return None

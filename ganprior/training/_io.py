@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 __all__ = ["LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
-           "load_checksummed", "remove_stale_temp_files", "save_checksummed", "save_image_grid", "state_digest"]
+           "load_checksummed", "read_torch_file", "remove_stale_temp_files", "save_checksummed", "save_image_grid",
+           "save_weights", "state_digest", "verify_digest"]
 
 # temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"
@@ -217,6 +218,57 @@ def save_checksummed(state: dict, path, fmt: str) -> Path:
     return Path(path)
 
 
+def read_torch_file(path, what: str):
+    """``torch.load(path)`` (``weights_only``, on the CPU), with an error that names the file if it cannot be read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing file.
+    what : str
+        What the file is, for the message (``"checkpoint"``, ``"weights file"``).
+
+    Returns
+    -------
+    object
+        The loaded content.
+
+    Raises
+    ------
+    ValueError
+        If the file is truncated, damaged or not written by ``torch.save``.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ValueError(f"Cannot read the {what} {str(path)!r}: it is truncated, corrupted or not written by torch.save "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
+
+
+def save_weights(states: dict, folder) -> dict:
+    """Write ``state_dict`` files atomically into ``folder``; return their checksums for ``config.json``.
+
+    Parameters
+    ----------
+    states : dict of str to dict
+        File name (``"generator.pt"``...) -> the ``state_dict`` to write there (moved to the CPU).
+    folder : str or os.PathLike
+        Where to write.
+
+    Returns
+    -------
+    dict of str to str
+        File name -> :func:`state_digest` of its content, which :func:`ganprior.load_prior` verifies when
+        ``config.json`` records it under ``"weights_sha256"``.
+    """
+    digests = {}
+    for name, state in states.items():
+        state = {k: v.cpu() for k, v in state.items()}
+        atomic_save(state, Path(folder) / name)
+        digests[name] = state_digest(state)
+    return digests
+
+
 def load_checksummed(path, check, *, require_checksum: bool) -> dict:
     """Read a checkpoint of :func:`save_checksummed` (``weights_only``, on the CPU) and verify it.
 
@@ -236,11 +288,7 @@ def load_checksummed(path, check, *, require_checksum: bool) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"The checkpoint {str(path)!r} does not exist.")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"Cannot read the checkpoint {str(path)!r}: it is corrupted or not a torch checkpoint "
-                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}).") from e
+    state = read_torch_file(path, "checkpoint")
     check(state, f"the file {str(path)!r}")
     state = dict(state)
     expected = state.pop("sha256", None)
@@ -248,15 +296,30 @@ def load_checksummed(path, check, *, require_checksum: bool) -> dict:
         warnings.warn(f"The checkpoint {str(path)!r} carries no checksum (written by an earlier ganprior): "
                       "its integrity cannot be verified.", UserWarning, stacklevel=3)
         return state
+    verify_digest(state, expected, f"The checkpoint {str(path)!r}", "its SHA-256 checksum",
+                  "Resume from another checkpoint or start afresh.")
+    return state
+
+
+def verify_digest(state, expected: str, what: str, recorded: str, advice: str) -> None:
+    """Raise ValueError unless ``state``'s :func:`state_digest` is ``expected``.
+
+    Parameters
+    ----------
+    state : dict
+        The loaded content.
+    expected : str
+        The recorded digest.
+    what, recorded, advice : str
+        The message's subject (``"The checkpoint '...'"``), where the digest was recorded and what to do.
+    """
     try:
         actual = state_digest(state)
     except TypeError as e:
-        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: {e}") from e
+        raise ValueError(f"{what} is corrupted: {e}") from e
     if actual != expected:
-        raise ValueError(f"The checkpoint {str(path)!r} is corrupted: its content does not match its SHA-256 "
-                         f"checksum (stored {str(expected)[:16]}..., computed {actual[:16]}...). "
-                         "Resume from another checkpoint or start afresh.")
-    return state
+        raise ValueError(f"{what} is corrupted: its content does not match {recorded} "
+                         f"(stored {str(expected)[:16]}..., computed {actual[:16]}...). {advice}")
 
 
 def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:

@@ -52,10 +52,10 @@ from torch import nn
 
 from .._validation import check_float, check_int, describe
 from ._io import (
-    atomic_save,
     atomic_write_json,
     load_checksummed,
     save_checksummed,
+    save_weights,
 )
 from ._loop import CHECKPOINT, TrainingLoop, derived_seed
 from .losses import GANLoss, get_loss
@@ -626,7 +626,8 @@ class Trainer(TrainingLoop):
         ``checkpoint.pt``).  ``config.json`` records the architectures (for
         :func:`ganprior.models.from_config`), shapes, loss, hyperparameters, data, steps, wall
         time, command, ``ema_decay`` and which weights ``generator.pt`` holds
-        (``"generator_weights"``: ``"ema"`` or ``"live"``).  Returns the folder (None on ranks
+        (``"generator_weights"``: ``"ema"`` or ``"live"``) and the checksums of the two weight files
+        (``"weights_sha256"``, verified by :func:`ganprior.load_prior`).  Returns the folder (None on ranks
         other than 0).
 
         Parameters
@@ -638,8 +639,8 @@ class Trainer(TrainingLoop):
             return None
         out = Path(out_dir) if out_dir is not None else self._out("")
         prior = self.generator_ema if self.generator_ema is not None else self.generator
-        atomic_save(prior.state_dict(), out / "generator.pt")
-        atomic_save(self.discriminator.state_dict(), out / "discriminator.pt")
+        digests = save_weights({"generator.pt": prior.state_dict(), "discriminator.pt": self.discriminator.state_dict()},
+                               out)
         config = {
             "format": "ganprior-gan/1",
             "generator": getattr(self.generator, "config", None),
@@ -658,6 +659,7 @@ class Trainer(TrainingLoop):
             "wall_time_s": round(self.wall_time, 1),
             "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
             "torch_version": torch.__version__,
+            "weights_sha256": digests,
         }
         atomic_write_json(config, out / "config.json")
         return out

@@ -39,10 +39,10 @@ from .._validation import check_float, check_int, describe
 from ..models.vae import VAEDecoder, VAEEncoder
 from ._io import (
     LossLog,
-    atomic_save,
     atomic_write_json,
     load_checksummed,
     save_checksummed,
+    save_weights,
 )
 from ._loop import CHECKPOINT, TrainingLoop, derived_seed
 
@@ -327,7 +327,8 @@ class VAETrainer(TrainingLoop):
 
         ``config.json`` has the keys :func:`ganprior.load_prior` reads (``generator``, ``latent_shape``,
         ``image_shape``, ``output_range`` = [0, 1]) and ``format`` = ``"ganprior-vae/1"``, the
-        hyperparameters, data, steps, epochs, wall time and command.
+        hyperparameters, data, steps, epochs, wall time, command and the checksums of the weight files
+        (``"weights_sha256"``, verified by :func:`ganprior.load_prior`).
 
         Parameters
         ----------
@@ -335,8 +336,8 @@ class VAETrainer(TrainingLoop):
             Default ``out_dir``.
         """
         out = Path(out_dir) if out_dir is not None else self._out("")
-        atomic_save({k: v.cpu() for k, v in self.decoder.state_dict().items()}, out / "generator.pt")
-        atomic_save({k: v.cpu() for k, v in self.encoder.state_dict().items()}, out / "encoder.pt")
+        digests = save_weights({"generator.pt": self.decoder.state_dict(), "encoder.pt": self.encoder.state_dict()},
+                               out)
         atomic_write_json({
             "format": CONFIG_FORMAT, "generator": self.decoder.config, "encoder": self.encoder.config,
             "latent_shape": [self.decoder.latent_dim], "image_shape": list(self.decoder.image_shape),
@@ -346,5 +347,5 @@ class VAETrainer(TrainingLoop):
             "data": {"name": self.data_name, "n_images": self.n_data},
             "steps": self.step, "epochs": self.step / self.batches_per_epoch, "wall_time_s": round(self.wall_time, 1),
             "command": self.command if self.command is not None else " ".join(shlex.quote(a) for a in sys.argv),
-            "torch_version": torch.__version__}, out / "config.json")
+            "torch_version": torch.__version__, "weights_sha256": digests}, out / "config.json")
         return out
