@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._validation import check_choice, check_int, describe
+from ._validation import check_choice, check_float, check_int, describe
 
 __all__ = [
     "celeba_crop_resize",
@@ -299,7 +299,78 @@ def load_celeba(root=None, which: str = "10k", size: int = 64, return_ids: bool 
     return x
 
 
-def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N")  # 16-bit grey: full white is 65535
+
+
+def _image_values(im, name, scale):
+    """One opened PIL image as an RGB ``PIL.Image`` (8-bit modes) or a float32 ``(H, W, 3)`` array in [0, 1].
+
+    Every mode is read with its own bit depth; a mode whose full white the file does not tell ('I': 32-bit
+    integers, 'F': floats) is divided by ``scale`` ('F' may also come in [0, 1]).  Transparent pixels are
+    refused: ganprior will not guess a background.
+    """
+    mode = im.mode
+    bands = im.getbands()
+    if "A" in bands or "a" in bands or ("transparency" in im.info and mode in ("1", "L", "P", "RGB")):
+        try:
+            rgba = im.convert("RGBA")
+        except ValueError as err:
+            raise ValueError(f"The image {name!r} has Pillow mode {mode!r}, which cannot be converted to RGBA: "
+                             f"{err}") from None
+        low = rgba.getchannel("A").getextrema()[0]
+        if low < 255:
+            raise ValueError(f"The image {name!r} has transparent pixels (mode {mode!r}, alpha down to {low} of "
+                             "255); ganprior does not guess a background: flatten it onto one (e.g. PIL's "
+                             "Image.alpha_composite) or save it without alpha.")
+        return rgba.convert("RGB")
+    if mode in _DEEP_MODES or (mode == "I" and im.format == "PNG"):  # older Pillow reads 16-bit PNG as 'I'
+        arr = np.asarray(im)
+        if "transparency" in im.info and (arr == im.info["transparency"]).any():
+            raise ValueError(f"The image {name!r} has transparent pixels (mode {mode!r}, a transparent grey level "
+                             f"{im.info['transparency']}); ganprior does not guess a background: save it "
+                             "without transparency.")
+        arr = arr.astype(np.float32) / np.float32(65535.0)
+    elif mode in ("I", "F"):
+        arr = np.asarray(im).astype(np.float64)
+        if scale is not None:
+            arr = arr / scale
+        elif mode == "I":
+            raise ValueError(f"The image {name!r} holds 32-bit integers (mode 'I'), whose full white the file does "
+                             "not tell; pass scale= (the value of full white, e.g. scale=65535 or scale=4095).")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"The image {name!r} has values that are not finite (mode {mode!r}).")
+        if arr.size and (arr.min() < 0.0 or arr.max() > 1.0):
+            how = f"divided by scale={scale:g}" if scale is not None else "without a scale"
+            raise ValueError(f"The image {name!r} (mode {mode!r}) has values in [{arr.min():.6g}, {arr.max():.6g}] "
+                             f"{how}, outside [0, 1]; pass scale= (the value of full white, e.g. scale=255).")
+        arr = arr.astype(np.float32)
+    elif ";" in mode:
+        raise ValueError(f"The image {name!r} has Pillow mode {mode!r}, which ganprior does not read; save it as "
+                         "8- or 16-bit grey or 8-bit RGB.")
+    else:
+        try:
+            return im.convert("RGB")  # 1, L, P (through its palette), RGB, RGBX, CMYK, YCbCr, LAB, HSV
+        except ValueError as err:
+            raise ValueError(f"The image {name!r} has Pillow mode {mode!r}, which cannot be converted to RGB: "
+                             f"{err}") from None
+    return np.repeat(arr[..., None], 3, axis=2)
+
+
+def _square_resize(values, size):
+    """Centre square crop and antialiased bicubic resize: uint8 ``(size, size, 3)`` or float32 in [0, 1]."""
+    from PIL import Image
+
+    h, w = (values.size[1], values.size[0]) if isinstance(values, Image.Image) else values.shape[:2]
+    s = min(w, h)
+    box = ((w - s) / 2.0, (h - s) / 2.0, (w + s) / 2.0, (h + s) / 2.0)
+    if isinstance(values, Image.Image):
+        return np.asarray(values.resize((size, size), resample=Image.BICUBIC, box=box), dtype=np.uint8)
+    channels = [np.asarray(Image.fromarray(np.ascontiguousarray(values[..., c])).resize(
+        (size, size), resample=Image.BICUBIC, box=box)) for c in range(values.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
+
+
+def load_image_folder(path, size: int, as_uint8: bool = False, scale=None) -> torch.Tensor:
     """Every image file in ``path`` (not recursive), sorted by name, as RGB resized to ``size x size``.
 
     Parameters
@@ -310,6 +381,10 @@ def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
         Output side in pixels.
     as_uint8 : bool
         Return uint8 in [0, 255] instead of float32 in [0, 1].
+    scale : float, optional
+        The value of full white in images whose file does not tell it: 32-bit integer (Pillow mode ``"I"``) and
+        float (``"F"``, e.g. float TIFF) images are divided by it.  Without it, ``"F"`` images must lie in
+        [0, 1] and ``"I"`` images are refused.  Other modes ignore it.
 
     Returns
     -------
@@ -320,15 +395,24 @@ def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
     ------
     FileNotFoundError
         If the folder does not exist or holds no image file.
+    ValueError
+        If an image cannot be read as it is (the message names the file and why): transparent pixels, values
+        outside [0, 1], a mode without a known full white and no ``scale``.
 
     Notes
     -----
-    Non-square images are centre-cropped to a square first (side = the shorter
-    edge), then resized with PIL's antialiased bicubic filter.
+    Each mode is read with its true bit depth: 1-bit as 0 / 1, 8-bit modes (``"L"``, ``"P"`` through its
+    palette, ``"RGB"``, ``"CMYK"``, ``"YCbCr"``, ...) over 255, 16-bit grey (``"I;16"``, ``"I;16B"``, ...) over
+    65535; grey images give three equal channels.  An alpha channel (or a palette's transparent colour) is
+    dropped when every pixel is opaque, else the image is refused: a background would be a guess.
+    Non-square images are centre-cropped to a square first (side = the shorter edge), then resized with PIL's
+    antialiased bicubic filter (16-bit and float images in float, clipped to [0, 1]).
     """
     from PIL import Image
 
     size = check_int(size, "size", minimum=1)
+    if scale is not None:
+        scale = check_float(scale, "scale", minimum=0.0, strict=True, owner="load_image_folder")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"The 'path' parameter of load_image_folder must be a path. Got {describe(path)} instead.")
     folder = Path(path)
@@ -340,13 +424,13 @@ def load_image_folder(path, size: int, as_uint8: bool = False) -> torch.Tensor:
     arrays = []
     for name in files:
         with Image.open(name) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            s = min(w, h)
-            box = ((w - s) / 2.0, (h - s) / 2.0, (w + s) / 2.0, (h + s) / 2.0)
-            arrays.append(np.asarray(im.resize((size, size), resample=Image.BICUBIC, box=box), dtype=np.uint8))
-    x = torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
-    return x if as_uint8 else x.float().div_(255.0)
+            arr = _square_resize(_image_values(im, name, scale), size)
+        if as_uint8:
+            arr = arr if arr.dtype == np.uint8 else (arr * 255.0).round().astype(np.uint8)
+        else:
+            arr = arr.astype(np.float32) / np.float32(255.0) if arr.dtype == np.uint8 else arr
+        arrays.append(arr)
+    return torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
 
 
 def list_samples() -> list[str]:

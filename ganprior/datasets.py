@@ -4,8 +4,10 @@ r"""Recover whole datasets: measurements simulated from image files, recovered i
 to process ``c mod W`` (``W`` processes, e.g. under ``torchrun``); each process measures its chunks
 (a seeded operator shared by all, noise seeded per image), recovers them with any registered method
 (per-image latent seeds ``seed + i``) and writes each chunk's results atomically to
-``out/parts/<c>.npz``.  A rerun skips the chunks already written, so an interrupted job resumes where
-it stopped.  :func:`merge_dataset` collects the parts into ``x_hat.npy``, ``metrics.csv`` (per-image
+``out/parts/<c>.npz``, with the job's settings and the names and content hashes of the chunk's images.
+A rerun skips the chunks already written for the same images, so an interrupted job resumes where it
+stopped; it recomputes a chunk whose images changed (added, removed, edited) or whose file is unreadable,
+and refuses a folder written with other settings, naming what changed.  :func:`merge_dataset` collects the parts into ``x_hat.npy``, ``metrics.csv`` (per-image
 MSE and PSNR against the images), one PNG per recovered image and a comparison figure.
 
 Because chunks, seeds and operator do not depend on how many processes share the work, the merged
@@ -17,8 +19,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
+import os
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,54 +37,163 @@ __all__ = ["OPERATORS", "load_images", "measurement_operator", "recover_dataset"
 OPERATORS = ("gaussian", "subsampled-dct")
 
 
-def load_images(path, image_shape) -> torch.Tensor:
-    """Images from a folder of image files or a ``.npy`` / ``.npz`` array, as float32 ``(N, *image_shape)`` in [0, 1].
+def load_images(path, image_shape, *, data_range=(0.0, 1.0), scale=None, return_names=False):
+    """Images from a folder of image files or a ``.npy`` / ``.npz`` array, as float32 ``(N, *image_shape)``.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A folder (every PNG / JPEG / ... file, sorted by name; resized to the prior's size; averaged to
-        one channel for a one-channel prior), a ``.npy`` file or a ``.npz`` file (its array ``"x"``,
-        else its first array) of shape ``(N, C, H, W)`` or ``(N, H, W)``, floats in [0, 1] or uint8.
+        A folder (every PNG / JPEG / ... file, sorted by name, hidden files and sub-folders skipped, read
+        with its true bit depth by :func:`ganprior.data.load_image_folder`; resized to the prior's size; averaged to one channel for a
+        one-channel prior), a ``.npy`` file or a ``.npz`` file (its array ``"x"``, else its first array) of
+        shape ``(N, C, H, W)`` or ``(N, H, W)``.
     image_shape : tuple of int
         ``(C, H, W)`` of the prior.
+    data_range : (float, float)
+        The prior's data range (``G.data_range``): black and full white of images and of integer arrays
+        are mapped linearly onto it, and float arrays must lie in it.
+    scale : float, optional
+        The stored value of full white (e.g. ``255`` for floats in 0..255): the values are divided by it,
+        then mapped from [0, 1] onto ``data_range``.  Needed for integer arrays other than uint8 / uint16,
+        float arrays stored in another range, and 32-bit integer or float image files.
+    return_names : bool
+        Also return one name per image: its file name, or ``"x.npy[i]"`` for an array.
 
     Returns
     -------
-    torch.Tensor
+    torch.Tensor or (torch.Tensor, list of str)
+        float32 ``(N, *image_shape)`` in ``data_range`` (and the names).
 
     Raises
     ------
     FileNotFoundError, ValueError
-        For a missing path, no images, or arrays of another shape.
-    """
-    from .data import load_image_folder
+        For a missing path, no images, arrays of another shape or dtype, or values outside ``data_range``
+        or not finite, or a file that cannot be read (the message names the file and how to give a ``scale``).
 
+    Notes
+    -----
+    Without ``scale``: bool, uint8 and uint16 arrays are read by their dtype's range (full white 1, 255,
+    65535), other integer dtypes are refused (an int64 array's full scale is not its dtype's), and float
+    arrays are taken as they are.
+    """
+    owner = "load_images"
+    try:
+        lo, hi = (float(v) for v in data_range)
+    except (TypeError, ValueError):
+        raise TypeError(f"The 'data_range' parameter of {owner} must be a pair (low, high). "
+                        f"Got {describe(data_range)} instead.") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"The 'data_range' parameter of {owner} must be a finite pair with low < high. "
+                         f"Got {data_range!r} instead.")
+    if scale is not None:
+        scale = check_float(scale, "scale", minimum=0.0, strict=True, owner=owner)
     p = Path(path)
     C, H, W = image_shape
     if p.is_dir():
         if H != W:
             raise ValueError(f"Images from a folder are resized to squares; the prior makes {image_shape}.")
-        x = load_image_folder(p, H)
+        x, names = image_folder(p, H, scale=scale)
         if C == 1:
             x = x.mean(dim=1, keepdim=True)
-        return x
+        x = x if (lo, hi) == (0.0, 1.0) else x * (hi - lo) + lo
+        return (x, names) if return_names else x
     if not p.is_file():
         raise FileNotFoundError(f"No image folder or .npy / .npz file at {str(p)!r}.")
-    if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            arr = f["x"] if "x" in f.files else f[f.files[0]]
-    elif p.suffix == ".npy":
-        arr = np.load(p, allow_pickle=False)
-    else:
+    if p.suffix not in (".npy", ".npz"):
         raise ValueError(f"Expected a folder, a .npy or a .npz file; got {str(p)!r}.")
-    x = torch.from_numpy(np.ascontiguousarray(arr))
-    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    try:
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as f:
+                arr = f["x"] if "x" in f.files else f[f.files[0]]
+        else:
+            arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, IndexError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"The file {str(p)!r} cannot be read as an array: {err}") from None
+    white = scale
+    if white is None and arr.dtype.kind in "bu" and arr.dtype.itemsize <= 2:
+        white = float(np.iinfo(arr.dtype).max) if arr.dtype.kind == "u" else 1.0
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"The images in {str(p)!r} have dtype {arr.dtype}; expected floats or integers.")
+    if white is None and arr.dtype.kind != "f":
+        raise ValueError(f"The images in {str(p)!r} are {arr.dtype} integers, whose full white is not their dtype's "
+                         "maximum; pass scale= (the value of full white, e.g. scale=255).")
+    arr = arr.astype(np.float64) * ((hi - lo) / white) + lo if white is not None else arr
+    x = torch.from_numpy(np.ascontiguousarray(arr)).float()
     if x.ndim == 3 and C == 1:
         x = x[:, None]
     if tuple(x.shape[1:]) != tuple(image_shape):
         raise ValueError(f"The images in {str(p)!r} have shape {tuple(x.shape[1:])}; the prior makes {image_shape}.")
-    return x
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"The images in {str(p)!r} have values that are not finite.")
+    if x.numel() and (float(x.min()) < lo - 1e-6 * (hi - lo) or float(x.max()) > hi + 1e-6 * (hi - lo)):
+        how = f" after scale={scale:g}" if scale is not None else ""
+        raise ValueError(f"The images in {str(p)!r} have values in [{float(x.min()):.6g}, {float(x.max()):.6g}]"
+                         f"{how}, outside the prior's data range ({lo}, {hi}); pass scale= (the stored value of "
+                         "full white, e.g. scale=255 for values in 0..255) or rescale them.")
+    return (x, [f"{p.name}[{i}]" for i in range(len(x))]) if return_names else x
+
+
+def image_folder(path, size, as_uint8=False, scale=None):
+    """The image files of a folder, read by :func:`ganprior.data.load_image_folder`, and their names.
+
+    Hidden files (a name starting with ``"."``, such as macOS's ``._x.png``) and sub-folders are skipped,
+    and a file that cannot be decoded is named in the error.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder.
+    size : int
+        Output side in pixels.
+    as_uint8 : bool
+        Return uint8 in [0, 255] instead of float32 in [0, 1].
+    scale : float, optional
+        Passed to :func:`ganprior.data.load_image_folder`.
+
+    Returns
+    -------
+    images : torch.Tensor
+        ``(N, 3, size, size)``.
+    names : list of str
+        The file names, in the order of the images.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist or holds no image file.
+    ValueError
+        If an image file cannot be read (the message names it).
+    """
+    from PIL import Image
+
+    from .data import _IMAGE_EXTS, load_image_folder
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"The image folder {str(folder)!r} does not exist.")
+    listed = [q for q in folder.iterdir() if q.name.lower().endswith(_IMAGE_EXTS)]
+    files = sorted((q for q in listed if not q.name.startswith(".") and q.is_file()), key=lambda q: q.name)
+    if not files:
+        raise FileNotFoundError(f"No image files ({', '.join(_IMAGE_EXTS)}) found in {str(folder)!r} (hidden files "
+                                "and sub-folders are skipped).")
+    with tempfile.TemporaryDirectory() as view:
+        if len(files) < len(listed):  # load_image_folder would read the hidden files and sub-folders too
+            for q in files:
+                os.symlink(q.resolve(), Path(view) / q.name)
+        try:
+            x = load_image_folder(view if len(files) < len(listed) else folder, size, as_uint8=as_uint8, scale=scale)
+        except (OSError, ValueError, SyntaxError) as err:
+            text = " ".join(str(err).replace(view, str(folder)).split())
+            if not any(q.name in text for q in files):  # find the file at fault, to name it
+                for q in files:
+                    try:
+                        with Image.open(q) as im:
+                            im.load()
+                    except (OSError, ValueError, SyntaxError) as bad:
+                        text = f"The image file {str(q)!r} cannot be read: {bad}"
+                        break
+            raise ValueError(text) from None
+    return x, [q.name for q in files]
 
 
 def measurement_operator(name, m, image_shape, seed=0):
@@ -126,14 +241,72 @@ def _write_npz(path, **arrays):
     atomic_write_bytes(buf.getvalue(), path)
 
 
+class _OtherSettings(ValueError):
+    """An output folder whose parts were computed with other settings; ``changes`` holds (name, was, now)."""
+
+    def __init__(self, message, changes):
+        super().__init__(message)
+        self.changes = changes
+
+
+def _settings(G, kwargs, **named):
+    """What a part's results depend on besides its images, as text: named settings, G's weights, ``recover``'s."""
+    from .training._io import state_digest
+
+    prior = None if G is None else f"weights sha256 {state_digest(G.state_dict())[:16]}"
+    return {k: repr(v) for k, v in {**named, "G": prior, **kwargs}.items() if v is not None}
+
+
+def _digests(x):
+    """SHA-256 of each image's pixels (dtype, shape and bytes): the identity of an image, whatever its name."""
+    from .training._io import state_digest
+
+    return [state_digest(img) for img in x.detach().cpu()]
+
+
+def _read_part(path):
+    """A part file's arrays, or the reason it cannot be read (a string)."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            part = {k: f[k] for k in f.files}
+        part["index"], part["x_hat"], part["mse"], part["psnr"]  # noqa: B018 (every part has them)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        return f"{type(err).__name__}: {err}"
+    part["settings"] = json.loads(str(part["settings"])) if "settings" in part else None
+    return part
+
+
+def _check_settings(out, settings, owner):
+    """Refuse an output folder any of whose readable parts was computed with other settings."""
+    for path in sorted((Path(out) / "parts").glob("*.npz")):
+        part = _read_part(path)
+        if isinstance(part, str) or part["settings"] in (None, settings):
+            continue  # unreadable or written before parts recorded their settings: recomputed
+        old = part["settings"]
+        changes = [(k, old.get(k, "unset"), settings.get(k, "unset")) for k in sorted({*old, *settings})
+                   if old.get(k) != settings.get(k)]
+        what = "; ".join(f"{k!r} was {a}, now {b}" for k, a, b in changes)
+        raise _OtherSettings(f"The 'out' folder {str(out)!r} of {owner} holds results computed with other settings "
+                             f"({path.name}: {what}). Give another 'out', or delete {str(Path(out) / 'parts')!r} to "
+                             "recompute everything.", changes)
+
+
 def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method="csgm", chunk=64, seed=0,
-                    rank=0, world_size=1, progress=False, **kwargs) -> list[int]:
+                    rank=0, world_size=1, progress=False, names=None, **kwargs) -> list[int]:
     """Measure and recover the chunks of a dataset that belong to this process; skip the chunks already done.
+
+    A part records the settings and the names and content hashes (SHA-256 of the pixels) of its images.  A
+    chunk whose part is missing, unreadable or holds other images (an image added, removed or edited) is
+    recomputed, and parts past the last chunk are deleted; an ``out`` folder written with other settings is
+    refused, so old results are never relabelled.
 
     Parameters
     ----------
     images : torch.Tensor
-        ``(N, *G.image_shape)`` in G's data range.
+        ``(N, *G.image_shape)``, floating point, in G's data range (``G.data_range``; for a sparse baseline
+        its ``data_range`` argument, default (0, 1), None for no check).  Integer tensors are refused rather
+        than guessed at: convert uint8 images with ``images.float() / 255`` (for a (0, 1) range), or load
+        files with :func:`load_images`, which maps them onto the data range.
     G : ganprior.Generator or str
         The prior (a latent method) or None for a sparse baseline.
     m : int
@@ -155,6 +328,8 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
         This process and the number of processes; chunk ``c`` belongs to rank ``c % world_size``.
     progress : bool
         Print one line per chunk.
+    names : list of str, optional
+        One name per image (e.g. file names), recorded in the parts (default ``"#0"``, ``"#1"``, ...).
     **kwargs
         Passed to :func:`ganprior.recover` (engine settings, the method's arguments).
 
@@ -166,7 +341,8 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
     Raises
     ------
     TypeError, ValueError
-        On bad input, before any work.
+        On bad input, or an ``out`` folder written with other settings (the message names them), before any
+        work.
     """
     from . import metrics
     from .solvers.recovery import recover
@@ -175,6 +351,10 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
     owner = "recover_dataset"
     if not isinstance(images, torch.Tensor) or images.ndim < 2 or images.shape[0] == 0:
         raise TypeError(f"The 'images' parameter of {owner} must be a tensor (N, ...). Got {describe(images)}.")
+    if not images.is_floating_point():
+        raise TypeError(f"The 'images' parameter of {owner} must be a floating-point tensor in the prior's data "
+                        f"range; integer images are not guessed at (convert uint8 images with images.float() / 255 "
+                        f"for a (0, 1) range, or load files with load_images). Got {describe(images)}.")
     chunk = check_int(chunk, "chunk", minimum=1, owner=owner)
     world_size = check_int(world_size, "world_size", minimum=1, owner=owner)
     rank = check_int(rank, "rank", minimum=0, owner=owner)
@@ -187,15 +367,41 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
         from ._convert import as_generator
 
         G = as_generator(G, None, owner)  # a prior's name is loaded once, not per chunk
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError(f"The 'images' parameter of {owner} has values that are not finite.")
+    data_range = G.data_range if latent else kwargs.get("data_range", (0.0, 1.0))  # a baseline's own clipping
+    if data_range is not None:
+        lo, hi = (float(v) for v in data_range)
+        low, high = float(images.min()), float(images.max())
+        if low < lo - 1e-6 * (hi - lo) or high > hi + 1e-6 * (hi - lo):
+            raise ValueError(f"The 'images' parameter of {owner} must lie in the prior's data range ({lo}, {hi}). "
+                             f"Got values in [{low:.6g}, {high:.6g}]; rescale them (e.g. images / 255 for 0..255).")
+    N = images.shape[0]
+    names = [f"#{i}" for i in range(N)] if names is None else [str(n) for n in names]
+    if len(names) != N:
+        raise ValueError(f"The 'names' parameter of {owner} must hold one name per image ({N}). "
+                         f"Got {len(names)} instead.")
+    settings = _settings(G if latent else None, kwargs, m=m, operator=operator, noise=noise, method=method,
+                         chunk=chunk, seed=seed)
+    _check_settings(out, settings, owner)
     shape = tuple(images.shape[1:])
     A = measurement_operator(operator, m, shape, seed).to(images.device)
-    N = images.shape[0]
+    n_chunks = -(-N // chunk)
+    for path in (Path(out) / "parts").glob("*.npz"):
+        if not path.stem.isdigit() or int(path.stem) >= n_chunks:  # images removed: no chunk of theirs remains
+            path.unlink(missing_ok=True)
     done = []
-    for c in range(rank, -(-N // chunk), world_size):
+    for c in range(rank, n_chunks, world_size):
         path = _part(out, c)
-        if path.exists():
-            continue
         idx = list(range(c * chunk, min(N, (c + 1) * chunk)))
+        digests = _digests(images[idx])
+        part = _read_part(path) if path.exists() else None
+        recorded = {} if part is None or isinstance(part, str) else {
+            k: part[k].tolist() for k in ("index", "names", "digests") if k in part}
+        if recorded == {"index": idx, "names": names[idx[0]:idx[-1] + 1], "digests": digests} and \
+                part["settings"] == settings:
+            continue
+        why = "" if part is None else f" (recomputed: {part if isinstance(part, str) else 'its images changed'})"
         x = images[idx].float()
         y = A(x) + _noise(idx, m, noise, seed).to(x.device)
         t = time.perf_counter()
@@ -206,10 +412,12 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
         sec = time.perf_counter() - t
         x_hat, x = x_hat.reshape(x.shape).float().cpu(), x.cpu()
         _write_npz(path, index=np.asarray(idx), x_hat=x_hat.numpy(), mse=metrics.mse(x_hat, x).numpy(),
-                   psnr=metrics.psnr(x_hat, x).numpy(), seconds=np.asarray(sec))
+                   psnr=metrics.psnr(x_hat, x).numpy(), seconds=np.asarray(sec), settings=np.asarray(json.dumps(
+                       settings, sort_keys=True)), names=np.asarray(names[idx[0]:idx[-1] + 1]),
+                   digests=np.asarray(digests))
         done.append(c)
         if progress:
-            print(f"rank {rank}: chunk {c} (images {idx[0]}-{idx[-1]}) in {sec:.1f} s", flush=True)
+            print(f"rank {rank}: chunk {c} (images {idx[0]}-{idx[-1]}) in {sec:.1f} s{why}", flush=True)
     return done
 
 
@@ -236,17 +444,33 @@ def merge_dataset(out, n_images, images=None, png=True):
     ------
     FileNotFoundError
         If a chunk is missing (the message says which: rerun to compute it).
+    ValueError
+        If a part cannot be read (the message names it), the parts hold other images than ``images`` or
+        than ``n_images`` images, or were computed with different settings.
     """
     from .training._io import atomic_write_bytes, atomic_write_text
 
     out = Path(out)
     parts = sorted((out / "parts").glob("*.npz"))
-    rows, blocks = [], []
+    rows, blocks, settings = [], [], set()
     for p in parts:
-        with np.load(p, allow_pickle=False) as f:
-            blocks.append((f["index"], f["x_hat"]))
-            rows += [(int(i), float(e), float(s)) for i, e, s in zip(f["index"], f["mse"], f["psnr"])]
+        f = _read_part(p)
+        if isinstance(f, str):
+            raise ValueError(f"The part file {str(p)!r} cannot be read ({f}); delete it and rerun the same command "
+                             "to recompute it.")
+        if images is not None and f.get("digests", np.asarray([])).tolist() != _digests(images[f["index"]]):
+            raise ValueError(f"The part file {str(p)!r} holds results of other images than the 'images' given to "
+                             "merge_dataset; rerun the same command to recompute it.")
+        settings.add(json.dumps(f["settings"], sort_keys=True))
+        blocks.append((f["index"], f["x_hat"]))
+        rows += [(int(i), float(e), float(s)) for i, e, s in zip(f["index"], f["mse"], f["psnr"])]
     have = sorted(i for i, _, _ in rows)
+    if len(settings) > 1:
+        raise ValueError(f"The parts in {str(out / 'parts')!r} were computed with different settings; delete them "
+                         "and rerun the command.")
+    if have and (have[-1] >= n_images or len(set(have)) < len(have)):
+        raise ValueError(f"The parts in {str(out / 'parts')!r} hold results for images up to index {have[-1]}, not "
+                         f"for images 0 to {n_images - 1}; rerun the recovery command to bring them up to date.")
     if have != list(range(n_images)):
         missing = sorted(set(range(n_images)) - set(have))
         raise FileNotFoundError(f"{len(missing)} of {n_images} images have no result in {str(out / 'parts')!r} "
@@ -269,10 +493,37 @@ def merge_dataset(out, n_images, images=None, png=True):
         (out / "recovered").mkdir(exist_ok=True)
         for i, img in enumerate(x_hat):
             a = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-            Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)).save(out / "recovered" / f"{i:05d}.png")
+            buf = io.BytesIO()
+            Image.fromarray(a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)).save(buf, format="PNG")
+            atomic_write_bytes(buf.getvalue(), out / "recovered" / f"{i:05d}.png")
     if images is not None:
-        from .plotting import recovery_grid
-
         k = min(8, n_images)
-        recovery_grid([("truth", images[:k].cpu()), ("recovered", torch.from_numpy(x_hat[:k]))], out / "figure.png")
+        save_figure([("truth", images[:k].cpu()), ("recovered", torch.from_numpy(x_hat[:k]))], out / "figure.png")
     return x_hat
+
+
+def save_figure(panels, path):
+    """:func:`ganprior.plotting.recovery_grid` written atomically (a temp file beside ``path``, then a rename).
+
+    Parameters
+    ----------
+    panels : sequence of (str, array)
+        As :func:`ganprior.plotting.recovery_grid` takes them.
+    path : str or os.PathLike
+        The figure; its suffix (``.png``, ``.pdf``, ``.svg``, ``.jpg``) gives the format.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .plotting import recovery_grid
+    from .training._io import atomic_write_bytes
+
+    fig = recovery_grid(panels)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=Path(path).suffix[1:].lower() or "png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(buf.getvalue(), path)

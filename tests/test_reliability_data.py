@@ -59,3 +59,152 @@ def test_suite_without_datasets_fails_under_ci(tmp_path):
     assert f"{N_DATA_TESTS} failed" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-3000:]
     assert "CI=true but dataset files not found" in proc.stdout
 
+
+
+# Images loaded as they are (issue 39, class 3): every Pillow mode with its true bit depth, or refused with the
+# reason; value ranges checked against the prior's data range, unless the caller gives a scale.
+
+def _save(folder, name, image, **kw):
+    folder.mkdir(exist_ok=True)
+    image.save(folder / name, **kw)
+    return folder / name
+
+
+def test_every_image_mode_loads_with_its_true_depth_or_is_refused(tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ganprior.data import load_image_folder
+
+    rng = np.random.default_rng(0)
+    a16 = rng.integers(0, 65536, (8, 8), dtype=np.uint16)
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    grey = rgb[..., 0]
+    opaque = np.full((8, 8, 1), 255, np.uint8)
+    f32 = rng.random((8, 8), dtype=np.float32)
+    cases = {  # mode: (image, save options, expected (H, W) or (H, W, 3) in [0, 1])
+        "1": (Image.fromarray(grey > 127), {}, (grey > 127).astype(np.float32)),
+        "L": (Image.fromarray(grey), {}, grey / 255.0),
+        "RGB": (Image.fromarray(rgb), {}, rgb / 255.0),
+        "RGBA": (Image.fromarray(np.concatenate([rgb, opaque], 2)), {}, rgb / 255.0),  # opaque: alpha dropped
+        "LA": (Image.fromarray(np.concatenate([grey[..., None], opaque], 2), mode="LA"), {}, grey / 255.0),
+        "P": (Image.fromarray(rgb).quantize(6), {}, None),  # through its palette
+        "I;16": (Image.fromarray(a16), {}, a16 / 65535.0),
+        "I;16B": (Image.frombytes("I;16B", (8, 8), a16.astype(">u2").tobytes()), {}, a16 / 65535.0),
+        "F": (Image.fromarray(f32), {}, f32),
+        "CMYK": (Image.fromarray(rgb).convert("CMYK"), {}, None),
+        "YCbCr": (Image.fromarray(rgb).convert("YCbCr"), {}, None),
+    }
+    for mode, (image, kw, expected) in cases.items():
+        assert image.mode == mode
+        folder = tmp_path / mode.replace(";", "_")
+        path = _save(folder, "a.tif" if mode in ("I;16B", "F", "CMYK", "YCbCr") else "a.png", image, **kw)
+        if expected is None:
+            with Image.open(path) as im:
+                expected = np.asarray(im.convert("RGB")) / 255.0
+        if expected.ndim == 2:
+            expected = np.repeat(expected[..., None], 3, axis=2)
+        x = load_image_folder(folder, 8)
+        assert x.shape == (1, 3, 8, 8) and x.dtype == torch.float32, mode
+        np.testing.assert_allclose(x[0].numpy().transpose(1, 2, 0), expected, atol=1e-6, err_msg=mode)
+
+    # 16 bits resized: a gradient, not black and white, and as the 8-bit image within rounding
+    ramp = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)
+    _save(tmp_path / "deep", "a.png", Image.fromarray(ramp))
+    _save(tmp_path / "flat", "a.png", Image.fromarray((ramp / 257).round().astype(np.uint8)))
+    deep, flat = load_image_folder(tmp_path / "deep", 8), load_image_folder(tmp_path / "flat", 8)
+    assert len(torch.unique(deep)) > 50 and float(deep.min()) >= 0 and float(deep.max()) <= 1
+    assert float((deep - flat).abs().max()) < 2 / 255
+    assert torch.equal(load_image_folder(tmp_path / "deep", 8, as_uint8=True), (deep * 255).round().to(torch.uint8))
+
+    # refused with the reason, naming the file
+    alpha = np.zeros((8, 8, 4), np.uint8)
+    alpha[..., 3] = grey  # the content lies in the alpha channel: black RGB
+    refused = {
+        "RGBA": (Image.fromarray(alpha), {}, r"transparent"),
+        "P": (Image.fromarray(rgb).quantize(6), {"transparency": 0}, r"transparent"),
+        "I": (Image.fromarray(a16.astype(np.int32)), {}, r"32-bit integers.*scale="),
+        "F": (Image.fromarray(f32 * 255), {}, r"outside \[0, 1\].*scale="),
+    }
+    for mode, (image, kw, reason) in refused.items():
+        folder = tmp_path / ("bad_" + mode)
+        path = _save(folder, "a.png" if mode in ("RGBA", "P") else "a.tif", image, **kw)
+        with pytest.raises(ValueError, match=reason) as err:
+            load_image_folder(folder, 8)
+        assert str(path) in str(err.value), mode
+    # a scale says what full white is, for the modes whose file does not tell
+    x = load_image_folder(tmp_path / "bad_I", 8, scale=65535)
+    np.testing.assert_allclose(x[0, 0].numpy(), a16 / 65535.0, atol=1e-6)
+    np.testing.assert_allclose(load_image_folder(tmp_path / "bad_F", 8, scale=255)[0, 0].numpy(), f32, atol=1e-6)
+
+
+def test_load_images_checks_the_range_of_arrays_against_the_data_range(tmp_path):
+    import numpy as np
+    import torch
+
+    from ganprior.datasets import load_images
+
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (3, 1, 6, 6), dtype=np.uint8)
+    shape = (1, 6, 6)
+    np.save(tmp_path / "f255.npy", u8.astype(np.float32))  # floats in 0..255: not [0, 1]
+    with pytest.raises(ValueError, match=r"f255\.npy.*\[0, 2\d\d\].*data range \(0\.0, 1\.0\).*scale="):
+        load_images(tmp_path / "f255.npy", shape)
+    torch.testing.assert_close(load_images(tmp_path / "f255.npy", shape, scale=255),
+                               torch.from_numpy(u8 / 255.0).float())
+    # integers by their dtype's range, mapped onto the data range
+    np.save(tmp_path / "u8.npy", u8)
+    np.save(tmp_path / "u16.npy", u8.astype(np.uint16) * 257)
+    for name in ("u8.npy", "u16.npy"):
+        torch.testing.assert_close(load_images(tmp_path / name, shape), torch.from_numpy(u8 / 255.0).float())
+        torch.testing.assert_close(load_images(tmp_path / name, shape, data_range=(-1.0, 1.0)),
+                                   torch.from_numpy(u8 / 127.5 - 1).float())
+    # an int64 array's full scale is not its dtype's: refused unless a scale is given
+    np.save(tmp_path / "i64.npy", u8.astype(np.int64))
+    with pytest.raises(ValueError, match=r"i64\.npy.*int64.*scale="):
+        load_images(tmp_path / "i64.npy", shape)
+    torch.testing.assert_close(load_images(tmp_path / "i64.npy", shape, scale=255),
+                               torch.from_numpy(u8 / 255.0).float())
+    # floats in the prior's range are taken as they are; NaN is refused
+    f = (u8 / 127.5 - 1).astype(np.float32)
+    np.save(tmp_path / "pm1.npy", f)
+    assert torch.equal(load_images(tmp_path / "pm1.npy", shape, data_range=(-1, 1)), torch.from_numpy(f))
+    with pytest.raises(ValueError, match=r"pm1\.npy.*\[-1, 0\.9\d+\].*data range \(0\.0, 1\.0\)"):
+        load_images(tmp_path / "pm1.npy", shape)
+    f[0, 0, 0, 0] = np.nan
+    np.save(tmp_path / "nan.npy", f)
+    with pytest.raises(ValueError, match=r"nan\.npy.*not finite"):
+        load_images(tmp_path / "nan.npy", shape, data_range=(-1, 1))
+    # a folder's images too are mapped onto the data range
+    from PIL import Image
+
+    (tmp_path / "dir").mkdir()
+    Image.fromarray(u8[0, 0]).save(tmp_path / "dir" / "a.png")
+    torch.testing.assert_close(load_images(tmp_path / "dir", shape, data_range=(-1.0, 1.0))[0],
+                               torch.from_numpy(u8[0] / 127.5 - 1).float())
+
+
+def test_recover_dataset_refuses_integer_and_out_of_range_images(tmp_path):
+    import torch
+    from conftest import relu_generator
+
+    from ganprior.datasets import recover_dataset
+
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=(1, 6, 6))
+    x = G(torch.randn(3, 4, generator=torch.Generator().manual_seed(1))).detach().clamp(0, 1)
+    kw = dict(m=20, chunk=2, steps=2)
+    with pytest.raises(TypeError, match=r"'images' parameter of recover_dataset must be a floating-point tensor.*"
+                                        r"uint8.*images\.float\(\) / 255"):
+        recover_dataset((x * 255).round().to(torch.uint8), G, out=tmp_path / "u8", **kw)
+    with pytest.raises(ValueError, match=r"'images' parameter of recover_dataset must lie in the prior's data range "
+                                         r"\(0\.0, 1\.0\).*\[0, 2\d\d"):
+        recover_dataset(x * 255, G, out=tmp_path / "f", **kw)
+    bad = x.clone()
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"'images' parameter of recover_dataset.*not finite"):
+        recover_dataset(bad, G, out=tmp_path / "nan", **kw)
+    # a sparse baseline: its own data_range (default (0, 1)); None turns the check off
+    with pytest.raises(ValueError, match=r"data range \(0\.0, 1\.0\)"):
+        recover_dataset(x * 255, None, method="lasso-dct", out=tmp_path / "s", **kw)
+    assert not (tmp_path / "u8").exists() and not (tmp_path / "f").exists()
