@@ -19,6 +19,17 @@ def command_line(script: str, argv=None) -> str:
     return f"python benchmarks/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
 
 
+def hardware_text(device="cpu", threads=None) -> str:
+    """The machine in one line for a result's comment: CPU model, its capability, native bf16, threads
+    (:func:`ganprior.hardware.hardware_info`; ``threads`` when the measurement ran in child processes)."""
+    import ganprior
+
+    hw = ganprior.hardware.hardware_info(device)
+    return (f"CPU {hw['cpu']} ({hw['cpu_capability']}, {hw['bf16_reason']}), "
+            f"{threads if threads is not None else hw['threads']} thread(s), torch {hw['torch']}"
+            + (f", GPU {hw['gpu']}" if "gpu" in hw else ""))
+
+
 def write_csv(path, rows, comment=None, fieldnames=None):
     """Write ``rows`` (dicts) to ``path`` with a header, after a ``# comment`` line when given; the folder is made."""
     path = Path(path)

@@ -19,7 +19,7 @@ import math
 import time
 
 import torch
-from _common import command_line, write_csv
+from _common import command_line, hardware_text, write_csv
 
 import ganprior
 
@@ -53,7 +53,8 @@ def main(argv=None):
     print(f"defaults are {ratio:.2f}x faster; MSE {rows[0]['mse']} vs {rows[1]['mse']} "
           f"({100 * (rows[0]['mse'] / rows[1]['mse'] - 1):+.1f}%)")
     write_csv(args.out, rows,
-              comment=f"{command_line('defaults_vs_paper.py', argv)}  | speedup of the defaults {ratio:.2f}x")
+              comment=f"{command_line('defaults_vs_paper.py', argv)}  | speedup of the defaults {ratio:.2f}x  | "
+                      f"{hardware_text(threads=args.threads)}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import command_line, write_csv
+from _common import command_line, hardware_text, write_csv
 
 CHILD = r"""
 import json, sys, time, torch
@@ -107,7 +107,8 @@ def main(argv=None):
                             "problem_steps_per_s": round(rows / b["engine"], 1),
                             f"{args.labels[1]}_over_{args.labels[0]}_throughput":
                                 round(old["engine"] / new["engine"], 3)})
-    write_csv(args.out, records, comment=command_line("engine_compare.py", argv))
+    write_csv(args.out, records, comment=f"{command_line('engine_compare.py', argv)}  | "
+                                         f"{hardware_text(threads=args.threads)}")
     for rec in records:
         print(rec)
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import command_line, write_csv
+from _common import command_line, hardware_text, write_csv
 from error_vs_measurements import default_data_root
 
 ONE_CALL = r"""
@@ -71,7 +71,8 @@ def main(argv=None):
     parser.add_argument("--restarts", type=int, default=1)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--chunk", type=int, default=1000, help="images per engine batch / per file chunk")
-    parser.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="auto (default): bf16 where the device computes it natively, else fp32")
     parser.add_argument("--workers", type=int, default=2, help="processes of the sharded run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (the sharded run uses one GPU per rank)")
@@ -83,6 +84,8 @@ def main(argv=None):
 
     import ganprior
     from ganprior.data import load_mnist
+
+    args.precision = ganprior.hardware.resolve_precision(args.precision, args.device, owner="scale.py")[0]
 
     root = args.data_root or default_data_root()
     out = Path(args.out)
@@ -127,13 +130,15 @@ def main(argv=None):
     diff = float((x_one - x_sh).abs().max())
     command = command_line("scale.py", argv)
     write_csv(out / "scale.csv", rows,
-              comment=f"{command}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores; "
+              comment=f"{command}  | {hardware_text(args.device, args.threads)}, {platform.machine()}, "
+                      f"{os.cpu_count()} cores; "
                       f"max |one call - sharded| = {diff:.3g}; the sharded run's peak is the largest process's "
                       f"(the torchrun launcher included); its seconds are end to end (process start, imports, the "
                       f"prior, the merge), the one call's the recover call only")
     (out / "metadata.json").write_text(json.dumps(dict(command=command, sharded_command=" ".join(
         ["torchrun" if c == "torch.distributed.run" else c for c in cmd[2:]]).replace(str(work), "<out>/scratch"),
-        max_abs_diff=diff, base_mb_one_call=one["base_mb"], torch=torch.__version__), indent=2) + "\n")
+        max_abs_diff=diff, base_mb_one_call=one["base_mb"], torch=torch.__version__,
+        hardware=dict(ganprior.hardware.hardware_info(args.device), threads=args.threads)), indent=2) + "\n")
     shutil.rmtree(work)
     for r in rows:
         print(r)

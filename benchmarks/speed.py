@@ -24,6 +24,10 @@ runs (the machines are shared).  Usage (the committed run)::
 
     python benchmarks/speed.py --threads 1 --formats channels_last contiguous --out benchmarks/results/speed
 
+With ``--formats auto`` the ``layout`` column says which layout :meth:`ganprior.Generator.for_solving` chose by
+timing (``channels_last`` / ``contiguous`` rows force one).  The CSV's comment and ``speed.json`` name the CPU, its
+capability (``torch.backends.cpu.get_cpu_capability()``), whether bf16 is native there, and the threads.
+
 writes ``speed.csv``, ``speed.png`` and ``speed.json`` (the GEMM rates and the command).  Ratios are meaningful
 within one run only: absolute figures drift with the machine's load.
 """
@@ -39,7 +43,9 @@ import sys
 import time
 from pathlib import Path
 
-from _common import command_line, write_csv
+from _common import command_line, hardware_text, write_csv
+
+from ganprior.hardware import hardware_info
 
 CHILD = r"""
 import json, resource, sys, time, torch
@@ -82,7 +88,9 @@ def bare(g, steps):
             x.float().sum().backward()
         sync()
     return (time.perf_counter() - t) / steps
-fast = G.for_solving(fmt)
+fast = G.for_solving(fmt, rows=rows, precision=prec)
+from ganprior.generator import layout_choices
+chosen = layout_choices()[-1]["choice"] if fmt == "auto" and layout_choices() else fmt
 bsteps = max(2, min(2 * s, 4000 // max(rows, 1) + 2))
 # interleave the engine's two solves and the two bare runs cfg["reps"] times; keep the fastest of each
 step = fixed = b_run = b_mod = float("inf")
@@ -100,7 +108,7 @@ with FlopCounterMode(display=False) as fc, fast.frozen():
     x.float().sum().backward()
 print(json.dumps({"engine": step, "fixed": fixed, "bare_run": b_run,
                   "bare_module": b_mod, "flop_per_row": fc.get_total_flops() / 8,
-                  "peak_mb": peak, "base_mb": base, "file": ganprior.__file__}))
+                  "peak_mb": peak, "base_mb": base, "file": ganprior.__file__, "layout": chosen}))
 """
 
 GEMM = r"""
@@ -191,7 +199,7 @@ def main(argv=None):
         one = best.get((prec, fmt, 1))
         flops = b["flop_per_row"] * rows / b["engine"]
         records.append(dict(
-            device=args.device, precision=prec, memory_format=fmt, problems=rows, steps_timed=f"{cfg['steps']}+{3 * cfg['steps']}",
+            device=args.device, precision=prec, memory_format=fmt, layout=b["layout"], problems=rows, steps_timed=f"{cfg['steps']}+{3 * cfg['steps']}",
             engine_ms_per_step=round(1e3 * b["engine"], 3), fixed_ms=round(1e3 * b["fixed"], 1),
             bare_run_ms=round(1e3 * b["bare_run"], 3), bare_module_ms=round(1e3 * b["bare_module"], 3),
             overhead_pct=round(100 * (b["engine"] / b["bare_run"] - 1), 1),
@@ -201,11 +209,12 @@ def main(argv=None):
             peak_mem_mb=round(b["peak_mb"], 0), base_mem_mb=round(b["base_mb"], 0)))
     cmd = command_line("speed.py", argv)
     write_csv(out.with_suffix(".csv"), records,
-              comment=f"{cmd}  | torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} cores visible, "
-                      f"threads={args.threads}; GEMM peak GFLOP/s fp32 {gemm['fp32'] / 1e9:.1f}, "
+              comment=f"{cmd}  | {hardware_text(args.device, args.threads)}, {platform.machine()}, "
+                      f"{os.cpu_count()} cores visible; GEMM peak GFLOP/s fp32 {gemm['fp32'] / 1e9:.1f}, "
                       f"bf16 {gemm['bf16'] / 1e9:.1f}")
     out.with_suffix(".json").write_text(json.dumps(dict(command=cmd, gemm_flop_per_s=gemm, torch=torch.__version__,
                                                         machine=platform.machine(), threads=args.threads,
+                                                        hardware=hardware_info(args.device),
                                                         date=time.strftime("%Y-%m-%d")), indent=2) + "\n")
     for rec in records:
         print(" ".join(f"{k}={v}" for k, v in rec.items()))

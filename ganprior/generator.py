@@ -42,31 +42,46 @@ def layout_choices() -> list:
     -------
     list of dict
         One per (generator weights, rows, precision, device) timed: ``generator``, ``rows``, ``precision``,
-        ``device``, ``choice`` and ``<layout>_ms`` (one forward + backward pass) for every candidate.
+        ``device``, ``choice`` and ``<layout>_ms`` (its fastest forward + backward pass) for every candidate.
     """
     return [dict(entry) for entry in _LAYOUT_LOG]
 
 
-def _time_pass(G, rows, precision, repeats=2) -> float:
-    """Seconds of the fastest of ``repeats`` forward + backward passes of ``rows`` latents (after one warm-up)."""
-    z = torch.randn(rows, *G.latent_shape, generator=torch.Generator().manual_seed(0)).to(G.device, G.dtype)
-    z.requires_grad_(True)
+def _one_pass(G, z, precision) -> float:
+    """Seconds of one forward + backward pass of ``z`` through ``G``."""
     autocast = torch.autocast(device_type=G.device.type, dtype=torch.bfloat16) if precision == "bf16" \
         else contextlib.nullcontext()
-    best = float("inf")
-    with G.frozen():
-        for i in range(repeats + 1):
-            if G.device.type == "cuda":
-                torch.cuda.synchronize(G.device)
-            start = time.perf_counter()
-            with autocast:
-                out = G(z)
-            out.float().square().sum().backward()
-            z.grad = None
-            if G.device.type == "cuda":
-                torch.cuda.synchronize(G.device)
-            if i:
-                best = min(best, time.perf_counter() - start)
+    if G.device.type == "cuda":
+        torch.cuda.synchronize(G.device)
+    start = time.perf_counter()
+    with autocast:
+        out = G(z)
+    out.float().square().sum().backward()
+    z.grad = None
+    if G.device.type == "cuda":
+        torch.cuda.synchronize(G.device)
+    return time.perf_counter() - start
+
+
+def _time_layouts(candidates, rows, precision, budget=0.3, most=20) -> dict:
+    """Seconds of the fastest forward + backward pass of ``rows`` latents through each candidate network.
+
+    After one warm-up pass each, the candidates take turns (so a change in the machine's load hits them all
+    alike), at least twice each and up to ``most`` times while the rounds fit in about ``budget`` seconds.
+    """
+    nets = dict(candidates)
+    first = next(iter(nets.values()))
+    z = torch.randn(rows, *first.latent_shape, generator=torch.Generator().manual_seed(0))
+    z = z.to(first.device, first.dtype).requires_grad_(True)
+    best = {}
+    with contextlib.ExitStack() as stack:
+        for G in nets.values():
+            stack.enter_context(G.frozen())
+        one_round = sum(_one_pass(G, z, precision) for G in nets.values())  # warm-up
+        rounds = int(min(most, max(2, budget // max(one_round, 1e-9))))
+        for _ in range(rounds):
+            for name, G in nets.items():
+                best[name] = min(best.get(name, float("inf")), _one_pass(G, z, precision))
     return best
 
 
@@ -330,12 +345,12 @@ class Generator(_Wrapper):
         memory_format : {"auto", "channels_last", "contiguous"}
             ``"auto"`` (default): for a generator with 2-D convolutions, the fastest of the candidate
             layouts -- the generator as given, the folded ``channels_last`` copy, and that copy with the
-            col2im output layer where it has one -- **measured** on this machine: one forward and backward
-            pass of ``min(rows, 16)`` latents each after a warm-up, timed once per (weights, rows, precision,
-            device) and kept for the process, as ``torch.backends.cudnn.benchmark`` does (a fraction of a
+            col2im output layer where it has one -- **measured** on this machine: forward and backward
+            passes of ``min(rows, 16)`` latents, the candidates in turns after a warm-up (2 to 20 rounds, about
+            0.3 s), timed once per (weights, rows, precision, device) and kept for the process, as ``torch.backends.cudnn.benchmark`` does (a fraction of a
             second; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
             layout measured fastest on our machines (the col2im copy on the CPU, the module as given on CUDA)
-            is kept unless another is faster by more than 25% (the best of two passes each), so timing noise
+            is kept unless another is faster by more than 25% (the best pass of each), so timing noise
             does not flip the choice (and the result's float rounding) between runs.  A generator without
             convolutions runs as given.  ``"channels_last"`` (the col2im copy) and ``"contiguous"`` force a
             layout: what a study that must reproduce bitwise on another machine gives.
@@ -405,7 +420,7 @@ class Generator(_Wrapper):
             gray = any(isinstance(c, torch.nn.ConvTranspose2d) and c.out_channels == 1 for c in self.module.modules())
             if gray:
                 candidates["channels_last+col2im"] = lambda: self._solving_copy(col2im=True)
-            times = {name: _time_pass(build(), rows, precision) for name, build in candidates.items()}
+            times = _time_layouts({name: build() for name, build in candidates.items()}, rows, precision)
             # the layout measured best on the machines we had (benchmarks/results/speed.csv) stays unless another
             # is clearly faster here: a choice that flipped on timing noise would change results by float rounding
             usual = "contiguous" if self.device.type != "cpu" else "channels_last+col2im" if gray else "channels_last"
