@@ -56,7 +56,7 @@ def test_batch_equals_separate_calls_and_errors():
         torch.testing.assert_close(both.samples[p], alone.samples, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="'noise_std' parameter of PosteriorObjective must be a real number > 0.0"):
         ganprior.sample_posterior(y, A, G, 0.0)
-    with pytest.raises(ValueError, match="'num_samples' parameter of sample_posterior must be an int >= 1"):
+    with pytest.raises(ValueError, match="'num_samples' parameter of sample_posterior must be an int >= 2"):
         ganprior.sample_posterior(y, A, G, 0.3, num_samples=0)
     with pytest.raises(FloatingPointError, match="non-finite loss"):
         ganprior.sample_posterior(y, A, G, 0.3, num_samples=2, steps=50, step=1e3, levels=1, seed=0)

@@ -9,7 +9,6 @@ Registered as the method ``"langevin"`` (``recover`` then returns the posterior 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -82,13 +81,14 @@ class PosteriorObjective(CSGMObjective):
     sigma_init : float, optional
         First level of the annealing (default :math:`\max(1, 10\sigma)`); :math:`\sigma` decreases
         geometrically to ``noise_std`` over ``levels`` levels of equal length.
-    levels : int
-        Annealing levels (default 10; 1 = no annealing).
+    levels : int, optional
+        Annealing levels, at most the steps of the solve (default :math:`\min(10, T)` for :math:`T` steps;
+        1 = no annealing).
     step : float, optional
-        Langevin step at the last level (default: :math:`0.2 / L` with
-        :math:`L = \|A J_G\|^2 / \sigma^2 + 1` the estimated curvature of :math:`U_\sigma`,
+        Langevin step at the last level (default: :math:`0.2 / L_\sigma` with
+        :math:`L_s = \|A J_G\|^2 / s^2 + 1` the estimated curvature of :math:`U_s`,
         :func:`jacobian_norm`); the step at level :math:`\sigma_l` is
-        :math:`\eta_l = \eta (\sigma_l / \sigma)^2`, as in the paper's code.
+        :math:`\eta_l = \eta\, L_\sigma / L_{\sigma_l}` (see the notes).
 
     Notes
     -----
@@ -96,9 +96,20 @@ class PosteriorObjective(CSGMObjective):
     :math:`z \leftarrow z - \eta_l \nabla U_{\sigma_l}(z) + \sqrt{2\eta_l}\,\xi`, which for small
     steps samples :math:`p_{\sigma_l}(z \mid y) \propto e^{-U_{\sigma_l}(z)}`; the last level is the
     posterior.  The fit reported is the measurement error :math:`\|y - AG(z)\|^2`.
+
+    The step of level :math:`l` is the same fraction of its stability limit :math:`2 / L_{\sigma_l}` as
+    :math:`\eta` is of :math:`2 / L_\sigma`: with the default, :math:`\eta_l = 0.2 / L_{\sigma_l}`.  Where the
+    data term dominates (:math:`\|AJ_G\| \gg \sigma_l`) this is the paper's
+    :math:`\eta (\sigma_l / \sigma)^2`; where the prior's curvature 1 dominates (large :math:`\sigma`) the
+    step no longer grows with :math:`\sigma_l^2`, which made the first levels diverge.  The levels split the
+    ``steps`` into equal parts, so ``levels`` must be at most ``steps`` (each level at least one step, the last
+    at :math:`\sigma`).
     """
 
-    def __init__(self, y, A, G, noise_std, *, sigma_init=None, levels=10, step=None):
+    #: The function named by the messages of a schedule that does not fit the steps.
+    owner = "PosteriorObjective"
+
+    def __init__(self, y, A, G, noise_std, *, sigma_init=None, levels=None, step=None):
         super().__init__(y, A, 0.0)
         owner = "PosteriorObjective"
         self.noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner=owner)
@@ -108,29 +119,54 @@ class PosteriorObjective(CSGMObjective):
         if self.sigma_init < self.noise_std:
             raise ValueError(f"The 'sigma_init' parameter of {owner} must be >= noise_std ({self.noise_std}). "
                              f"Got {self.sigma_init} instead.")
-        self.levels = check_int(levels, "levels", minimum=1, owner=owner)
-        if step is None:
-            lip = jacobian_norm(G, A) ** 2 / self.noise_std ** 2 + 1.0
-            step = 0.2 / lip
-        self.step = check_float(step, "step", minimum=0.0, strict=True, owner=owner)
+        self.levels = None if levels is None else check_int(levels, "levels", minimum=1, owner=owner)
+        annealed = self.levels != 1 and self.sigma_init > self.noise_std
+        # ||A J_G||: needed by the default step and by the step of every level above the last
+        self.jnorm = jacobian_norm(G, A) if step is None or annealed else 0.0
+        self.step = 0.2 / self._curvature(self.noise_std) if step is None else check_float(
+            step, "step", minimum=0.0, strict=True, owner=owner)
         self.sigma = self.noise_std
 
+    def _curvature(self, sigma):
+        # L_s = ||A J_G||^2 / s^2 + 1 (a product, not a power: no OverflowError for a tiny s)
+        return (self.jnorm / sigma) * (self.jnorm / sigma) + 1.0
+
+    def levels_for(self, steps):
+        """The annealing levels of a solve of ``steps`` steps: ``levels``, or :math:`\min(10, T)` by default.
+
+        Parameters
+        ----------
+        steps : int
+            :math:`T`, the steps of the solve.
+
+        Returns
+        -------
+        int
+        """
+        return min(10, steps) if self.levels is None else self.levels
+
     def _sigma_at(self, t, steps):
-        if self.levels == 1:
+        levels = self.levels_for(steps)
+        if levels == 1:
             return self.noise_std
-        level = min(self.levels - 1, t * self.levels // steps)
-        return self.sigma_init * (self.noise_std / self.sigma_init) ** (level / (self.levels - 1))
+        level = min(levels - 1, t * levels // steps)
+        return self.sigma_init * (self.noise_std / self.sigma_init) ** (level / (levels - 1))
 
     def step_scale(self, t, steps):
-        # the Langevin step eta_l = eta (sigma_l / sigma)^2 at level l (the engine's lr is 1)
-        return self.step * (self._sigma_at(t, steps) / self.noise_std) ** 2
+        # the Langevin step eta_l = eta L_sigma / L_sigma_l at level l (the engine's lr is 1); the engine asks for
+        # step 0 before any work, where a schedule whose last step is not at sigma is refused
+        if t == 0 and self.levels_for(steps) > steps:
+            raise ValueError(f"The 'levels' parameter of {self.owner} must be <= steps = {steps} (each annealing "
+                             f"level takes at least one step, and the last is the posterior's, at noise_std). Got "
+                             f"{self.levels} instead: pass levels={steps} or fewer, or more steps.")
+        return self.step * self._curvature(self.noise_std) / self._curvature(self._sigma_at(t, steps))
 
     def on_step(self, t, steps):
         self.sigma = self._sigma_at(t, steps)
 
     def __call__(self, x, z, rows):
         fit, _ = super().__call__(x, z, rows)
-        return fit, fit / (2.0 * self.sigma ** 2) + 0.5 * z.pow(2).flatten(1).sum(dim=-1)
+        return fit, fit / (2.0 * self.sigma * self.sigma) + 0.5 * z.pow(2).flatten(1).sum(dim=-1)
 
 
 @dataclass
@@ -158,7 +194,7 @@ class PosteriorResult:
     info: dict = field(default_factory=dict)
 
 
-def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=10, sigma_init=None, step=None,
+def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=None, sigma_init=None, step=None,
                      seed=None, chunk_size=None, precision="fp32", latent_shape=None, progress=False):
     r"""Sample the posterior of the image given linear measurements, with a GAN prior (annealed Langevin).
 
@@ -174,11 +210,12 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=1
         :math:`\sigma > 0`: the standard deviation of each measurement's noise
         (:math:`\|\eta\| \approx \sigma\sqrt m`).
     num_samples : int
-        Samples per problem; each is the last iterate of its own chain (default 16).
+        Samples per problem, at least 2 (the standard deviation of one sample is undefined); each is the last
+        iterate of its own chain (default 16).
     steps : int
         Langevin steps per chain, all levels together (default 1000).
     levels, sigma_init, step
-        The annealing (see :class:`PosteriorObjective`).
+        The annealing (see :class:`PosteriorObjective`); ``levels`` must be at most ``steps``.
     seed : None, int, torch.Generator or sequence of P seeds
         Seeds the chains' starts and their noise; one seed per problem makes a batch give the same
         samples as separate calls.
@@ -199,9 +236,10 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=1
     Raises
     ------
     TypeError, ValueError
-        On bad input, before any work.
+        On bad input, before any work (``levels > steps`` included).
     FloatingPointError
-        If a chain diverges (lower ``step``).
+        If a chain diverges (lower ``step``; the default step is bounded at every level by the curvature
+        estimate of :class:`PosteriorObjective`, so this needs a generator far from linear).
 
     Notes
     -----
@@ -212,8 +250,12 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=1
     """
     owner = "sample_posterior"
     check_measurements(y, "y", owner)
-    num_samples = check_int(num_samples, "num_samples", minimum=1, owner=owner)
+    num_samples = check_int(num_samples, "num_samples", minimum=2, owner=owner)
     steps = check_int(steps, "steps", minimum=1, owner=owner)
+    if levels is not None and check_int(levels, "levels", minimum=1, owner=owner) > steps:
+        raise ValueError(f"The 'levels' parameter of {owner} must be <= steps = {steps} (each annealing level takes "
+                         f"at least one step, and the last is the posterior's, at noise_std). Got {levels} instead: "
+                         f"pass levels={steps} or fewer, or more steps.")
     if precision not in PRECISIONS:
         raise ValueError(f"The 'precision' parameter of {owner} must be one of {sorted(PRECISIONS)}. "
                          f"Got {precision!r} instead.")
@@ -223,25 +265,43 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=1
 
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner)
     objective = PosteriorObjective(y_t, op, G, noise_std, sigma_init=sigma_init, levels=levels, step=step)
-    res = optimize_latents(objective, G, y_t.shape[0], restarts=num_samples, steps=steps, optimizer="langevin",
-                           lr=1.0, seed=seed, reduce=Samples(burn_in=steps), chunk_size=chunk_size,
-                           precision=precision, progress=progress)
+    objective.owner = owner
+    try:
+        res = optimize_latents(objective, G, y_t.shape[0], restarts=num_samples, steps=steps, optimizer="langevin",
+                               lr=1.0, seed=seed, reduce=Samples(burn_in=steps), chunk_size=chunk_size,
+                               precision=precision, progress=progress)
+    except FloatingPointError as err:  # the engine's advice names its own 'lr'; this function's knob is 'step'
+        given = "" if step is None else " given"
+        raise FloatingPointError(f"{owner}: a chain produced a non-finite loss (it diverged); lower 'step' (the"
+                                 f"{given} Langevin step at the last level, {objective.step:.3g}) or check y, A and "
+                                 "noise_std.") from err
     samples = res.samples  # (P, num_samples, *image_shape): the last iterate of every chain
     squeeze = y.ndim == 1
-    info = {"noise_std": objective.noise_std, "num_samples": num_samples, "steps": steps, "levels": objective.levels,
+    info = {"noise_std": objective.noise_std, "num_samples": num_samples, "steps": steps,
+            "levels": objective.levels_for(steps),
             "sigma_init": objective.sigma_init, "step": objective.step, "precision": precision}
-    std = samples.std(dim=1) if num_samples > 1 else torch.full_like(samples[:, 0], math.nan)
+    std = samples.std(dim=1)
     return PosteriorResult(samples=to_caller(samples, y, squeeze), mean=to_caller(samples.mean(dim=1), y, squeeze),
                            std=to_caller(std, y, squeeze), wall_time=res.wall_time, info=info)
 
 
+def _build(y, A, G, noise_std=None, levels=None):
+    """The ``"langevin"`` entry's objective: the posterior needs the noise level, there is no default for it."""
+    if noise_std is None:
+        raise ValueError("method='langevin' of recover needs 'noise_std' (the standard deviation of each "
+                         "measurement's noise: the posterior depends on it). Got none.")
+    objective = PosteriorObjective(y, A, G, noise_std, levels=levels)
+    objective.owner = "recover"
+    return objective
+
+
 register_method(
-    "langevin", lambda y, A, G, noise_std=0.1, levels=10: PosteriorObjective(y, A, G, noise_std, levels=levels),
-    kind="latent",
+    "langevin", _build, kind="latent",
     summary="posterior mean by annealed Langevin dynamics on z (restarts = chains); sample_posterior gives the "
             "samples and a per-pixel uncertainty map",
-    hyperparameters={"noise_std": 0.1, "levels": 10}, reference="Jalal, Karmalkar, Dimakis, Price, ICML 2021",
+    hyperparameters={"noise_std": None, "levels": None}, reference="Jalal, Karmalkar, Dimakis, Price, ICML 2021",
     engine={"optimizer": "langevin", "lr": 1.0, "schedule": "constant", "steps": 1000, "restarts": 16,
             "reduce": "samples"},
+    fixed=("optimizer", "schedule", "select"),  # the annealing sets the step, every chain is a sample
     contract={"noise_std": 1e-3, "tol": 0.3, "lr": 1.0, "steps": 1500},  # non-convex: a few chains lag
 )

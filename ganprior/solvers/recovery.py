@@ -302,6 +302,10 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
                          "given): give them per candidate, e.g. candidates={'csgm': {'lam': 0.1}, "
                          "'lasso': {'alpha': 0.01}}.")
     if selecting:
+        if history is not False:
+            raise ValueError("The 'history' parameter of recover records one solve; with an argument chosen from the "
+                             "measurements ('cv' / 'discrepancy') or method='auto' every candidate is solved, so it "
+                             f"must be False. Got {describe(history)} instead.")
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed, return_result=return_result,
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
@@ -349,6 +353,11 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         if noise_std is not None and "noise_std" in entry.hyperparameters:
             options = {**options, "noise_std": noise_std}
         options = _method_options(entry, options)
+        for key in entry.fixed:  # settings the method sets itself (or does not use): only its own value
+            if engine_given.get(key) is not None and engine_given[key] != entry.engine.get(key):
+                own = f"sets it to {entry.engine[key]!r}" if key in entry.engine else "does not use it"
+                raise ValueError(f"The '{key}' parameter of {owner} cannot be {engine_given[key]!r} with "
+                                 f"method={name!r}: the method {own}. Leave it unset.")
     elif options:
         raise ValueError(f"Method-specific arguments {sorted(options)} cannot be given with an objective instance; "
                          "set them on the objective.")

@@ -26,9 +26,17 @@ from dataclasses import dataclass, field
 
 from .._validation import check_choice, describe
 
-__all__ = ["Method", "register_method", "get_method", "method_names", "methods_table", "KINDS"]
+__all__ = ["Method", "register_method", "get_method", "method_names", "methods_table", "KINDS", "RESERVED_NAMES",
+           "RESERVED_ARGUMENTS"]
 
 KINDS = ("latent", "sparse")
+#: Words ``recover`` reads itself, so never a method's name: ``method="auto"``, and the rules an argument may be set to.
+RESERVED_NAMES = ("auto", "cv", "discrepancy")
+#: ``recover``'s own keyword arguments: a hyperparameter so named would never reach the method (``noise_std`` is
+#: not among them: ``recover`` passes it on to the methods that take it).
+RESERVED_ARGUMENTS = ("y", "A", "G", "method", "restarts", "steps", "lr", "optimizer", "schedule", "precision",
+                      "select", "preset", "seed", "patience", "tol", "chunk_size", "memory_format", "latent_shape",
+                      "history", "progress", "return_result", "cv_fraction", "cv_folds", "choice", "candidates")
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -54,6 +62,10 @@ class Method:
     engine : dict
         Engine settings the method needs (e.g. ``{"select": "total"}``),
         applied unless the caller sets them.
+    fixed : tuple of str
+        Engine settings the method runs only with its own value (that of
+        ``engine``, or none where ``engine`` has none: the setting is unused);
+        ``recover`` refuses another (e.g. a sampler's ``optimizer``).
     contract : dict
         Settings the contract tests use for this method (e.g. a smaller
         ``alpha`` or more measurements); never read by the library itself.
@@ -67,10 +79,11 @@ class Method:
     reference: str = ""
     engine: dict = field(default_factory=dict)
     contract: dict = field(default_factory=dict)
+    fixed: tuple = ()
 
 
 def register_method(name: str, build: Callable, *, kind: str = "latent", summary: str, hyperparameters=None,
-                    reference: str = "", engine=None, contract=None, replace: bool = False) -> Method:
+                    reference: str = "", engine=None, contract=None, replace: bool = False, fixed=()) -> Method:
     """Register a recovery method under ``name``.
 
     Parameters
@@ -94,6 +107,8 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
         Settings for the contract tests.
     replace : bool
         Allow replacing an existing entry (default: a name is registered once).
+    fixed : sequence of str
+        Engine settings the caller may not change (see :class:`Method`).
 
     Returns
     -------
@@ -103,7 +118,8 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     Raises
     ------
     ValueError
-        If ``name`` is taken (and ``replace`` is False) or ``kind`` is unknown.
+        If ``name`` is taken (and ``replace`` is False) or one of :data:`RESERVED_NAMES`, ``kind`` is unknown, or
+        a hyperparameter is named like one of ``recover``'s own arguments (:data:`RESERVED_ARGUMENTS`).
     TypeError
         If ``build`` is not callable.
 
@@ -116,13 +132,27 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     if not isinstance(name, str) or not name or name != name.strip().lower():
         raise ValueError(f"The 'name' parameter of register_method must be a non-empty lower-case string. "
                          f"Got {describe(name)} instead.")
+    if name in RESERVED_NAMES:
+        raise ValueError(f"The 'name' parameter of register_method cannot be {name!r}: recover reads "
+                         f"{list(RESERVED_NAMES)} itself (method='auto', an argument set to 'cv' / 'discrepancy').")
     check_choice(kind, "kind", KINDS, owner="register_method")
     if not callable(build):
         raise TypeError(f"The 'build' parameter of register_method must be callable. Got {describe(build)} instead.")
+    taken = sorted(set(hyperparameters or {}) & set(RESERVED_ARGUMENTS))
+    if taken:
+        raise ValueError(f"The 'hyperparameters' parameter of register_method names hyperparameter {taken[0]!r}, "
+                         f"which is recover's own argument (it would never reach the method): rename it. "
+                         f"Reserved: {sorted(RESERVED_ARGUMENTS)}.")
+    from .settings import ENGINE_KEYS
+
+    fixed = tuple(fixed)
+    unknown = sorted(set(fixed) - set(ENGINE_KEYS))
+    if unknown:
+        raise ValueError(f"The 'fixed' parameter of register_method names engine settings; {unknown} are not.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"A method named {name!r} is already registered; pass replace=True to replace it.")
     entry = Method(name=name, kind=kind, build=build, summary=summary, hyperparameters=dict(hyperparameters or {}),
-                   reference=reference, engine=dict(engine or {}), contract=dict(contract or {}))
+                   reference=reference, engine=dict(engine or {}), contract=dict(contract or {}), fixed=fixed)
     _REGISTRY[name] = entry
     return entry
 
