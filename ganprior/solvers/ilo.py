@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_float, check_int
-from .csgm import CSGMObjective, check_warmup, warmup_steps
+from .csgm import CSGMObjective, check_warmup
 from .objective import normal_state
 from .registry import register_method
+from .sparse_gen import _named, _second_stage_start
 
 __all__ = ["ILOObjective", "block_ends", "default_cut"]
 
@@ -103,6 +104,8 @@ class ILOObjective(CSGMObjective):
     :math:`z` stays where stage 1 left it.  The engine's best-iterate bookkeeping covers both stages.
     """
 
+    #: The function named by the message of a warm-up that leaves no second stage.
+    owner = "ILOObjective"
     state_names = ("z", "h")
 
     def __init__(self, y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None):
@@ -137,7 +140,7 @@ class ILOObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # Stage 1 before ``warmup``, stage 2 after.
-        self.stage = 1 if t < warmup_steps(self.warmup, steps) else 2
+        self.stage = 1 if t < _second_stage_start(self.warmup, steps, self.owner, "the activation h") else 2
 
     def render(self, G, state):
         # :math:`G(z)` in stage 1, :math:`G_{hi}(h)` in stage 2 (equal while :math:`h = G_{lo}(z)`).
@@ -161,7 +164,8 @@ class ILOObjective(CSGMObjective):
 
 register_method(
     "ilo", lambda y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None:
-    ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), kind="latent",
+    _named(ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), "recover(method='ilo')"),
+    kind="latent",
     summary="CSGM on z, then the activation h of an intermediate layer within a box of the given radius "
             "around the range of the layers below",
     hyperparameters={"lam": 0.0, "cut": None, "radius": 1.0, "warmup": None},

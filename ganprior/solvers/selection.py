@@ -8,7 +8,8 @@ held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s defau
 problem (``"per-problem"``), or shared unless a problem's own rows clearly say otherwise (``"adaptive"``, its
 default for the method) -- and refit the best on all rows.  By default 10% of the rows are held out, or 5 folds
 where 10% would be fewer than 6 rows (``m <= 54``).  ``lam="discrepancy"``
-with ``noise_std`` instead picks the largest value whose fit stays within the noise level.
+with ``noise_std`` instead picks the most regularising value whose fit stays within the noise level (the largest
+weight ``lam``, ``alpha`` or ``tv``; the smallest ``radius``: :data:`REGULARISATION`).
 
 Cross-validation (Ward, IEEE T-IT 2009): with held-out rows :math:`a_i \sim \mathcal{N}(0, I/m)`
 independent of :math:`\hat x`, the held-out mean squared residual
@@ -30,8 +31,8 @@ from .._validation import check_choice, check_float, check_int
 from .holdout import _torch, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
 from .registry import get_method
 
-__all__ = ["CV_GRIDS", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_errors", "choose_candidates",
-           "select_and_recover"]
+__all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_errors",
+           "choose_candidates", "select_and_recover"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -39,6 +40,10 @@ CV_GRIDS = {"lam": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "alpha": (1e-5, 1e-4, 
             "radius": (0.0, 0.1, 0.3, 1.0, 3.0), "tv": (0.0, 1e-3, 1e-2, 1e-1)}
 #: Candidates of ``method="auto"``: the latent methods need G, the baselines do not.
 AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavelet")
+#: Which way each argument of :data:`CV_GRIDS` regularises: +1 where a larger value is more regularisation (a
+#: penalty's weight), -1 where a smaller one is (ILO's ``radius``, the box around the range: 0 is CSGM).  The
+#: discrepancy principle takes the most regularising value whose fit is within the noise.
+REGULARISATION = {"lam": 1, "alpha": 1, "radius": -1, "tv": 1}
 RULES = ("cv", "discrepancy")
 #: How a choice is made across the problems of a batch.
 CHOICES = ("per-problem", "shared", "adaptive")
@@ -53,8 +58,9 @@ def auto_candidates(candidates, G, image_shape=None):
     ----------
     candidates : None, sequence or mapping
         ``None``: every method of :data:`AUTO_METHODS` that can run (the latent ones only with ``G``, ILO
-        only with a generator that splits), each with its defaults (a bundled prior's recipe supplies
-        ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it lists them).  A mapping
+        only with a generator that splits, those in a DCT or wavelet basis only for images), each with its
+        defaults (a bundled prior's recipe supplies ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it
+        lists them).  A mapping
         ``{name: options}``, or a sequence whose items are a name or a ``(name, options)`` pair (the same
         method may then appear with different options, e.g. two bases): typically hyperparameters validated
         beforehand, ``{"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.01}}``.  A latent candidate's options may
@@ -78,11 +84,14 @@ def auto_candidates(candidates, G, image_shape=None):
     TypeError, ValueError
         On a malformed list, an unknown method or argument, ``"auto"`` itself, a value left to
         ``"cv"`` / ``"discrepancy"``, a latent candidate without a prior, a prior given to a sparse
-        candidate, or a candidate's prior whose images have another shape.
+        candidate, a candidate's prior whose images have another shape, or a candidate in a DCT or wavelet
+        basis for flat images.
     """
     owner = "recover"
     if candidates is None:
-        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)]
+        shape = tuple(G.image_shape) if G is not None else image_shape
+        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)
+                 and (shape is None or _basis(n, {}) == "pixel" or len(shape) >= 2)]  # DCT / wavelets need images
         items = [(n, {}) for n in names]
     else:
         if isinstance(candidates, dict):
@@ -127,6 +136,12 @@ def auto_candidates(candidates, G, image_shape=None):
         if left:
             raise ValueError(f"Candidate {name!r} of {owner} leaves {left} to {opts[left[0]]!r}; method='auto' "
                              "compares fixed candidates: give values (or one candidate per value).")
+        shape = tuple((own or G).image_shape) if entry.kind == "latent" and (own or G) is not None else (
+            opts.get("image_shape") or image_shape)
+        if shape is not None and len(tuple(np.atleast_1d(shape))) < 2 and _basis(name, opts) != "pixel":
+            raise ValueError(f"Candidate {name!r} of {owner} needs images of shape (H, W) or (C, H, W) for its basis "
+                             f"{_basis(name, opts)!r}; the problem's are {tuple(np.atleast_1d(shape))}. Leave it out "
+                             "of 'candidates' (or give it basis='pixel' where it takes one).")
         if entry.kind == "sparse":
             if image_shape is not None:
                 opts = {"image_shape": image_shape, **opts}
@@ -287,8 +302,9 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         With ``method="auto"``: the methods to compare and their arguments (see :func:`auto_candidates`).
     choice : {"per-problem", "shared", "adaptive"}
         Choose per problem (default), or one candidate for the whole batch: the one with the lowest
-        held-out error summed over the problems (``"cv"``), or the largest value whose summed fit
-        stays within :math:`\tau P m \sigma^2` (``"discrepancy"``).  Shared pools the held-out rows of
+        held-out error summed over the problems (``"cv"``), or the most regularising value
+        (:data:`REGULARISATION`) whose summed fit stays within :math:`\tau P m \sigma^2`
+        (``"discrepancy"``).  Shared pools the held-out rows of
         all problems, :math:`P r` instead of :math:`r`: far less noisy at small :math:`m`, right when
         the problems are alike (one operator, one noise level, images of one kind).  ``"adaptive"``
         (``"cv"`` only): the shared choice, left by a problem whose own held-out rows show its own best
@@ -331,16 +347,25 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                                  "deviation); without it use 'cv'.")
             noise_std = check_float(noise_std, "noise_std", minimum=0.0, strict=True, owner="recover")
         candidates = [(method, {**options, what: v}) for v in grid]
+    if cv_fraction is not None:
+        cv_fraction = check_float(cv_fraction, "cv_fraction", minimum=0.0, strict=True, owner="recover")
+        if cv_fraction >= 1.0:
+            raise ValueError(f"The 'cv_fraction' parameter of recover must be < 1 (some rows must be kept for the "
+                             f"fit). Got {cv_fraction} instead.")
     if cv_folds is not None:
         cv_folds = check_int(cv_folds, "cv_folds", minimum=2, owner="recover")
         if cv_fraction is not None:
             raise ValueError(f"recover takes 'cv_fraction' (one held-out split) or 'cv_folds' (K folds), not both; "
                              f"got cv_fraction={cv_fraction!r} and cv_folds={cv_folds}.")
+    if rule == "cv" and m < 2:
+        raise ValueError(f"The 'y' parameter of recover must have at least 2 measurements (its last axis) to choose "
+                         f"{what!r} by cross-validation, which holds some rows out. Got {m} instead.")
     if rule == "cv":  # the default: 10% held out, or K folds where 10% is one or two rows
         cv_fraction, cv_folds = cv_plan(m, cv_fraction, cv_folds)
-    if rule == "discrepancy" and cv_folds is not None:
-        raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; 'cv_folds' is for 'cv' and "
-                         "method='auto'.")
+    for arg_name, arg in (("cv_fraction", cv_fraction), ("cv_folds", cv_folds)):
+        if rule == "discrepancy" and arg is not None:
+            raise ValueError(f"{what}='discrepancy' fits every candidate on all rows; '{arg_name}' is for 'cv' and "
+                             f"method='auto'. Got {arg_name}={arg!r}.")
     if cv_folds is not None and cv_folds > m:
         raise ValueError(f"The 'cv_folds' parameter of recover must be at most m = {m} (each fold holds out at "
                          f"least one row). Got {cv_folds} instead.")
@@ -349,7 +374,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                          "to test a problem's own choice against the shared one: use choice='per-problem' or "
                          "'shared' with it, or 'cv' with choice='adaptive'.")
     if rule == "discrepancy":
-        # every candidate on all rows; the largest value whose residual is within tau * m * sigma^2
+        # every candidate on all rows; the most regularising value whose residual is within tau * m * sigma^2
         xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
         scores = torch.stack([residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
         if choice == "shared":  # one value for the batch: the summed fit against the summed budget
@@ -357,8 +382,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
             ok = scores <= tau * P * m * noise_std ** 2
         else:
             ok = scores <= tau * m * noise_std ** 2
-        grid_t = torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
-        masked = torch.where(ok, grid_t, torch.full_like(grid_t, -1.0))
+        grid_t = REGULARISATION[what] * torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
+        masked = torch.where(ok, grid_t, torch.full_like(grid_t, -torch.inf))
         pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
         x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
@@ -389,6 +414,14 @@ def _call(recover, name, y, A, G, opts, seed, kwargs):
     opts = dict(opts)
     G = opts.pop("G", G)
     return recover(y, A, G, method=name, seed=seed, **kwargs, **opts)
+
+
+def _basis(name, opts):
+    """The basis a candidate transforms its images in: a Lasso's own, or its ``basis`` argument (else pixels)."""
+    fixed = {"lasso-dct": "dct", "lasso-wavelet": "wavelet"}
+    if name in fixed:
+        return fixed[name]
+    return opts.get("basis", get_method(name).hyperparameters.get("basis", "pixel"))
 
 
 def _usable(name, G):

@@ -49,6 +49,39 @@ def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
         return float(A(v).double().norm())
 
 
+def _second_stage_start(warmup, steps, owner, moves):
+    """The step at which a staged method's second stage starts (:func:`~ganprior.solvers.csgm.warmup_steps`),
+    refused where it would never start: the method would silently be CSGM.
+
+    Parameters
+    ----------
+    warmup : None, int or float
+        The checked warm-up (:func:`~ganprior.solvers.csgm.check_warmup`).
+    steps : int
+        :math:`T`, the steps of the solve.
+    owner : str
+        The function named by the message.
+    moves : str
+        What the second stage moves (for the message).
+
+    Returns
+    -------
+    int
+        :math:`t_0 < T`.
+
+    Raises
+    ------
+    ValueError
+        If :math:`t_0 \ge T`.
+    """
+    start = warmup_steps(warmup, steps)
+    if start >= steps:
+        raise ValueError(f"The 'warmup' parameter of {owner} must leave steps for the second stage: it is {start} of "
+                         f"steps = {steps}, so {moves} would never move and the result would be CSGM's. Give fewer "
+                         "warm-up steps (an int < steps, a fraction < 1) or more steps.")
+    return start
+
+
 def _basis(name, shape, device):
     from ..operators import DCT2, Identity, Wavelet
 
@@ -115,6 +148,8 @@ class SparseGenObjective(CSGMObjective):
     ``nu_solver="ista", nu_steps=1`` is the solver of ganprior 0.1 (one ISTA step per step).
     """
 
+    #: The function named by the message of a warm-up that leaves no second stage.
+    owner = "SparseGenObjective"
     state_names = ("z", "nu")
 
     def __init__(self, y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None, nu_solver="fista", nu_steps=10):
@@ -144,7 +179,7 @@ class SparseGenObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # :math:`\nu` is held at 0 during the warm-up; its solver starts afresh when it ends (and in every chunk).
-        start = warmup_steps(self.warmup, steps)
+        start = _second_stage_start(self.warmup, steps, self.owner, "nu")
         self.active = t >= start
         self.last = t == steps - 1
         if t <= start:
@@ -211,10 +246,16 @@ class SparseGenObjective(CSGMObjective):
             self._advance(nu, new, point, final=self.last and i == self.nu_steps - 1)
 
 
+def _named(objective, owner):
+    """``objective``, whose messages at solve time name ``owner`` (the caller's function)."""
+    objective.owner = owner
+    return objective
+
+
 register_method(
     "sparse-gen", lambda y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None, nu_solver="fista", nu_steps=10:
-    SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
-                       nu_steps=nu_steps),
+    _named(SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
+                              nu_steps=nu_steps), "recover(method='sparse-gen')"),
     kind="latent",
     summary="x = G(z) + Psi^T nu with nu sparse in a basis (pixel / dct / wavelet): leaves the range of G "
             "where the measurements ask for it",

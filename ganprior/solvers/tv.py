@@ -32,8 +32,8 @@ class TVObjective(CSGMObjective):
     .. math:: L_p(z) = \|y_p - AG(z)\|^2 + \lambda\|z\|^2
               + \tau \sum_{c,i,j} |x_{c,i+1,j} - x_{c,i,j}| + |x_{c,i,j+1} - x_{c,i,j}|,
 
-    with :math:`x = G(z)` of shape ``(C, H, W)``.  The fit stays the
-    measurement error, so restarts are chosen as in CSGM.
+    with :math:`x = G(z)` of shape ``(C, H, W)`` (or ``(H, W)``); flat images have no neighbours to
+    compare, and are refused.  The fit stays the measurement error, so restarts are chosen as in CSGM.
     """
 
     def __init__(self, y, A, lam=0.0, tv=0.01):
@@ -42,14 +42,25 @@ class TVObjective(CSGMObjective):
 
     def __call__(self, x, z, rows):
         fit, total = super().__call__(x, z, rows)
-        if self.tv == 0.0 or x.ndim < 3:
+        if x.ndim < 3:
+            raise ValueError(f"TVObjective needs images of shape (H, W) or (C, H, W) (a batch of them); the "
+                             f"generator makes flat images of shape {tuple(x.shape[1:])}.")
+        if self.tv == 0.0:
             return fit, total
         dh = (x[..., 1:, :] - x[..., :-1, :]).abs().flatten(1).sum(dim=1)
         dw = (x[..., :, 1:] - x[..., :, :-1]).abs().flatten(1).sum(dim=1)
         return fit, total + self.tv * (dh + dw)
 
 
-register_method("csgm-tv", lambda y, A, G, lam=0.0, tv=0.01: TVObjective(y, A, lam, tv), kind="latent",
+def _build(y, A, G, lam=0.0, tv=0.01):
+    """The ``"csgm-tv"`` entry's objective, for a prior that makes images (the total variation needs neighbours)."""
+    if len(G.image_shape) < 2:
+        raise ValueError(f"method='csgm-tv' of recover needs a prior that makes images of shape (H, W) or (C, H, W) "
+                         f"(the total variation compares neighbouring pixels); G makes {tuple(G.image_shape)}.")
+    return TVObjective(y, A, lam, tv)
+
+
+register_method("csgm-tv", _build, kind="latent",
                 summary="CSGM plus tv * total variation of G(z) (the 'Writing a method' example)",
                 hyperparameters={"lam": 0.0, "tv": 0.01}, reference="this library's user guide",
                 contract={"tv": 1e-6})
