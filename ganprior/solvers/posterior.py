@@ -221,8 +221,9 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=N
         samples as separate calls.
     chunk_size : int, optional
         Rows (problems x chains) run at once.
-    precision : {"fp32", "bf16"}
-        Generator precision.
+    precision : {"fp32", "bf16", "auto"}
+        Generator precision (``"auto"``: bf16 where the device computes it natively, else fp32); what ran is
+        ``info["precision"]``, and why ``info["precision_reason"]``.
     latent_shape : int or tuple, optional
         For a bare module ``G``.
     progress : bool
@@ -279,7 +280,7 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=N
     squeeze = y.ndim == 1
     info = {"noise_std": objective.noise_std, "num_samples": num_samples, "steps": steps,
             "levels": objective.levels_for(steps),
-            "sigma_init": objective.sigma_init, "step": objective.step, "precision": precision}
+            "sigma_init": objective.sigma_init, "step": objective.step, **res.info}
     std = samples.std(dim=1)
     return PosteriorResult(samples=to_caller(samples, y, squeeze), mean=to_caller(samples.mean(dim=1), y, squeeze),
                            std=to_caller(std, y, squeeze), wall_time=res.wall_time, info=info)
