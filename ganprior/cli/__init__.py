@@ -2,7 +2,8 @@
 
 One module per command; each has ``NAME``, ``HELP``, ``_add_arguments(parser)`` and ``_run(args) -> int``.  Choices (methods,
 schedules, precisions, masks) come from the library's registries, never from literals here, and every
-option is checked (counts, output paths) before any work starts.
+option is checked (counts, output paths) before any work starts.  A user error (a bad flag, an unreadable
+file) is one line on stderr naming the flag or file, with exit status 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +12,21 @@ import argparse
 import sys
 
 __all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``ganprior <command>: error: <message>``, status 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} --help)")
+
+
+class _UsageError(SystemExit):
+    """Exit status 2 with a one-line message; ``str()`` of it is the message."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.code = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     from . import demo, inpaint, methods, priors, recover, train, train_vae
 
-    parser = argparse.ArgumentParser(prog="ganprior", description="Inverse problems with GAN priors.")
+    parser = _Parser(prog="ganprior", description="Inverse problems with GAN priors.")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in (demo, recover, inpaint, train, train_vae, priors, methods):
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -43,11 +59,26 @@ def main(argv=None) -> int:
     -------
     int
         Exit status.
+
+    Raises
+    ------
+    SystemExit
+        On a user error, with status 2, after printing one line to stderr.
     """
-    args = build_parser().parse_args(argv)
-    if hasattr(args, "check"):
-        args.check(args)
-    return int(args.func(args) or 0)
+    try:
+        args = build_parser().parse_args(argv)
+        if hasattr(args, "check"):
+            args.check(args)
+        try:
+            return int(args.func(args) or 0)
+        except (ValueError, OSError) as err:  # the library's checks: they name the argument or file at fault
+            raise _UsageError(f"ganprior {args.command}: error: {' '.join(str(err).split())}") from None
+    except SystemExit as err:  # a check's SystemExit(message) would exit with status 1: print it, exit with 2
+        message = str(err) if isinstance(err, _UsageError) else err.code if isinstance(err.code, str) else None
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        raise _UsageError(message) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "or_rule", "check_output",
-           "threads", "engine_arguments"]
+           "check_not_input", "device", "threads", "engine_arguments"]
 
 
 def _number(kind, minimum, strict):
@@ -49,6 +49,50 @@ def or_rule(number):
 def threads(text):
     """``--threads``: an int >= 1."""
     return positive_int(text)
+
+
+def device(text):
+    """``--device``: a torch device this machine has (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a torch device such as cpu, cuda or cuda:1, got {text!r}")
+    if dev.type == "cuda" and (dev.index or 0) >= (torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not available: this machine has "
+                                         f"{torch.cuda.device_count() if torch.cuda.is_available() else 0} CUDA "
+                                         "device(s)")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text!r} is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda or mps, got {text!r}")
+    return text
+
+
+def check_not_input(out, option: str, inputs) -> None:
+    """Fail if the output ``out`` is, or lies inside, one of the ``inputs`` (``{option: path}``).
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The output file or folder.
+    option : str
+        The output's option, e.g. ``"--out"``.
+    inputs : dict
+        Input option -> path (None for an option not given).
+
+    Raises
+    ------
+    SystemExit
+        With a message naming both options.
+    """
+    target = Path(out).resolve()
+    for name, path in inputs.items():
+        if path is not None and (target == Path(path).resolve() or Path(path).resolve() in target.parents):
+            where = "is" if target == Path(path).resolve() else "lies inside"
+            raise SystemExit(f"ganprior: error: argument {option}: {str(out)!r} {where} the input {name} {path!r}; "
+                             "an output may not overwrite an input: give another path")
 
 
 def check_output(path, option: str, suffixes=None) -> Path:

@@ -6,6 +6,7 @@ import logging
 
 from ._args import (
     check_output,
+    device,
     engine_arguments,
     nonnegative_float,
     positive_int,
@@ -63,7 +64,7 @@ def _add_arguments(parser):
     engine_arguments(parser)
     parser.add_argument("--z-bound", type=nonnegative_float, default=1.0, help="clip z to [-b, b]; 0 for no clipping")
     parser.add_argument("--threads", type=threads, default=2)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=device, default="cpu")
     parser.add_argument("--out", default="ganprior_inpaint.png", help="figure: masked / ours / baseline / truth")
     parser.set_defaults(check=_check)
     return parser
@@ -73,6 +74,9 @@ def _check(args):
     check_output(args.out, "--out", (".png", ".pdf", ".svg", ".jpg"))
     if args.window % 2 == 0:
         raise SystemExit(f"ganprior: error: argument --window: expected an odd int, got {args.window}")
+    if args.missing is not None and args.mask not in ("random", "pattern"):
+        raise SystemExit(f"ganprior: error: argument --missing: applies to --mask random or pattern; the {args.mask} "
+                         "mask's missing part is fixed")
 
 
 def _run(args) -> int:
@@ -101,8 +105,11 @@ def _run(args) -> int:
         raise SystemExit(f"ganprior: error: no bundled test set matches the prior's image shape {G.image_shape}: "
                          "give --sample.")
     x_true = load_sample(sample)[: args.n].to(args.device)
-    kw = {"missing": args.missing} if args.missing is not None and args.mask in ("random", "pattern") else {}
+    kw = {"missing": args.missing} if args.missing is not None else {}
     mask = make_mask(args.mask, tuple(x_true.shape), seed=args.seed, **kw).to(args.device)
+    if not bool(mask.flatten(1).amax(dim=1).all()):
+        raise SystemExit(f"ganprior: error: argument --missing: {args.missing} leaves no known pixel in a "
+                         f"{'x'.join(map(str, x_true.shape[-2:]))} image; there is nothing to inpaint from")
     engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
     t = time.perf_counter()
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from ._args import check_output, engine_arguments, nonnegative_float, or_rule, positive_float, positive_int
+from ._args import check_not_input, check_output, engine_arguments, nonnegative_float, or_rule, positive_float, positive_int
 
 NAME = "recover"
 HELP = "recover images from y.npy and A.npy, or a whole folder of images, with any registered method"
@@ -77,6 +77,15 @@ def _check(args):
             raise SystemExit(f"ganprior: error: argument --out: {args.out!r} is a file; --images writes a folder")
         if not out.parent.is_dir():
             raise SystemExit(f"ganprior: error: argument --out: the folder {str(out.parent)!r} does not exist")
+        check_not_input(out, "--out", {"--images": args.images})
+        written = [out / name for name in ("x_hat.npy", "metrics.csv", "figure.png", "recovered", "parts")]
+        source = Path(args.images).resolve()
+        if any(source == w.resolve() or w.resolve() in source.parents for w in written):
+            raise SystemExit(f"ganprior: error: argument --images: {args.images!r} lies where --out {args.out!r} "
+                             "writes its results; an output may not overwrite an input: give another --out")
+        if args.image_shape is not None and len(args.image_shape) != 3:
+            raise SystemExit("ganprior: error: argument --image-shape: expected three ints C H W with --images, got "
+                             f"{' '.join(map(str, args.image_shape))}")
         return
     if args.y is None or args.A is None:
         raise SystemExit("ganprior: error: give --y and --A (measurements and operator), or --images")
@@ -84,6 +93,7 @@ def _check(args):
     for option, path in (("--y", args.y), ("--A", args.A)):
         if not Path(path).is_file():
             raise SystemExit(f"ganprior: error: argument {option}: no such file {path!r}")
+    check_not_input(args.out, "--out", {"--y": args.y, "--A": args.A})
 
 
 def _selection_kwargs(args):
@@ -140,20 +150,36 @@ def _run(args) -> int:
         return 2
 
 
+def _load(path, option):
+    """A ``.npy`` array, or a one-line error naming the option and file."""
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise SystemExit(f"ganprior: error: argument {option}: {path!r} is not a readable .npy file "
+                         f"({' '.join(str(err).split())})") from None
+
+
 def _arrays(args) -> int:
+    import io
+
     import numpy as np
 
     import ganprior
     from ganprior.solvers.registry import get_method
 
-    y = np.load(args.y, allow_pickle=False)
-    A = np.load(args.A, allow_pickle=False)
+    from ..training._io import atomic_write_bytes
+
+    y, A = _load(args.y, "--y"), _load(args.A, "--A")
     kw = _method_kwargs(args)
     if args.method == "auto" or get_method(args.method).kind == "latent":
         x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **kw)
     else:
         x = ganprior.recover(y, A, method=args.method, **kw)
-    np.save(args.out, x)
+    buf = io.BytesIO()
+    np.save(buf, x)
+    atomic_write_bytes(buf.getvalue(), args.out)  # exactly args.out (np.save would add .npy to o.NPY)
     print(f"wrote {args.out} with shape {x.shape}")
     return 0
 
@@ -161,7 +187,7 @@ def _arrays(args) -> int:
 def _dataset(args) -> int:
     import torch
 
-    from ..datasets import load_images, merge_dataset, recover_dataset
+    from ..datasets import _OtherSettings, load_images, merge_dataset, recover_dataset
     from ..solvers.registry import get_method
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -182,12 +208,20 @@ def _dataset(args) -> int:
             if args.image_shape is None:
                 raise SystemExit("ganprior: error: --image-shape is required with --images for a sparse baseline")
             shape = tuple(args.image_shape)
-        images = load_images(args.images, shape)
+        images, names = load_images(args.images, shape, return_names=True)
         if latent:
             images = images.to(G.device)
-        done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator, noise=args.noise,
-                               method=args.method, chunk=args.chunk, seed=args.seed, rank=rank, world_size=world,
-                               progress=True, **_method_kwargs(args))
+        try:
+            done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator, noise=args.noise,
+                                   method=args.method, chunk=args.chunk, seed=args.seed, rank=rank, world_size=world,
+                                   progress=True, names=names, **_method_kwargs(args))
+        except _OtherSettings as err:
+            flags = {"m": "--measurements", "G": "--prior"}
+            what = "; ".join(f"{flags.get(k, '--' + k.replace('_', '-'))} " + (
+                "gives another prior" if k == "G" else f"was {a}, now {b}") for k, a, b in err.changes)
+            raise SystemExit(f"ganprior: error: argument --out: {args.out!r} holds results computed with other "
+                             f"settings ({what}); give another --out, or delete {os.path.join(args.out, 'parts')!r} "
+                             "to recompute everything") from None
         print(f"rank {rank} of {world}: {len(done)} chunk(s) computed", flush=True)
         if world > 1:
             torch.distributed.barrier()

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ..hardware import PRECISIONS
+from ._args import device
 
 __all__ = ["DATASETS", "add_arguments", "load_dataset", "main"]
 
@@ -125,7 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="bf16: bfloat16 autocast; auto: bf16 where the hardware computes it natively")
     g.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
     g.add_argument("--channels-last", action="store_true", help="channels-last memory format")
-    g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    g.add_argument("--device", type=device, default=None, help="cpu or cuda (default: cuda if available)")
     g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
     g.add_argument("--progress", action="store_true", help="tqdm progress bar")
     g.add_argument("--dump-rank-weights", action="store_true", help=argparse.SUPPRESS)
@@ -177,7 +178,9 @@ def load_dataset(name: str, root=None, image_size: int = 64, limit=None) -> torc
 
         x = torch.from_numpy(load_digits().images).float().div(16.0).unsqueeze(1)
     elif os.path.isdir(name):
-        x = data.load_image_folder(name, image_size, as_uint8=True)
+        from ..datasets import image_folder
+
+        x = image_folder(name, image_size, as_uint8=True)[0]  # hidden files skipped, an unreadable file named
     else:
         raise ValueError(f"The '--data' option must be one of {sorted(DATASETS)} or an existing folder. "
                          f"Got {name!r} instead.")

@@ -14,6 +14,7 @@ import sys
 
 import torch
 
+from ._args import device
 from .train import DATASETS, _float_option, _int_option, load_dataset
 
 __all__: list = []  # the command line is documented by its --help
@@ -44,7 +45,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-every", type=_int_option(0), default=1000, help="steps between checkpoints")
     g.add_argument("--sample-every", type=_int_option(0), default=1000, help="steps between sample grids")
     g.add_argument("--resume", action="store_true", help="resume from OUT/checkpoint.pt if it exists")
-    g.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    g.add_argument("--device", type=device, default=None, help="cpu or cuda (default: cuda if available)")
     g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
     return parser
 
