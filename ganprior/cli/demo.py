@@ -71,12 +71,12 @@ def _run(args) -> int:
     print(f"{'m':>5} {'CSGM MSE':>10} {'Lasso MSE':>10} {'CSGM s':>8} {'Lasso s':>8} {'lam':>6}")
     for m, ec, el, tc, tl, lam in rows:
         print(f"{m:>5} {ec:>10.4f} {el:>10.4f} {tc:>8.1f} {tl:>8.1f} {lam:>6g}")
-    from ganprior.plotting import recovery_grid
+    from ganprior.datasets import save_figure
 
     shown = min(args.show, n_img)
     panels = [("original", x_true[:shown])]
     for m, xc, xl in images:
         panels += [(f"CSGM m={m}", xc[:shown]), (f"Lasso m={m}", xl[:shown])]
-    recovery_grid(panels, args.out)
+    save_figure(panels, args.out)  # atomically
     print(f"figure: {args.out}")
     return 0 if np.isfinite([r[1] for r in rows]).all() else 1

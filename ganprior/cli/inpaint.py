@@ -89,7 +89,7 @@ def _run(args) -> int:
     from .. import blending, metrics
     from ..data import load_sample
     from ..masks import make_mask
-    from ..plotting import recovery_grid
+    from ..datasets import save_figure
     from ..priors import load_discriminator, load_prior
     from ..solvers.inpainting import inpaint
 
@@ -136,7 +136,7 @@ def _run(args) -> int:
     print(f"ours: {t_ours:.1f} s")
     shown = x_true.cpu()
     masked = shown * mask.cpu() + 0.5 * (1 - mask.cpu())
-    recovery_grid([("masked", masked), (f"ours ({args.blend})", res.x.cpu()), ("harmonic", x_base.cpu()),
+    save_figure([("masked", masked), (f"ours ({args.blend})", res.x.cpu()), ("harmonic", x_base.cpu()),
                    ("truth", shown)], args.out)
     print(f"figure: {args.out}")
     return 0 if finite else 1
