@@ -132,6 +132,12 @@ def recipe_markdown(recipe: dict | None) -> str:
     if methods:  # per-method arguments (recipe_for(G, "recover", m, method=...); lam is the table's)
         lines += ["", "Arguments of the other `recover` methods (`recipe_for(G, \"recover\", m, method=name)`; "
                   "their lam is the table's):", "", *methods]
+    choices = [f"- {k}: " + ", ".join(f"{row[k]} (m <= {row['m_max']})" if row["m_max"] is not None else
+                                      f"{row[k]} (above)" for row in recipe["recover"][k])
+               for k in ("prior", "method") if k in recipe.get("recover", {})]
+    if choices:  # what recover(y, A, name) runs per m (ganprior.priors.recipe_choice)
+        lines += ["", "Given by name (`recover(y, A, name)`), the prior runs per m the prior of its family and, "
+                  "when no method is given, the method below (`ganprior.priors.recipe_choice`):", "", *choices]
     return "\n".join(lines) + "\n" + ("\n" + "\n".join(sources) + "\n" if sources else "")
 
 

@@ -394,3 +394,16 @@ def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
     base["recover"]["lam"] = 0.5
     base["recover"]["methods"] = {"ilo": {"cut": [{"m_max": None, "cut": 12}]}}
     assert rfs.recover_recipe("celeba", ROOT / "benchmarks" / "results" / "celeba", base) == committed
+
+
+def test_the_mnist_familys_choices_follow_the_committed_searches():
+    """recover(y, A, "mnist") runs, at every m of the committed grid, the prior the benchmark chose there and the
+    latent method with the lowest validation error at its own chosen value (benchmarks/results/mnist/selection.json)."""
+    bench = load_benchmark("error_vs_measurements")
+    from ganprior.priors import recipe_choice
+
+    state = bench.load_selection(ROOT / "benchmarks" / "results" / "mnist")
+    for m in bench.PRESETS["mnist"]["m"]:
+        best = min(("csgm", "ilo", "sparse-gen"), key=lambda k: min(e for _, e in state[f"{k} m={m}"]["tried"]))
+        assert recipe_choice("mnist", m) == {"prior": bench.chosen_prior(state, m) or "mnist", "method": best}, m
+    assert recipe_choice("mnist-vae", 25) == {}  # a member of the family chooses nothing

@@ -31,10 +31,10 @@ from pathlib import Path
 
 from .._validation import check_choice, describe
 from ..generator import Discriminator, Generator
-from .recipes import TASKS, _check_recipe, _lam_text, describe_priors, recipe_for  # noqa: F401 (re-exported)
+from .recipes import TASKS, _check_recipe, _lam_text, describe_priors, recipe_choice, recipe_for  # noqa: F401
 
-__all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "describe_priors",
-           "PRIOR_DIR"]
+__all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "recipe_choice",
+           "describe_priors", "PRIOR_DIR"]
 
 PRIOR_DIR = Path(__file__).resolve().parent
 

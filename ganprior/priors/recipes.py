@@ -14,7 +14,7 @@ import re
 from .._validation import check_choice, check_float, check_int, describe
 from ..generator import Generator
 
-__all__ = ["recipe_for", "describe_priors", "TASKS"]
+__all__ = ["recipe_for", "recipe_choice", "describe_priors", "TASKS"]
 
 TASKS = ("recover", "inpaint")
 # solver keyword arguments a recipe may set, per task; besides them a task holds only _RECIPE_DOCS (and, for
@@ -25,6 +25,11 @@ _RECIPE_KWARGS = {
     "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "perceptual_weight", "window", "z_bound",
                 "perceptual", "blend"),
 }
+
+
+# per-m choices a "recover" recipe may make for a prior given by name: which prior of its family runs, and the
+# method run when the caller names none (tables of {"m_max", key} ranges with string values)
+_RECIPE_CHOICES = ("prior", "method")
 
 
 def _bad(msg: str):
@@ -40,13 +45,23 @@ def _check_table(value, key: str, where: str) -> list[dict] | float | int:
     if not isinstance(value, list) or not value:
         _bad(f"{where}.{key} must be a number or a non-empty list of {{'m_max', '{key}'}} ranges. "
              f"Got {describe(value)}.")
+    def number(v, loc):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not (math.isfinite(v) and v >= 0):
+            _bad(f"{loc} must be a finite number >= 0. Got {v!r}.")
+
+    _check_ranges(value, key, where, number)
+    return value
+
+
+def _check_ranges(value, key: str, where: str, check) -> None:
+    """Validate a non-empty list of ``{"m_max", key}`` ranges: increasing integer bounds, the last one None, and
+    each value passing ``check(value, location)``."""
     last = 0
     for i, row in enumerate(value):
         if not isinstance(row, dict) or set(row) != {"m_max", key}:
             _bad(f"{where}.{key}[{i}] must be a dict with the keys 'm_max' and '{key}'. Got {row!r}.")
-        v, m_max = row[key], row["m_max"]
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not (math.isfinite(v) and v >= 0):
-            _bad(f"{where}.{key}[{i}].{key} must be a finite number >= 0. Got {v!r}.")
+        check(row[key], f"{where}.{key}[{i}].{key}")
+        m_max = row["m_max"]
         if m_max is None:
             if i != len(value) - 1:
                 _bad(f"{where}.{key}[{i}] has m_max None (no upper bound) but is not the last range.")
@@ -56,7 +71,27 @@ def _check_table(value, key: str, where: str) -> list[dict] | float | int:
             last = m_max
     if value[-1]["m_max"] is not None:
         _bad(f"{where}.{key}'s last range must have m_max None (no upper bound), so that every m has a {key}.")
-    return value
+
+
+def _check_choice_table(value, key: str, where: str) -> None:
+    """Validate a per-m choice: a list of ``{"m_max", key}`` ranges whose values are bundled priors (``prior``) or
+    registered methods (``method``)."""
+    from ..solvers.registry import method_names
+
+    if not isinstance(value, list) or not value:
+        _bad(f"{where}.{key} must be a non-empty list of {{'m_max', '{key}'}} ranges. Got {describe(value)}.")
+    if key == "prior":
+        from . import list_priors
+
+        options = list_priors()
+    else:
+        options = method_names()
+
+    def known(v, loc):
+        if v not in options:
+            _bad(f"{loc} must be one of {options}. Got {v!r}.")
+
+    _check_ranges(value, key, where, known)
 
 
 def _check_value(check, value, where: str) -> None:
@@ -155,7 +190,7 @@ def _check_entries(recipe, G) -> dict:
     for task, entry in recipe.items():
         if not isinstance(entry, dict):
             _bad(f"{task} must be a dict. Got {describe(entry)}.")
-        keys = _RECIPE_KWARGS[task] + _RECIPE_DOCS + ("methods",)
+        keys = _RECIPE_KWARGS[task] + _RECIPE_DOCS + ("methods",) + (_RECIPE_CHOICES if task == "recover" else ())
         for key in entry:
             if key not in keys:
                 _bad(f"{task}.{key} is not a recipe key; the keys of {task} are {list(keys)}.")
@@ -170,6 +205,9 @@ def _check_entries(recipe, G) -> dict:
                 _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
         if "lam" in entry:
             _check_table(entry["lam"], "lam", task)
+        for key in _RECIPE_CHOICES:
+            if key in entry:
+                _check_choice_table(entry[key], key, task)
         if "methods" in entry:
             if task != "recover":
                 _bad(f"{task}.methods: per-method arguments are for 'recover' only.")
@@ -205,6 +243,60 @@ def _value_at(table, m: int | None, task: str, key: str = "lam") -> float | int:
         if row["m_max"] is None or m <= row["m_max"]:
             return _number(row[key])
     raise AssertionError("unreachable: a validated table ends with m_max None")
+
+
+def _recipe_of(G, owner: str) -> dict | None:
+    """The checked recipe of a generator from load_prior, an object with a ``recipe``, a prior's name or folder."""
+    source = None
+    if isinstance(G, (str, os.PathLike)):
+        from . import _resolve
+
+        found = _resolve(G, owner)
+        recipe, source = found.config().get("recipe"), found.config_path
+    elif isinstance(G, Generator):  # one made by hand has no recipe
+        recipe = getattr(G, "recipe", None)
+    elif hasattr(G, "recipe"):
+        recipe = G.recipe
+    else:
+        raise TypeError(f"The 'G' parameter of {owner} must be a Generator from load_prior (or an object with a "
+                        f"'recipe' attribute), a bundled prior's name or a prior folder. Got {describe(G)} instead.")
+    if recipe is None:
+        return None
+    return _check_recipe(recipe, source=source)
+
+
+def recipe_choice(G, m: int) -> dict:
+    r"""What a prior's recipe chooses at :math:`m` measurements when the prior is given by name: which prior of its
+    family runs, and the method run when the caller names none.
+
+    The benchmarks validate, per range of :math:`m`, which of a family's priors recovers best (e.g. for
+    ``"mnist"``: the DCGAN at :math:`m \le 15`, the VAE ``"mnist-vae"`` up to 35, the :math:`eta`-VAE
+    ``"mnist-bvae"`` up to 141, the DCGAN again above) and which method's row is best.
+    ``recover(y, A, "mnist")`` runs that choice, so the one-line call gives the reported rows; a
+    :class:`~ganprior.Generator` object pins its prior and runs CSGM unless told otherwise.
+
+    Parameters
+    ----------
+    G : str, os.PathLike, Generator or object with a ``recipe``
+        The prior (see :func:`recipe_for`).
+    m : int
+        Number of measurements.
+
+    Returns
+    -------
+    dict
+        ``{"prior": name}`` and/or ``{"method": name}`` for the entries the recipe's ``recover`` task has
+        (``recover.prior`` and ``recover.method``: tables of ``{"m_max", ...}`` ranges like ``lam``); empty
+        when it has neither.
+    """
+    m = check_int(m, "m", minimum=1, owner="recipe_choice")
+    recipe = _recipe_of(G, "recipe_choice")
+    entry = (recipe or {}).get("recover") or {}
+    out = {}
+    for key in _RECIPE_CHOICES:
+        if key in entry:
+            out[key] = next(row[key] for row in entry[key] if row["m_max"] is None or m <= row["m_max"])
+    return out
 
 
 def recipe_for(G, task: str, m: int | None = None, method: str | None = None) -> dict | None:
@@ -282,22 +374,9 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
     check_choice(task, "task", TASKS, owner="recipe_for")
     if m is not None:
         m = check_int(m, "m", minimum=1, owner="recipe_for")
-    source = None
-    if isinstance(G, (str, os.PathLike)):
-        from . import _resolve
-
-        found = _resolve(G, "recipe_for")
-        recipe, source = found.config().get("recipe"), found.config_path
-    elif isinstance(G, Generator):  # one made by hand has no recipe
-        recipe = getattr(G, "recipe", None)
-    elif hasattr(G, "recipe"):
-        recipe = G.recipe
-    else:
-        raise TypeError("The 'G' parameter of recipe_for must be a Generator from load_prior (or an object with a "
-                        f"'recipe' attribute), a bundled prior's name or a prior folder. Got {describe(G)} instead.")
+    recipe = _recipe_of(G, "recipe_for")
     if recipe is None:
         return None
-    _check_recipe(recipe, source=source)
     entry = recipe.get(task)
     if entry is None:
         return None

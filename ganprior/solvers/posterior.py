@@ -132,7 +132,7 @@ class PosteriorObjective(CSGMObjective):
         return (self.jnorm / sigma) * (self.jnorm / sigma) + 1.0
 
     def levels_for(self, steps):
-        """The annealing levels of a solve of ``steps`` steps: ``levels``, or :math:`\min(10, T)` by default.
+        r"""The annealing levels of a solve of ``steps`` steps: ``levels``, or :math:`\min(10, T)` by default.
 
         Parameters
         ----------

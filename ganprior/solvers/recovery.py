@@ -2,6 +2,7 @@ r"""``recover``: validate, convert types, resolve the settings, dispatch through
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -138,7 +139,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
     return G, op, y_t
 
 
-def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
+def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
             cv_fraction=None, cv_folds=None, choice=None, candidates=None, **options):
@@ -152,15 +153,25 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         The ``(m, n)`` measurement operator, shared by all problems.
     G : Generator, torch.nn.Module or str, optional
         The prior (latent methods only); a string names a bundled prior or a
-        prior / training-run folder.  For MNIST digits, ``"mnist-bvae"`` (a
-        beta-VAE, 20-dimensional latent) is better determined by few
-        measurements (m from about 25 to 150), ``"mnist"`` (64, a GAN) from
-        m = 200 (see the priors guide).
-    method : str or LatentObjective
+        prior / training-run folder.  A prior **given by name** runs what its
+        recipe validated at this m (:func:`~ganprior.priors.recipe_choice`):
+        ``"mnist"`` is the MNIST family -- the DCGAN at m <= 15, the VAE
+        ``"mnist-vae"`` up to 35, the beta-VAE ``"mnist-bvae"`` up to 141
+        (whose 20-dimensional latents few measurements determine better), the
+        DCGAN above -- each with the method of the benchmark's best row (ILO,
+        Sparse-Gen from m = 448) and its validated options;
+        ``info["source"]["prior"]`` and ``["method"]`` say so.  A
+        :class:`~ganprior.Generator` object (e.g. ``load_prior("mnist")``)
+        pins that prior and runs CSGM unless ``method`` is given; so does a
+        ``preset``, which replaces the recipe.
+    method : str or LatentObjective, optional
         A registered method (see :func:`~ganprior.method_names` and the
-        methods table in the docs): ``"csgm"`` (default), ``"csgm-tv"``, the
-        sparse baselines ``"lasso"``, ``"lasso-dct"``, ``"lasso-wavelet"``,
-        ``"omp"``...; or an objective instance to run on the engine as is.
+        methods table in the docs): ``"csgm"`` (the default, unless a prior
+        given by name has a validated method for this m), ``"csgm-tv"``,
+        ``"sparse-gen"``, ``"ilo"``, the sparse baselines ``"lasso"``,
+        ``"lasso-dct"``, ``"lasso-wavelet"``, ``"omp"``...; ``"auto"`` to choose
+        among them from the measurements; or an objective instance to run on
+        the engine as is.
     restarts, steps, lr, optimizer, schedule, precision, select
         Engine settings (see :func:`~ganprior.optimize_latents`).  Each one
         left unset (``None``) comes from ``preset`` if given, else from the
@@ -294,6 +305,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     """
     owner = "recover"
     objective = None
+    G, method, family = _family_choice(y, G, method) if preset is None else (G, method or "csgm", {})
     selecting = method == "auto" or any(isinstance(v, str) and v in ("cv", "discrepancy") for v in options.values())
     if candidates is not None and method != "auto":
         raise ValueError(f"The 'candidates' parameter of recover is for method='auto'; got method={method!r}.")
@@ -306,7 +318,7 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
             raise ValueError("The 'history' parameter of recover records one solve; with an argument chosen from the "
                              "measurements ('cv' / 'discrepancy') or method='auto' every candidate is solved, so it "
                              f"must be False. Got {describe(history)} instead.")
-        return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std,
+        return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std, family=family,
                                  cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed, return_result=return_result,
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
@@ -392,6 +404,8 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
     else:
         err = res.fit
     report_precision(settings, source, res.info)
+    for key, (value, why) in family.items():
+        settings[key], source[key] = value, why
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
     return RecoveryResult(
         x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),
@@ -401,8 +415,33 @@ def recover(y, A, G=None, *, method="csgm", restarts=None, steps=None, lr=None, 
         method=name, info=info)
 
 
+def _family_choice(y, G, method):
+    """The prior and the method to run: for a prior given by name, what its recipe chose at this m
+    (:func:`~ganprior.priors.recipe_choice`); ``method`` None means that method, else CSGM.  (A ``preset`` replaces
+    the recipe, its choices included: the caller does not come here then.)
+
+    Returns ``(G, method, family)`` with ``family`` = ``{key: (value, why)}`` for what the recipe chose."""
+    family = {}
+    m = y.shape[-1] if isinstance(y, (np.ndarray, torch.Tensor)) and y.ndim in (1, 2) else 0
+    if isinstance(G, (str, os.PathLike)) and m >= 1:
+        from ..priors import recipe_choice
+
+        name = os.fspath(G)
+        try:
+            choice = recipe_choice(name, int(m))
+        except (ValueError, TypeError, OSError):  # not a prior (or a broken one): loading it says why
+            choice = {}
+        if "prior" in choice:
+            family["prior"] = (choice["prior"], f"recipe of {name!r} at m = {m}")
+            G = choice["prior"]
+        if method is None and "method" in choice:
+            method = choice["method"]
+            family["method"] = (method, f"recipe of {name!r} at m = {m}")
+    return G, "csgm" if method is None else method, family
+
+
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine, choice=None, candidates=None, cv_folds=None):
+                      engine, choice=None, candidates=None, cv_folds=None, family=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .holdout import residual
     from .selection import select_and_recover
@@ -434,8 +473,12 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     if not return_result:
         return out
     err = residual(op, y, x)
+    info = {"selection": info}
+    if family:
+        info["settings"] = {key: value for key, (value, _) in family.items()}
+        info["source"] = {key: why for key, (_, why) in family.items()}
     return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall,
-                          method=method, info={"selection": info})
+                          method=method, info=info)
 
 
 def _recover_sparse(y, A, G, entry, options, squeeze, return_result):

@@ -50,7 +50,7 @@ def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
 
 
 def _second_stage_start(warmup, steps, owner, moves):
-    """The step at which a staged method's second stage starts (:func:`~ganprior.solvers.csgm.warmup_steps`),
+    r"""The step at which a staged method's second stage starts (:func:`~ganprior.solvers.csgm.warmup_steps`),
     refused where it would never start: the method would silently be CSGM.
 
     Parameters
