@@ -1,5 +1,7 @@
 """Choosing lam, alpha and the method from the measurements alone: cross-validation and the discrepancy principle."""
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import torch
@@ -390,3 +392,114 @@ def test_defaults_adaptive_for_auto_and_folds_where_ten_percent_is_under_six_row
     lam = ganprior.recover(y, A, method="lasso", alpha="cv", return_result=True, **kwargs).info["selection"]
     assert lam["choice"] == "shared" and lam["folds"] == folds and lam["held_out_rows"] == rows
     assert cv_plan(m, **kwargs) == (kwargs.get("cv_fraction", 0.1), folds)  # the rule, without a solve
+
+
+def _counting(monkeypatch, fake=None):
+    """Every solve ``recover`` makes for a selection, recorded as (method, rows, restarts) (``fake``: instead of
+    solving, return zeros of this image shape)."""
+    import ganprior.solvers.recovery as recovery
+
+    calls, real = [], recovery.recover
+
+    def counted(y, A, G=None, **kw):
+        calls.append((kw.get("method", "csgm"), kw.get("alpha"), y.shape[-1], kw.get("restarts")))
+        if fake is not None:
+            return torch.zeros(y.shape[0], *fake, dtype=torch.float64)
+        return real(y, A, G, **kw)
+
+    monkeypatch.setattr(recovery, "recover", counted)
+    return calls
+
+
+def test_auto_drops_a_clearly_worse_candidate_after_the_first_fold_and_never_solves_it_again(monkeypatch):
+    # 2-sparse pixel images, m = 30 (5 folds of 6 rows): the Lasso at alpha 1e6 answers 0, its held-out error is
+    # ||y||^2 / m, far behind the small alpha on every row: successive halving drops it after fold 1
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(4)
+    x = torch.zeros(12, 36, dtype=torch.float64)
+    for p in range(12):
+        x[p, torch.randperm(36, generator=gen)[:2]] = 0.5 + torch.rand(2, generator=gen, dtype=torch.float64)
+    x = x.reshape(12, *SHAPE)
+    y = A(x) + 0.01 * torch.randn(12, 30, generator=gen, dtype=torch.float64)
+    calls = _counting(monkeypatch)
+    cands = [("lasso", {"alpha": 1e-3}), ("lasso", {"alpha": 1e6})]
+    res = ganprior.recover(y, A, method="auto", candidates=cands, return_result=True)
+    sel = res.info["selection"]
+    solves = Counter(alpha for _, alpha, _, _ in calls)
+    assert solves == {1e-3: 6, 1e6: 1}  # 5 folds + the refit; the dropped one: fold 1 only (today: 5)
+    assert sel["held_out_solves"] == 6 and sel["folds"] == 5
+    drop = sel["halving"]["dropped"]["lasso(alpha=1000000.0)"]
+    assert drop["after_fold"] == 1 and drop["reason"] == "behind" and drop["behind"] == "lasso(alpha=0.001)"
+    assert drop["rows"] == 6 and drop["t"] > drop["critical"] > 0
+    assert sel["chosen"] == ["lasso(alpha=0.001)"] * 12
+    # its held-out error is the mean over the 6 rows it was scored on: ||y_held||^2 / 6 for the zero answer
+    from ganprior.solvers.holdout import holdout_folds
+
+    held = holdout_folds(30, 5, 0)[0][1]
+    torch.testing.assert_close(sel["held_out_error"][:, 1], y[:, held].pow(2).mean(-1))
+    torch.testing.assert_close(torch.as_tensor(res.x), ganprior.recover(y, A, method="lasso", alpha=1e-3),
+                               rtol=0, atol=1e-12)
+
+
+def test_halving_keeps_near_ties_and_drops_the_best_at_most_level_of_the_time():
+    from scipy.stats import t as student_t
+
+    from ganprior.solvers.selection import HALVING_LEVEL, halving_drops
+
+    gen = torch.Generator().manual_seed(0)
+    # the null: every candidate as good as the others (i.i.d. chi^2_1 row errors): a given candidate is dropped
+    # in at most HALVING_LEVEL of the trials (here one look; the union bound over C - 1 comparisons)
+    trials, P, C, r = 2000, 8, 4, 6
+    dropped = torch.zeros(C)
+    for _ in range(trials):
+        errors = torch.randn(P, C, r, generator=gen, dtype=torch.float64).pow(2)
+        for c in halving_drops(errors, level=HALVING_LEVEL):
+            dropped[c] += 1
+    assert float(dropped.max()) / trials <= HALVING_LEVEL
+    # a near tie (1% apart in mean, each row's error its own chi^2 draw) is kept; 3x behind on every row is
+    # dropped, with its record
+    base = torch.randn(P, 1, r, generator=gen, dtype=torch.float64).pow(2) + 0.1
+    tie = 1.01 * (torch.randn(P, 1, r, generator=gen, dtype=torch.float64).pow(2) + 0.1)
+    errors = torch.cat([base, tie, 3 * base], dim=1)
+    drops = halving_drops(errors, level=0.05, looks=4)
+    assert list(drops) == [2] and drops[2]["reason"] == "behind" and drops[2]["behind"] == 0
+    d = (errors[:, 2] - errors[:, 0]).mean(0)  # each row's difference averaged over the problems: r samples
+    torch.testing.assert_close(torch.tensor(drops[2]["t"], dtype=torch.float64), d.mean() / (d.std() / r ** 0.5))
+    assert drops[2]["critical"] == pytest.approx(float(student_t.ppf(1 - 0.05 / (2 * 4), r - 1)))
+    # a candidate some problem would choose (adaptive) is kept however far behind on average
+    lone = torch.cat([base, 3 * base], dim=1)
+    lone[0, 1] = 1e-6  # problem 0: far better with candidate 1 on every one of its rows
+    assert halving_drops(lone, choice="shared") == {1: halving_drops(lone, choice="shared")[1]}
+    assert halving_drops(lone, choice="adaptive") == {}
+    # an exact duplicate of an earlier candidate is dropped as such
+    assert halving_drops(torch.cat([base, base], dim=1))[1]["reason"] == "duplicate"
+    with pytest.raises(ValueError, match="'errors' parameter of halving_drops must be finite"):
+        halving_drops(torch.full((2, 2, 3), torch.nan))
+
+
+def test_auto_held_out_fits_run_half_of_the_restarts_and_the_refit_all(monkeypatch):
+    from ganprior.solvers.selection import holdout_restarts
+
+    assert [holdout_restarts(r) for r in (1, 2, 3, 5, 10, 12)] == [1, 1, 2, 3, 5, 6]
+    G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=SHAPE).double()
+    A = ops.Gaussian(30, in_shape=SHAPE, seed=2, dtype=torch.float64)
+    y = torch.randn(3, 30, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    cands = {"csgm": {"lam": 0.1}, "lasso": {"alpha": 0.1}}
+    calls = _counting(monkeypatch, fake=SHAPE)
+    sel = ganprior.recover(y, A, G, method="auto", candidates=cands, restarts=10, steps=5, seed=0,
+                           return_result=True).info["selection"]
+    latent = [(rows, restarts) for method, _, rows, restarts in calls if method == "csgm"]
+    assert latent[:-1] == [(24, 5)] * 5 and latent[-1] == (30, 10)  # held out: ceil(10 / 2); the refit: 10
+    assert sel["held_out_restarts"] == {"csgm": 5}
+    # restarts not given: the prior's recipe's count (8) is resolved first; the held-out fits get 4, the refit is
+    # left to recover's own resolution (the recipe's 8)
+    G.recipe = {"recover": {"restarts": 8, "steps": 5, "lam": 0.1}}
+    calls.clear()
+    sel = ganprior.recover(y, A, G, method="auto", candidates=cands, seed=0, return_result=True).info["selection"]
+    latent = [(rows, restarts) for method, _, rows, restarts in calls if method == "csgm"]
+    assert latent[:-1] == [(24, 4)] * 5 and latent[-1] == (30, None)
+    assert sel["held_out_restarts"] == {"csgm": 4}
+    # a preset's count wins over the recipe's: bora2017's 10 -> 5
+    calls.clear()
+    ganprior.recover(y, A, G, method="auto", candidates=cands, preset="bora2017", seed=0)
+    assert [r for method, _, rows, r in calls if method == "csgm"][:-1] == [5] * 5

@@ -7,7 +7,11 @@ turn, so that every row is held out once), solve every candidate on the others
 held-out rows -- summed over the batch (``choice="shared"``, ``recover``'s default for an argument), per
 problem (``"per-problem"``), or shared unless a problem's own rows clearly say otherwise (``"adaptive"``, its
 default for the method) -- and refit the best on all rows.  By default 10% of the rows are held out, or 5 folds
-where 10% would be fewer than 6 rows (``m <= 54``).  ``lam="discrepancy"``
+where 10% would be fewer than 6 rows (``m <= 54``).  ``method="auto"`` costs a small multiple of one solve: its
+held-out fits run half of the refit's restarts (:func:`holdout_restarts`), and after each fold but the last
+the candidates clearly behind the best -- by a one-sided paired t-test over the problems, family-wise level
+:data:`HALVING_LEVEL` -- are dropped and not solved again (successive halving, :func:`halving_drops`).
+``lam="discrepancy"``
 with ``noise_std`` instead picks the most regularising value whose fit stays within the noise level (the largest
 weight ``lam``, ``alpha`` or ``tv``; the smallest ``radius``: :data:`REGULARISATION`).
 
@@ -28,11 +32,12 @@ import torch
 
 from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
-from .holdout import _torch, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
+from .holdout import _held_count, _torch, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
 from .registry import get_method
+from .settings import prior_recipe, resolve_settings
 
-__all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "auto_candidates", "holdout_errors",
-           "choose_candidates", "select_and_recover"]
+__all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates",
+           "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover"]
 
 #: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
 #: the paper's 1e-5 (wavelets) to 1).
@@ -49,6 +54,9 @@ RULES = ("cv", "discrepancy")
 CHOICES = ("per-problem", "shared", "adaptive")
 #: One-sided level of the paired test by which ``choice="adaptive"`` lets a problem leave the shared choice.
 ADAPTIVE_LEVEL = 0.05
+#: Family-wise level of successive halving in ``method="auto"`` (:func:`halving_drops`): the chance that a best
+#: candidate is dropped before the last fold.
+HALVING_LEVEL = 0.05
 
 
 def auto_candidates(candidates, G, image_shape=None):
@@ -158,7 +166,8 @@ def auto_candidates(candidates, G, image_shape=None):
             for n, g, o in out]
 
 
-def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=None, seed=0, kwargs=None):
+def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=None, seed=0, kwargs=None,
+                   restarts=None, halving=None, choice="shared", report=None):
     r"""Every candidate fitted on the rows kept, scored on each held-out row (one split, or K folds).
 
     Parameters
@@ -183,14 +192,27 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
         The solves' seed (also seeds the split when an int).
     kwargs : dict, optional
         Engine settings passed to every latent solve.
+    restarts : sequence, optional
+        One entry per candidate: the restarts of its held-out fits (``None``: those of ``kwargs``).
+        ``method="auto"`` gives :func:`holdout_restarts` of the refit's count.
+    halving : float, optional
+        Successive halving over the folds at this level (:func:`halving_drops`): after each fold but the last,
+        the candidates clearly behind the best on the rows scored so far are dropped and not solved again.
+        ``None`` (default): every candidate on every fold.
+    choice : {"per-problem", "shared", "adaptive"}
+        The choice that will be made (with ``halving``: a candidate some problem would choose is kept).
+    report : dict, optional
+        Filled with ``"dropped"`` (``{candidate index: record}``, see :func:`halving_drops`; the record adds
+        ``"after_fold"``, 1-based) and ``"solves"`` (how many candidate solves were made).
 
     Returns
     -------
     torch.Tensor, shape (P, len(candidates), r)
         :math:`(y_i - a_i^T \hat x_c)^2` for each problem, candidate :math:`c` (fitted without row :math:`i`)
-        and held-out row :math:`i` (with K folds, :math:`r = m`, in row order), float64 on the CPU.  Its mean over
-        the last axis is the held-out mean squared residual that estimates :math:`\|x - \hat x_c\|^2/m + \sigma^2`
-        (see the module notes).
+        and held-out row :math:`i` (with K folds, :math:`r = m`, in row order), float64 on the CPU; NaN on
+        the rows of the folds a dropped candidate was no longer solved on.  Its mean over the last axis is
+        the held-out mean squared residual that estimates :math:`\|x - \hat x_c\|^2/m + \sigma^2` (see the
+        module notes).
 
     Notes
     -----
@@ -204,20 +226,146 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
     m = y2.shape[1]
     splits = ([holdout_rows(m, cv_fraction, split_seed)] if cv_folds is None
               else holdout_folds(m, cv_folds, split_seed))
+    restarts = list(restarts) if restarts is not None else [None] * len(candidates)
+    if len(restarts) != len(candidates):
+        raise ValueError(f"The 'restarts' parameter of holdout_errors must give one count per candidate "
+                         f"({len(candidates)}). Got {len(restarts)} instead.")
+    if halving is not None:
+        halving = check_float(halving, "halving", minimum=0.0, strict=True, owner="holdout_errors")
     held_all = torch.cat([held for _, held in splits])
-    out = torch.empty(y2.shape[0], len(candidates), held_all.numel(), dtype=torch.float64)
+    out = torch.full((y2.shape[0], len(candidates), held_all.numel()), torch.nan, dtype=torch.float64)
+    alive, dropped, solves = list(range(len(candidates))), {}, 0
     start = 0
-    for fit_rows, held in splits:
+    for k, (fit_rows, held) in enumerate(splits):
         A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
-        for c, (n, opts) in enumerate(candidates):
-            x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, kwargs or {}))
+        for c in alive:
+            n, opts = candidates[c]
+            fit_kwargs = dict(kwargs or {}) if restarts[c] is None else {**(kwargs or {}), "restarts": restarts[c]}
+            x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, fit_kwargs))
+            solves += 1
             with torch.no_grad():
                 out[:, c, start:start + held.numel()] = (
                     _torch(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2)
         start += held.numel()
+        if halving is not None and k < len(splits) - 1 and len(alive) > 1:
+            drops = halving_drops(out[:, alive, :start], choice=choice, level=halving,
+                                  comparisons=len(candidates) - 1, looks=len(splits) - 1)
+            for j, record in drops.items():
+                dropped[alive[j]] = {**record, "behind": alive[record["behind"]], "after_fold": k + 1}
+            alive = [c for j, c in enumerate(alive) if j not in drops]
     if cv_folds is not None:  # the rows back in their own order
         out = out[:, :, held_all.argsort()]
+    if report is not None:
+        report.update(dropped=dropped, solves=solves)
     return out
+
+
+def holdout_restarts(restarts):
+    r"""The restarts of a held-out fit of ``method="auto"``: :math:`\lceil R/2 \rceil` for a refit of :math:`R`.
+
+    The held-out fits only rank the candidates, and the refit on all rows, with the full :math:`R`, makes the
+    answer.  A latent fit keeps the best of its restarts, so fewer restarts can only raise a candidate's
+    held-out error, by about as much for every latent candidate (they share the prior and the seeds), except
+    where a problem's few restarts all fail: then another candidate looks better for it by chance.  Measured on
+    the error-vs-m benchmark's problems (``benchmarks/results/auto_cost``, 100 MNIST digits): a quarter of the
+    restarts (3 of 10) left auto's error at m = 25 within the committed row's 95% CI, but at m = 100 three digits
+    left ILO for Sparse-Gen on such failures (mean 0.00251 against 0.00182); half of them is the default.
+
+    Parameters
+    ----------
+    restarts : int
+        The refit's restarts :math:`R`.
+
+    Returns
+    -------
+    int
+    """
+    restarts = check_int(restarts, "restarts", minimum=1, owner="holdout_restarts")
+    return -(-restarts // 2)
+
+
+def halving_drops(errors, *, choice="shared", level=None, comparisons=None, looks=1):
+    r"""The candidates successive halving drops: those clearly behind the best on the rows scored so far.
+
+    Parameters
+    ----------
+    errors : torch.Tensor, shape (P, C, r)
+        Squared held-out residuals of the candidates still in, on the rows scored so far (no NaN).
+    choice : {"per-problem", "shared", "adaptive"}
+        The choice to be made: a candidate that some problem would choose on these rows
+        (:func:`choose_candidates`) is kept.
+    level : float, optional
+        Family-wise level :math:`\alpha` (default :data:`HALVING_LEVEL`).
+    comparisons : int, optional
+        :math:`C_0 - 1`, with :math:`C_0` the candidates at the start (default ``C - 1``).
+    looks : int
+        How many times halving is applied (:math:`K - 1` for :math:`K` folds).
+
+    Returns
+    -------
+    dict
+        ``{index into C: record}`` with ``"reason"`` (``"behind"`` or ``"duplicate"``), ``"behind"`` (the
+        index of the candidate it is behind, or a duplicate of), ``"rows"`` (held-out rows per problem so far),
+        ``"mean_difference"`` :math:`\bar d`, ``"t"`` and ``"critical"`` (``None`` for a duplicate).
+
+    Notes
+    -----
+    Let :math:`s = \arg\min_c \sum_p \bar e_{pc}` be the best candidate on the rows so far and, for another
+    candidate :math:`c`, :math:`d_i = \frac1P \sum_p (e_{pci} - e_{psi})` the paired difference on held-out row
+    :math:`i`, averaged over the problems.  Given the fits, the held-out rows :math:`a_i \sim \mathcal N(0, I/m)`
+    are independent of each other and of the fits, so the :math:`d_i` are independent, with mean
+    :math:`\frac{1}{Pm}\sum_p (\|x_p - \hat x_{pc}\|^2 - \|x_p - \hat x_{ps}\|^2)`: the difference of the two
+    candidates' true errors summed over the batch, which the shared choice ranks by.  The :math:`P r` values
+    :math:`e_{pci} - e_{psi}` are not independent samples -- every problem is scored along the same rows, and on
+    the MNIST benchmark problems at m = 25 the t statistic over problems was twice the one over rows -- so the
+    test counts :math:`r` samples.  :math:`c` is dropped when the one-sided paired t-test says it is worse than
+    :math:`s`,
+
+    .. math:: t = \frac{\bar d}{s_d / \sqrt{r}} > t_{1 - \alpha / ((C_0 - 1) L),\, r - 1},
+
+    and no problem would choose :math:`c` on these rows.  Family-wise guarantee: let :math:`b` be a candidate
+    whose expected held-out error is the lowest.  :math:`b` can only be dropped if, at one of the :math:`L`
+    looks, its test against one of the :math:`C_0 - 1` others rejects although :math:`E[d] \le 0` there, each of
+    probability at most :math:`\alpha / ((C_0 - 1) L)` (the test is valid for any fixed pair; :math:`s`, chosen
+    on the same rows, is one of them): by the union bound the best is dropped with probability at most
+    :math:`\alpha`.  A candidate within noise of the best (a near tie) is kept.
+
+    A candidate whose held-out errors equal an earlier one's on every row of every problem (e.g. a Sparse-Gen
+    whose :math:`\alpha` keeps :math:`\nu = 0`, which is then CSGM) is dropped as a duplicate: every choice breaks
+    ties towards the earlier candidate, so it could only be chosen by solves that diverge later.
+    """
+    if not isinstance(errors, torch.Tensor) or errors.ndim != 3 or 0 in errors.shape \
+            or not bool(torch.isfinite(errors).all()):
+        raise ValueError("The 'errors' parameter of halving_drops must be finite held-out errors of shape (P, C, r). "
+                         f"Got {type(errors).__name__} of shape {tuple(getattr(errors, 'shape', ()))}.")
+    level = HALVING_LEVEL if level is None else check_float(level, "level", minimum=0.0, strict=True,
+                                                           owner="halving_drops")
+    looks = check_int(looks, "looks", minimum=1, owner="halving_drops")
+    P, C, r = errors.shape
+    comparisons = max(1, C - 1 if comparisons is None else check_int(comparisons, "comparisons", minimum=1,
+                                                                      owner="halving_drops"))
+    from scipy.stats import t as student_t
+
+    mean = errors.mean(dim=-1)  # (P, C)
+    best = int(mean.sum(dim=0).argmin())
+    wanted = set(choose_candidates(errors, choice).tolist())
+    samples = errors.mean(dim=0).T  # (r, C): each held-out row's error averaged over the problems
+    dof = samples.shape[0] - 1
+    crit = float(student_t.ppf(1.0 - level / (comparisons * looks), dof)) if dof > 0 else float("inf")
+    drops = {}
+    for c in range(C):
+        if c == best or c in wanted:
+            continue
+        twin = next((b for b in range(c) if b not in drops and torch.equal(errors[:, b], errors[:, c])), None)
+        if twin is not None:
+            drops[c] = dict(reason="duplicate", behind=twin, rows=r, mean_difference=0.0, t=None, critical=None)
+            continue
+        d = samples[:, c] - samples[:, best]
+        dbar, sd = float(d.mean()), float(d.std(unbiased=True)) if dof > 0 else 0.0
+        t = dbar / (sd / samples.shape[0] ** 0.5) if sd > 0 else (float("inf") if dbar > 0 and dof > 0 else 0.0)
+        if t > crit:
+            drops[c] = dict(reason="behind", behind=best, rows=r, mean_difference=dbar, t=t, critical=crit)
+    return drops
 
 
 def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
@@ -317,7 +465,20 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     x : torch.Tensor
         ``(P, *image_shape)`` float64 on the CPU.
     info : dict
-        The rule, the candidates, the held-out (or fit) scores ``(P, candidates)`` and the choice per problem.
+        The rule, the candidates, the held-out (or fit) scores ``(P, candidates)`` and the choice per problem;
+        with held-out rows, ``held_out_solves`` (candidate solves before the refit); with ``method="auto"``,
+        ``halving`` (its level and ``dropped``: ``{label: record}`` of :func:`halving_drops` with ``after_fold``,
+        the candidate it was behind by label) and ``held_out_restarts`` (per latent candidate).
+
+    Notes
+    -----
+    ``method="auto"``: the held-out fits of a latent candidate run :func:`holdout_restarts` of the restarts its
+    refit runs (the caller's ``restarts``, else the preset's or the prior's recipe, else the defaults), the refit
+    on all rows the full count.  With K folds, after each of the first :math:`K - 1` folds
+    :func:`halving_drops` removes the candidates clearly behind (a dropped candidate keeps the held-out errors of
+    the folds it was solved on and is never chosen; the choice is made among the others on all :math:`m` rows).
+    With one split there is nothing to halve.  An argument chosen by ``"cv"`` solves every value on every fold
+    with the caller's settings, as before.
     """
     from ..operators import as_operator
 
@@ -389,10 +550,16 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
                    "choice": choice}
+    auto = method == "auto"
+    fit_rows = m - (_held_count(m, cv_fraction) if cv_folds is None else -(-m // cv_folds))
+    report = {}
     errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed,
-                            kwargs=kwargs)
-    scores = errors.mean(dim=-1)  # (P, candidates): held-out mean squared residual
-    pick = choose_candidates(errors, choice)
+                            kwargs=kwargs, choice=choice, report=report, halving=HALVING_LEVEL if auto else None,
+                            restarts=[_holdout_count(n, o, G, fit_rows, kwargs) for n, o in candidates]
+                            if auto else None)
+    scores = errors.nanmean(dim=-1)  # (P, candidates): held-out mean squared residual (a dropped one: its rows)
+    alive = torch.tensor([c for c in range(len(candidates)) if c not in report["dropped"]])
+    pick = alive[choose_candidates(errors[:, alive], choice)]  # a dropped candidate is never chosen
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
     for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
         n, opts = candidates[c]
@@ -401,9 +568,15 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs)
         x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
     label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
-    return x, {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
-               "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,
-               "chosen": [label(int(c)) for c in pick], "choice": choice}
+    info = {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
+            "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,
+            "chosen": [label(int(c)) for c in pick], "choice": choice, "held_out_solves": report["solves"]}
+    if auto:
+        info["halving"] = {"level": HALVING_LEVEL, "dropped": {
+            label(c): {**r, "behind": label(r["behind"])} for c, r in report["dropped"].items()}}
+        info["held_out_restarts"] = {label(c): _holdout_count(n, o, G, fit_rows, kwargs)
+                                     for c, (n, o) in enumerate(candidates) if get_method(n).kind == "latent"}
+    return x, info
 
 
 def _call(recover, name, y, A, G, opts, seed, kwargs):
@@ -414,6 +587,21 @@ def _call(recover, name, y, A, G, opts, seed, kwargs):
     opts = dict(opts)
     G = opts.pop("G", G)
     return recover(y, A, G, method=name, seed=seed, **kwargs, **opts)
+
+
+def _holdout_count(name, opts, G, m, kwargs):
+    """The restarts of a latent candidate's held-out fits (:func:`holdout_restarts` of the count its refit runs:
+    the caller's ``restarts``, else the preset's, the prior's recipe at the fits' ``m``, the defaults), ``None``
+    for a sparse baseline or a method that sets its own."""
+    entry = get_method(name)
+    if entry.kind == "sparse" or "restarts" in entry.fixed:
+        return None
+    full = kwargs.get("restarts")
+    if full is None:
+        preset = kwargs.get("preset")
+        recipe = {} if preset is not None else prior_recipe(opts.get("G", G), "recover", m, method=name)
+        full = resolve_settings({}, preset=preset, recipe=recipe, method=entry, keys=("restarts",))[0]["restarts"]
+    return holdout_restarts(full)
 
 
 def _basis(name, opts):
