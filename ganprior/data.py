@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -373,6 +374,9 @@ def _square_resize(values, size):
 def load_image_folder(path, size: int, as_uint8: bool = False, scale=None) -> torch.Tensor:
     """Every image file in ``path`` (not recursive), sorted by name, as RGB resized to ``size x size``.
 
+    Hidden files (a name starting with ``"."``, such as macOS's ``._x.png``) and entries that are not
+    files (a folder named ``x.png``) are skipped.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -396,8 +400,9 @@ def load_image_folder(path, size: int, as_uint8: bool = False, scale=None) -> to
     FileNotFoundError
         If the folder does not exist or holds no image file.
     ValueError
-        If an image cannot be read as it is (the message names the file and why): transparent pixels, values
-        outside [0, 1], a mode without a known full white and no ``scale``.
+        If an image cannot be read as it is (the message names the file and why): a file that cannot be
+        decoded (``"Cannot read the image 'DIR/x.png': ..."``: truncated, not an image), transparent pixels,
+        values outside [0, 1], a mode without a known full white and no ``scale``.
 
     Notes
     -----
@@ -408,29 +413,40 @@ def load_image_folder(path, size: int, as_uint8: bool = False, scale=None) -> to
     Non-square images are centre-cropped to a square first (side = the shorter edge), then resized with PIL's
     antialiased bicubic filter (16-bit and float images in float, clipped to [0, 1]).
     """
+    return _read_image_folder(path, size, as_uint8, scale)[0]
+
+
+def _read_image_folder(path, size, as_uint8=False, scale=None):
+    """:func:`load_image_folder`, and the names of the files read, in order (one listing of the folder)."""
     from PIL import Image
 
-    size = check_int(size, "size", minimum=1)
+    owner = "load_image_folder"
+    size = check_int(size, "size", minimum=1, owner=owner)
     if scale is not None:
-        scale = check_float(scale, "scale", minimum=0.0, strict=True, owner="load_image_folder")
+        scale = check_float(scale, "scale", minimum=0.0, strict=True, owner=owner)
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"The 'path' parameter of load_image_folder must be a path. Got {describe(path)} instead.")
+        raise TypeError(f"The 'path' parameter of {owner} must be a path. Got {describe(path)} instead.")
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"The image folder {str(folder)!r} does not exist.")
-    files = _image_members(str(p) for p in folder.iterdir())
+    files = _image_members(str(p) for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
     if not files:
-        raise FileNotFoundError(f"No image files ({', '.join(_IMAGE_EXTS)}) found in {str(folder)!r}.")
+        raise FileNotFoundError(f"No image files ({', '.join(_IMAGE_EXTS)}) found in {str(folder)!r} (hidden files "
+                                "and sub-folders are skipped).")
     arrays = []
     for name in files:
-        with Image.open(name) as im:
-            arr = _square_resize(_image_values(im, name, scale), size)
+        try:
+            with Image.open(name) as im:
+                arr = _square_resize(_image_values(im, name, scale), size)
+        except (OSError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as err:
+            reason = " ".join(str(err).split()) or type(err).__name__
+            raise ValueError(f"Cannot read the image {name!r}: {reason}") from None
         if as_uint8:
             arr = arr if arr.dtype == np.uint8 else (arr * 255.0).round().astype(np.uint8)
         else:
             arr = arr.astype(np.float32) / np.float32(255.0) if arr.dtype == np.uint8 else arr
         arrays.append(arr)
-    return torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy())
+    return torch.from_numpy(np.stack(arrays).transpose(0, 3, 1, 2).copy()), [os.path.basename(n) for n in files]
 
 
 def list_samples() -> list[str]:

@@ -22,7 +22,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -44,8 +43,8 @@ def load_images(path, image_shape, *, data_range=(0.0, 1.0), scale=None, return_
     ----------
     path : str or os.PathLike
         A folder (every PNG / JPEG / ... file, sorted by name, hidden files and sub-folders skipped, read
-        with its true bit depth by :func:`ganprior.data.load_image_folder`; resized to the prior's size; averaged to one channel for a
-        one-channel prior), a ``.npy`` file or a ``.npz`` file (its array ``"x"``, else its first array) of
+        with its true bit depth by :func:`ganprior.data.load_image_folder`; resized to the prior's size;
+        averaged to one channel for a one-channel prior), a ``.npy`` file or a ``.npz`` file (its array ``"x"``, else its first array) of
         shape ``(N, C, H, W)`` or ``(N, H, W)``.
     image_shape : tuple of int
         ``(C, H, W)`` of the prior.
@@ -92,7 +91,9 @@ def load_images(path, image_shape, *, data_range=(0.0, 1.0), scale=None, return_
     if p.is_dir():
         if H != W:
             raise ValueError(f"Images from a folder are resized to squares; the prior makes {image_shape}.")
-        x, names = image_folder(p, H, scale=scale)
+        from .data import _read_image_folder
+
+        x, names = _read_image_folder(p, H, scale=scale)  # hidden files skipped, an unreadable file named
         if C == 1:
             x = x.mean(dim=1, keepdim=True)
         x = x if (lo, hi) == (0.0, 1.0) else x * (hi - lo) + lo
@@ -131,69 +132,6 @@ def load_images(path, image_shape, *, data_range=(0.0, 1.0), scale=None, return_
                          f"{how}, outside the prior's data range ({lo}, {hi}); pass scale= (the stored value of "
                          "full white, e.g. scale=255 for values in 0..255) or rescale them.")
     return (x, [f"{p.name}[{i}]" for i in range(len(x))]) if return_names else x
-
-
-def image_folder(path, size, as_uint8=False, scale=None):
-    """The image files of a folder, read by :func:`ganprior.data.load_image_folder`, and their names.
-
-    Hidden files (a name starting with ``"."``, such as macOS's ``._x.png``) and sub-folders are skipped,
-    and a file that cannot be decoded is named in the error.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The folder.
-    size : int
-        Output side in pixels.
-    as_uint8 : bool
-        Return uint8 in [0, 255] instead of float32 in [0, 1].
-    scale : float, optional
-        Passed to :func:`ganprior.data.load_image_folder`.
-
-    Returns
-    -------
-    images : torch.Tensor
-        ``(N, 3, size, size)``.
-    names : list of str
-        The file names, in the order of the images.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder does not exist or holds no image file.
-    ValueError
-        If an image file cannot be read (the message names it).
-    """
-    from PIL import Image
-
-    from .data import _IMAGE_EXTS, load_image_folder
-
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"The image folder {str(folder)!r} does not exist.")
-    listed = [q for q in folder.iterdir() if q.name.lower().endswith(_IMAGE_EXTS)]
-    files = sorted((q for q in listed if not q.name.startswith(".") and q.is_file()), key=lambda q: q.name)
-    if not files:
-        raise FileNotFoundError(f"No image files ({', '.join(_IMAGE_EXTS)}) found in {str(folder)!r} (hidden files "
-                                "and sub-folders are skipped).")
-    with tempfile.TemporaryDirectory() as view:
-        if len(files) < len(listed):  # load_image_folder would read the hidden files and sub-folders too
-            for q in files:
-                os.symlink(q.resolve(), Path(view) / q.name)
-        try:
-            x = load_image_folder(view if len(files) < len(listed) else folder, size, as_uint8=as_uint8, scale=scale)
-        except (OSError, ValueError, SyntaxError) as err:
-            text = " ".join(str(err).replace(view, str(folder)).split())
-            if not any(q.name in text for q in files):  # find the file at fault, to name it
-                for q in files:
-                    try:
-                        with Image.open(q) as im:
-                            im.load()
-                    except (OSError, ValueError, SyntaxError) as bad:
-                        text = f"The image file {str(q)!r} cannot be read: {bad}"
-                        break
-            raise ValueError(text) from None
-    return x, [q.name for q in files]
 
 
 def measurement_operator(name, m, image_shape, seed=0):

@@ -75,3 +75,44 @@ def test_torchrun_two_ranks_match_each_other_and_one_process(tmp_path):
     d_ddp = [float(l.split(",")[2]) for l in lines[1:]]
     d_one = [float(l.split(",")[2]) for l in single_lines[1:]]
     assert d_ddp == pytest.approx(d_one, abs=1e-4)
+
+
+# A process group that cannot form (issue 39, class 12): WORLD_SIZE without torchrun is one line on stderr that
+# says what to do, exit status 2, within seconds -- not a deep torch error, nor a 30-minute wait for a rank.
+TINY = ["train", "--data", "digits8", "--arch", "mlp", "--latent-dim", "4", "--width", "8", "--steps", "1",
+        "--batch-size", "8", "--limit", "16", "--threads", "1", "--checkpoint-every", "0", "--sample-every", "0",
+        "--device", "cpu"]
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not available")
+@pytest.mark.parametrize("extra, expected", [
+    ({}, r"RANK"),  # WORLD_SIZE alone: RANK, LOCAL_RANK, MASTER_ADDR, MASTER_PORT missing
+    ({"RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "{port}",
+      "GANPRIOR_DIST_TIMEOUT": "3"}, r"1 of 2 process|did not join|timed out"),  # no peer: a short timeout
+    ({"RANK": "2", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "{port}"}, r"RANK.*< 2|RANK.*2"),
+    ({"RANK": "zero", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "{port}"}, r"RANK.*integer"),
+])
+def test_world_size_without_torchrun_is_one_line_with_advice(extra, expected, tmp_path):
+    import re
+    import socket
+    import time
+
+    with socket.socket() as s:  # a free port, where no peer listens
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = {k: v for k, v in _env().items() if k not in ("RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
+                                                        "GROUP_RANK", "TORCHELASTIC_RUN_ID")}
+    env.update({"WORLD_SIZE": "2", **{k: v.format(port=port) for k, v in extra.items()}})
+    start = time.monotonic()
+    try:
+        res = subprocess.run([sys.executable, "-m", "ganprior", *TINY, "--out", str(tmp_path / "o")], env=env,
+                             cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the run waited for a rank that never comes")
+    err = res.stderr.strip()
+    assert res.returncode == 2, res.stdout[-2000:] + err[-3000:]
+    assert "\n" not in err and "Traceback" not in err, err
+    assert "WORLD_SIZE" in err and "torchrun --nproc_per_node=2" in err, err
+    assert re.search(expected, err), err
+    assert time.monotonic() - start < 25
+    assert not (tmp_path / "o").exists()  # no work before the check

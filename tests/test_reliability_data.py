@@ -208,3 +208,57 @@ def test_recover_dataset_refuses_integer_and_out_of_range_images(tmp_path):
     with pytest.raises(ValueError, match=r"data range \(0\.0, 1\.0\)"):
         recover_dataset(x * 255, None, method="lasso-dct", out=tmp_path / "s", **kw)
     assert not (tmp_path / "u8").exists() and not (tmp_path / "f").exists()
+
+
+# Image folders (issue 39, class 11): load_image_folder itself skips hidden files (macOS's ``._x.png``) and
+# entries that are not files (a folder named ``x.png``), and names the file in a decode error.
+
+def test_load_image_folder_skips_hidden_files_and_folders_named_like_images(tmp_path):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ganprior.data import load_image_folder
+
+    grey = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    _save(tmp_path / "clean", "a.png", Image.fromarray(grey))
+    _save(tmp_path / "messy", "a.png", Image.fromarray(grey))
+    (tmp_path / "messy" / "._a.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")
+    (tmp_path / "messy" / ".hidden.png").write_bytes((tmp_path / "messy" / "a.png").read_bytes())
+    (tmp_path / "messy" / "x.png").mkdir()
+    x = load_image_folder(tmp_path / "messy", 8)
+    assert x.shape == (1, 3, 8, 8) and torch.equal(x, load_image_folder(tmp_path / "clean", 8))
+    (tmp_path / "only").mkdir()
+    (tmp_path / "only" / "._a.png").write_bytes(b"\x00\x05")
+    (tmp_path / "only" / "x.png").mkdir()
+    with pytest.raises(FileNotFoundError, match=r"No image files.*hidden files"):
+        load_image_folder(tmp_path / "only", 8)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not an image"])
+def test_an_unreadable_image_is_named(damage, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganprior.data import load_image_folder
+    from ganprior.datasets import load_images
+
+    rng = np.random.default_rng(0)
+    path = _save(tmp_path / "imgs", "b.png", Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)))
+    _save(tmp_path / "imgs", "a.png", Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"not a PNG at all")
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(f"Cannot read the image '{path}': ")):
+        load_image_folder(tmp_path / "imgs", 8)
+    with pytest.raises(ValueError, match=r"Cannot read the image .*b\.png"):
+        load_images(tmp_path / "imgs", (1, 8, 8))
+
+
+def test_the_image_folder_is_read_in_one_place_without_symlinks():
+    import inspect
+
+    import ganprior.datasets as datasets
+
+    assert "symlink" not in inspect.getsource(datasets)

@@ -127,3 +127,24 @@ def test_recover_dataset_refuses_a_folder_of_other_settings(tmp_path):
     with pytest.raises(ValueError, match=r"other settings.*'G'"):
         recover_dataset(x, relu_generator(k=4, hidden=32, n=36, seed=1, image_shape=(1, 6, 6)), out=tmp_path, **kw)
     assert recover_dataset(x, G, out=tmp_path, **kw) == []
+
+
+def test_recover_images_come_in_the_priors_data_range(tmp_path, capsys, monkeypatch):
+    """``recover --images`` maps black and full white onto the prior's data range, here (-1, 1)."""
+    import ganprior
+    from ganprior import datasets, priors
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 36), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 6, 6)))
+    G = ganprior.Generator(net, latent_shape=4, output_range=(-1, 1), data_range=(-1.0, 1.0))
+    monkeypatch.setattr(priors, "load_prior", lambda name, device=None: G)
+    seen = []
+    real = datasets.recover_dataset
+    monkeypatch.setattr(datasets, "recover_dataset",
+                        lambda images, *a, **k: seen.append(images) or real(images, *a, **k))
+    folder = tmp_path / "imgs"
+    x = np.zeros((2, 1, 6, 6))
+    x[1] = 1.0  # one black image, one white
+    write_pngs(folder, x, ["a.png", "b.png"])
+    code, printed = run(folder, tmp_path / "out", capsys, measurements="10")
+    assert code == 0, printed
+    assert torch.equal(seen[0][0], torch.full((1, 6, 6), -1.0)) and torch.equal(seen[0][1], torch.ones(1, 6, 6))

@@ -7,7 +7,9 @@ Two modes:
   from the images with a seeded operator and per-image noise, recovered chunk by chunk into
   ``OUTDIR/parts`` (a rerun skips what is done), then merged into ``x_hat.npy``, ``metrics.csv``,
   ``recovered/*.png`` and ``figure.png``.  Under ``torchrun --nproc_per_node=N`` the chunks are shared
-  among the processes (gloo on CPU, nccl on GPUs); the merged result is the same as one process's.
+  among the processes (gloo on CPU, nccl on GPUs); the merged result is the same as one process's.  The
+  processes must all start within ``GANPRIOR_DIST_TIMEOUT`` seconds (default 60), and ``WORLD_SIZE`` without
+  torchrun's other variables is an error, before any work.
 """
 
 from __future__ import annotations
@@ -189,26 +191,23 @@ def _dataset(args) -> int:
 
     from ..datasets import _OtherSettings, load_images, merge_dataset, recover_dataset
     from ..solvers.registry import get_method
+    from ..training._distributed import start_process_group
 
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
     latent = args.method == "auto" or get_method(args.method).kind == "latent"
-    if world > 1:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend=backend)
+    rank, world, device = start_process_group("cuda" if torch.cuda.is_available() else "cpu", "ganprior recover")
     try:
         G = None
         if latent:
             from ..priors import load_prior
 
-            device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if torch.cuda.is_available() else "cpu"
             G = load_prior(args.prior, device=device)
             shape = G.image_shape
         else:
             if args.image_shape is None:
                 raise SystemExit("ganprior: error: --image-shape is required with --images for a sparse baseline")
             shape = tuple(args.image_shape)
-        images, names = load_images(args.images, shape, return_names=True)
+        data_range = G.data_range if G is not None else (0.0, 1.0)  # the prior's own range, e.g. (-1, 1)
+        images, names = load_images(args.images, shape, data_range=data_range, return_names=True)
         if latent:
             images = images.to(G.device)
         try:

@@ -178,9 +178,7 @@ def load_dataset(name: str, root=None, image_size: int = 64, limit=None) -> torc
 
         x = torch.from_numpy(load_digits().images).float().div(16.0).unsqueeze(1)
     elif os.path.isdir(name):
-        from ..datasets import image_folder
-
-        x = image_folder(name, image_size, as_uint8=True)[0]  # hidden files skipped, an unreadable file named
+        x = data.load_image_folder(name, image_size, as_uint8=True)  # hidden files skipped, a bad file named
     else:
         raise ValueError(f"The '--data' option must be one of {sorted(DATASETS)} or an existing folder. "
                          f"Got {name!r} instead.")
@@ -192,7 +190,9 @@ def main(args: argparse.Namespace) -> int:
 
     Builds the models for ``--arch``, a :class:`~ganprior.training.Trainer`, and
     fits it; under ``torchrun`` it first joins the process group (gloo on the
-    CPU, NCCL on GPUs).
+    CPU, NCCL on GPUs).  ``WORLD_SIZE > 1`` without the other variables that
+    torchrun sets, or a group that does not form within ``GANPRIOR_DIST_TIMEOUT``
+    seconds (default 60), is a ValueError that says so, before any work.
 
     Parameters
     ----------
@@ -205,19 +205,14 @@ def main(args: argparse.Namespace) -> int:
         The exit status (0).
     """
     from ..models import build_discriminator, build_generator
+    from ..training._distributed import start_process_group
     from ..training.trainer import Trainer
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if distributed:
-        backend = "nccl" if device.startswith("cuda") else "gloo"
-        torch.distributed.init_process_group(backend=backend)
-        if device.startswith("cuda"):
-            local = int(os.environ.get("LOCAL_RANK", "0"))
-            torch.cuda.set_device(local)
-            device = f"cuda:{local}"
+    _, world, device = start_process_group(device, "ganprior train")  # checks the torchrun variables first
+    distributed = world > 1
     try:
         x = load_dataset(args.data, args.data_root, args.image_size, args.limit)
         arch = args.arch or _DEFAULT_ARCH.get(args.data) or "dcgan64"
