@@ -31,7 +31,7 @@ MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 _TUNE_ROWS = 16  # the most rows a layout is timed at
 _MARGIN = 0.25  # another layout replaces the usual one only when it is faster by more than this
-_LAYOUT_CHOICES: dict = {}  # (weights, rows, precision) -> the layout chosen, for the process
+_LAYOUT_CHOICES: dict = {}  # (architecture, device, dtype, rows, precision) -> the layout chosen, for the process
 _LAYOUT_LOG: list = []
 
 
@@ -41,7 +41,7 @@ def layout_choices() -> list:
     Returns
     -------
     list of dict
-        One per (generator weights, rows, precision, device) timed: ``generator``, ``rows``, ``precision``,
+        One per (architecture, rows, precision, device) timed: ``generator``, ``rows``, ``precision``,
         ``device``, ``choice`` and ``<layout>_ms`` (its fastest forward + backward pass) for every candidate.
     """
     return [dict(entry) for entry in _LAYOUT_LOG]
@@ -347,7 +347,8 @@ class Generator(_Wrapper):
             layouts -- the generator as given, the folded ``channels_last`` copy, and that copy with the
             col2im output layer where it has one -- **measured** on this machine: forward and backward
             passes of ``min(rows, 16)`` latents, the candidates in turns after a warm-up (2 to 20 rounds, about
-            0.3 s), timed once per (weights, rows, precision, device) and kept for the process, as ``torch.backends.cudnn.benchmark`` does (a fraction of a
+            0.3 s), timed once per (architecture, rows, precision, device) and kept for the process (two
+            loads of one prior share the choice, and so their float rounding), as ``torch.backends.cudnn.benchmark`` does (a fraction of a
             second; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
             layout measured fastest on our machines (the col2im copy on the CPU, the module as given on CUDA)
             is kept unless another is faster by more than 25% (the best pass of each), so timing noise
@@ -411,9 +412,12 @@ class Generator(_Wrapper):
         return fast
 
     def _tuned_layout(self, rows: int, precision: str) -> "Generator":
-        """The fastest candidate layout for (weights, rows, precision, device), timed once per process."""
+        """The fastest candidate layout for (architecture, rows, precision, device), timed once per process."""
         rows = min(rows, _TUNE_ROWS)
-        key = (self._weights_key(), rows, precision)
+        # the architecture, not the weights' values or identity, sets the speed: two loads of one prior (or two
+        # priors of one architecture) share the choice, so they also share its float rounding within a process
+        key = (type(self.module).__module__, type(self.module).__qualname__, self.device, self.dtype,
+               tuple((name, tuple(p.shape)) for name, p in self.module.named_parameters()), rows, precision)
         choice = _LAYOUT_CHOICES.get(key)
         if choice is None:
             candidates = {"contiguous": lambda: self, "channels_last": lambda: self._solving_copy(col2im=False)}

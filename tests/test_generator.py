@@ -201,10 +201,10 @@ class _SlowInOneLayout(torch.nn.Module):
 
     latent_dim = 4
 
-    def __init__(self, slow_layout):
+    def __init__(self, slow_layout, channels):
         super().__init__()
         self.slow_layout = slow_layout
-        self.net = torch.nn.Sequential(torch.nn.Unflatten(1, (4, 1, 1)), torch.nn.ConvTranspose2d(4, 3, 4))
+        self.net = torch.nn.Sequential(torch.nn.Unflatten(1, (4, 1, 1)), torch.nn.ConvTranspose2d(4, channels, 4))
         self.calls = 0
 
     def forward(self, z):
@@ -220,7 +220,8 @@ class _SlowInOneLayout(torch.nn.Module):
 def test_auto_layout_picks_the_faster_of_two_when_one_is_made_slow(slow, expected):
     from ganprior.generator import layout_choices
 
-    G = ganprior.Generator(_SlowInOneLayout(slow), name=f"slow-{slow}")
+    # the choice is kept per architecture: each case has its own (channel count)
+    G = ganprior.Generator(_SlowInOneLayout(slow, 3 if slow == "channels_last" else 5), name=f"slow-{slow}")
     chosen = G.for_solving("auto", rows=8, precision="fp32")
     assert (chosen is G) == (expected == "contiguous")
     if expected == "channels_last":
@@ -232,6 +233,11 @@ def test_auto_layout_picks_the_faster_of_two_when_one_is_made_slow(slow, expecte
     calls = G.module.calls + (chosen.module.calls if chosen is not G else 0)
     again = G.for_solving("auto", rows=8, precision="fp32")
     assert again is chosen and G.module.calls + (chosen.module.calls if chosen is not G else 0) == calls
+    # another load of the same architecture shares the choice (and so its rounding), timing nothing
+    twin = ganprior.Generator(_SlowInOneLayout(slow, 3 if slow == "channels_last" else 5), name=f"twin-{slow}")
+    before = len(layout_choices())
+    assert (twin.for_solving("auto", rows=8, precision="fp32") is twin) == (expected == "contiguous")
+    assert len(layout_choices()) == before
     # a layout given by name is forced
     assert G.for_solving("contiguous") is G
     assert not G.for_solving("channels_last").module.net[1].weight.is_contiguous()

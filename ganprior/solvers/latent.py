@@ -318,7 +318,7 @@ def optimize_latents(
         on :meth:`ganprior.Generator.for_solving` (a cached, frozen copy with
         batch norm folded into the layer before it); ``"auto"`` (default)
         times the candidate layouts of a convolutional generator once per
-        (weights, rows, precision, device) and keeps the fastest.
+        (architecture, rows, precision, device) and keeps the fastest.
 
     Returns
     -------
