@@ -6,12 +6,12 @@ The scripts run as ``python benchmarks/<script>.py ...``, which puts this folder
 from __future__ import annotations
 
 import csv
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
-import torch
+
+from ganprior.benchmark import weights_sha256  # noqa: F401  (benchmarks/inpainting.py's)
 
 
 def command_line(script: str, argv=None) -> str:
@@ -62,15 +62,3 @@ def live_generator(run):
     G.module.load_state_dict(state["generator"])
     G.module.eval()
     return G
-
-
-def weights_sha256(*models) -> str:
-    """The first 16 hex digits of the SHA-256 of the models' weights (their state_dicts, key by key in sorted
-    order, one model after the other): what tells new weights behind the same prior name from the weights a
-    result was solved with."""
-    h = hashlib.sha256()
-    for model in models:
-        for key, value in sorted(model.state_dict().items()):
-            h.update(key.encode())
-            h.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:16]

@@ -8,7 +8,7 @@ values, the bound between two validated m their geometric mean rounded down (``m
 half, where the search kept it). Everything else of the base recipe (engine settings, ``source``, ``note``,
 ``inpaint``) is kept; the ``source`` text is the author's to update.
 
-For a grid that chooses its prior per m (MNIST, ``PRIOR_CHOICES``), ``--prior NAME`` builds that prior's recipe:
+For a grid that chooses its prior per m (MNIST: its protocol's ``prior_choices``), ``--prior NAME`` builds that prior's recipe:
 lam from its own CSGM search at every m (each prior is searched at every m), the methods' tables from the m where
 the validation digits chose it (the only m where those methods were searched with it), the first and last of
 those values extended below and above them.
@@ -30,9 +30,9 @@ import json
 import math
 from pathlib import Path
 
-import error_vs_measurements as bench
-
 import ganprior
+from ganprior.benchmark import PROTOCOLS, load_selection
+from ganprior.benchmark.store import chosen_prior, validated_options
 from ganprior.solvers.csgm import warmup_steps
 from ganprior.solvers.ilo import default_cut
 
@@ -58,23 +58,24 @@ def ranges(key: str, values: list[tuple[int, float | int]]) -> list[dict]:
 def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = None) -> dict:
     """``base`` with its ``recover`` lam and ``methods`` tables rebuilt from ``results``' selection.json (for a grid
     that chooses its prior per m, the tables of ``prior``)."""
-    cfg = bench.PRESETS[dataset]
-    choices = bench.PRIOR_CHOICES.get(dataset)
+    protocol = PROTOCOLS[dataset]
+    cfg = dict(prior=protocol.prior, m=protocol.m, steps=protocol.steps)
+    choices = protocol.prior_choices
     if choices and prior is None:
-        raise ValueError(f"dataset: {dataset!r} chooses its prior per m (PRIOR_CHOICES); name the prior whose "
+        raise ValueError(f"dataset: {dataset!r} chooses its prior per m (its protocol's prior_choices); name the prior whose "
                          f"recipe to build with prior= (one of {choices})")
     if prior is not None and prior not in (choices or [cfg["prior"]]):
         raise ValueError(f"prior: expected one of {choices or [cfg['prior']]} (the priors {dataset}'s grid was "
                          f"solved with), got {prior!r}")
     name = prior or cfg["prior"]
-    state = bench.load_selection(results)
+    state = load_selection(results)
     grid = sorted({rec["m"] for rec in state.values()})
     if grid != sorted(cfg["m"]):
         raise ValueError(f"results: {results} has searches at m = {grid}, the {dataset} grid is {sorted(cfg['m'])}")
     steps, G = cfg["steps"], ganprior.load_prior(name)
     if choices:  # each prior's own lam search at every m; the methods where this prior was chosen
         lams = [(m, float(state[f"csgm m={m}"]["choice"]["prior"]["searches"][name]["chosen"])) for m in grid]
-        own = [m for m in grid if (bench.chosen_prior(state, m) or cfg["prior"]) == name]
+        own = [m for m in grid if (chosen_prior(state, m) or cfg["prior"]) == name]
         if not own:
             raise ValueError(f"prior: {name!r} is chosen at no m of {results}; its methods were never searched")
     else:
@@ -84,8 +85,8 @@ def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = 
     rec["lam"] = ranges("lam", lams)
     methods = {}
     for method, keys in METHOD_KEYS.items():
-        opts = {m: bench.validated_options(method, m, state) for m in own}
-        args = dict(bench.BEYOND_FIXED.get(dataset, {}).get(method, {}))
+        opts = {m: validated_options(method, m, state) for m in own}
+        args = dict(protocol.beyond_fixed.get(method, {}))
         for key in keys:
             if key == "warmup":  # a fraction of the steps; the API's default where the search kept it
                 column = [(m, round(warmup_steps(opts[m].get("warmup"), steps) / steps, 4)) for m in own]
@@ -101,7 +102,7 @@ def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", choices=sorted(bench.PRESETS), required=True)
+    p.add_argument("--dataset", choices=sorted(PROTOCOLS), required=True)
     p.add_argument("--results", type=Path, default=None, help="default benchmarks/results/<dataset>")
     p.add_argument("--base", type=Path, required=True, help="the recipe whose other fields are kept")
     p.add_argument("--prior", default=None, help="for a grid that chooses its prior per m: whose recipe to build")

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import types
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,8 @@ import torch
 from conftest import load_benchmark
 
 import ganprior
+from ganprior.benchmark import grid, protocol, report, store
+from ganprior.benchmark import search as searching
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,14 +41,24 @@ def require_mnist():
 
 @pytest.fixture(scope="module")
 def bench():
-    return load_benchmark("error_vs_measurements")
+    """The script's ``main`` and the names of :mod:`ganprior.benchmark`'s modules in one namespace, as the tests read
+    them; a patch goes to the module whose code uses the name (``searching.run_method``, ``grid.append_rows``, a field
+    of ``protocol.PROTOCOLS["mnist"]``)."""
+    names = {}
+    for module in (protocol, store, searching, report, grid):
+        names.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+    return types.SimpleNamespace(**{**names, "main": load_benchmark("error_vs_measurements").main})
+
+
+MNIST = protocol.PROTOCOLS["mnist"]
 
 
 @pytest.fixture(autouse=True)
 def no_warmup_choice(bench, monkeypatch):
-    """The warm-up's choice (WARMUP_CHOICES, MNIST's methods beyond the range) off, except where a test turns it on:
+    """The warm-up's choice (the protocols' warmup_choices, MNIST's methods beyond the range) off, except where a test turns it on:
     the other tests' labels and solve counts are those of the options they choose."""
-    monkeypatch.setattr(bench, "WARMUP_CHOICES", {})
+    for p in protocol.PROTOCOLS.values():
+        monkeypatch.setattr(p, "warmup_choices", {})
 
 
 def argv(root, out):
@@ -119,14 +132,14 @@ def test_interrupted_run_resumes_without_duplicated_or_lost_rows(bench, tmp_path
         calls.append(len(chunk))
         append(path, chunk)
 
-    monkeypatch.setattr(bench, "append_rows", append_then_fail)
+    monkeypatch.setattr(grid, "append_rows", append_then_fail)
     with pytest.raises(Interrupt):
         bench.main(argv(root, out))
     assert len(rows(out)) == 10
     log_before = (out / "selection.log").read_text()
     with open(out / "per_image.csv", "a") as f:  # a kill in the middle of a write: a torn, unterminated line
         f.write("lasso-dct,10,4,0.08")
-    monkeypatch.setattr(bench, "append_rows", append)
+    monkeypatch.setattr(grid, "append_rows", append)
     bench.main(argv(root, out))
 
     got = rows(out)
@@ -163,7 +176,7 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
         bench.BEYOND["sparse-gen"]["grid"] = [0.1, 1.0, 10.0]
     state = bench.load_selection(out)
     csgm, sg = state["csgm m=25"], state["sparse-gen m=25"]
-    fixed = bench.BEYOND_FIXED["mnist"]["sparse-gen"]  # the basis and nu solver of the committed MNIST grid
+    fixed = MNIST.beyond_fixed["sparse-gen"]  # the basis and nu solver of the committed MNIST grid
     assert fixed == {"basis": "pixel", "nu_solver": "ista", "nu_steps": 1}
     assert sg["lam"] == csgm["chosen"] and sg["fixed"] == fixed and sg["hyperparameter"] == "alpha"
     assert sg["order"][:2] == [0.5, 5.0] and sg["chosen"] in [v for v, _ in sg["tried"]]  # the grid, then widening
@@ -322,7 +335,7 @@ def redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common):
     a.mkdir()
     for name in ("selection.json", "per_image.csv", "validation.csv", "metadata.json"):
         (a / name).write_text((main / name).read_text())
-    monkeypatch.setitem(bench.BEYOND_FIXED["mnist"], "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
+    monkeypatch.setitem(MNIST.beyond_fixed, "sparse-gen", dict(basis="pixel", nu_solver="fista", nu_steps=2))
     bench.main([*common, "--out", str(a)])
     return main, a
 
@@ -375,7 +388,7 @@ def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench
     # records its prior's fingerprint, and a copy made with other weights behind the same name is not reused
     root = require_mnist()
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist"])
     args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
             "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--validation-only"]
     bench.main([*args, "--out", str(tmp_path / "a")])
@@ -387,7 +400,7 @@ def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench
     assert rec["prior_sha256"] == expected
     calls = []
     real = bench.run_method
-    monkeypatch.setattr(bench, "run_method", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(searching, "run_method", lambda *a, **k: calls.append(1) or real(*a, **k))
     for folder, retrained in (("same", False), ("retrained", True)):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "selection.json").write_text((tmp_path / "a" / "selection.json").read_text())
@@ -421,7 +434,7 @@ def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(b
     meta["priors_sha256"] = {"random": "0" * 16}
     (tmp_path / "a" / "metadata.json").write_text(json.dumps(meta))
     solved = []
-    monkeypatch.setattr(bench, "run_method", lambda *a, **k: solved.append(a))
+    monkeypatch.setattr(searching, "run_method", lambda *a, **k: solved.append(a))
     with pytest.raises(ValueError, match=r"prior\(s\) \['random'\] differ from those the rows of .* were solved"):
         bench.main([*common, "--methods", "csgm", "--m", "25", "--out", str(tmp_path / "a")])
     with pytest.raises(ValueError, match="solve into a fresh --out"):  # nor are such folders merged
@@ -477,7 +490,7 @@ def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(
         appended.extend((r["method"], r["m"]) for r in chunk)
         append(path, chunk)
 
-    monkeypatch.setattr(bench, "append_rows", recording)
+    monkeypatch.setattr(grid, "append_rows", recording)
     bench.main(argv(root, out))
     after = bench.load_selection(out)
     assert after["lasso-dct m=10"]["chosen"] == chosen and "lasso-dct m=25" in after
@@ -496,8 +509,8 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     # rows are solved with it and carry it in their label, so rows of another cut are stale
     root = require_mnist()
     out = tmp_path / "choice"
-    monkeypatch.setitem(bench.BEYOND_CHOICES, "mnist", {"ilo": {"cut": [3, 6]}})
-    monkeypatch.setitem(bench.CHOICE_AT_OWN_BEST, "mnist", {})  # the coordinate search (CelebA's)
+    monkeypatch.setattr(MNIST, "beyond_choices", {"ilo": {"cut": [3, 6]}})
+    monkeypatch.setattr(MNIST, "own_best", {})  # the coordinate search (CelebA's)
     bench.main(["--dataset", "mnist", "--random-prior", "--methods", "ilo", "--m", "25", "--n-images", "2",
                 "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
                 "--out", str(out)])
@@ -547,7 +560,7 @@ def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, 
     assert bench.beyond_choices({"beyond_choices": {"ilo": {"cut": [3, 6, 9]}}}, "ilo", dcgan) == (
         {"cut": [3, 6, 9]}, {})
     root = require_mnist()
-    monkeypatch.setitem(bench.CHOICE_AT_OWN_BEST, "mnist", {})  # the coordinate search (CelebA's)
+    monkeypatch.setattr(MNIST, "own_best", {})  # the coordinate search (CelebA's)
     out = tmp_path / "blocks"
     args = ilo_args(root, out)
     bench.main(args)
@@ -602,7 +615,7 @@ def test_the_ilo_cut_chosen_at_each_cuts_own_best_radius_is_recorded_and_its_row
     # the MNIST grid (CHOICE_AT_OWN_BEST): ILO's radius searched at both block ends of the random DCGAN; the record
     # is the chosen cut's search, keeps both searches, and every radius solved at the other cut is in validation.csv
     root = require_mnist()
-    assert bench.CHOICE_AT_OWN_BEST["mnist"] == {"ilo": ["cut"]}
+    assert MNIST.own_best == {"ilo": ["cut"]}
     out = tmp_path / "own"
     args = ilo_args(root, out)
     bench.main(args)
@@ -641,14 +654,14 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     # closer to digits than an untrained DCGAN's grey: it must be chosen and every latent row labelled with it.
     root = require_mnist()
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist", "dark"])
     out = tmp_path / "prior"
     args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "auto", "--m", "25", "--n-images", "2",
             "--restarts", "1", "--steps", "4", "--n-val", "3", "--threads", "1", "--data-root", str(root),
             "--out", str(out)]
     seen = []
     real = bench.run_method
-    monkeypatch.setattr(bench, "run_method",
+    monkeypatch.setattr(searching, "run_method",
                         lambda method, *a, **k: seen.append((method, (k.get("chosen") or {}).get("prior")))
                         or real(method, *a, **k))
     bench.main(args)
@@ -674,7 +687,7 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     sg = state["sparse-gen m=25"]
     assert sg["prior"] == "dark" and sg["lam"] == lam
     assert bench.validated_options("sparse-gen", 25, state) == {"alpha": sg["chosen"], "lam": lam,
-                                                                 **bench.BEYOND_FIXED["mnist"]["sparse-gen"]}
+                                                                 **MNIST.beyond_fixed["sparse-gen"]}
     assert {p for meth, p in seen if meth in ("sparse-gen", "auto")} == {"dark"}
     got = {r["method"]: r for r in rows(out)}
     assert (got["csgm"]["hyperparameter"], got["csgm"]["value"]) == ("lam (prior=dark)", str(lam))
@@ -720,15 +733,15 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1",
             "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out),
             "--validation-only"]
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])  # one prior: no choice, the old record
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist"])  # one prior: no choice, the old record
     bench.main(args)
     old = bench.load_selection(out)["csgm m=10"]
     assert "choice" not in old
     old_val = [r for r in csv.DictReader(open(out / "validation.csv"))]
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "other"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist", "other"])
     calls = []
     real = bench.run_method
-    monkeypatch.setattr(bench, "run_method", lambda *a, **k: calls.append(k.get("chosen")) or real(*a, **k))
+    monkeypatch.setattr(searching, "run_method", lambda *a, **k: calls.append(k.get("chosen")) or real(*a, **k))
     bench.main(args)
     rec = bench.load_selection(out)["csgm m=10"]
     keys = ("tried", "order", "chosen", "status")
@@ -741,7 +754,7 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
     # "other" is the same network as the preset's stand-in (seed = len(name)): a tie keeps the preset's (PRIOR_RULE)
     assert rec["choice"]["prior"]["paired"] == [["other", 0.0, 0.0]] and rec["choice"]["prior"]["chosen"] == "mnist"
     # a third prior added later: both earlier searches are reused, only the new prior is searched
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "other", "dark"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist", "other", "dark"])
     calls.clear()
     bench.main(args)
     rec3 = bench.load_selection(out)["csgm m=10"]
@@ -769,11 +782,11 @@ def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior
     out = tmp_path / "later"
     args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "--m", "10", "--n-images", "2", "--restarts",
             "1", "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root), "--out", str(out)]
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist"])
     bench.main(args)
     assert {r["hyperparameter"] for r in rows(out) if r["method"] == "sparse-gen"} == {
         f"alpha (lam={bench.load_selection(out)['csgm m=10']['chosen']:g}; {SG_FIXED})"}
-    monkeypatch.setitem(bench.PRIOR_CHOICES, "mnist", ["mnist", "dark"])
+    monkeypatch.setattr(MNIST, "prior_choices", ["mnist", "dark"])
     bench.main(args)
     state = bench.load_selection(out)
     assert state["csgm m=10"]["choice"]["prior"]["chosen"] == "dark"
@@ -818,12 +831,12 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     # that warm-up and names it in their label. A search saved before the choice keeps its radius search: only the
     # warm-ups are solved, and the rows stay when the default is kept.
     root = require_mnist()
-    monkeypatch.setattr(bench, "WARMUP_CHOICES", {"mnist": {"ilo": [0.25, 0.5, 0.75]}})
+    monkeypatch.setattr(MNIST, "warmup_choices", {"ilo": [0.25, 0.5, 0.75]})
     out = tmp_path / "warmup"
     args = ilo_args(root, out)
     seen = []  # ILO's solves: (validation or test, value, options)
     real_run = bench.run_method
-    monkeypatch.setattr(bench, "run_method", lambda method, y, *a, **k: (method == "ilo" and seen.append(
+    monkeypatch.setattr(searching, "run_method", lambda method, y, *a, **k: (method == "ilo" and seen.append(
         ("val" if len(y) == 3 else "test", a[3], dict(k.get("chosen") or {})))) or real_run(method, y, *a, **k))
     bench.main(args)
     rec = bench.load_selection(out)["ilo m=25"]
@@ -856,7 +869,7 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     state["ilo m=25"]["choice"].pop("warmup")
     (out / "selection.json").write_text(json.dumps(state))
     real_choose = bench.choose_warmup
-    monkeypatch.setattr(bench, "choose_warmup", lambda *a, **k: (
+    monkeypatch.setattr(searching, "choose_warmup", lambda *a, **k: (
         lambda r: (dict(r[0], chosen=2), r[1]))(real_choose(*a, **k)))
     seen.clear()
     bench.main(args)
@@ -868,7 +881,7 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
                                                                                    {**given, "warmup": 2})])
     assert {r["hyperparameter"] for r in rows(out) if r["method"] == "ilo"} == {f"radius (lam={rec['lam']:g}{named})"}
     # the choice taken off again: the record loses it and nothing is solved
-    monkeypatch.setattr(bench, "WARMUP_CHOICES", {})
+    monkeypatch.setattr(MNIST, "warmup_choices", {})
     seen.clear()
     before = (out / "per_image.csv").read_text()
     bench.main(args)

@@ -338,26 +338,27 @@ def test_bundled_recipes_follow_the_committed_error_vs_m_searches(dataset, prior
     values its validation searches chose (benchmarks/results/<dataset>/selection.json): CSGM's lam, and ILO's and
     Sparse-Gen's arguments with their warm-up -- so a rerun that moves a choice fails here until the recipe follows
     it.  The recipe files the cards were built from are the ones the prior folders carry."""
-    bench = load_benchmark("error_vs_measurements")
+    from ganprior.benchmark import load_selection, preset
+    from ganprior.benchmark.store import chosen_prior, validated_options
     from ganprior.solvers.csgm import warmup_steps
     from ganprior.solvers.ilo import default_cut
 
     results = ROOT / "benchmarks" / "results" / dataset
-    preset = bench.PRESETS[dataset]
-    assert priors[0] == preset["prior"]
+    cfg = preset(dataset)
+    assert priors[0] == cfg["prior"]
     for name in priors:
         file = results / ("recipe.json" if name == priors[0] else f"recipe_{name}.json")
         assert prior_config(name)["recipe"] == json.loads(file.read_text()), name
-    state = bench.load_selection(results)
+    state = load_selection(results)
     grid = sorted({rec["m"] for rec in state.values()})
-    assert grid == preset["m"]
+    assert grid == cfg["m"]
     seen = set()
     for m in grid:
-        name = bench.chosen_prior(state, m) or priors[0]
+        name = chosen_prior(state, m) or priors[0]
         G = load_prior(name)
         assert recipe_for(G, "recover", m)["lam"] == state[f"csgm m={m}"]["chosen"], (name, m)
         for method in ("ilo", "sparse-gen"):
-            want = bench.validated_options(method, m, state)
+            want = validated_options(method, m, state)
             got = recipe_for(G, "recover", m, method=method)
             steps = got["steps"]
             # in steps (the search records an int, the recipe a fraction; both omit the default)
@@ -378,7 +379,7 @@ def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
         [{"m_max": 70, "x": 1.0}, {"m_max": 141, "x": 2.0}, {"m_max": None, "x": 1.0}]
     with pytest.raises(ValueError, match="m increasing"):
         rfs.ranges("x", [(50, 1.0), (20, 1.0)])
-    with pytest.raises(ValueError, match="PRIOR_CHOICES"):
+    with pytest.raises(ValueError, match="prior_choices"):
         rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {})
     with pytest.raises(ValueError, match="prior: expected one of"):
         rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {}, prior="celeba64")
@@ -399,11 +400,12 @@ def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
 def test_the_mnist_familys_choices_follow_the_committed_searches():
     """recover(y, A, "mnist") runs, at every m of the committed grid, the prior the benchmark chose there and the
     latent method with the lowest validation error at its own chosen value (benchmarks/results/mnist/selection.json)."""
-    bench = load_benchmark("error_vs_measurements")
+    from ganprior.benchmark import PROTOCOLS, load_selection
+    from ganprior.benchmark.store import chosen_prior
     from ganprior.priors import recipe_choice
 
-    state = bench.load_selection(ROOT / "benchmarks" / "results" / "mnist")
-    for m in bench.PRESETS["mnist"]["m"]:
+    state = load_selection(ROOT / "benchmarks" / "results" / "mnist")
+    for m in PROTOCOLS["mnist"].m:
         best = min(("csgm", "ilo", "sparse-gen"), key=lambda k: min(e for _, e in state[f"{k} m={m}"]["tried"]))
-        assert recipe_choice("mnist", m) == {"prior": bench.chosen_prior(state, m) or "mnist", "method": best}, m
+        assert recipe_choice("mnist", m) == {"prior": chosen_prior(state, m) or "mnist", "method": best}, m
     assert recipe_choice("mnist-vae", 25) == {}  # a member of the family chooses nothing

@@ -1,4 +1,4 @@
-"""The command line: ``ganprior demo | recover | inpaint | train | train-vae | priors | methods`` (also ``python -m ganprior``).
+"""The command line: ``ganprior demo | recover | inpaint | train | train-vae | priors | methods | benchmark`` (also ``python -m ganprior``).
 
 One module per command; each has ``NAME``, ``HELP``, ``_add_arguments(parser)`` and ``_run(args) -> int``.  Choices (methods,
 schedules, precisions, masks) come from the library's registries, never from literals here, and every
@@ -36,11 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
-    from . import demo, inpaint, methods, priors, recover, train, train_vae
+    from . import benchmark, demo, inpaint, methods, priors, recover, train, train_vae
 
     parser = _Parser(prog="ganprior", description="Inverse problems with GAN priors.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, recover, inpaint, train, train_vae, priors, methods):
+    for module in (demo, recover, inpaint, train, train_vae, priors, methods, benchmark):
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module._add_arguments(p)
         p.set_defaults(func=module._run)
