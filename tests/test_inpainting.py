@@ -185,6 +185,39 @@ def test_z_bound_none_leaves_latents_free():
     assert float(r.z.abs().max()) > 1.0
 
 
+def test_the_priors_inpaint_recipe_sets_inpaintings_own_arguments():
+    # every field an inpaint recipe declares reaches the solve when the caller leaves it unset (they were stored in
+    # every bundled config.json and ignored: only the engine settings were taken from the recipe)
+    from ganprior.solvers.inpainting import INPAINT_OPTIONS
+
+    G, D = tiny(torch.float64)
+    x, mask = truth(G, n=2), center_mask((1, 8, 8)).double()
+    plain = inpaint(x, mask, G, D, seed=0, return_result=True, **FAST)
+    assert plain.info["settings"]["perceptual_weight"] == INPAINT_OPTIONS["perceptual_weight"] == 0.003
+    assert {plain.info["source"][k] for k in INPAINT_OPTIONS} == {"default"}
+    recipe = {"perceptual_weight": 0.5, "window": 3, "z_bound": 0.5, "perceptual": "non-saturating", "blend": "none"}
+    G.recipe = {"inpaint": dict(recipe, steps=30)}
+    res = inpaint(x, mask, G, D, seed=0, return_result=True, **FAST)
+    assert {k: res.info["settings"][k] for k in recipe} == recipe
+    assert {k: res.info["source"][k] for k in recipe} == dict.fromkeys(recipe, "recipe")
+    assert res.info["perceptual"] == "non-saturating" and (res.perceptual_loss > 0).all()
+    assert float(res.z.abs().max()) <= 0.5 < float(plain.z.abs().max())  # the recipe's box
+    assert torch.equal(res.x, res.generated)  # blend "none"
+    # the solve is the one with those arguments given by the caller, and differs from the defaults' solve
+    given = inpaint(x, mask, G, D, seed=0, return_result=True, **FAST, **recipe)
+    torch.testing.assert_close(res.x, given.x, rtol=0, atol=0)
+    assert {given.info["source"][k] for k in recipe} == {"caller"}
+    assert not torch.allclose(res.generated, plain.generated)
+    # the caller's value wins over the recipe's; z_bound=None (no box) is a value, not "unset"
+    mine = inpaint(x, mask, G, D, seed=0, return_result=True, perceptual_weight=0.003, z_bound=None, **FAST)
+    assert mine.info["settings"]["perceptual_weight"] == 0.003 and mine.info["source"]["perceptual_weight"] == "caller"
+    assert mine.info["settings"]["z_bound"] is None and mine.info["source"]["z_bound"] == "caller"
+    assert mine.info["settings"]["window"] == 3 and mine.info["source"]["window"] == "recipe"
+    # a preset replaces the recipe: inpainting's own arguments are the defaults then
+    preset = inpaint(x, mask, G, D, seed=0, preset="bora2017", return_result=True, restarts=2, steps=30)
+    assert {k: preset.info["settings"][k] for k in INPAINT_OPTIONS} == INPAINT_OPTIONS
+
+
 def test_bad_inputs_fail_before_work():
     G, _ = tiny()
     x, mask = truth(G, n=2), center_mask((8, 8))

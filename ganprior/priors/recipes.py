@@ -17,14 +17,17 @@ from ..generator import Generator
 __all__ = ["recipe_for", "recipe_choice", "describe_priors", "TASKS"]
 
 TASKS = ("recover", "inpaint")
-# solver keyword arguments a recipe may set, per task; besides them a task holds only _RECIPE_DOCS (and, for
-# "recover", "methods")
+# besides the solver keyword arguments of _task_keys, a task holds only _RECIPE_DOCS (and, for "recover",
+# "methods")
 _RECIPE_DOCS = ("source", "note", "validated")
-_RECIPE_KWARGS = {
-    "recover": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "lam"),
-    "inpaint": ("restarts", "steps", "lr", "schedule", "precision", "optimizer", "perceptual_weight", "window", "z_bound",
-                "perceptual", "blend"),
-}
+
+
+def _task_keys(task: str) -> tuple:
+    """The solver keyword arguments a recipe may set for ``task``: derived from the engine settings' fields and the
+    task's own arguments (:func:`ganprior.solvers.settings.recipe_keys`), not listed here."""
+    from ..solvers.settings import recipe_keys
+
+    return recipe_keys(task)
 
 
 # per-m choices a "recover" recipe may make for a prior given by name: which prior of its family runs, and the
@@ -190,7 +193,7 @@ def _check_entries(recipe, G) -> dict:
     for task, entry in recipe.items():
         if not isinstance(entry, dict):
             _bad(f"{task} must be a dict. Got {describe(entry)}.")
-        keys = _RECIPE_KWARGS[task] + _RECIPE_DOCS + ("methods",) + (_RECIPE_CHOICES if task == "recover" else ())
+        keys = _task_keys(task) + _RECIPE_DOCS + ("methods",) + (_RECIPE_CHOICES if task == "recover" else ())
         for key in entry:
             if key not in keys:
                 _bad(f"{task}.{key} is not a recipe key; the keys of {task} are {list(keys)}.")
@@ -200,7 +203,7 @@ def _check_entries(recipe, G) -> dict:
         if "lr" in entry and (not isinstance(entry["lr"], (int, float)) or not entry["lr"] > 0):
             _bad(f"{task}.lr must be a number > 0. Got {entry['lr']!r}.")
         for key, options in (("schedule", ("constant", "cosine")), ("precision", ("fp32", "bf16")),
-                             ("optimizer", ("adam", "sgd"))):
+                             ("optimizer", ("adam", "sgd")), ("select", ("fit", "total"))):
             if key in entry and entry[key] not in options:
                 _bad(f"{task}.{key} must be one of {list(options)}. Got {entry[key]!r}.")
         if "lam" in entry:
@@ -380,7 +383,7 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
     entry = recipe.get(task)
     if entry is None:
         return None
-    out = {k: entry[k] for k in _RECIPE_KWARGS[task] if k in entry and k != "lam"}
+    out = {k: entry[k] for k in _task_keys(task) if k in entry and k != "lam"}
     if "lam" in entry:
         out["lam"] = _value_at(entry["lam"], m, task)
     if method is not None:

@@ -12,6 +12,7 @@ pixels (Poisson blending by default).  The search is
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 
@@ -26,15 +27,16 @@ from ..generator import Discriminator, Generator
 from ..masks import _check_window, _weights, weighted_mask
 from .latent import optimize_latents
 from .objective import LatentObjective
-from .settings import check_engine, prior_recipe, report_precision, resolve_settings
+from .settings import DEFAULTS, ENGINE_KEYS, prior_recipe, report_precision, resolve
 
-__all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "InpaintResult", "InpaintingObjective", "inpaint", "weighted_mask"]
+__all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "INPAINT_OPTIONS", "InpaintResult", "InpaintingObjective", "inpaint",
+           "weighted_mask"]
 
 #: Perceptual losses, named as the trainer names its generator losses.
 PERCEPTUAL = ("minimax", "non-saturating")
-#: Engine settings of ``inpaint`` for a generator without a recipe (the budget of our inpainting benchmarks).
-INPAINT_DEFAULTS = {"restarts": 2, "steps": 200, "lr": 0.03, "optimizer": "adam", "schedule": "constant",
-                    "precision": "fp32", "select": "total"}
+#: Engine settings of ``inpaint`` for a generator without a recipe (the budget of our inpainting benchmarks): a
+#: view of ``DEFAULTS["inpaint"]`` (:data:`ganprior.solvers.settings.DEFAULTS`).
+INPAINT_DEFAULTS = DEFAULTS["inpaint"].settings(ENGINE_KEYS)
 logger = logging.getLogger(__name__)
 
 
@@ -162,6 +164,47 @@ class InpaintingObjective(LatentObjective):
             z.clamp_(-self.z_bound, self.z_bound)
 
 
+def _own_defaults() -> dict:
+    """The defaults of inpainting's own arguments, from the signatures that use them (not restated)."""
+    objective = inspect.signature(InpaintingObjective.__init__).parameters
+    own = {k: objective[k].default for k in ("perceptual_weight", "window", "perceptual", "z_bound")}
+    own["blend"] = inspect.signature(_blending.blend).parameters["method"].default
+    return own
+
+
+#: Inpainting's own arguments and their defaults (those of :class:`InpaintingObjective` and
+#: :func:`ganprior.blending.blend`): what a prior's ``inpaint`` recipe may set besides the engine settings, and
+#: what :func:`inpaint` takes from it when the caller leaves them unset.
+INPAINT_OPTIONS = _own_defaults()
+
+
+class _Unset:
+    """The default of ``inpaint``'s ``z_bound``, for which None is a value (no box)."""
+
+    def __repr__(self):
+        return "unset"
+
+
+_UNSET = _Unset()
+
+
+def _check_options(options: dict, owner: str) -> dict:
+    """Check inpainting's own arguments (those present) as :class:`InpaintingObjective` and ``blend`` do."""
+    out = dict(options)
+    if options.get("perceptual_weight") is not None:
+        out["perceptual_weight"] = check_float(options["perceptual_weight"], "perceptual_weight", minimum=0.0,
+                                               owner=owner)
+    if options.get("window") is not None:
+        out["window"] = _check_window(options["window"], owner)
+    if options.get("perceptual") is not None:
+        check_choice(options["perceptual"], "perceptual", PERCEPTUAL, owner=owner)
+    if options.get("blend") is not None:
+        check_choice(options["blend"], "blend", _blending.BLEND_METHODS, owner=owner)
+    if options.get("z_bound") is not None:
+        out["z_bound"] = check_float(options["z_bound"], "z_bound", minimum=0.0, strict=True, owner=owner)
+    return out
+
+
 @dataclass
 class InpaintResult:
     """What :func:`inpaint` returns with ``return_result=True``, in the caller's type.
@@ -207,10 +250,10 @@ class InpaintResult:
     info: dict = field(default_factory=dict)
 
 
-def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, perceptual="minimax", blend="poisson",
+def inpaint(image, mask, G, D=None, *, perceptual_weight=None, window=None, perceptual=None, blend=None,
             restarts=None, steps=None, lr=None, optimizer=None, schedule=None, precision=None, preset=None,
-            z_bound=1.0, seed=None, patience=None, chunk_size=None, latent_shape=None, history=False,
-            progress=False, return_result=False):
+            z_bound=_UNSET, seed=None, patience=None, tol=None, chunk_size=None, memory_format=None,
+            latent_shape=None, history=False, progress=False, return_result=False):
     r"""Semantic inpainting with a GAN prior (Yeh et al., 2017).
 
     Parameters
@@ -227,28 +270,32 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
         Discriminator (logits) for the perceptual loss.  **Without it the
         perceptual term is off** (contextual loss only) and an INFO message is
         logged.
-    perceptual_weight : float
-        :math:`\lambda \ge 0`, perceptual weight per image (default 0.003,
-        the paper's).
-    window : int
-        Odd window of the weighted mask (default 7).
-    perceptual : {"minimax", "non-saturating"}
-        :math:`\log(1 - D(G(z)))` (default) or :math:`-\log D(G(z))`.
-    blend : {"alpha", "none", "poisson"}
-        Post-processing (see :func:`ganprior.blending.blend`), default Poisson.
+    perceptual_weight : float, optional
+        :math:`\lambda \ge 0`, perceptual weight per image.  This argument,
+        ``window``, ``perceptual``, ``blend`` and ``z_bound``, left unset,
+        come from the prior's inpainting recipe (bundled priors carry one),
+        else from :data:`INPAINT_OPTIONS` (0.003, the paper's; 7; minimax;
+        Poisson; 1); ``info["source"]`` says which.
+    window : int, optional
+        Odd window of the weighted mask.
+    perceptual : {"minimax", "non-saturating"}, optional
+        :math:`\log(1 - D(G(z)))` or :math:`-\log D(G(z))`.
+    blend : {"alpha", "none", "poisson"}, optional
+        Post-processing (see :func:`ganprior.blending.blend`).
     restarts, steps, lr, optimizer, schedule, precision
         Engine settings (see :func:`~ganprior.optimize_latents`); each one
         left unset comes from ``preset``, else the prior's inpainting recipe,
-        else :data:`INPAINT_DEFAULTS` (2 candidates x 200 Adam steps, lr 0.03).
+        else :data:`INPAINT_DEFAULTS` (2 candidates x 200 Adam steps, lr 0.03;
+        the row ``"inpaint"`` of :data:`~ganprior.solvers.settings.DEFAULTS`).
     preset : {"bora2017"}, optional
         A named protocol instead of the recipe (see :data:`ganprior.solvers.PRESETS`).
-    z_bound : float or None
+    z_bound : float or None, optional
         Clip :math:`z` to :math:`[-b, b]` after each step and at the start
-        (default 1); ``None`` leaves it free.
+        (unset: the recipe's, else 1); ``None`` leaves it free.
     seed : None, int, torch.Generator or sequence of P seeds
         Seed of the initial latents; one seed per image makes a batch give
         the same answers as separate calls.
-    patience, chunk_size, history, progress
+    patience, tol, chunk_size, memory_format, history, progress
         Passed to :func:`~ganprior.optimize_latents` (``chunk_size`` counts
         rows: images x candidates).
     latent_shape : int or tuple, optional
@@ -302,17 +349,17 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
         raise ValueError("The 'image' parameter of inpaint must be finite on the known pixels (mask == 1).")
     if isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor) and mask.device != image.device:
         raise ValueError(f"Device mismatch: 'mask' is on {mask.device} but 'image' is on {image.device}.")
-    perceptual_weight = check_float(perceptual_weight, "perceptual_weight", minimum=0.0, owner=owner)
-    window = _check_window(window, owner)
-    check_choice(perceptual, "perceptual", PERCEPTUAL, owner=owner)
-    check_choice(blend, "blend", _blending.BLEND_METHODS, owner=owner)
-    if z_bound is not None:
-        z_bound = check_float(z_bound, "z_bound", minimum=0.0, strict=True, owner=owner)
+    own = {k: v for k, v in (("perceptual_weight", perceptual_weight), ("window", window),
+                             ("perceptual", perceptual), ("blend", blend)) if v is not None}
+    if z_bound is not _UNSET:  # None is a value here: no box
+        own["z_bound"] = z_bound
+    own = _check_options(own, owner)
     for flag_name, flag in (("return_result", return_result), ("history", history), ("progress", progress)):
         if not isinstance(flag, bool):
             raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
     given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
-             "precision": precision}
+             "precision": precision, "patience": patience, "tol": tol, "chunk_size": chunk_size,
+             "memory_format": memory_format}
     G = as_generator(G, latent_shape, owner)
     D = _check_discriminator(D, owner)
     if len(G.image_shape) != 3 or tuple(y.shape[1:]) != G.image_shape:
@@ -324,9 +371,12 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
         raise ValueError(f"Device mismatch: the discriminator 'D' is on {D.device} but G is on {G.device}.")
 
     recipe = {} if preset is not None else prior_recipe(G, "inpaint", None)
-    settings, source = resolve_settings(given, preset=preset, recipe=recipe, defaults=INPAINT_DEFAULTS)
-    settings["select"], source["select"] = "total", "method"
-    check_engine(settings, owner)
+    # caller > preset or recipe > defaults, for the engine settings and inpainting's own arguments alike
+    config, options, source = resolve("inpaint", {**given, **own}, preset=preset, recipe=recipe, own=INPAINT_OPTIONS,
+                                      owner=owner)
+    options = _check_options(options, owner)
+    perceptual_weight, window, perceptual, blend, z_bound = (
+        options[k] for k in ("perceptual_weight", "window", "perceptual", "blend", "z_bound"))
     device, dtype = G.device, G.dtype
     P = y.shape[0]
     y_t = torch.from_numpy(y).to(device=device, dtype=dtype)
@@ -338,17 +388,15 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=0.003, window=7, percep
     elif perceptual_weight == 0.0:
         logger.info("inpaint: perceptual_weight=0, so the perceptual term is off (contextual loss only).")
     with D.frozen() if D is not None else contextlib.nullcontext():
-        res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
-                               optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select="total",
-                               patience=patience, chunk_size=chunk_size, precision=settings["precision"],
-                               history=history, progress=progress, schedule=settings["schedule"])
+        res = optimize_latents(objective, G, P, **config.settings(), seed=seed, history=history, progress=progress)
     generated = res.x[0] if squeeze else res.x
     x = _blending.blend(image, generated, mask, method=blend)
     if not return_result:
         return x
+    settings = config.settings(ENGINE_KEYS)
+    source = {k: why for k, why in source.items() if k in ENGINE_KEYS or k in INPAINT_OPTIONS}
     report_precision(settings, source, res.info)
-    info = {"settings": {**settings, "perceptual_weight": perceptual_weight, "window": window, "blend": blend,
-                         "z_bound": z_bound}, "source": source,
+    info = {"settings": {**settings, **options}, "source": source,
             "perceptual": perceptual if objective.uses_perceptual else "off"}
     out = {k: to_caller(getattr(res, k), image, squeeze) for k in ("z", "loss", "restart", "history", "steps")}
     return InpaintResult(x=x, generated=to_caller(res.x, image, squeeze), wall_time=res.wall_time, info=info,

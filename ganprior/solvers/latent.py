@@ -36,12 +36,11 @@ from .._validation import check_choice, check_float, check_int, check_seeds, des
 from ..generator import MEMORY_FORMATS, Generator
 from ..hardware import PRECISIONS, resolve_precision
 from .objective import LatentObjective
+from .settings import SCHEDULES, resolve
 from .updates import OPTIMIZERS, SELECT, UPDATE_RULES, Best, Samples, UpdateRule, _groups, _Noise, _shrink
 
 __all__ = ["LatentResult", "optimize_latents", "UpdateRule", "Best", "Samples", "UPDATE_RULES", "OPTIMIZERS",
            "SELECT", "PRECISIONS", "SCHEDULES"]
-
-SCHEDULES = ("constant", "cosine")
 
 
 @dataclass
@@ -227,24 +226,24 @@ def optimize_latents(
     G,
     num_problems: int,
     *,
-    restarts: int = 10,
-    steps: int = 1000,
-    optimizer="adam",
-    lr: float = 0.01,
+    restarts: int | None = None,
+    steps: int | None = None,
+    optimizer=None,
+    lr: float | None = None,
     momentum: float = 0.9,
     seed=None,
-    select: str = "fit",
+    select: str | None = None,
     reduce=None,
     patience: int | None = None,
-    tol: float = 1e-4,
+    tol: float | None = None,
     chunk_size: int | None = None,
-    precision: str = "fp32",
+    precision: str | None = None,
     state_init: dict | None = None,
     z_init: torch.Tensor | None = None,
     history: bool = False,
     progress: bool = False,
-    schedule: str = "constant",
-    memory_format: str = "auto",
+    schedule: str | None = None,
+    memory_format: str | None = None,
 ) -> LatentResult:
     r"""Minimise (or sample) a per-row objective for ``num_problems`` problems with ``restarts`` rows each.
 
@@ -258,7 +257,13 @@ def optimize_latents(
         Number of problems :math:`P`.
     restarts : int
         Rows :math:`R` per problem: random restarts, or chains for
-        ``optimizer="langevin"`` (default 10).
+        ``optimizer="langevin"`` (default 10).  Every engine setting left
+        ``None`` (``restarts``, ``steps``, ``optimizer``, ``lr``,
+        ``select``, ``patience``, ``tol``, ``chunk_size``, ``precision``,
+        ``schedule``, ``memory_format``) comes from the row ``"engine"`` of
+        :data:`~ganprior.solvers.settings.DEFAULTS`: the CSGM paper's
+        protocol, 10 x 1000 Adam steps at lr 0.01 (the solvers pass their
+        own resolved settings; see :func:`~ganprior.solvers.settings.resolve`).
     steps : int
         Update steps (default 1000).
     optimizer : {"adam", "sgd", "langevin"} or UpdateRule
@@ -350,6 +355,13 @@ def optimize_latents(
     if not isinstance(objective, LatentObjective):
         raise TypeError(f"The 'objective' parameter must be a LatentObjective. Got {describe(objective)} instead.")
     P = check_int(num_problems, "num_problems", minimum=1, owner=owner)
+    config = resolve("engine", {"restarts": restarts, "steps": steps, "optimizer": optimizer, "lr": lr,
+                                "select": select, "patience": patience, "tol": tol, "chunk_size": chunk_size,
+                                "precision": precision, "schedule": schedule, "memory_format": memory_format},
+                     owner=owner)[0]
+    restarts, steps, optimizer, lr, select = config.restarts, config.steps, config.optimizer, config.lr, config.select
+    patience, tol, chunk_size, precision = config.patience, config.tol, config.chunk_size, config.precision
+    schedule, memory_format = config.schedule, config.memory_format
     R = check_int(restarts, "restarts", minimum=1, owner=owner)
     steps = check_int(steps, "steps", minimum=1, owner=owner)
     if isinstance(optimizer, UpdateRule):

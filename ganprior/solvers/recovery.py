@@ -17,12 +17,12 @@ from .._convert import (
     same_device,
     to_caller,
 )
-from .._validation import check_choice, check_int, describe
+from .._validation import check_choice, describe
 from .latent import optimize_latents
 from .objective import LatentObjective
 from .registry import get_method
 from .selection import CHOICES
-from .settings import ENGINE_KEYS, PRESETS, check_engine, prior_recipe, report_precision, resolve_settings
+from .settings import ENGINE_KEYS, PRESETS, SolveConfig, prior_recipe, report_precision, resolve
 
 __all__ = ["recover", "RecoveryResult", "latent_inputs"]
 
@@ -140,7 +140,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 
 
 def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
-            precision=None, select=None, preset=None, seed=None, patience=None, tol=1e-4, chunk_size=None,
+            precision=None, select=None, preset=None, seed=None, patience=None, tol=None, chunk_size=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
             cv_fraction=None, cv_folds=None, choice=None, candidates=None, **options):
     r"""Recover images from linear measurements :math:`y = A x + \eta`.
@@ -185,7 +185,12 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         Seed of the initial latents; one seed per problem makes a batch give
         the same answers as separate calls.
     patience, tol
-        Per-restart early stop (see :func:`~ganprior.optimize_latents`).
+        Per-restart early stop (see :func:`~ganprior.optimize_latents`;
+        off by default, ``tol`` 1e-4).  All the engine settings of this
+        function are the fields of
+        :class:`~ganprior.solvers.settings.SolveConfig`, resolved by
+        :func:`~ganprior.solvers.settings.resolve` from the table
+        :data:`~ganprior.solvers.settings.DEFAULTS`.
     chunk_size : int, optional
         Rows (problems x restarts) optimised at once; bounds memory.
     memory_format : {"auto", "channels_last", "contiguous"}, optional
@@ -346,15 +351,11 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         if not isinstance(flag, bool):
             raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
     squeeze = y.ndim == 1
-    if memory_format is not None:
-        from ..generator import MEMORY_FORMATS
-
-        check_choice(memory_format, "memory_format", MEMORY_FORMATS, owner=owner)
     engine_given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
-                    "precision": precision, "select": select}
+                    "precision": precision, "select": select, "patience": patience, "tol": tol,
+                    "chunk_size": chunk_size, "memory_format": memory_format}
     if entry is not None and entry.kind == "sparse":
-        given = [k for k, v in {**engine_given, "preset": preset, "seed": seed, "patience": patience,
-                                "chunk_size": chunk_size, "memory_format": memory_format,
+        given = [k for k, v in {**engine_given, "preset": preset, "seed": seed,
                                 "latent_shape": latent_shape}.items() if v is not None]
         given += [k for k, v in (("history", history), ("progress", progress)) if v]
         if given:
@@ -376,26 +377,21 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                          "set them on the objective.")
     if preset is not None:
         check_choice(preset, "preset", tuple(PRESETS), owner=owner)
-    if patience is not None:
-        patience = check_int(patience, "patience", minimum=1, owner=owner)
+    SolveConfig(**engine_given).check(owner)  # the caller's settings, before any work
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
     recipe = {} if preset is not None else prior_recipe(G, "recover", m, method=name if entry is not None else None)
     # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
     method_keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
-    settings, source = resolve_settings({**engine_given, **options}, preset=preset, recipe=recipe, method=entry,
-                                        keys=ENGINE_KEYS + method_keys)
-    check_engine(settings, owner)
-    options = {**options, **{k: settings.pop(k) for k in method_keys if k in settings}}
+    config, resolved, source = resolve("recover", {k: v for k, v in {**engine_given, **options}.items()
+                                                   if v is not None},
+                                       preset=preset, recipe=recipe, method=entry, keys=method_keys, owner=owner)
+    options = {**options, **resolved}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
     P = y_t.shape[0]
-    res = optimize_latents(objective, G, P, restarts=settings["restarts"], steps=settings["steps"],
-                           optimizer=settings["optimizer"], lr=settings["lr"], seed=seed, select=settings["select"],
-                           reduce=entry.engine.get("reduce") if entry is not None else None,
-                           patience=patience, tol=tol, chunk_size=chunk_size, precision=settings["precision"],
-                           history=history, progress=progress, schedule=settings["schedule"],
-                           memory_format="auto" if memory_format is None else memory_format)
+    res = optimize_latents(objective, G, P, **config.settings(), seed=seed, history=history, progress=progress,
+                           reduce=entry.engine.get("reduce") if entry is not None else None)
     x = to_caller(res.x, y, squeeze)
     if not return_result:
         return x
@@ -404,6 +400,9 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
             err = (y_t - op(res.x.reshape(P, -1).to(G.dtype))).pow(2).sum(-1)
     else:
         err = res.fit
+    # reported: the settings that change the answer (ENGINE_KEYS) and the method's own arguments
+    settings = config.settings(ENGINE_KEYS)
+    source = {k: why for k, why in source.items() if k in ENGINE_KEYS or k in method_keys}
     report_precision(settings, source, res.info)
     for key, (value, why) in family.items():
         settings[key], source[key] = value, why
