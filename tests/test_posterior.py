@@ -26,8 +26,8 @@ def test_samples_match_the_closed_form_posterior_of_a_linear_prior():
     S = torch.linalg.inv(torch.eye(3, dtype=torch.float64) + M.T @ M / s**2)
     mu = S @ M.T @ y / s**2
     # the default step is 0.2 / L; the slowest direction (the prior's, curvature 1) needs about 3 / step steps
-    res = ganprior.sample_posterior(y, A, G, s, num_samples=1000, steps=10000, levels=2, seed=0)
-    assert res.info["step"] < 2e-3
+    res = ganprior.sample_posterior(y, A, G, s, restarts=1000, steps=10000, levels=2, seed=0)
+    assert res.info["lr"] < 2e-3 and res.info["settings"]["lr"] == res.info["lr"]
     assert res.samples.shape == (1000, 16) and res.mean.shape == (16,) and res.std.shape == (16,)
     x_cov = W @ S @ W.T
     # Monte Carlo error of the mean: std / sqrt(1000) ~ 3% of the std; the Langevin bias is O(step)
@@ -50,13 +50,13 @@ def test_batch_equals_separate_calls_and_errors():
     G, W = linear_prior()
     A = ops.Gaussian(6, n=16, seed=1, dtype=torch.float64)
     y = torch.randn(2, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    both = ganprior.sample_posterior(y, A, G, 0.3, num_samples=4, steps=50, seed=[7, 8])
+    both = ganprior.sample_posterior(y, A, G, 0.3, restarts=4, steps=50, seed=[7, 8])
     for p in range(2):
-        alone = ganprior.sample_posterior(y[p], A, G, 0.3, num_samples=4, steps=50, seed=7 + p)
+        alone = ganprior.sample_posterior(y[p], A, G, 0.3, restarts=4, steps=50, seed=7 + p)
         torch.testing.assert_close(both.samples[p], alone.samples, rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="'noise_std' parameter of PosteriorObjective must be a real number > 0.0"):
         ganprior.sample_posterior(y, A, G, 0.0)
-    with pytest.raises(ValueError, match="'num_samples' parameter of sample_posterior must be an int >= 2"):
-        ganprior.sample_posterior(y, A, G, 0.3, num_samples=0)
+    with pytest.raises(ValueError, match="'restarts' parameter of sample_posterior must be an int >= 2"):
+        ganprior.sample_posterior(y, A, G, 0.3, restarts=0)
     with pytest.raises(FloatingPointError, match="non-finite loss"):
-        ganprior.sample_posterior(y, A, G, 0.3, num_samples=2, steps=50, step=1e3, levels=1, seed=0)
+        ganprior.sample_posterior(y, A, G, 0.3, restarts=2, steps=50, lr=1e3, levels=1, seed=0)

@@ -16,8 +16,9 @@ import torch
 from .._convert import check_measurements, to_caller
 from .._validation import check_float, check_int, describe
 from .csgm import CSGMObjective
-from .latent import PRECISIONS, Samples, optimize_latents
+from .latent import Samples, optimize_latents
 from .registry import register_method
+from .settings import ENGINE_KEYS, renamed_arguments, report_precision, resolve
 
 __all__ = ["PosteriorObjective", "PosteriorResult", "sample_posterior", "jacobian_norm"]
 
@@ -194,8 +195,13 @@ class PosteriorResult:
     info: dict = field(default_factory=dict)
 
 
-def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=None, sigma_init=None, step=None,
-                     seed=None, chunk_size=None, precision="fp32", latent_shape=None, progress=False):
+#: The old names of :func:`sample_posterior`'s arguments (they still work, with a FutureWarning).
+_RENAMED = {"num_samples": "restarts", "step": "lr"}
+
+
+def sample_posterior(y, A, G, noise_std, restarts=None, *, steps=None, lr=None, levels=None, sigma_init=None,
+                     seed=None, chunk_size=None, precision=None, memory_format=None, latent_shape=None,
+                     progress=False, **deprecated):
     r"""Sample the posterior of the image given linear measurements, with a GAN prior (annealed Langevin).
 
     Parameters
@@ -209,25 +215,34 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=N
     noise_std : float
         :math:`\sigma > 0`: the standard deviation of each measurement's noise
         (:math:`\|\eta\| \approx \sigma\sqrt m`).
-    num_samples : int
-        Samples per problem, at least 2 (the standard deviation of one sample is undefined); each is the last
-        iterate of its own chain (default 16).
-    steps : int
+    restarts : int, optional
+        Chains per problem, at least 2 (the standard deviation of one sample is undefined); each chain's last
+        iterate is one sample (default 16; ``restarts`` as in :func:`~ganprior.recover`, whose restarts are
+        the chains of ``method="langevin"``).
+    steps : int, optional
         Langevin steps per chain, all levels together (default 1000).
-    levels, sigma_init, step
+    lr : float, optional
+        :math:`\eta`, the Langevin step at the last level (default :math:`0.2 / L_\sigma`; see
+        :class:`PosteriorObjective`, whose ``step`` it is).
+    levels, sigma_init
         The annealing (see :class:`PosteriorObjective`); ``levels`` must be at most ``steps``.
     seed : None, int, torch.Generator or sequence of P seeds
         Seeds the chains' starts and their noise; one seed per problem makes a batch give the same
         samples as separate calls.
     chunk_size : int, optional
         Rows (problems x chains) run at once.
-    precision : {"fp32", "bf16", "auto"}
-        Generator precision (``"auto"``: bf16 where the device computes it natively, else fp32); what ran is
-        ``info["precision"]``, and why ``info["precision_reason"]``.
+    precision : {"fp32", "bf16", "auto"}, optional
+        Generator precision (default fp32; ``"auto"``: bf16 where the device computes it natively, else fp32);
+        what ran is ``info["precision"]``, and why ``info["precision_reason"]``.
+    memory_format : {"auto", "channels_last", "contiguous"}, optional
+        The generator's layout (see :func:`~ganprior.optimize_latents`).
     latent_shape : int or tuple, optional
         For a bare module ``G``.
     progress : bool
         Show a progress bar.
+    **deprecated
+        The old names ``num_samples`` (now ``restarts``) and ``step`` (now ``lr``): they work, with a
+        FutureWarning the first time each is used.
 
     Returns
     -------
@@ -239,7 +254,7 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=N
     TypeError, ValueError
         On bad input, before any work (``levels > steps`` included).
     FloatingPointError
-        If a chain diverges (lower ``step``; the default step is bounded at every level by the curvature
+        If a chain diverges (lower ``lr``; the default step is bounded at every level by the curvature
         estimate of :class:`PosteriorObjective`, so this needs a generator far from linear).
 
     Notes
@@ -248,39 +263,58 @@ def sample_posterior(y, A, G, noise_std, num_samples=16, *, steps=1000, levels=N
     posterior of a Gaussian latent under Gaussian measurement noise.  The per-pixel standard
     deviation of the samples is the uncertainty of the reconstruction *under the prior*; it is
     small where every image the prior can make agrees, whatever the truth.
+
+    The engine settings left unset come from the row ``"posterior"`` of
+    :data:`~ganprior.solvers.settings.DEFAULTS` (:func:`~ganprior.solvers.settings.resolve`);
+    ``info["settings"]`` and ``info["source"]`` report them as :func:`~ganprior.recover` does.
     """
     owner = "sample_posterior"
+    given = {"restarts": restarts, "steps": steps, "lr": lr, "chunk_size": chunk_size, "precision": precision,
+             "memory_format": memory_format}
+    spelled = {new: new for new in _RENAMED.values()}  # the messages name an argument as the caller spelled it
+    for new, value in renamed_arguments(owner, deprecated, _RENAMED).items():
+        spelled[new] = next(old for old, v in _RENAMED.items() if v == new)
+        if given[new] is not None:
+            raise TypeError(f"{owner}() got '{new}' and its old name '{spelled[new]}'; give '{new}' only.")
+        given[new] = value
     check_measurements(y, "y", owner)
-    num_samples = check_int(num_samples, "num_samples", minimum=2, owner=owner)
-    steps = check_int(steps, "steps", minimum=1, owner=owner)
+    if given["restarts"] is not None:
+        check_int(given["restarts"], spelled["restarts"], minimum=2, owner=owner)
+    if given["lr"] is not None:
+        check_float(given["lr"], spelled["lr"], minimum=0.0, strict=True, owner=owner)
+    config, _, source = resolve("posterior", given, owner=owner)
+    steps = config.steps
     if levels is not None and check_int(levels, "levels", minimum=1, owner=owner) > steps:
         raise ValueError(f"The 'levels' parameter of {owner} must be <= steps = {steps} (each annealing level takes "
                          f"at least one step, and the last is the posterior's, at noise_std). Got {levels} instead: "
                          f"pass levels={steps} or fewer, or more steps.")
-    if precision not in PRECISIONS:
-        raise ValueError(f"The 'precision' parameter of {owner} must be one of {sorted(PRECISIONS)}. "
-                         f"Got {precision!r} instead.")
     if not isinstance(progress, bool):
         raise TypeError(f"The 'progress' parameter of {owner} must be a bool. Got {describe(progress)} instead.")
     from .recovery import latent_inputs
 
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner)
-    objective = PosteriorObjective(y_t, op, G, noise_std, sigma_init=sigma_init, levels=levels, step=step)
+    # the step is the objective's (it anneals it); the engine multiplies it by its lr, 1
+    objective = PosteriorObjective(y_t, op, G, noise_std, sigma_init=sigma_init, levels=levels, step=config.lr)
     objective.owner = owner
     try:
-        res = optimize_latents(objective, G, y_t.shape[0], restarts=num_samples, steps=steps, optimizer="langevin",
-                               lr=1.0, seed=seed, reduce=Samples(burn_in=steps), chunk_size=chunk_size,
-                               precision=precision, progress=progress)
-    except FloatingPointError as err:  # the engine's advice names its own 'lr'; this function's knob is 'step'
-        given = "" if step is None else " given"
-        raise FloatingPointError(f"{owner}: a chain produced a non-finite loss (it diverged); lower 'step' (the"
+        res = optimize_latents(objective, G, y_t.shape[0], **config.replace(lr=1.0).settings(), seed=seed,
+                               reduce=Samples(burn_in=steps), progress=progress)
+    except FloatingPointError as err:  # the engine's advice is about its own lr, 1 here
+        given = "" if config.lr is None else " given"
+        raise FloatingPointError(f"{owner}: a chain produced a non-finite loss (it diverged); lower "
+                                 f"'{spelled['lr']}' (the"
                                  f"{given} Langevin step at the last level, {objective.step:.3g}) or check y, A and "
                                  "noise_std.") from err
-    samples = res.samples  # (P, num_samples, *image_shape): the last iterate of every chain
+    samples = res.samples  # (P, restarts, *image_shape): the last iterate of every chain
     squeeze = y.ndim == 1
-    info = {"noise_std": objective.noise_std, "num_samples": num_samples, "steps": steps,
-            "levels": objective.levels_for(steps),
-            "sigma_init": objective.sigma_init, "step": objective.step, **res.info}
+    settings = {**config.settings(ENGINE_KEYS), "lr": objective.step}
+    if config.lr is None:
+        source["lr"] = "default (0.2 / L at noise_std: PosteriorObjective)"
+    source = {k: v for k, v in source.items() if k in ENGINE_KEYS}
+    report_precision(settings, source, res.info)
+    info = {"noise_std": objective.noise_std, "restarts": config.restarts, "steps": steps,
+            "levels": objective.levels_for(steps), "sigma_init": objective.sigma_init, "lr": objective.step,
+            **res.info, "settings": settings, "source": source}
     std = samples.std(dim=1)
     return PosteriorResult(samples=to_caller(samples, y, squeeze), mean=to_caller(samples.mean(dim=1), y, squeeze),
                            std=to_caller(std, y, squeeze), wall_time=res.wall_time, info=info)
