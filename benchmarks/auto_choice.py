@@ -53,15 +53,14 @@ from ganprior.solvers.selection import auto_candidates, choose_candidates, holdo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, mean_ci, write_csv  # noqa: E402
-from error_vs_measurements import (  # noqa: E402  (the benchmark's problems and validated candidates)
-    BEYOND_FIXED,
-    PRESETS,
-    auto_candidate_methods,
-    chosen_prior,
-    load_selection,
-    measure,
-    solve_options,
-)
+from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
+from ganprior.benchmark import load_selection, measure  # noqa: E402
+from ganprior.benchmark.protocol import auto_candidate_methods  # noqa: E402
+from ganprior.benchmark.search import solve_options  # noqa: E402
+from ganprior.benchmark.store import chosen_prior  # noqa: E402
+
+PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
+BEYOND_FIXED = {name: p.beyond_fixed for name, p in PROTOCOLS.items()}
 
 RULES = ("per-problem", "shared", "adaptive")
 

@@ -24,7 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-import error_vs_measurements as bench  # the benchmark's protocol: presets, validation images, operators
+from ganprior.benchmark import protocol as bench  # the benchmark's protocol: validation images, operators
+from ganprior.benchmark.search import run_method
 import numpy as np
 import torch
 from _common import live_generator
@@ -58,7 +59,7 @@ def main(argv=None):
         if m < 1:
             parser.error(f"--m: every number of measurements must be >= 1, got {m}")
     torch.set_num_threads(args.threads)
-    cfg = dict(bench.PRESETS[args.dataset], chunk=None, schedule="cosine")
+    cfg = dict(bench.preset(args.dataset), chunk=None, schedule="cosine")
     x_val, _ = bench.validation_images(args.dataset, args.n_val, args.data_root or bench.default_data_root())
     shape = tuple(x_val.shape[1:])
     models = [(name, weights, G) for name in args.priors for weights, G in candidates(name)]
@@ -68,7 +69,7 @@ def main(argv=None):
         A, y = bench.measure(x_val, m, cfg["noise"], seed=1)  # the benchmark's validation problems
         for name, weights, G in models:
             for lam in args.lams:
-                x_hat = bench.run_method("csgm", y, A, G, cfg, lam, "bf16", shape)
+                x_hat = run_method("csgm", y, A, G, cfg, lam, "bf16", shape)
                 err = float(np.mean([float(e) for e in ganprior.metrics.mse(x_hat, x_val)]))
                 rows.append(dict(prior=name, weights=weights, latent_dim=int(np.prod(G.latent_shape)), m=m,
                                  lam=lam, val_mse=err))

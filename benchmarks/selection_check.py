@@ -38,7 +38,9 @@ from ganprior.solvers.selection import CV_GRIDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, write_csv  # noqa: E402
-from error_vs_measurements import PRESETS, measure  # noqa: E402  (the benchmark's own operator and noise)
+from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
+PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
+from ganprior.benchmark import measure  # noqa: E402
 
 
 def main(argv=None):

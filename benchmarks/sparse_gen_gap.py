@@ -51,7 +51,10 @@ from ganprior.solvers.lasso import solve_sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, mean_ci, write_csv  # noqa: E402
-from error_vs_measurements import BEYOND_FIXED, PRESETS, default_data_root, measure, validation_images  # noqa: E402
+from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
+PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
+BEYOND_FIXED = {name: p.beyond_fixed for name, p in PROTOCOLS.items()}
+from ganprior.benchmark import default_data_root, measure, validation_images  # noqa: E402
 
 FIELDS = ["dataset", "m", "n_images", "variant", "alpha", "lam", "steps", "mse", "mse_ci95", "diff_vs_lasso",
           "diff_ci95", "seconds"]

@@ -28,7 +28,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from error_vs_measurements import BEYOND_FIXED, PRESETS, default_data_root, measure, validation_images  # noqa: E402
+from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
+PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
+BEYOND_FIXED = {name: p.beyond_fixed for name, p in PROTOCOLS.items()}
+from ganprior.benchmark import default_data_root, measure, validation_images  # noqa: E402
 
 import ganprior  # noqa: E402
 

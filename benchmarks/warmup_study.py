@@ -37,15 +37,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import mean_ci  # noqa: E402
-from error_vs_measurements import (  # noqa: E402
-    PRESETS,
-    chosen_prior,
-    default_data_root,
-    load_selection,
-    measure,
-    solve_options,
-    validation_images,
-)
+from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
+PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
+from ganprior.benchmark.store import chosen_prior  # noqa: E402
+from ganprior.benchmark import default_data_root, load_selection, measure, validation_images  # noqa: E402
+from ganprior.benchmark.search import solve_options  # noqa: E402
 
 import ganprior  # noqa: E402
 
