@@ -59,11 +59,14 @@ class CSGMObjective(LatentObjective):
         return fit, fit + self.lam * z.pow(2).flatten(1).sum(dim=-1)
 
 
+#: Candidate values of ``lam`` for ``"cv"`` / ``"discrepancy"`` (every method with CSGM's latent penalty).
+LAM_GRID = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
 register_method(
     "csgm", lambda y, A, G, lam=0.0: CSGMObjective(y, A, lam), kind="latent",
     summary="minimise ||y - A G(z)||^2 + lam ||z||^2 over the latent z, keep the restart with the lowest "
             "measurement error",
-    hyperparameters={"lam": 0.0}, reference="Bora et al., ICML 2017",
+    reference="Bora et al., ICML 2017", cv_grids={"lam": LAM_GRID}, auto=True,
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .._validation import check_float, check_int
-from .csgm import CSGMObjective, check_warmup
+from .csgm import LAM_GRID, CSGMObjective, check_warmup
 from .objective import normal_state
 from .registry import register_method
 from .sparse_gen import _named, _second_stage_start
@@ -162,12 +162,18 @@ class ILOObjective(CSGMObjective):
             h.clamp_(min=0.0)
 
 
+def _build(y, A, G, lam: float = 0.0, cut: int | None = None, radius: float = 1.0,
+           warmup: int | float | None = None):
+    """The ``"ilo"`` entry's objective; its keyword arguments are the method's hyperparameters."""
+    return _named(ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), "recover(method='ilo')")
+
+
 register_method(
-    "ilo", lambda y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None:
-    _named(ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), "recover(method='ilo')"),
-    kind="latent",
+    "ilo", _build, kind="latent",
     summary="CSGM on z, then the activation h of an intermediate layer within a box of the given radius "
             "around the range of the layers below",
-    hyperparameters={"lam": 0.0, "cut": None, "radius": 1.0, "warmup": None},
     reference="Daras, Dean, Jalal, Dimakis, ICML 2021", contract={"radius": 0.0},
+    # radius 0 is CSGM: a smaller radius regularises more
+    cv_grids={"lam": LAM_GRID, "radius": (0.0, 0.1, 0.3, 1.0, 3.0)}, regularisation={"radius": -1},
+    auto=True, needs_split=True,
 )

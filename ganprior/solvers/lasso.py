@@ -431,26 +431,28 @@ def select_alpha(x_val, A, basis="pixel", alphas=(1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 
 
 def _register():
     from .registry import register_method
+    from .sparse_gen import ALPHA_GRID
 
     for name, basis, summary in (
         ("lasso", "pixel", "Lasso in the pixel basis (scikit-learn), clipped to data_range"),
         ("lasso-dct", "dct", "Lasso on the orthonormal 2-D DCT coefficients of every channel"),
         ("lasso-wavelet", "wavelet", "Lasso on orthonormal Haar wavelet coefficients (maximum level)"),
     ):
-        def build(y, A, alpha=None, image_shape=None, data_range=(0.0, 1.0), _basis=basis):
+        def build(y, A, alpha: float | None = None, image_shape: tuple | None = None,
+                  data_range: tuple[float, float] | None = (0.0, 1.0), _basis=basis):
             return solve_sparse(y, A, basis=_basis, alpha=alpha, image_shape=image_shape, data_range=data_range)
 
         register_method(name, build, kind="sparse", summary=summary, reference="Bora et al., ICML 2017 (baseline)",
-                        hyperparameters={"alpha": None, "image_shape": None, "data_range": (0.0, 1.0)},
-                        contract={"alpha": 1e-6, "full_measurements": True})
+                        contract={"alpha": 1e-6, "full_measurements": True}, cv_grids={"alpha": ALPHA_GRID},
+                        auto=True)
 
-    def build_omp(y, A, n_nonzero_coefs=None, image_shape=None, data_range=(0.0, 1.0)):
+    def build_omp(y, A, n_nonzero_coefs: int | None = None, image_shape: tuple | None = None,
+                  data_range: tuple[float, float] | None = (0.0, 1.0)):
         return solve_sparse(y, A, basis="pixel", solver="omp", n_nonzero_coefs=n_nonzero_coefs,
                             image_shape=image_shape, data_range=data_range)
 
     register_method("omp", build_omp, kind="sparse", summary="orthogonal matching pursuit in the pixel basis",
                     reference="Bora et al., ICML 2017 (baseline)",
-                    hyperparameters={"n_nonzero_coefs": None, "image_shape": None, "data_range": (0.0, 1.0)},
                     contract={"full_measurements": True, "n_nonzero_coefs": 36})
 
 

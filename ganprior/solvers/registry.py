@@ -17,17 +17,33 @@ Two kinds of method exist:
     ``build(y, A, **hyperparameters)`` solves directly (``y`` a float64
     ``(P, m)`` NumPy array, ``A`` an operator on the CPU) and returns the images
     as a NumPy array ``(P, *image_shape)``; no generator is used.
+
+An entry states each fact about its method once:
+
+- the hyperparameters and their defaults are the factory's own keyword arguments after ``(y, A, G)`` (or
+  ``(y, A)``), read from its signature (:attr:`Method.hyperparameters` is that view; a parameter whose name
+  starts with ``_`` is private to the factory);
+- their types, for the command line, come from the signature's annotations, else from the default's type, else
+  from ``types=`` (``ganprior recover --method ilo --radius 0.3 --cut 6``: every hyperparameter is a flag);
+- the values ``"cv"`` / ``"discrepancy"`` may choose from (:attr:`Method.cv_grids`) and which way each
+  regularises (:attr:`Method.regularisation`);
+- whether ``method="auto"`` compares it (:attr:`Method.auto`) and whether it needs a generator that splits
+  into layers (:attr:`Method.needs_split`).
 """
 
 from __future__ import annotations
 
+import inspect
+import numbers
+import types as _types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .._validation import check_choice, describe
 
-__all__ = ["Method", "register_method", "get_method", "method_names", "methods_table", "KINDS", "RESERVED_NAMES",
-           "RESERVED_ARGUMENTS"]
+__all__ = ["Method", "register_method", "unregister_method", "get_method", "method_names", "auto_methods",
+           "methods_table", "KINDS", "RESERVED_NAMES", "RESERVED_ARGUMENTS"]
 
 KINDS = ("latent", "sparse")
 #: Words ``recover`` reads itself, so never a method's name: ``method="auto"``, and the rules an argument may be set to.
@@ -56,19 +72,35 @@ class Method:
         One line for the docs' methods table and ``--help``.
     hyperparameters : dict
         Name -> default of every method-specific argument ``recover``
-        accepts for this method (e.g. ``{"lam": 0.0}``).
+        accepts for this method (e.g. ``{"lam": 0.0}``): the keyword arguments of ``build``, read from its
+        signature.
     reference : str
         The paper the method follows.
     engine : dict
         Engine settings the method needs (e.g. ``{"select": "total"}``),
         applied unless the caller sets them.
+    contract : dict
+        Settings the contract tests use for this method (e.g. a smaller
+        ``alpha`` or more measurements); never read by the library itself.
     fixed : tuple of str
         Engine settings the method runs only with its own value (that of
         ``engine``, or none where ``engine`` has none: the setting is unused);
         ``recover`` refuses another (e.g. a sampler's ``optimizer``).
-    contract : dict
-        Settings the contract tests use for this method (e.g. a smaller
-        ``alpha`` or more measurements); never read by the library itself.
+    cv_grids : dict
+        Hyperparameter -> the candidate values ``"cv"`` / ``"discrepancy"`` choose from (e.g.
+        ``{"lam": (0.0, 0.01, ...)}``); a hyperparameter without a grid cannot be chosen from the measurements.
+    regularisation : dict
+        Which way each hyperparameter of ``cv_grids`` regularises: ``+1`` where a larger value is more
+        regularisation (a penalty's weight), ``-1`` where a smaller one is (ILO's ``radius``).  The discrepancy
+        principle takes the most regularising value whose fit is within the noise.
+    auto : bool
+        Whether ``method="auto"`` compares this method (with its defaults) when no candidates are given.
+    needs_split : bool
+        Whether the method needs a generator that splits into layers (:meth:`~ganprior.Generator.split`).
+    types : dict
+        Hyperparameter -> its type for the command line: ``int``, ``float``, ``str``, ``bool``, a tuple of
+        types (any of them, tried in order), a tuple of values (the choices), or ``tuple[float, float]`` (a
+        fixed number of values); ``None`` where nothing says (a ``None`` default without annotation: no flag).
     """
 
     name: str
@@ -80,10 +112,103 @@ class Method:
     engine: dict = field(default_factory=dict)
     contract: dict = field(default_factory=dict)
     fixed: tuple = ()
+    cv_grids: dict = field(default_factory=dict)
+    regularisation: dict = field(default_factory=dict)
+    auto: bool = False
+    needs_split: bool = False
+    types: dict = field(default_factory=dict)
+
+    def can_run(self, G) -> bool:
+        """Whether the method can run with the prior ``G``.
+
+        Parameters
+        ----------
+        G : Generator or None
+            The prior.
+
+        Returns
+        -------
+        bool
+            A sparse baseline always can; a latent method needs ``G``, and one with :attr:`needs_split` a ``G``
+            that splits into layers.
+        """
+        if self.kind == "sparse":
+            return True
+        if G is None:
+            return False
+        if not self.needs_split:
+            return True
+        try:
+            G.split(1)
+        except (TypeError, ValueError):
+            return False
+        return True
 
 
-def register_method(name: str, build: Callable, *, kind: str = "latent", summary: str, hyperparameters=None,
-                    reference: str = "", engine=None, contract=None, replace: bool = False, fixed=()) -> Method:
+_SCALARS = (int, float, str, bool)
+
+
+def _normalise_type(t):
+    """A type for the command line (see :attr:`Method.types`) from an annotation or a ``types=`` entry, or None."""
+    origin = typing.get_origin(t)
+    if origin is typing.Literal:
+        return tuple(typing.get_args(t))
+    if origin in (typing.Union, _types.UnionType):
+        args = [a for a in typing.get_args(t) if a is not type(None)]
+        return _normalise_type(args[0]) if len(args) == 1 else (
+            tuple(args) if all(a in _SCALARS for a in args) else None)
+    if origin is tuple:
+        args = typing.get_args(t)
+        return t if args and Ellipsis not in args and all(a in _SCALARS for a in args) else None
+    if t in _SCALARS:
+        return t
+    if isinstance(t, tuple) and t:
+        return t if all(a in _SCALARS for a in t) or not any(isinstance(a, type) for a in t) else None
+    return None
+
+
+def _default_type(default):
+    """The command-line type a default value implies (None for ``None`` or a value of another kind)."""
+    if isinstance(default, _SCALARS):
+        return type(default)
+    if isinstance(default, tuple) and default and all(type(v) in _SCALARS for v in default):
+        return tuple[tuple(type(v) for v in default)]
+    return None
+
+
+def _signature(build, kind):
+    """``{name: (default, annotation)}`` of the factory's own keyword arguments, or None if it takes ``**kwargs``."""
+    try:
+        sig = inspect.signature(build, eval_str=True)
+    except (NameError, TypeError, SyntaxError, AttributeError):  # an annotation that does not evaluate: unused
+        sig = inspect.signature(build)
+    params = list(sig.parameters.values())
+    lead = 3 if kind == "latent" else 2
+    given = "(y, A, G, ...)" if kind == "latent" else "(y, A, ...)"
+    positional = [p for p in params[:lead]
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    if len(positional) < lead and not any(p.kind == p.VAR_POSITIONAL for p in positional):
+        raise TypeError(f"The 'build' parameter of register_method must take {given} for kind={kind!r}. "
+                        f"Got a callable with signature {sig} instead.")
+    own, open_ended = {}, False
+    for p in params[lead:]:
+        if p.kind == p.VAR_KEYWORD:
+            open_ended = True
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name.startswith("_"):
+            continue
+        if p.default is p.empty:
+            raise ValueError(f"The 'build' parameter of register_method takes hyperparameter {p.name!r} without a "
+                             f"default; every hyperparameter needs one (recover passes only those the caller sets). "
+                             f"Got the signature {sig}.")
+        annotation = None if p.annotation is p.empty or isinstance(p.annotation, str) else p.annotation
+        own[p.name] = (p.default, annotation)
+    return None if open_ended and not own else own
+
+
+def register_method(name: str, build: Callable, *, kind: str = "latent", summary: str, reference: str = "",
+                    engine=None, contract=None, cv_grids=None, regularisation=None, auto: bool = False,
+                    needs_split: bool = False, types=None, replace: bool = False, fixed=(),
+                    hyperparameters=None) -> Method:
     """Register a recovery method under ``name``.
 
     Parameters
@@ -92,23 +217,37 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
         Lower-case name, e.g. ``"csgm-tv"``.
     build : callable
         For ``kind="latent"``: ``build(y, A, G, **hp) -> LatentObjective``;
-        for ``kind="sparse"``: ``build(y, A, **hp) -> numpy.ndarray``.
+        for ``kind="sparse"``: ``build(y, A, **hp) -> numpy.ndarray``.  Its keyword arguments after those, each
+        with a default, are the method's hyperparameters (a name starting with ``_`` excepted).
     kind : {"latent", "sparse"}
         See :data:`KINDS`.
     summary : str
         One line for the docs and the CLI.
-    hyperparameters : dict, optional
-        Name -> default of the method's own arguments.
     reference : str
         The paper.
     engine : dict, optional
         Engine settings the method needs unless the caller sets them.
     contract : dict, optional
         Settings for the contract tests.
+    cv_grids : dict, optional
+        Hyperparameter -> candidate values for ``"cv"`` / ``"discrepancy"`` (see :attr:`Method.cv_grids`).
+    regularisation : dict, optional
+        Hyperparameter of ``cv_grids`` -> ``-1`` where a smaller value regularises more (default ``+1``: a
+        larger one).
+    auto : bool
+        Compared by ``method="auto"`` (default False).
+    needs_split : bool
+        The method needs a generator that splits into layers (default False).
+    types : dict, optional
+        Hyperparameter -> command-line type, where neither the signature's annotation nor the default says
+        (a ``None`` default): ``int``, ``float``, ``str``, ``bool``, a tuple of them, or a tuple of choices.
     replace : bool
         Allow replacing an existing entry (default: a name is registered once).
     fixed : sequence of str
         Engine settings the caller may not change (see :class:`Method`).
+    hyperparameters : dict, optional
+        Name -> default, only for a factory that takes ``**kwargs`` (its signature cannot say); otherwise read
+        from the signature, and a dict given must agree with it.
 
     Returns
     -------
@@ -118,16 +257,20 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     Raises
     ------
     ValueError
-        If ``name`` is taken (and ``replace`` is False) or one of :data:`RESERVED_NAMES`, ``kind`` is unknown, or
-        a hyperparameter is named like one of ``recover``'s own arguments (:data:`RESERVED_ARGUMENTS`).
+        If ``name`` is taken (and ``replace`` is False) or one of :data:`RESERVED_NAMES`, ``kind`` is unknown,
+        a hyperparameter is named like one of ``recover``'s own arguments (:data:`RESERVED_ARGUMENTS`) or has
+        no default, ``hyperparameters`` disagrees with the signature, or ``cv_grids``, ``regularisation`` or
+        ``types`` name something that is not a hyperparameter or hold values of the wrong kind.
     TypeError
-        If ``build`` is not callable.
+        If ``build`` is not callable or does not take ``(y, A, G)`` / ``(y, A)`` first.
 
     Examples
     --------
     >>> import ganprior
     >>> "csgm" in ganprior.method_names()
     True
+    >>> ganprior.get_method("ilo").hyperparameters
+    {'lam': 0.0, 'cut': None, 'radius': 1.0, 'warmup': None}
     """
     if not isinstance(name, str) or not name or name != name.strip().lower():
         raise ValueError(f"The 'name' parameter of register_method must be a non-empty lower-case string. "
@@ -143,18 +286,89 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
         raise ValueError(f"The 'hyperparameters' parameter of register_method names hyperparameter {taken[0]!r}, "
                          f"which is recover's own argument (it would never reach the method): rename it. "
                          f"Reserved: {sorted(RESERVED_ARGUMENTS)}.")
+    own = _signature(build, kind)
+    taken = sorted(set(own or {}) & set(RESERVED_ARGUMENTS))
+    if taken:
+        raise ValueError(f"The 'build' parameter of register_method takes hyperparameter {taken[0]!r}, which is "
+                         f"recover's own argument (it would never reach the method): rename it. "
+                         f"Reserved: {sorted(RESERVED_ARGUMENTS)}.")
+    if own is None:  # build(y, A, G, **kwargs): only the caller's dict can say
+        own = {k: (v, None) for k, v in dict(hyperparameters or {}).items()}
+    elif hyperparameters is not None and dict(hyperparameters) != {k: v for k, (v, _) in own.items()}:
+        raise ValueError(f"The 'hyperparameters' parameter of register_method must agree with the signature of "
+                         f"'build' (leave it out: it is read from there). Got {dict(hyperparameters)!r}; the "
+                         f"signature says {({k: v for k, (v, _) in own.items()})!r}.")
     from .settings import ENGINE_KEYS
 
     fixed = tuple(fixed)
     unknown = sorted(set(fixed) - set(ENGINE_KEYS))
     if unknown:
         raise ValueError(f"The 'fixed' parameter of register_method names engine settings; {unknown} are not.")
+    grids = _check_grids(cv_grids, own)
+    directions = dict(regularisation or {})
+    unknown = sorted(set(directions) - set(grids))
+    if unknown or any(v not in (1, -1) or isinstance(v, bool) for v in directions.values()):
+        raise ValueError(f"The 'regularisation' parameter of register_method maps hyperparameters of 'cv_grids' "
+                         f"({sorted(grids)}) to +1 or -1. Got {directions!r} instead.")
+    overrides = dict(types or {})
+    unknown = sorted(set(overrides) - set(own))
+    bad = [k for k, t in overrides.items() if _normalise_type(t) is None]
+    if unknown or bad:
+        raise ValueError(f"The 'types' parameter of register_method maps hyperparameters ({sorted(own)}) to int, "
+                         f"float, str, bool, a tuple of them or a tuple of choices. Got {overrides!r} instead.")
+    for flag_name, flag in (("auto", auto), ("needs_split", needs_split)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"The '{flag_name}' parameter of register_method must be a bool. "
+                            f"Got {describe(flag)} instead.")
+    if needs_split and kind != "latent":
+        raise ValueError("The 'needs_split' parameter of register_method is for latent methods (a sparse baseline "
+                         f"uses no generator). Got needs_split=True with kind={kind!r}.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"A method named {name!r} is already registered; pass replace=True to replace it.")
-    entry = Method(name=name, kind=kind, build=build, summary=summary, hyperparameters=dict(hyperparameters or {}),
-                   reference=reference, engine=dict(engine or {}), contract=dict(contract or {}), fixed=fixed)
+    entry = Method(name=name, kind=kind, build=build, summary=summary,
+                   hyperparameters={k: v for k, (v, _) in own.items()}, reference=reference,
+                   engine=dict(engine or {}), contract=dict(contract or {}), fixed=fixed, cv_grids=grids,
+                   regularisation={k: directions.get(k, 1) for k in grids}, auto=auto, needs_split=needs_split,
+                   types={k: _normalise_type(overrides[k]) if k in overrides
+                          else (_normalise_type(a) if a is not None else None) or _default_type(v)
+                          for k, (v, a) in own.items()})
     _REGISTRY[name] = entry
     return entry
+
+
+def unregister_method(name: str) -> Method:
+    """Remove the method ``name`` from the registry (e.g. one a test registered).
+
+    Parameters
+    ----------
+    name : str
+        A registered name.
+
+    Returns
+    -------
+    Method
+        The entry removed.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+    """
+    get_method(name)
+    return _REGISTRY.pop(name)
+
+
+def _check_grids(cv_grids, own):
+    """``cv_grids`` as ``{name: tuple of numbers}``, each name a hyperparameter, each grid non-empty."""
+    grids = {}
+    for key, grid in dict(cv_grids or {}).items():
+        values = tuple(grid) if isinstance(grid, (list, tuple)) else ()
+        if key not in own or not values or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                   for v in values):
+            raise ValueError(f"The 'cv_grids' parameter of register_method maps hyperparameters ({sorted(own)}) "
+                             f"to non-empty tuples of numbers. Got {key!r}: {grid!r} instead.")
+        grids[key] = values
+    return grids
 
 
 def get_method(name: str) -> Method:
@@ -193,6 +407,17 @@ def method_names(kind: str | None = None) -> list[str]:
     if kind is not None:
         check_choice(kind, "kind", KINDS, owner="method_names")
     return sorted(n for n, m in _REGISTRY.items() if kind is None or m.kind == kind)
+
+
+def auto_methods() -> list[str]:
+    """The methods ``method="auto"`` compares when no candidates are given (:attr:`Method.auto`), in the order
+    they were registered (the order of the candidates).
+
+    Returns
+    -------
+    list of str
+    """
+    return [n for n, m in _REGISTRY.items() if m.auto]
 
 
 def methods_table() -> str:

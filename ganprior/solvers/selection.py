@@ -13,7 +13,11 @@ the candidates clearly behind the best -- by a one-sided paired t-test over the 
 :data:`HALVING_LEVEL` -- are dropped and not solved again (successive halving, :func:`halving_drops`).
 ``lam="discrepancy"``
 with ``noise_std`` instead picks the most regularising value whose fit stays within the noise level (the largest
-weight ``lam``, ``alpha`` or ``tv``; the smallest ``radius``: :data:`REGULARISATION`).
+weight ``lam``, ``alpha`` or ``tv``; the smallest ``radius``: :attr:`Method.regularisation
+<ganprior.solvers.registry.Method.regularisation>`).  The candidate values of an argument, which way it
+regularises, and which methods ``"auto"`` compares are entries of the method registry
+(:attr:`~ganprior.solvers.registry.Method.cv_grids`, :attr:`~ganprior.solvers.registry.Method.auto`);
+:data:`CV_GRIDS`, :data:`REGULARISATION` and :data:`AUTO_METHODS` are read-only views of it.
 
 Cross-validation (Ward, IEEE T-IT 2009): with held-out rows :math:`a_i \sim \mathcal{N}(0, I/m)`
 independent of :math:`\hat x`, the held-out mean squared residual
@@ -27,28 +31,73 @@ about :math:`(m - k)\sigma^2`, and the noise's own :math:`\|\eta\|^2` scatters b
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import torch
 
 from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
 from .holdout import _held_count, _torch, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
-from .registry import get_method
+from .registry import auto_methods, get_method, method_names
 from .settings import prior_recipe, resolve_settings
 
 __all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates",
            "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover"]
 
-#: Candidate values per argument name for ``"cv"`` / ``"discrepancy"`` (the sparse baselines' ``alpha`` spans
-#: the paper's 1e-5 (wavelets) to 1).
-CV_GRIDS = {"lam": (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0), "alpha": (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0),
-            "radius": (0.0, 0.1, 0.3, 1.0, 3.0), "tv": (0.0, 1e-3, 1e-2, 1e-1)}
-#: Candidates of ``method="auto"``: the latent methods need G, the baselines do not.
-AUTO_METHODS = ("csgm", "sparse-gen", "ilo", "lasso", "lasso-dct", "lasso-wavelet")
+
+
+class _ArgumentView(Mapping):
+    """A read-only ``{argument: value}`` view of one field of the registered methods (the first method, by name,
+    that has the argument gives its value); it follows the registry as methods are added."""
+
+    def __init__(self, attribute):
+        self._attribute = attribute
+
+    def _merged(self):
+        out = {}
+        for name in method_names():
+            for key, value in getattr(get_method(name), self._attribute).items():
+                out.setdefault(key, value)
+        return out
+
+    def __getitem__(self, key):
+        return self._merged()[key]
+
+    def __iter__(self):
+        return iter(self._merged())
+
+    def __len__(self):
+        return len(self._merged())
+
+    def __repr__(self):
+        return repr(self._merged())
+
+
+class _AutoView(Sequence):
+    """A read-only view of :func:`~ganprior.solvers.registry.auto_methods`, as a tuple."""
+
+    def __getitem__(self, index):
+        return tuple(auto_methods())[index]
+
+    def __len__(self):
+        return len(auto_methods())
+
+    def __repr__(self):
+        return repr(tuple(auto_methods()))
+
+
+#: Candidate values per argument name for ``"cv"`` / ``"discrepancy"``: a read-only view of the registered
+#: methods' :attr:`~ganprior.solvers.registry.Method.cv_grids` (where a method states its own grids).
+CV_GRIDS = _ArgumentView("cv_grids")
+#: Candidates of ``method="auto"`` (the latent methods need G, the baselines do not): a read-only view of the
+#: methods registered with ``auto=True``, in the order they were registered.
+AUTO_METHODS = _AutoView()
 #: Which way each argument of :data:`CV_GRIDS` regularises: +1 where a larger value is more regularisation (a
 #: penalty's weight), -1 where a smaller one is (ILO's ``radius``, the box around the range: 0 is CSGM).  The
-#: discrepancy principle takes the most regularising value whose fit is within the noise.
-REGULARISATION = {"lam": 1, "alpha": 1, "radius": -1, "tv": 1}
+#: discrepancy principle takes the most regularising value whose fit is within the noise.  A read-only view of
+#: the registered methods' :attr:`~ganprior.solvers.registry.Method.regularisation`.
+REGULARISATION = _ArgumentView("regularisation")
 RULES = ("cv", "discrepancy")
 #: How a choice is made across the problems of a batch.
 CHOICES = ("per-problem", "shared", "adaptive")
@@ -65,8 +114,9 @@ def auto_candidates(candidates, G, image_shape=None):
     Parameters
     ----------
     candidates : None, sequence or mapping
-        ``None``: every method of :data:`AUTO_METHODS` that can run (the latent ones only with ``G``, ILO
-        only with a generator that splits, those in a DCT or wavelet basis only for images), each with its
+        ``None``: every method registered with ``auto=True`` (:data:`AUTO_METHODS`) that can run (the latent
+        ones only with ``G``, those with ``needs_split`` such as ILO only with a generator that splits, those in
+        a DCT or wavelet basis only for images), each with its
         defaults (a bundled prior's recipe supplies ``lam`` per ``m``, and Sparse-Gen's / ILO's arguments where it
         lists them).  A mapping
         ``{name: options}``, or a sequence whose items are a name or a ``(name, options)`` pair (the same
@@ -98,7 +148,7 @@ def auto_candidates(candidates, G, image_shape=None):
     owner = "recover"
     if candidates is None:
         shape = tuple(G.image_shape) if G is not None else image_shape
-        names = [n for n in AUTO_METHODS if (G is not None or get_method(n).kind == "sparse") and _usable(n, G)
+        names = [n for n in auto_methods() if get_method(n).can_run(G)
                  and (shape is None or _basis(n, {}) == "pixel" or len(shape) >= 2)]  # DCT / wavelets need images
         items = [(n, {}) for n in names]
     else:
@@ -156,7 +206,7 @@ def auto_candidates(candidates, G, image_shape=None):
         elif G is None and own is None:
             raise ValueError(f"Candidate {name!r} of {owner} is a latent method and needs 'G' (recover's, or its "
                              "own in its options); without a prior only the sparse baselines can be candidates.")
-        elif candidates is not None and not _usable(name, own or G):
+        elif candidates is not None and not entry.can_run(own or G):
             (own or G).split(1)  # raise the splitting error itself
         if own is not None:
             opts["G"] = own
@@ -451,7 +501,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     choice : {"per-problem", "shared", "adaptive"}
         Choose per problem (default), or one candidate for the whole batch: the one with the lowest
         held-out error summed over the problems (``"cv"``), or the most regularising value
-        (:data:`REGULARISATION`) whose summed fit stays within :math:`\tau P m \sigma^2`
+        (the method's :attr:`~ganprior.solvers.registry.Method.regularisation`) whose summed fit stays within :math:`\tau P m \sigma^2`
         (``"discrepancy"``).  Shared pools the held-out rows of
         all problems, :math:`P r` instead of :math:`r`: far less noisy at small :math:`m`, right when
         the problems are alike (one operator, one noise level, images of one kind).  ``"adaptive"``
@@ -498,10 +548,11 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
             raise ValueError(f"recover chooses one argument at a time from the measurements; got {sorted(chosen)} "
                              "set to 'cv' / 'discrepancy'. Fix the others to values.")
         (what, rule), = chosen.items()
-        if what not in CV_GRIDS:
-            raise ValueError(f"recover has no candidate grid for {what!r}; choosing it from the measurements "
-                             f"works for {sorted(CV_GRIDS)}.")
-        grid = CV_GRIDS[what]
+        entry = get_method(method)
+        if what not in entry.cv_grids:
+            raise ValueError(f"recover has no candidate grid for {what!r} with method={method!r}; choosing it from "
+                             f"the measurements works for {sorted(entry.cv_grids) or 'none of its arguments'}.")
+        grid = entry.cv_grids[what]
         if rule == "discrepancy":
             if noise_std is None:
                 raise ValueError(f"{what}='discrepancy' needs 'noise_std' (the per-measurement noise standard "
@@ -543,7 +594,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
             ok = scores <= tau * P * m * noise_std ** 2
         else:
             ok = scores <= tau * m * noise_std ** 2
-        grid_t = REGULARISATION[what] * torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
+        grid_t = get_method(method).regularisation[what] * torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
         masked = torch.where(ok, grid_t, torch.full_like(grid_t, -torch.inf))
         pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
         x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
@@ -610,15 +661,3 @@ def _basis(name, opts):
     if name in fixed:
         return fixed[name]
     return opts.get("basis", get_method(name).hyperparameters.get("basis", "pixel"))
-
-
-def _usable(name, G):
-    """Whether a latent candidate can run with this G (an intermediate-layer method needs a splittable G)."""
-    if name != "ilo":
-        return True
-    try:
-        G.split(1)
-    except (TypeError, ValueError):
-        return False
-    return True
-

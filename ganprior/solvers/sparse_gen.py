@@ -7,10 +7,12 @@ it.  One module and one registry entry (``"sparse-gen"``).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 from .._validation import check_choice, check_float, check_int
-from .csgm import CSGMObjective, check_warmup, warmup_steps
+from .csgm import LAM_GRID, CSGMObjective, check_warmup, warmup_steps
 from .objective import normal_state
 from .registry import register_method
 from .updates import UpdateRule
@@ -19,6 +21,9 @@ __all__ = ["SparseGenObjective", "operator_norm"]
 
 BASES = ("pixel", "dct", "wavelet")
 NU_SOLVERS = ("fista", "ista")
+#: Candidate values of an l1 weight ``alpha`` for ``"cv"`` / ``"discrepancy"`` (Sparse-Gen's, and the Lasso
+#: baselines'): the paper's 1e-5 (wavelets) to 1.
+ALPHA_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
@@ -252,14 +257,17 @@ def _named(objective, owner):
     return objective
 
 
+def _build(y, A, G, lam: float = 0.0, alpha: float = 0.1, basis: Literal[BASES] = "dct",
+           warmup: int | float | None = None, nu_solver: Literal[NU_SOLVERS] = "fista", nu_steps: int = 10):
+    """The ``"sparse-gen"`` entry's objective; its keyword arguments are the method's hyperparameters."""
+    return _named(SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
+                                     nu_steps=nu_steps), "recover(method='sparse-gen')")
+
+
 register_method(
-    "sparse-gen", lambda y, A, G, lam=0.0, alpha=0.1, basis="dct", warmup=None, nu_solver="fista", nu_steps=10:
-    _named(SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
-                              nu_steps=nu_steps), "recover(method='sparse-gen')"),
-    kind="latent",
+    "sparse-gen", _build, kind="latent",
     summary="x = G(z) + Psi^T nu with nu sparse in a basis (pixel / dct / wavelet): leaves the range of G "
             "where the measurements ask for it",
-    hyperparameters={"lam": 0.0, "alpha": 0.1, "basis": "dct", "warmup": None, "nu_solver": "fista",
-                     "nu_steps": 10},
     reference="Dhar, Grover, Ermon, ICML 2018", contract={"alpha": 100.0},
+    cv_grids={"lam": LAM_GRID, "alpha": ALPHA_GRID}, auto=True,
 )

@@ -7,7 +7,7 @@ registry entry.  The contract tests run on it because it is registered.
 from __future__ import annotations
 
 from .._validation import check_float
-from .csgm import CSGMObjective
+from .csgm import LAM_GRID, CSGMObjective
 from .registry import register_method
 
 __all__ = ["TVObjective"]
@@ -62,5 +62,5 @@ def _build(y, A, G, lam=0.0, tv=0.01):
 
 register_method("csgm-tv", _build, kind="latent",
                 summary="CSGM plus tv * total variation of G(z) (the 'Writing a method' example)",
-                hyperparameters={"lam": 0.0, "tv": 0.01}, reference="this library's user guide",
-                contract={"tv": 1e-6})
+                reference="this library's user guide", contract={"tv": 1e-6},
+                cv_grids={"lam": LAM_GRID, "tv": (0.0, 1e-3, 1e-2, 1e-1)})
