@@ -334,7 +334,7 @@ register_method(
     "langevin", _build, kind="latent",
     summary="posterior mean by annealed Langevin dynamics on z (restarts = chains); sample_posterior gives the "
             "samples and a per-pixel uncertainty map",
-    hyperparameters={"noise_std": None, "levels": None}, reference="Jalal, Karmalkar, Dimakis, Price, ICML 2021",
+    types={"noise_std": float, "levels": int}, reference="Jalal, Karmalkar, Dimakis, Price, ICML 2021",
     engine={"optimizer": "langevin", "lr": 1.0, "schedule": "constant", "steps": 1000, "restarts": 16,
             "reduce": "samples"},
     fixed=("optimizer", "schedule", "select"),  # the annealing sets the step, every chain is a sample
