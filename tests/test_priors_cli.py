@@ -56,7 +56,7 @@ def test_bundled_weights_are_small_and_state_dicts():
     assert 0 < total <= 40 * 2**20
 
 
-def test_demo_runs_and_csgm_beats_lasso_at_small_m(tmp_path):
+def test_demo_runs_and_the_prior_beats_lasso_at_small_m(tmp_path):
     out = tmp_path / "demo.png"
     proc = subprocess.run([sys.executable, "-m", "ganprior", "demo", "--n", "6", "--m", "25", "50",
                            "--restarts", "3", "--steps", "300", "--out", str(out)],
@@ -64,8 +64,9 @@ def test_demo_runs_and_csgm_beats_lasso_at_small_m(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = [ln.split() for ln in proc.stdout.splitlines() if ln.strip().split()[0:1] in (["25"], ["50"])]
     assert len(lines) == 2
-    for _, e_csgm, e_lasso, *_ in lines:
-        assert float(e_csgm) < float(e_lasso)
+    for _, e_prior, e_lasso, *_, prior, method in lines:
+        assert float(e_prior) < float(e_lasso)
+    assert [ln[-2:] for ln in lines] == [["mnist-vae,", "ilo"], ["mnist-bvae,", "ilo"]]  # the family's choice
     assert out.stat().st_size > 1000
 
 
