@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "or_rule", "check_output",
-           "check_not_input", "device", "threads", "engine_arguments"]
+           "check_not_input", "device", "threads", "engine_arguments", "method_arguments", "method_options"]
 
 
 def _number(kind, minimum, strict):
@@ -26,6 +26,10 @@ def _number(kind, minimum, strict):
     return parse
 
 
+any_int = _number(int, float("-inf"), False)
+any_int.__name__ = "int"
+any_float = _number(float, float("-inf"), False)
+any_float.__name__ = "number"
 positive_int = _number(int, 1, False)
 nonnegative_int = _number(int, 0, False)
 positive_float = _number(float, 0.0, True)
@@ -155,3 +159,153 @@ def engine_arguments(parser, *, defaults="the prior's recipe"):
     g.add_argument("--precision", choices=PRECISIONS, default=None)
     g.add_argument("--optimizer", choices=[r for r in UPDATE_RULES if r != "langevin"], default=None)
     g.add_argument("--seed", type=nonnegative_int, default=0)
+
+
+#: Where ``method_arguments`` keeps a hyperparameter's value on the namespace (``args.<prefix><name>``): apart
+#: from the command's own options.
+_DEST = "method_argument_"
+
+
+def _boolean(text):
+    """A bool flag's value: true / false (also 1 / 0, yes / no)."""
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if text.lower() not in words:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return words[text.lower()]
+
+
+def _union(kinds):
+    """A parser that tries each type in turn (``warmup``: an int counts steps, a float is a fraction)."""
+    parsers = [_scalar(k) for k in kinds]
+
+    def parse(text):
+        for p in parsers:
+            try:
+                return p(text)
+            except argparse.ArgumentTypeError:
+                pass
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(p.__name__ for p in parsers)}, got {text!r}")
+
+    parse.__name__ = " or ".join(p.__name__ for p in parsers)
+    return parse
+
+
+def _scalar(kind):
+    return {int: any_int, float: any_float, bool: _boolean}.get(kind, str)
+
+
+def _flag_spec(kind, gridded):
+    """``add_argument`` keywords for a hyperparameter of command-line type ``kind`` (:attr:`Method.types`)."""
+    import typing
+
+    if typing.get_origin(kind) is tuple:  # a fixed number of values, e.g. data_range LO HI
+        args = typing.get_args(kind)
+        return {"type": _scalar(args[0]), "nargs": len(args), "metavar": tuple(a.__name__.upper() for a in args)}
+    if isinstance(kind, tuple) and all(isinstance(k, type) for k in kind):
+        parse = _union(kind)
+    elif isinstance(kind, tuple):  # choices
+        return {"choices": list(kind), "type": type(kind[0]) if kind else str}
+    else:
+        parse = _scalar(kind)
+    return {"type": or_rule(parse) if gridded else parse}
+
+
+def method_arguments(parser, *, group="method arguments"):
+    """Add one flag per hyperparameter of every registered method (``--radius``, ``--cut``, ``--basis``, ...).
+
+    The flags, their types and their help are generated from the registry
+    (:attr:`~ganprior.solvers.registry.Method.hyperparameters`, :attr:`~ganprior.solvers.registry.Method.types`,
+    :attr:`~ganprior.solvers.registry.Method.cv_grids`): registering a method adds its flags to a parser built
+    afterwards.  A hyperparameter whose flag the command already has (``--image-shape``, ``--noise-std``), or
+    whose type nothing states, gets none.  Values ``cv`` / ``discrepancy`` are accepted where a method has a
+    candidate grid for the argument.  Read the values back with :func:`method_options`.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command's parser.
+    group : str
+        Title of the argument group.
+    """
+    from ..solvers.registry import get_method, method_names
+
+    flags = {}  # name -> [(method, type)]
+    for name in method_names():
+        entry = get_method(name)
+        for key in entry.hyperparameters:
+            flags.setdefault(key, []).append(entry)
+    g = parser.add_argument_group(group, "a method's own arguments, as recover takes them (unset: the method's "
+                                         "default, or the prior's recipe)")
+    added = {}
+    for key, entries in flags.items():
+        typed = [e for e in entries if e.types.get(key) is not None]
+        if not typed:
+            continue
+        kinds = {repr(e.types[key]) for e in typed}
+        gridded = any(key in e.cv_grids for e in typed)
+        # methods that agree on the type share one parser; otherwise the flag is read as text and converted per
+        # method by method_options
+        spec = _flag_spec(typed[0].types[key], gridded) if len(kinds) == 1 else {"type": str}
+        if "metavar" not in spec and "choices" not in spec:
+            spec["metavar"] = key.upper()
+        defaults = sorted({repr(e.hyperparameters[key]) for e in typed})
+        text = (f"{', '.join(e.name for e in typed)} (default {' / '.join(defaults)})"
+                + (", or cv / discrepancy: chosen from the measurements" if gridded else ""))
+        try:
+            g.add_argument("--" + key.replace("_", "-"), dest=_DEST + key, default=None, help=text, **spec)
+        except argparse.ArgumentError:  # the command has this flag itself (--image-shape, --noise-std)
+            continue
+        added[key] = len(kinds) == 1
+    parser.set_defaults(**{_DEST: added})
+
+
+def method_options(args, method: str) -> dict:
+    """The hyperparameters of ``method`` given on the command line (flags of :func:`method_arguments`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+    method : str
+        A registered method, or ``"auto"`` (which takes none).
+
+    Returns
+    -------
+    dict
+        Name -> value of each flag given (flags left unset are left out).
+
+    Raises
+    ------
+    SystemExit
+        With a one-line message naming the flag and the method, for a flag the method does not take, a value
+        of the wrong type, or ``cv`` / ``discrepancy`` for an argument the method has no candidate grid for.
+    """
+    from ..solvers.registry import get_method
+
+    given = {k: getattr(args, _DEST + k) for k in getattr(args, _DEST, {}) if getattr(args, _DEST + k) is not None}
+    entry = get_method(method) if method != "auto" else None
+    out = {}
+    for key, value in given.items():
+        flag = "--" + key.replace("_", "-")
+        if entry is None:
+            raise SystemExit(f"ganprior: error: {flag} is not an argument of --method auto (it compares the "
+                             "methods with their recipe values)")
+        if key not in entry.hyperparameters:
+            own = sorted("--" + k.replace("_", "-") for k in entry.hyperparameters if k in args.__dict__[_DEST])
+            raise SystemExit(f"ganprior: error: {flag} is not an argument of --method {method} (its own: "
+                             f"{', '.join(own) or 'none'})")
+        if not args.__dict__[_DEST][key]:  # read as text: this method's own type
+            spec = _flag_spec(entry.types[key], key in entry.cv_grids)
+            try:
+                value = spec["type"](value)
+            except (argparse.ArgumentTypeError, ValueError) as err:
+                raise SystemExit(f"ganprior: error: argument {flag}: {err} (for --method {method})") from None
+            if "choices" in spec and value not in spec["choices"]:
+                raise SystemExit(f"ganprior: error: argument {flag}: invalid choice {value!r} for --method "
+                                 f"{method} (choose from {', '.join(map(str, spec['choices']))})")
+        if isinstance(value, str) and value in ("cv", "discrepancy") and key not in entry.cv_grids:
+            raise SystemExit(f"ganprior: error: argument {flag}: {value} chooses from a candidate grid, and "
+                             f"--method {method} has none for {key} (it has for: "
+                             f"{', '.join(sorted(entry.cv_grids)) or 'none'})")
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out

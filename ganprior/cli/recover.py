@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 
-from ._args import check_not_input, check_output, engine_arguments, nonnegative_float, or_rule, positive_float, positive_int
+from ._args import (check_not_input, check_output, engine_arguments, method_arguments, method_options, nonnegative_float,
+                    positive_float, positive_int)
 
 NAME = "recover"
 HELP = "recover images from y.npy and A.npy, or a whole folder of images, with any registered method"
@@ -43,10 +44,6 @@ def _add_arguments(parser):
                              "Lasso family compared by cross-validation on held-out measurement rows")
     parser.add_argument("--prior", default="mnist", help="bundled prior name or a prior / run folder (latent methods)")
     parser.add_argument("--image-shape", type=positive_int, nargs="+", default=None, help="image shape (baselines)")
-    parser.add_argument("--alpha", type=or_rule(positive_float), default=None,
-                        help="sparsity weight (baselines, Sparse-Gen), or cv / discrepancy")
-    parser.add_argument("--lam", type=or_rule(nonnegative_float), default=None,
-                        help="weight of ||z||^2 (default: recipe), or cv / discrepancy: chosen from the measurements")
     sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
     sel.add_argument("--cv-folds", type=positive_int, default=None,
                      help="K-fold cross-validation (K >= 2): K times the solves (default: one 10%% held-out "
@@ -58,6 +55,7 @@ def _add_arguments(parser):
     sel.add_argument("--noise-std", type=positive_float, default=None,
                      help="per-measurement noise standard deviation (needed by discrepancy)")
     engine_arguments(parser)
+    method_arguments(parser)  # --lam, --alpha, --radius, --cut, --basis, --warmup, ...: one per hyperparameter
     parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     parser.add_argument("--out", required=True, help="output .npy file (--y/--A), or a folder (--images)")
     parser.set_defaults(check=_check)
@@ -98,43 +96,38 @@ def _check(args):
     check_not_input(args.out, "--out", {"--y": args.y, "--A": args.A})
 
 
-def _selection_kwargs(args):
-    """``recover``'s selection arguments the command line set, checked against what is chosen."""
+def _selection_kwargs(args, options):
+    """``recover``'s selection arguments the command line set, checked against what is chosen (``options``: the
+    method's arguments given)."""
     given = {k: getattr(args, k) for k in ("cv_folds", "choice", "noise_std") if getattr(args, k) is not None}
-    rules = {getattr(args, k, None) for k in ("lam", "alpha")} & {"cv", "discrepancy"}
+    rules = {v for v in options.values() if isinstance(v, str)} & {"cv", "discrepancy"}
     if args.cv_folds is not None and args.cv_folds < 2:
         raise SystemExit(f"ganprior: error: argument --cv-folds: expected >= 2, got {args.cv_folds}")
     if args.method != "auto" and not rules and set(given) - {"noise_std"}:
         raise SystemExit(f"ganprior: error: --{sorted(set(given) - {'noise_std'})[0].replace('_', '-')} applies only "
-                         "when something is chosen from the measurements: --lam / --alpha cv or discrepancy, or "
-                         "--method auto")
+                         "when something is chosen from the measurements: a method's argument (--lam, --alpha, ...) "
+                         "set to cv or discrepancy, or --method auto")
     if args.cv_folds is not None and rules == {"discrepancy"}:
         raise SystemExit("ganprior: error: --cv-folds is for cv and --method auto; discrepancy fits on all rows")
     return given
 
 
 def _method_kwargs(args):
+    """``recover``'s keyword arguments from the command line: the method's own (the flags generated from the
+    registry), the engine settings (latent methods) and the selection options."""
     from ..solvers.registry import get_method
 
+    options = method_options(args, args.method)  # a flag the method does not take: one line, exit 2
+    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
     if args.method == "auto":
-        for option in ("alpha", "lam"):
-            if getattr(args, option) is not None:
-                raise SystemExit(f"ganprior: error: --{option} is not an argument of --method auto (it compares the "
-                                 "methods with their recipe values)")
-        engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
-        return {**engine, **_selection_kwargs(args)}
+        return {**engine, **_selection_kwargs(args, options)}
     entry = get_method(args.method)
     if entry.kind == "sparse":
-        shape = tuple(args.image_shape) if args.image_shape else None
-        base = {"image_shape": shape, "alpha": args.alpha} if args.method != "omp" else {"image_shape": shape}
-        return {**base, **_selection_kwargs(args)}
-    for option in ("alpha", "image_shape"):
-        if getattr(args, option) is not None and option not in entry.hyperparameters:
-            raise SystemExit(f"ganprior: error: --{option.replace('_', '-')} is not an argument of "
-                             f"--method {args.method}")
-    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
-    options = {k: getattr(args, k) for k in ("lam", "alpha") if k in entry.hyperparameters}
-    return {**engine, **options, **_selection_kwargs(args)}
+        return {"image_shape": tuple(args.image_shape) if args.image_shape else None, **options,
+                **_selection_kwargs(args, options)}
+    if args.image_shape is not None and "image_shape" not in entry.hyperparameters:
+        raise SystemExit(f"ganprior: error: --image-shape is not an argument of --method {args.method}")
+    return {**engine, **options, **_selection_kwargs(args, options)}
 
 
 def _run(args) -> int:
