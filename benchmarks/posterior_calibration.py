@@ -42,7 +42,7 @@ def main(argv=None):
         A = ganprior.operators.Gaussian(m, in_shape=G.image_shape, seed=m)
         sigma = 0.1 / m**0.5
         y = A(x) + sigma * torch.randn(args.n, m, generator=torch.Generator().manual_seed(7919 + m))
-        post = ganprior.sample_posterior(y, A, G, noise_std=sigma, num_samples=args.chains, steps=args.steps,
+        post = ganprior.sample_posterior(y, A, G, noise_std=sigma, restarts=args.chains, steps=args.steps,
                                          seed=list(range(args.n)), precision="bf16")
         lo, hi = post.samples.quantile(0.05, dim=1), post.samples.quantile(0.95, dim=1)
         inside = (x >= lo) & (x <= hi)

@@ -32,7 +32,8 @@ recovery_grid([("truth", x), ("CSGM", x_csgm), ("Lasso", x_lasso)])
 # %%
 # ``y`` holds eight problems, one per row, and ``recover`` solved them together: all eight digits
 # and their five random restarts were one batch of 40 latents for the optimiser, with the generator
-# run in bfloat16 (``precision="bf16"``, about twice as fast on a recent CPU).  ``y`` was a torch
+# run in bfloat16 where the CPU computes it natively (the recipe's ``precision``, "bf16 where native":
+# about twice as fast there; float32 on a CPU without it, e.g. AVX2).  ``y`` was a torch
 # tensor, so the results are tensors too (a NumPy ``y`` gives NumPy results).
 #
 # With 100 measurements of 784 pixels the Lasso cannot tell a digit from the many sparse images

@@ -48,7 +48,7 @@ for m in (25, 50, 100, 200):
     noise = 0.1 / math.sqrt(m) * torch.randn(N, m, generator=torch.Generator().manual_seed(1000 + m))
     y = A(x) + noise
     x_csgm = ganprior.recover(y, A, G, lam=0.1, restarts=4, steps=300, lr=0.3, schedule="cosine", seed=0,
-                              precision="bf16")
+                              precision="auto")
     summary.append(summarise("CSGM (mnist prior)", m, x_csgm))
     for method in ("lasso", "lasso-dct"):
         summary.append(summarise(method, m, ganprior.recover(y, A, method=method)))
@@ -65,7 +65,7 @@ for row in summary:
 # upper bound: the search may miss the best latent).
 
 I = ganprior.operators.Identity(G.image_shape)
-x_rep = ganprior.recover(I(x), I, G, restarts=4, steps=300, lr=0.3, schedule="cosine", seed=0, precision="bf16")
+x_rep = ganprior.recover(I(x), I, G, restarts=4, steps=300, lr=0.3, schedule="cosine", seed=0, precision="auto")
 floor = float(ganprior.metrics.mse(x_rep, x).mean())
 print(f"representation error of the prior on these digits: {floor:.4f}")
 

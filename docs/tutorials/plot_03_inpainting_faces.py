@@ -49,7 +49,7 @@ recovery_grid([("mask M", mask[None]), ("W / max W", W[None] / W.max())], scale=
 # :math:`[-1, 1]^{100}`.  The paper runs 1000 to 3000 steps; we run 150 with a larger step size.
 
 res = ganprior.inpaint(faces, mask, G, D, perceptual_weight=0.003, window=7, blend="poisson", restarts=2, steps=150,
-                       lr=0.03, seed=0, precision="bf16", return_result=True)
+                       lr=0.03, seed=0, precision="auto", return_result=True)
 print("contextual loss per face:", [round(v, 2) for v in res.contextual_loss.tolist()])
 print("perceptual loss per face:", [round(v, 4) for v in res.perceptual_loss.tolist()])
 

@@ -49,7 +49,7 @@ print("training images:", tuple(images.shape))
 G_net = build_generator("dcgan28", latent_dim=20, width=32, seed=0)
 D_net = build_discriminator("dcgan28", width=32, seed=1)
 run = Path(tempfile.mkdtemp(prefix="ganprior_run_"))
-trainer = Trainer(G_net, D_net, images, loss="non-saturating", batch_size=64, seed=0, precision="bf16", out_dir=run,
+trainer = Trainer(G_net, D_net, images, loss="non-saturating", batch_size=64, seed=0, precision="auto", out_dir=run,
                   sample_every=0, checkpoint_every=0)
 trainer.fit(steps=600)
 print(f"{trainer.step} steps ({trainer.step * 64 / len(images):.1f} epochs) in {trainer.wall_time:.0f} s")

@@ -28,8 +28,8 @@ results = {}
 for m in (25, 200):
     A = ganprior.operators.Gaussian(m, in_shape=G.image_shape, seed=m)
     y = A(x) + 0.1 / m**0.5 * torch.randn(4, m, generator=torch.Generator().manual_seed(m))
-    post = ganprior.sample_posterior(y, A, G, noise_std=0.1 / m**0.5, num_samples=16, steps=1000, seed=0,
-                                     precision="bf16")
+    post = ganprior.sample_posterior(y, A, G, noise_std=0.1 / m**0.5, restarts=16, steps=1000, seed=0,
+                                     precision="auto")
     lo, hi = post.samples.quantile(0.05, dim=1), post.samples.quantile(0.95, dim=1)
     coverage = float(((x >= lo) & (x <= hi)).float().mean())
     results[m] = post
