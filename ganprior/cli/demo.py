@@ -46,11 +46,12 @@ def _run(args) -> int:
 
     import ganprior
     from ganprior.data import load_sample
+    from ganprior.solvers.settings import ENGINE_KEYS
 
     torch.set_num_threads(args.threads)
     x_true = load_sample("mnist_test300")[: args.n]
     n_img, shape = x_true.shape[0], tuple(x_true.shape[1:])
-    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
+    engine = {k: getattr(args, k) for k in ENGINE_KEYS if k != "select"}
     rows, images, used = [], [], None
     for m in args.m:
         A = ganprior.operators.Gaussian(m, in_shape=shape, seed=m)

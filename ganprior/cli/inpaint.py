@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from ..solvers.settings import ENGINE_KEYS
 from ._args import (
     check_output,
     device,
@@ -44,8 +45,8 @@ def _add_arguments(parser):
     >>> import argparse
     >>> from ganprior.cli.inpaint import _add_arguments
     >>> args = _add_arguments(argparse.ArgumentParser()).parse_args(["--mask", "half"])
-    >>> args.prior, args.mask, args.blend
-    ('celeba64', 'half', 'poisson')
+    >>> args.prior, args.mask, args.blend   # unset options come from the prior's recipe
+    ('celeba64', 'half', None)
     """
     from ..blending import BLEND_METHODS
     from ..masks import MASK_TYPES
@@ -56,13 +57,15 @@ def _add_arguments(parser):
     parser.add_argument("--n", type=positive_int, default=8, help="number of test images")
     parser.add_argument("--mask", choices=sorted(MASK_TYPES), default="center")
     parser.add_argument("--missing", type=_fraction, default=None, help="missing fraction (random / pattern masks)")
-    parser.add_argument("--perceptual-weight", type=nonnegative_float, default=0.003, help="perceptual weight")
-    parser.add_argument("--perceptual", choices=sorted(PERCEPTUAL), default="minimax")
+    recipe = " (default: the prior's recipe)"
+    parser.add_argument("--perceptual-weight", type=nonnegative_float, default=None, help="perceptual weight" + recipe)
+    parser.add_argument("--perceptual", choices=sorted(PERCEPTUAL), default=None, help="perceptual loss" + recipe)
     parser.add_argument("--no-discriminator", action="store_true", help="contextual loss only")
-    parser.add_argument("--window", type=positive_int, default=7)
-    parser.add_argument("--blend", choices=sorted(BLEND_METHODS), default="poisson")
+    parser.add_argument("--window", type=positive_int, default=None, help="weighting window" + recipe)
+    parser.add_argument("--blend", choices=sorted(BLEND_METHODS), default=None, help="blending" + recipe)
     engine_arguments(parser)
-    parser.add_argument("--z-bound", type=nonnegative_float, default=1.0, help="clip z to [-b, b]; 0 for no clipping")
+    parser.add_argument("--z-bound", type=nonnegative_float, default=None,
+                        help="clip z to [-b, b]; 0 for no clipping" + recipe)
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--device", type=device, default="cpu")
     parser.add_argument("--out", default="ganprior_inpaint.png", help="figure: masked / ours / baseline / truth")
@@ -72,7 +75,7 @@ def _add_arguments(parser):
 
 def _check(args):
     check_output(args.out, "--out", (".png", ".pdf", ".svg", ".jpg"))
-    if args.window % 2 == 0:
+    if args.window is not None and args.window % 2 == 0:
         raise SystemExit(f"ganprior: error: argument --window: expected an odd int, got {args.window}")
     if args.missing is not None and args.mask not in ("random", "pattern"):
         raise SystemExit(f"ganprior: error: argument --missing: applies to --mask random or pattern; the {args.mask} "
@@ -110,22 +113,28 @@ def _run(args) -> int:
     if not bool(mask.flatten(1).amax(dim=1).all()):
         raise SystemExit(f"ganprior: error: argument --missing: {args.missing} leaves no known pixel in a "
                          f"{'x'.join(map(str, x_true.shape[-2:]))} image; there is nothing to inpaint from")
-    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
+    engine = {k: getattr(args, k) for k in ENGINE_KEYS if k != "select"}
+    # inpainting's own options: those given; the others come from the prior's recipe (--z-bound 0: no box)
+    own = {k: getattr(args, k) for k in ("perceptual_weight", "window", "perceptual", "blend", "z_bound")
+           if getattr(args, k) is not None}
+    if "z_bound" in own:
+        own["z_bound"] = own["z_bound"] or None
     t = time.perf_counter()
     try:
-        res = inpaint(x_true, mask, G, D, perceptual_weight=args.perceptual_weight, window=args.window,
-                      perceptual=args.perceptual, blend=args.blend, z_bound=args.z_bound or None,
-                      seed=list(range(args.seed, args.seed + x_true.shape[0])), return_result=True, **engine)
+        res = inpaint(x_true, mask, G, D, seed=list(range(args.seed, args.seed + x_true.shape[0])),
+                      return_result=True, **own, **engine)
     except FloatingPointError as err:
         print(f"ganprior inpaint: the latent search failed: {err}", file=sys.stderr)
         return 2
     t_ours = time.perf_counter() - t
     used = res.info["settings"]
+    perceptual_text = ("no discriminator" if D is None else
+                       f"perceptual weight {used['perceptual_weight']} ({res.info['perceptual']})")
     print(f"ganprior inpaint: {x_true.shape[0]} images of {sample}, {args.mask} mask "
           f"({float(1 - mask.mean()):.0%} missing), prior {args.prior!r}, "
-          f"{'no discriminator' if D is None else f'perceptual weight {args.perceptual_weight} ({args.perceptual})'}, "
+          f"{perceptual_text}, "
           f"{used['restarts']} candidates x {used['steps']} steps (lr {used['lr']}, {used['precision']}), "
-          f"{args.blend} blending")
+          f"{used['blend']} blending")
     x_base = blending.harmonic_fill(x_true, mask)
     print(f"{'method':>10} {'PSNR':>7} {'SSIM':>6}")
     finite = True
