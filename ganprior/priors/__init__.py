@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .._validation import check_choice, describe
 from ..generator import Discriminator, Generator
+from ..training._io import CHECKPOINT, EMA_KEY
 from .recipes import TASKS, _check_recipe, _lam_text, describe_priors, recipe_choice, recipe_for  # noqa: F401
 
 __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "recipe_choice",
@@ -38,8 +39,7 @@ __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "r
 
 PRIOR_DIR = Path(__file__).resolve().parent
 
-CHECKPOINT = "checkpoint.pt"
-EMA_KEY = "generator_ema"
+
 def list_priors() -> list[str]:
     """Names of the bundled priors, sorted.
 

@@ -16,9 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
+__all__ = ["CHECKPOINT", "EMA_KEY", "LossLog", "atomic_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "image_grid",
            "load_checksummed", "read_torch_file", "remove_stale_temp_files", "save_checksummed", "save_image_grid",
            "save_weights", "state_digest", "verify_digest"]
+
+# the layout of a training run folder, shared by the trainers and ganprior.priors.load_prior:
+# the resumable checkpoint's file name, and its key for the EMA generator (load_prior prefers it)
+CHECKPOINT = "checkpoint.pt"
+EMA_KEY = "generator_ema"
 
 # temp files are named .<target>.<host>.<pid>.<random>.tmp, so a later run can tell a dead writer's leftovers
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname()) or "host"

@@ -19,9 +19,7 @@ import numpy as np
 import torch
 
 from .._validation import check_float, check_int
-from ._io import LossLog, remove_stale_temp_files, save_image_grid
-
-CHECKPOINT = "checkpoint.pt"
+from ._io import CHECKPOINT, LossLog, remove_stale_temp_files, save_image_grid
 
 
 def derived_seed(*words: int) -> int:

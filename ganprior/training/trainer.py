@@ -52,12 +52,14 @@ from torch import nn
 
 from .._validation import check_float, check_int, describe
 from ._io import (
+    CHECKPOINT,
+    EMA_KEY,
     atomic_write_json,
     load_checksummed,
     save_checksummed,
     save_weights,
 )
-from ._loop import CHECKPOINT, TrainingLoop, derived_seed
+from ._loop import TrainingLoop, derived_seed
 from .losses import GANLoss, get_loss
 
 __all__ = ["Trainer", "load_checkpoint"]
@@ -68,8 +70,6 @@ _REQUIRED = ("generator", "discriminator", "opt_g", "opt_d", "step", "epoch", "b
 # settings a resume must keep unless allow_changed_config; the others (device, world_size,
 # channels_last) only say how the run executes and may change freely
 _EXECUTION_SETTINGS = ("device", "world_size", "channels_last")
-# the checkpoint key of the EMA generator (ganprior.priors.load_prior prefers it)
-EMA_KEY = "generator_ema"
 
 
 def _check_checkpoint_keys(state, source: str) -> None:

@@ -38,13 +38,14 @@ from torch import nn
 from .._validation import check_float, check_int, describe
 from ..models.vae import VAEDecoder, VAEEncoder
 from ._io import (
+    CHECKPOINT,
     LossLog,
     atomic_write_json,
     load_checksummed,
     save_checksummed,
     save_weights,
 )
-from ._loop import CHECKPOINT, TrainingLoop, derived_seed
+from ._loop import TrainingLoop, derived_seed
 
 __all__ = ["VAETrainer", "kl_to_standard_normal", "load_vae_checkpoint", "negative_elbo"]
 
