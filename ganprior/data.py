@@ -31,6 +31,7 @@ from ._validation import check_choice, check_float, check_int, describe
 __all__ = [
     "celeba_crop_resize",
     "data_root",
+    "default_data_root",
     "list_samples",
     "load_celeba",
     "load_fashion_mnist",
@@ -48,6 +49,46 @@ _IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"
 _SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 _SAMPLES = {"mnist_test300": "mnist_test300.npz", "fashion_test300": "fashion_test300.npz",
             "celeba_test64": "celeba_test64.npz"}
+
+
+DATA_ENV = "GANPRIOR_DATA"  # the environment variable naming the folder that holds mnist/, fashion_mnist/, celeba/
+
+
+def _checkout() -> Path | None:
+    """The repository checkout ganprior is imported from (the folder above the package, holding ``.git`` or
+    ``pyproject.toml``), or None when ganprior is an installed package."""
+    top = Path(__file__).resolve().parents[1]
+    return top if (top / ".git").exists() or (top / "pyproject.toml").is_file() else None
+
+
+def default_data_root() -> Path:
+    """The folder holding the full datasets (``mnist/``, ``fashion_mnist/``, ``celeba/``) for scripts and tests.
+
+    The rule: ``$GANPRIOR_DATA`` when set, else ``../shared/data`` beside the repository checkout ganprior is
+    imported from (the folder ``shared/data`` next to the checkout's top folder, whether or not it exists).  An
+    installed ganprior (in ``site-packages``) has no repository beside it, so there ``$GANPRIOR_DATA`` must be set.
+    The dataset readers (:func:`load_mnist` and the others) do not use this fallback: with no ``root`` they read
+    ``$GANPRIOR_DATA`` only (:func:`data_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        The data root.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``$GANPRIOR_DATA`` is unset and ganprior is not imported from a repository checkout.
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env)
+    checkout = _checkout()
+    if checkout is None:
+        raise FileNotFoundError(f"No data root: set {DATA_ENV} to the folder holding mnist/, fashion_mnist/ and "
+                                f"celeba/ (ganprior is installed at {str(Path(__file__).resolve().parent)!r}, "
+                                "not imported from a repository checkout, so there is no ../shared/data beside it).")
+    return checkout.parent / "shared" / "data"
 
 
 def data_root(subdir: str, root=None) -> list[Path]:
@@ -77,7 +118,7 @@ def data_root(subdir: str, root=None) -> list[Path]:
                             f"Got {describe(root)} instead.")
         root = Path(root)
         return [root, root / subdir]
-    env = os.environ.get("GANPRIOR_DATA")
+    env = os.environ.get(DATA_ENV)
     if not env:
         return []
     return [Path(env) / subdir]

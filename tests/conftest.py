@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganprior.data import default_data_root
+
 torch.set_num_threads(1)
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -52,14 +54,11 @@ def small_prior():
     return relu_generator()
 
 
-def load_benchmark(stem: str):
-    """A fresh module of the script ``benchmarks/<stem>.py`` (the benchmarks are scripts, not a package), with
-    ``benchmarks/`` on ``sys.path`` as ``python benchmarks/<stem>.py`` has it (for ``from _common import ...``)."""
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
+def _load_script(folder: str, stem: str, prefix: str):
+    folder = Path(__file__).resolve().parents[1] / folder
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
-    path = folder / f"{stem}.py"
-    spec = importlib.util.spec_from_file_location(f"benchmark_{stem}", path)
+    spec = importlib.util.spec_from_file_location(prefix + stem.replace("/", "_"), folder / f"{stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

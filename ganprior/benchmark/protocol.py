@@ -9,14 +9,12 @@ structured SubsampledDCT above :data:`DENSE_LIMIT` entries) and noise of norm ab
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 import ganprior
-from ganprior.data import load_celeba, load_fashion_mnist, load_mnist
+from ganprior.data import default_data_root, load_celeba, load_fashion_mnist, load_mnist
 from ganprior.solvers.csgm import warmup_steps
 from ganprior.solvers.holdout import cv_plan
 from ganprior.solvers.ilo import block_ends, default_cut
@@ -181,12 +179,6 @@ SEARCH = {
 }
 
 
-def default_data_root():
-    """$GANPRIOR_DATA, else ../shared/data beside the repository."""
-    env = os.environ.get("GANPRIOR_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
 def validation_images(dataset, n, root):
     """The last n images of the training split (the test split is untouched), and their indices in that split.
     The MNIST and Fashion-MNIST GANs were trained on them; ``mnist-vae`` and ``celeba64`` were not (their runs
@@ -199,7 +191,7 @@ def validation_images(dataset, n, root):
     n : int
         How many.
     root : pathlib.Path
-        The folder holding ``mnist/``, ``fashion_mnist/``, ``celeba/`` (:func:`default_data_root`).
+        The folder holding ``mnist/``, ``fashion_mnist/``, ``celeba/`` (:func:`~ganprior.data.default_data_root`).
 
     Returns
     -------
