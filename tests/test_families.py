@@ -53,7 +53,7 @@ def test_method_auto_runs_on_the_member_prior(digits, monkeypatch):
     A = ganprior.operators.Gaussian(m=60, in_shape=(1, 28, 28), seed=0)
     res = ganprior.recover(A(digits), A, "mnist", method="auto", candidates=["csgm", "lasso"], seed=0, steps=3,
                            restarts=1, return_result=True)
-    assert set(seen) == {"mnist-bvae"} and res.info["settings"] == {"prior": "mnist-bvae"}
+    assert set(seen) == {"mnist-bvae"} and res.info["settings"]["prior"] == "mnist-bvae"
 
 
 @pytest.mark.parametrize("table, message", [

@@ -404,7 +404,11 @@ def _counting(monkeypatch, fake=None):
     def counted(y, A, G=None, **kw):
         calls.append((kw.get("method", "csgm"), kw.get("alpha"), y.shape[-1], kw.get("restarts")))
         if fake is not None:
-            return torch.zeros(y.shape[0], *fake, dtype=torch.float64)
+            x = torch.zeros(y.shape[0], *fake, dtype=torch.float64)
+            if kw.get("return_result"):
+                return ganprior.RecoveryResult(x=x, measurement_error=torch.zeros(y.shape[0]), wall_time=0.0,
+                                               method=kw.get("method", "csgm"))
+            return x
         return real(y, A, G, **kw)
 
     monkeypatch.setattr(recovery, "recover", counted)
@@ -503,3 +507,22 @@ def test_auto_held_out_fits_run_half_of_the_restarts_and_the_refit_all(monkeypat
     calls.clear()
     ganprior.recover(y, A, G, method="auto", candidates=cands, preset="bora2017", seed=0)
     assert [r for method, _, rows, r in calls if method == "csgm"][:-1] == [5] * 5
+
+
+def test_a_chosen_argument_or_method_returns_a_complete_result(small_prior):
+    """lam='cv' and method='auto' return what a plain recover returns -- z, fit, restart, settings and source --
+    equal to solving again with the chosen value (issue 40)."""
+    torch.manual_seed(0)
+    A = ganprior.operators.Gaussian(m=60, n=784, seed=0)
+    x = small_prior(torch.randn(3, 10)).detach()
+    y = A(x)
+    kw = dict(restarts=2, steps=30, lr=0.05, schedule="constant", seed=[0, 1, 2])
+    res = ganprior.recover(y, A, small_prior, lam="cv", return_result=True, **kw)
+    lam = res.info["settings"]["lam"]
+    assert res.info["source"]["lam"] == "cv" and lam in ganprior.get_method("csgm").cv_grids["lam"]
+    again = ganprior.recover(y, A, small_prior, lam=lam, return_result=True, **kw)
+    for name in ("x", "z", "fit", "restart"):
+        assert torch.equal(getattr(res, name).to(getattr(again, name).dtype), getattr(again, name)), name
+    auto = ganprior.recover(y, A, small_prior, method="auto", candidates=["csgm", "lasso"], return_result=True, **kw)
+    assert auto.info["selection"]["chosen"] == ["csgm"] * 3
+    assert auto.z.shape == (3, 10) and auto.fit.shape == (3,) and auto.info["settings"]["restarts"] == 2

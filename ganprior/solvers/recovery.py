@@ -473,12 +473,39 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     if not return_result:
         return out
     err = residual(op, y, x)
-    info = {"selection": info}
-    if family:
-        info["settings"] = {key: value for key, (value, _) in family.items()}
-        info["source"] = {key: why for key, (_, why) in family.items()}
-    return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall,
-                          method=method, info=info)
+    refits = info.pop("refits")
+    per_problem = {name: _gather(refits, name, x.shape[0]) for name in ("z", "fit", "loss", "restart")}
+    if len(refits) == 1:  # one candidate for every problem: its settings and where they came from
+        settings, source = dict(refits[0][2].info.get("settings", {})), dict(refits[0][2].info.get("source", {}))
+    else:  # per chosen candidate (info["selection"]["chosen"] says which problem took which)
+        settings = {label: dict(res.info.get("settings", {})) for _, label, res, _ in refits}
+        source = {label: dict(res.info.get("source", {})) for _, label, res, _ in refits}
+    if len(refits) == 1 and info["argument"] != "method":  # the argument chosen from the measurements
+        source[info["argument"]] = info["rule"]
+    for key, (value, why) in (family or {}).items():
+        settings[key], source[key] = value, why
+    info = {"selection": info, "settings": settings, "source": source}
+    return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall, method=method,
+                          info=info, **{name: to_caller(v, y, squeeze) for name, v in per_problem.items()})
+
+
+def _gather(refits, name, P):
+    """One field of the chosen candidates' results (``z``, ``fit``...) per problem, or None where a chosen
+    candidate has none (a sparse baseline has no latent) or the candidates' shapes differ."""
+    parts = []
+    for idx, _, res, rows in refits:
+        value = getattr(res, name, None)
+        if value is None:
+            return None
+        value = torch.as_tensor(value).detach().cpu()
+        parts.append((idx, value.reshape(-1, *value.shape[1:]) if value.ndim else value.reshape(1)))
+    trailing = {tuple(v.shape[1:]) for _, v in parts}
+    if len(trailing) != 1:
+        return None
+    out = torch.zeros(P, *trailing.pop(), dtype=parts[0][1].dtype)
+    for (idx, _, _, rows), (_, value) in zip(refits, parts):
+        out[idx] = value[rows]
+    return out
 
 
 def _recover_sparse(y, A, G, entry, options, squeeze, return_result):

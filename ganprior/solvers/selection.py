@@ -518,7 +518,9 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         The rule, the candidates, the held-out (or fit) scores ``(P, candidates)`` and the choice per problem;
         with held-out rows, ``held_out_solves`` (candidate solves before the refit); with ``method="auto"``,
         ``halving`` (its level and ``dropped``: ``{label: record}`` of :func:`halving_drops` with ``after_fold``,
-        the candidate it was behind by label) and ``held_out_restarts`` (per latent candidate).
+        the candidate it was behind by label) and ``held_out_restarts`` (per latent candidate).  ``refits``:
+        ``[(problems, label, result, rows)]``, the :class:`~ganprior.RecoveryResult` of each chosen candidate's
+        solve on all rows, for the problems (indices) that chose it, whose rows of ``result`` are ``rows``.
 
     Notes
     -----
@@ -587,7 +589,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
                          "'shared' with it, or 'cv' with choice='adaptive'.")
     if rule == "discrepancy":
         # every candidate on all rows; the most regularising value whose residual is within tau * m * sigma^2
-        xs = [_call(recover, n, y2, A, G, opts, seed, kwargs) for n, opts in candidates]
+        results = [_call(recover, n, y2, A, G, opts, seed, kwargs, result=True) for n, opts in candidates]
+        xs = [res.x for res in results]
         scores = torch.stack([residual(op, y2, x) for x in xs], dim=1)  # (P, candidates)
         if choice == "shared":  # one value for the batch: the summed fit against the summed budget
             scores = scores.sum(dim=0, keepdim=True).expand(P, -1)
@@ -598,9 +601,11 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         masked = torch.where(ok, grid_t, torch.full_like(grid_t, -torch.inf))
         pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
         x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
+        refits = [(idx, candidates[c][1][what], results[c], idx) for c in pick.unique().tolist()
+                  for idx in [torch.nonzero(pick == c).flatten()]]
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
-                   "choice": choice}
+                   "choice": choice, "refits": refits}
     auto = method == "auto"
     fit_rows = m - (_held_count(m, cv_fraction) if cv_folds is None else -(-m // cv_folds))
     report = {}
@@ -612,16 +617,19 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     alive = torch.tensor([c for c in range(len(candidates)) if c not in report["dropped"]])
     pick = alive[choose_candidates(errors[:, alive], choice)]  # a dropped candidate is never chosen
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
+    label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
+    refits = []
     for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
         n, opts = candidates[c]
         idx = torch.nonzero(pick == c).flatten()
         seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
-        sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs)
-        x[idx] = _torch(sub).reshape(len(idx), *x.shape[1:])
-    label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
+        sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs, result=True)
+        x[idx] = _torch(sub.x).reshape(len(idx), *x.shape[1:])
+        refits.append((idx, label(c), sub, torch.arange(len(idx))))
     info = {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
             "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,
-            "chosen": [label(int(c)) for c in pick], "choice": choice, "held_out_solves": report["solves"]}
+            "chosen": [label(int(c)) for c in pick], "choice": choice, "held_out_solves": report["solves"],
+            "refits": refits}
     if auto:
         info["halving"] = {"level": HALVING_LEVEL, "dropped": {
             label(c): {**r, "behind": label(r["behind"])} for c, r in report["dropped"].items()}}
@@ -630,14 +638,14 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     return x, info
 
 
-def _call(recover, name, y, A, G, opts, seed, kwargs):
+def _call(recover, name, y, A, G, opts, seed, kwargs, result=False):
     """One candidate's solve: a latent method with the caller's engine settings and seed (and its own prior, where
-    its options name one), a baseline with neither."""
+    its options name one), a baseline with neither; its images, or (``result``) its whole RecoveryResult."""
     if get_method(name).kind == "sparse":
-        return recover(y, A, method=name, **opts)
+        return recover(y, A, method=name, return_result=result, **opts)
     opts = dict(opts)
     G = opts.pop("G", G)
-    return recover(y, A, G, method=name, seed=seed, **kwargs, **opts)
+    return recover(y, A, G, method=name, seed=seed, return_result=result, **kwargs, **opts)
 
 
 def _holdout_count(name, opts, G, m, kwargs):
