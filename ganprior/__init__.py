@@ -7,8 +7,9 @@ The parts
 - :func:`sample_posterior` -- posterior samples, mean and per-pixel uncertainty (annealed Langevin, Jalal
   et al. 2021).
 - :func:`inpaint` -- semantic inpainting (Yeh et al. 2017) with Poisson blending;
-  :mod:`ganprior.masks` (centre, random, half, pattern masks) and
-  :mod:`ganprior.blending` (Poisson / alpha blending, the harmonic-fill baseline).
+  :mod:`ganprior.inpainting` holds it with the masks (centre, random, half, pattern) and the
+  blending (Poisson / alpha, the harmonic-fill baseline); ``ganprior.masks`` and
+  ``ganprior.blending`` re-export those.
 - :class:`Generator`, :class:`Discriminator` -- wrap any PyTorch module as a prior.
 - :mod:`ganprior.operators` -- measurement operators (Gaussian, subsampled DCT,
   masks, downsampling) with an adjoint check.
@@ -22,7 +23,7 @@ The parts
 
 import logging
 
-from . import blending, data, hardware, masks, metrics, operators
+from . import blending, data, hardware, inpainting, masks, metrics, operators
 from .generator import Discriminator, Generator
 from .priors import list_priors, load_discriminator, load_prior
 from .solvers import (
@@ -41,7 +42,7 @@ from .solvers import (
     register_method,
     sample_posterior,
 )
-from .solvers.inpainting import InpaintResult, inpaint
+from .inpainting import InpaintResult, inpaint
 
 __version__ = "0.1.0"
 
@@ -63,6 +64,7 @@ __all__ = [
     "get_method",
     "hardware",
     "inpaint",
+    "inpainting",
     "list_priors",
     "load_discriminator",
     "load_prior",

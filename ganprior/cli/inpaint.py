@@ -48,9 +48,7 @@ def _add_arguments(parser):
     >>> args.prior, args.mask, args.blend   # unset options come from the prior's recipe
     ('celeba64', 'half', None)
     """
-    from ..blending import BLEND_METHODS
-    from ..masks import MASK_TYPES
-    from ..solvers.inpainting import PERCEPTUAL
+    from ..inpainting import BLEND_METHODS, MASK_TYPES, PERCEPTUAL
 
     parser.add_argument("--prior", default="celeba64", help="bundled prior (generator + discriminator)")
     parser.add_argument("--sample", default=None, help="bundled test images (default: the prior's)")
@@ -89,12 +87,11 @@ def _run(args) -> int:
 
     import torch
 
-    from .. import blending, metrics
+    from .. import metrics
     from ..data import load_sample
-    from ..masks import make_mask
     from ..datasets import save_figure
+    from ..inpainting import harmonic_fill, inpaint, make_mask
     from ..priors import load_discriminator, load_prior
-    from ..solvers.inpainting import inpaint
 
     log = logging.getLogger("ganprior")   # show the package's INFO messages (e.g. "perceptual term is off")
     if not any(isinstance(h, logging.StreamHandler) for h in log.handlers):
@@ -135,7 +132,7 @@ def _run(args) -> int:
           f"{perceptual_text}, "
           f"{used['restarts']} candidates x {used['steps']} steps (lr {used['lr']}, {used['precision']}), "
           f"{used['blend']} blending")
-    x_base = blending.harmonic_fill(x_true, mask)
+    x_base = harmonic_fill(x_true, mask)
     print(f"{'method':>10} {'PSNR':>7} {'SSIM':>6}")
     finite = True
     for name, xh in (("ours", res.x), ("harmonic", x_base)):

@@ -156,11 +156,11 @@ def _check_methods(methods, where: str, G=None) -> None:
 
 def _check_inpaint(entry: dict) -> None:
     """Validate the inpainting settings of a recipe as :func:`ganprior.inpaint` checks them."""
-    from ..blending import BLEND_METHODS
-    from ..masks import _check_window
-    from ..solvers.inpainting import PERCEPTUAL
+    from ..inpainting.blending import BLEND_METHODS
+    from ..inpainting.masks import check_window
+    from ..inpainting.objective import PERCEPTUAL
 
-    for key, check in (("window", lambda v: _check_window(v, "inpaint")),
+    for key, check in (("window", lambda v: check_window(v, "inpaint")),
                        ("z_bound", lambda v: v is None or check_float(v, "z_bound", minimum=0.0, strict=True)),
                        ("perceptual", lambda v: check_choice(v, "perceptual", PERCEPTUAL)),
                        ("blend", lambda v: check_choice(v, "blend", BLEND_METHODS))):

@@ -9,7 +9,7 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
 - :mod:`ganprior.solvers.recovery` -- :func:`recover`, which dispatches through the registry;
 - :mod:`ganprior.solvers.settings` -- where a solve's settings come from (caller, method, preset or recipe, defaults);
 - :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
-  :mod:`ganprior.solvers.tv`, :mod:`ganprior.solvers.inpainting` -- objectives;
+  :mod:`ganprior.solvers.tv` -- objectives (inpainting's is in :mod:`ganprior.inpainting`);
 - :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too).
 
 Importing this package registers every bundled method.

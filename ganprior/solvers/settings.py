@@ -6,7 +6,7 @@ r"""Where a solve's settings come from: one object, one defaults table, one rule
 - :data:`DEFAULTS` is the **only defaults table**: one :class:`SolveConfig` per task (``"engine"``:
   :func:`~ganprior.optimize_latents` called directly; ``"recover"``; ``"inpaint"``; ``"posterior"``:
   :func:`~ganprior.sample_posterior`).  :data:`ENGINE_DEFAULTS`, :data:`PRESETS` and
-  :data:`~ganprior.solvers.inpainting.INPAINT_DEFAULTS` are views of it.
+  :data:`~ganprior.inpainting.INPAINT_DEFAULTS` are views of it.
 - :func:`resolve` is the **only rule**, used by :func:`~ganprior.recover`, :func:`~ganprior.inpaint`,
   :func:`~ganprior.sample_posterior` and :func:`~ganprior.optimize_latents`: each setting (and each of the
   task's or method's own arguments) comes from the first layer that sets it -- the caller's argument; what the
@@ -220,11 +220,11 @@ def recipe_keys(task: str) -> tuple:
     tuple of str
         For ``"recover"``: :data:`ENGINE_KEYS` and ``lam`` (CSGM's weight, shared by the latent methods; the
         methods' other arguments sit under ``recover.methods``).  For ``"inpaint"``: :data:`ENGINE_KEYS` but
-        ``select``, and the keys of :data:`~ganprior.solvers.inpainting.INPAINT_OPTIONS`.
+        ``select``, and the keys of :data:`~ganprior.inpainting.INPAINT_OPTIONS`.
     """
     engine = tuple(k for k in ENGINE_KEYS if k not in FIXED[task])
     if task == "inpaint":
-        from .inpainting import INPAINT_OPTIONS
+        from ..inpainting.objective import INPAINT_OPTIONS
 
         return engine + tuple(INPAINT_OPTIONS)
     return engine + ("lam",)
@@ -319,7 +319,7 @@ def resolve(task, given=None, *, preset=None, recipe=None, method=None, own=None
         right before the defaults.
     own : dict, optional
         The task's own arguments and their defaults (e.g.
-        :data:`~ganprior.solvers.inpainting.INPAINT_OPTIONS`).
+        :data:`~ganprior.inpainting.INPAINT_OPTIONS`).
     keys : tuple of str
         More arguments to resolve, with no default of the task's (e.g. a method's ``lam``).
     owner : str, optional
