@@ -6,7 +6,8 @@ holding the files) or, when ``root`` is None, reads ``$GANPRIOR_DATA/<name>/``
 :class:`FileNotFoundError` naming the files expected and the folders searched.
 
 Every reader returns float32 tensors of shape ``(N, C, H, W)`` in ``[0, 1]``
-(MNIST-style readers also return int64 labels).
+(MNIST-style readers also return int64 labels).  :func:`load_images` reads a user's own images (a folder of
+image files, a ``.npy`` or ``.npz`` array) for a prior: at its shape, in its data range.
 
 Bundled samples (:func:`load_sample`): ``"mnist_test300"`` and
 ``"fashion_test300"`` (first 300 test images, 1x28x28) and ``"celeba_test64"``
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import struct
 import zipfile
@@ -36,6 +38,7 @@ __all__ = [
     "load_celeba",
     "load_fashion_mnist",
     "load_image_folder",
+    "load_images",
     "load_mnist",
     "load_sample",
 ]
@@ -541,3 +544,99 @@ def load_sample(name: str, return_labels: bool = False):
         images = torch.from_numpy(f["images"].copy()).float().div_(255.0)
         labels = torch.from_numpy(f["labels"].astype(np.int64)) if return_labels else None
     return (images, labels) if return_labels else images
+
+
+def load_images(path, image_shape, *, data_range=(0.0, 1.0), scale=None, return_names=False):
+    """Images from a folder of image files or a ``.npy`` / ``.npz`` array, as float32 ``(N, *image_shape)``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder (every PNG / JPEG / ... file, sorted by name, hidden files and sub-folders skipped, read
+        with its true bit depth by :func:`ganprior.data.load_image_folder`; resized to the prior's size;
+        averaged to one channel for a one-channel prior), a ``.npy`` file or a ``.npz`` file (its array ``"x"``, else its first array) of
+        shape ``(N, C, H, W)`` or ``(N, H, W)``.
+    image_shape : tuple of int
+        ``(C, H, W)`` of the prior.
+    data_range : (float, float)
+        The prior's data range (``G.data_range``): black and full white of images and of integer arrays
+        are mapped linearly onto it, and float arrays must lie in it.
+    scale : float, optional
+        The stored value of full white (e.g. ``255`` for floats in 0..255): the values are divided by it,
+        then mapped from [0, 1] onto ``data_range``.  Needed for integer arrays other than uint8 / uint16,
+        float arrays stored in another range, and 32-bit integer or float image files.
+    return_names : bool
+        Also return one name per image: its file name, or ``"x.npy[i]"`` for an array.
+
+    Returns
+    -------
+    torch.Tensor or (torch.Tensor, list of str)
+        float32 ``(N, *image_shape)`` in ``data_range`` (and the names).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing path, no images, arrays of another shape or dtype, or values outside ``data_range``
+        or not finite, or a file that cannot be read (the message names the file and how to give a ``scale``).
+
+    Notes
+    -----
+    Without ``scale``: bool, uint8 and uint16 arrays are read by their dtype's range (full white 1, 255,
+    65535), other integer dtypes are refused (an int64 array's full scale is not its dtype's), and float
+    arrays are taken as they are.
+    """
+    owner = "load_images"
+    try:
+        lo, hi = (float(v) for v in data_range)
+    except (TypeError, ValueError):
+        raise TypeError(f"The 'data_range' parameter of {owner} must be a pair (low, high). "
+                        f"Got {describe(data_range)} instead.") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"The 'data_range' parameter of {owner} must be a finite pair with low < high. "
+                         f"Got {data_range!r} instead.")
+    if scale is not None:
+        scale = check_float(scale, "scale", minimum=0.0, strict=True, owner=owner)
+    p = Path(path)
+    C, H, W = image_shape
+    if p.is_dir():
+        if H != W:
+            raise ValueError(f"Images from a folder are resized to squares; the prior makes {image_shape}.")
+        x, names = _read_image_folder(p, H, scale=scale)  # hidden files skipped, an unreadable file named
+        if C == 1:
+            x = x.mean(dim=1, keepdim=True)
+        x = x if (lo, hi) == (0.0, 1.0) else x * (hi - lo) + lo
+        return (x, names) if return_names else x
+    if not p.is_file():
+        raise FileNotFoundError(f"No image folder or .npy / .npz file at {str(p)!r}.")
+    if p.suffix not in (".npy", ".npz"):
+        raise ValueError(f"Expected a folder, a .npy or a .npz file; got {str(p)!r}.")
+    try:
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as f:
+                arr = f["x"] if "x" in f.files else f[f.files[0]]
+        else:
+            arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, IndexError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"The file {str(p)!r} cannot be read as an array: {err}") from None
+    white = scale
+    if white is None and arr.dtype.kind in "bu" and arr.dtype.itemsize <= 2:
+        white = float(np.iinfo(arr.dtype).max) if arr.dtype.kind == "u" else 1.0
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"The images in {str(p)!r} have dtype {arr.dtype}; expected floats or integers.")
+    if white is None and arr.dtype.kind != "f":
+        raise ValueError(f"The images in {str(p)!r} are {arr.dtype} integers, whose full white is not their dtype's "
+                         "maximum; pass scale= (the value of full white, e.g. scale=255).")
+    arr = arr.astype(np.float64) * ((hi - lo) / white) + lo if white is not None else arr
+    x = torch.from_numpy(np.ascontiguousarray(arr)).float()
+    if x.ndim == 3 and C == 1:
+        x = x[:, None]
+    if tuple(x.shape[1:]) != tuple(image_shape):
+        raise ValueError(f"The images in {str(p)!r} have shape {tuple(x.shape[1:])}; the prior makes {image_shape}.")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"The images in {str(p)!r} have values that are not finite.")
+    if x.numel() and (float(x.min()) < lo - 1e-6 * (hi - lo) or float(x.max()) > hi + 1e-6 * (hi - lo)):
+        how = f" after scale={scale:g}" if scale is not None else ""
+        raise ValueError(f"The images in {str(p)!r} have values in [{float(x.min()):.6g}, {float(x.max()):.6g}]"
+                         f"{how}, outside the prior's data range ({lo}, {hi}); pass scale= (the stored value of "
+                         "full white, e.g. scale=255 for values in 0..255) or rescale them.")
+    return (x, [f"{p.name}[{i}]" for i in range(len(x))]) if return_names else x

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 
 __all__ = ["recovery_grid", "error_curves"]
@@ -104,3 +107,29 @@ def error_curves(summary, path=None, *, ylabel="reconstruction error (per pixel)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return None
+
+
+def save_figure(panels, path):
+    """:func:`recovery_grid` written atomically (a temp file beside ``path``, then a rename).
+
+    Parameters
+    ----------
+    panels : sequence of (str, array)
+        As :func:`recovery_grid` takes them.
+    path : str or os.PathLike
+        The figure; its suffix (``.png``, ``.pdf``, ``.svg``, ``.jpg``) gives the format.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from .training._io import atomic_write_bytes
+
+    fig = recovery_grid(panels)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format=Path(path).suffix[1:].lower() or "png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(buf.getvalue(), path)

@@ -71,7 +71,7 @@ def _run(args) -> int:
     import ganprior
     from ganprior.benchmark import attach_priors, run_grid
     from ganprior.benchmark.protocol import N_VAL, Protocol
-    from ganprior.datasets import load_images
+    from ganprior.data import load_images
     from ganprior.solvers.settings import ENGINE_DEFAULTS
 
     if args.threads is not None:

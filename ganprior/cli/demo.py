@@ -76,7 +76,7 @@ def _run(args) -> int:
     print(f"{'m':>5} {'prior MSE':>10} {'Lasso MSE':>10} {'prior s':>8} {'Lasso s':>8} {'lam':>6}  prior, method")
     for m, ep, el, tp, tl, lam, prior, method in rows:
         print(f"{m:>5} {ep:>10.4f} {el:>10.4f} {tp:>8.1f} {tl:>8.1f} {lam:>6g}  {prior}, {method}")
-    from ganprior.datasets import save_figure
+    from ganprior.plotting import save_figure
 
     shown = min(args.show, n_img)
     panels = [("original", x_true[:shown])]

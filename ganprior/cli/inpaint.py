@@ -89,8 +89,8 @@ def _run(args) -> int:
 
     from .. import metrics
     from ..data import load_sample
-    from ..datasets import save_figure
     from ..inpainting import harmonic_fill, inpaint, make_mask
+    from ..plotting import save_figure
     from ..priors import load_discriminator, load_prior
 
     log = logging.getLogger("ganprior")   # show the package's INFO messages (e.g. "perceptual term is off")

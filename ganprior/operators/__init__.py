@@ -15,6 +15,7 @@ and give their adjoint as ``A.H``.  :func:`dottest` checks
 from .base import Adjoint, Composed, LinearOperator, Rows, Scaled
 from .dct import SubsampledDCT, dct, idct
 from .dottest import dottest
+from .factory import OPERATORS, measurement_operator
 from .image import Downsample, Identity, Mask
 from .matrix import Gaussian, Matrix, as_operator
 from .transforms import DCT2, Wavelet
@@ -37,4 +38,6 @@ __all__ = [
     "dct",
     "idct",
     "dottest",
+    "measurement_operator",
+    "OPERATORS",
 ]
