@@ -1,6 +1,7 @@
 """What the benchmark scripts share: the command line that made a result, and a CSV written under it.
 
-The scripts run as ``python benchmarks/<script>.py ...``, which puts this folder on ``sys.path``.
+The scripts run as ``python benchmarks/<script>.py ...``, which puts this folder on ``sys.path``; the
+studies in ``studies/`` put it there themselves.
 """
 
 from __future__ import annotations
@@ -47,18 +48,3 @@ def mean_ci(v):
     v = np.asarray(v, dtype=float)
     return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
-
-def live_generator(run):
-    """The training run ``run``'s generator with the live weights of its checkpoint (``ganprior.load_prior`` gives
-    the EMA ones when the run keeps an average), or ``None`` when the run keeps no EMA: its weights are the live
-    ones already."""
-    import ganprior
-    from ganprior.training.trainer import EMA_KEY, load_checkpoint
-
-    state = load_checkpoint(Path(run) / "checkpoint.pt")
-    if state.get(EMA_KEY) is None:
-        return None
-    G = ganprior.load_prior(run)
-    G.module.load_state_dict(state["generator"])
-    G.module.eval()
-    return G

@@ -539,7 +539,7 @@ def load_sample(name: str, return_labels: bool = False):
     path = _SAMPLES_DIR / _SAMPLES[name]
     if not path.is_file():
         raise FileNotFoundError(f"The bundled sample file {str(path)!r} is missing from this installation; "
-                                "regenerate it with benchmarks/make_samples.py.")
+                                "regenerate it with tools/make_samples.py.")
     with np.load(path) as f:
         images = torch.from_numpy(f["images"].copy()).float().div_(255.0)
         labels = torch.from_numpy(f["labels"].astype(np.int64)) if return_labels else None

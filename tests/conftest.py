@@ -1,5 +1,5 @@
 """Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior, dataset lookup, and the
-benchmark scripts as modules (:func:`load_benchmark`).
+benchmark scripts and release tools as modules (:func:`load_benchmark`, :func:`load_tool`).
 
 Tests that need the full datasets call :func:`require_data`: it skips them with the reason when the files are
 absent (a fresh clone), but fails them under ``CI=true``, where every test must run.
@@ -64,10 +64,22 @@ def _load_script(folder: str, stem: str, prefix: str):
     return module
 
 
+def load_benchmark(stem: str):
+    """A fresh module of the script ``benchmarks/<stem>.py`` (the benchmarks are scripts, not a package), with
+    ``benchmarks/`` on ``sys.path`` as ``python benchmarks/<stem>.py`` has it (for ``from _common import ...``).
+    A one-off study is ``load_benchmark("studies/<stem>")``."""
+    return _load_script("benchmarks", stem, "benchmark_")
+
+
+def load_tool(stem: str):
+    """A fresh module of the release tool ``tools/<stem>.py``, with ``tools/`` on ``sys.path``."""
+    return _load_script("tools", stem, "tool_")
+
+
 def shared_data_root() -> Path:
-    """$GANPRIOR_DATA if set, else ../shared/data beside the repository."""
-    env = os.environ.get("GANPRIOR_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    """The data root: :func:`ganprior.data.default_data_root` ($GANPRIOR_DATA, else ../shared/data beside the
+    repository)."""
+    return default_data_root()
 
 
 # the files each dataset folder must hold (idx files may also be stored uncompressed)

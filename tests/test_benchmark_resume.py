@@ -3,13 +3,13 @@
 A tiny grid (random prior, 6 test digits, m = 10 and 25, 3 CSGM steps, 4 validation digits) is interrupted after
 a few chunks (an exception raised by the function that appends rows), then a kill in the middle of a write is
 imitated (a torn last line), and the run is resumed: per_image.csv must hold every (method, m, image) once, with
-the values of an uninterrupted run. Needs the MNIST training split for the validation digits.
+the values of an uninterrupted run. The validation digits are the last bundled test digits (the fixture
+:func:`bundled_validation_digits`), so no test here needs a dataset file.
 """
 
 import csv
 import hashlib
 import json
-import os
 import types
 from pathlib import Path
 
@@ -27,16 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SG_FIXED = "basis=pixel; nu_solver=ista; nu_steps=1"  # Sparse-Gen's fixed arguments on MNIST, in row labels
 
-def require_mnist():
-    """The data root ($GANPRIOR_DATA, else ../shared/data beside the repository) if it holds the MNIST training
-    images; else skip (fail under CI=true, where the data are present)."""
-    root = Path(os.environ["GANPRIOR_DATA"]) if os.environ.get("GANPRIOR_DATA") else ROOT.parent / "shared" / "data"
-    if not any((root / "mnist" / f).is_file() for f in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
-        reason = f"MNIST training images (validation digits) not found under {root}/mnist; set GANPRIOR_DATA"
-        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
-    return root
+NO_DATA = ROOT / "no-data-needed"  # the grids' --data-root: nothing is read from it (bundled_validation_digits)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +42,20 @@ def bench():
 
 
 MNIST = protocol.PROTOCOLS["mnist"]
+
+
+@pytest.fixture(autouse=True)
+def bundled_validation_digits(bench, monkeypatch):
+    """The grid's validation digits without the MNIST training files: the last ``n`` of the 300 bundled test
+    digits (the grids here solve at most the first 6), handed to ``run_grid``'s ``validation`` callable through the
+    script's ``validation_images``."""
+    digits = ganprior.data.load_sample("mnist_test300")
+
+    def validation_images(dataset, n, root):
+        assert dataset == "mnist", dataset
+        return digits[-n:], list(range(len(digits) - n, len(digits)))
+
+    monkeypatch.setitem(bench.main.__globals__, "validation_images", validation_images)
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +122,7 @@ class Interrupt(Exception):
 
 
 def test_interrupted_run_resumes_without_duplicated_or_lost_rows(bench, tmp_path, monkeypatch):
-    root = require_mnist()
+    root = NO_DATA
     bench.main(argv(root, tmp_path / "ref"))
     ref = rows(tmp_path / "ref")
     assert len(ref) == len(values(ref)) == 2 * 2 * 6
@@ -165,7 +170,7 @@ def test_read_rows_repairs_a_torn_line_and_repeats(bench, tmp_path):
 def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their_own(bench, tmp_path):
     # sparse-gen alone: CSGM's lam search at the same m runs first, its choice is the lam of every sparse-gen
     # solve; sparse-gen's alpha is searched (here a 2-value grid), recorded with that lam in selection.json/log
-    root = require_mnist()
+    root = NO_DATA
     out = tmp_path / "beyond"
     bench.BEYOND["sparse-gen"] = dict(bench.BEYOND["sparse-gen"], grid=[0.5, 5.0])
     try:
@@ -234,7 +239,7 @@ def test_methods_beyond_the_range_take_lam_from_the_csgm_search_and_search_their
 
 
 def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path):
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "3", "--restarts", "1", "--steps",
               "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
     bench.main([*common, "--methods", "csgm", "--out", str(tmp_path / "main")])
@@ -259,7 +264,7 @@ def test_merge_adds_the_rows_and_searches_of_separate_runs_once(bench, tmp_path)
 def test_merge_leaves_out_a_folders_rows_that_the_merged_searches_make_stale(bench, tmp_path):
     # a folder copied from the target keeps rows its own searches no longer choose; where the target lacks that row
     # (deleted to be solved again elsewhere) the stale copy must not come back with the merge, a current one must
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
               "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
     bench.main([*common, "--methods", "csgm", "lasso-dct", "--out", str(tmp_path / "main")])
@@ -307,7 +312,7 @@ def test_merge_takes_a_folders_searches_only_at_the_m_it_ran(bench, tmp_path):
     # a folder started with a copy of selection.json (benchmarks/README.md's recipe for parallel runs) still holds the
     # copied records at every other m: after the target's stale record at such an m was deleted, the copy must
     # not come back from that folder; the folder that ran the m brings its own
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
               "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "lasso"]
     main, a, b = tmp_path / "main", tmp_path / "a", tmp_path / "b"
@@ -343,7 +348,7 @@ def redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common):
 def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(bench, tmp_path, monkeypatch):
     # a folder started with a copy of the target (selection.json and rows) redoes Sparse-Gen's search with another
     # nu solver: merged back, its search, validation rows and test rows replace the target's, none twice
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
               "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "--m", "10"]
     main, a = redo_sparse_gen_in_a_copy(bench, tmp_path, monkeypatch, common)
@@ -367,7 +372,7 @@ def test_merge_replaces_a_search_the_folder_redid_and_the_rows_it_made_stale(ben
 def test_merge_replaces_the_auto_rows_a_candidates_search_redone_made_stale(bench, tmp_path, monkeypatch):
     # a folder copied from the target redoes Sparse-Gen's search (another nu solver) and so auto's rows (their
     # candidates' fingerprint changed): merged back, the folder's auto rows replace the target's
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--n-images", "2", "--restarts", "1", "--steps", "3",
               "--n-val", "3", "--threads", "1", "--data-root", str(root), "--methods", "sparse-gen", "auto",
               "--m", "10"]
@@ -386,7 +391,7 @@ def test_merge_replaces_the_auto_rows_a_candidates_search_redone_made_stale(benc
 def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench, tmp_path, monkeypatch):
     # a folder started with a copy of selection.json has no metadata.json to compare fingerprints with: each search
     # records its prior's fingerprint, and a copy made with other weights behind the same name is not reused
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     monkeypatch.setattr(MNIST, "prior_choices", ["mnist"])
     args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
@@ -415,7 +420,7 @@ def test_a_search_is_redone_when_other_weights_stand_behind_its_prior_name(bench
 
 
 def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(bench, tmp_path, monkeypatch):
-    root = require_mnist()
+    root = NO_DATA
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "2", "--restarts", "1", "--steps",
               "3", "--n-val", "3", "--threads", "1", "--data-root", str(root)]
     bench.main([*common, "--methods", "csgm", "--out", str(tmp_path / "a")])
@@ -446,7 +451,7 @@ def test_rows_of_other_weights_behind_a_prior_name_are_refused_before_any_work(b
 def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp_path):
     # a search redone (a wider grid) that chooses another value: that (method, m)'s rows are solved again with it,
     # the rows whose value is still the chosen one are kept as they are (not solved again)
-    root = require_mnist()
+    root = NO_DATA
     out = tmp_path / "run"
     bench.main(argv(root, out))
     before = values(rows(out))
@@ -472,7 +477,7 @@ def test_rows_of_another_value_than_the_search_chose_are_solved_again(bench, tmp
 def test_rows_without_a_saved_search_are_searched_and_kept_only_if_chosen_again(bench, tmp_path, monkeypatch):
     # rows brought in from another folder without their search (selection.json lacks it): the (method, m) is
     # searched; rows of the value it chooses are kept as they are, rows of another value are solved again
-    root = require_mnist()
+    root = NO_DATA
     out = tmp_path / "run"
     bench.main(argv(root, out))
     before = rows(out)
@@ -507,7 +512,7 @@ def test_an_option_chosen_before_the_search_is_recorded_used_and_part_of_the_row
     # BEYOND_CHOICES (ILO's cut; here a list of candidates): each candidate solved at the hyperparameter's default on the
     # validation images, the lowest kept; the radius search then runs at that cut and reuses that solve; the test
     # rows are solved with it and carry it in their label, so rows of another cut are stale
-    root = require_mnist()
+    root = NO_DATA
     out = tmp_path / "choice"
     monkeypatch.setattr(MNIST, "beyond_choices", {"ilo": {"cut": [3, 6]}})
     monkeypatch.setattr(MNIST, "own_best", {})  # the coordinate search (CelebA's)
@@ -559,7 +564,7 @@ def test_ilo_cut_is_chosen_among_the_block_ends_of_the_prior_that_solves(bench, 
     assert bench.beyond_choices(cfg, "sparse-gen", dcgan) == ({}, {})
     assert bench.beyond_choices({"beyond_choices": {"ilo": {"cut": [3, 6, 9]}}}, "ilo", dcgan) == (
         {"cut": [3, 6, 9]}, {})
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(MNIST, "own_best", {})  # the coordinate search (CelebA's)
     out = tmp_path / "blocks"
     args = ilo_args(root, out)
@@ -614,7 +619,7 @@ def test_own_best_choice_searches_every_candidate_and_keeps_the_default_unless_c
 def test_the_ilo_cut_chosen_at_each_cuts_own_best_radius_is_recorded_and_its_rows_labelled(bench, tmp_path):
     # the MNIST grid (CHOICE_AT_OWN_BEST): ILO's radius searched at both block ends of the random DCGAN; the record
     # is the chosen cut's search, keeps both searches, and every radius solved at the other cut is in validation.csv
-    root = require_mnist()
+    root = NO_DATA
     assert MNIST.own_best == {"ilo": ["cut"]}
     out = tmp_path / "own"
     args = ilo_args(root, out)
@@ -652,7 +657,7 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
     # digits; the prior with the lowest best error solves CSGM's test rows, and Sparse-Gen's search and rows (with
     # CSGM's lam) and auto's candidates use it too. Here the second prior ("dark") outputs nearly black images,
     # closer to digits than an untrained DCGAN's grey: it must be chosen and every latent row labelled with it.
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     monkeypatch.setattr(MNIST, "prior_choices", ["mnist", "dark"])
     out = tmp_path / "prior"
@@ -727,7 +732,7 @@ def test_the_prior_chosen_per_m_by_csgm_is_recorded_named_in_the_labels_and_used
 def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path, monkeypatch):
     # the committed CSGM searches predate PRIOR_CHOICES: the preset's is adopted (not solved again), only the
     # other prior is searched
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     out = tmp_path / "old"
     args = ["--dataset", "mnist", "--methods", "csgm", "--m", "10", "--n-images", "2", "--restarts", "1",
@@ -777,7 +782,7 @@ def test_a_preset_search_saved_before_the_prior_choice_is_reused(bench, tmp_path
 def test_rows_of_a_later_method_are_solved_again_when_csgm_chooses_another_prior(bench, tmp_path, monkeypatch):
     # Sparse-Gen's rows were current (the preset's prior); CSGM's search is redone with a second prior, which it
     # chooses: a rerun of the same methods must search Sparse-Gen again with that prior and solve its rows again
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(bench.ganprior, "load_prior", fake_prior)
     out = tmp_path / "later"
     args = ["--dataset", "mnist", "--methods", "csgm", "sparse-gen", "--m", "10", "--n-images", "2", "--restarts",
@@ -830,7 +835,7 @@ def test_the_warmup_is_chosen_last_recorded_and_part_of_the_label_only_when_not_
     # validation digits, the default's solve being the search's own; a non-default choice solves the test rows with
     # that warm-up and names it in their label. A search saved before the choice keeps its radius search: only the
     # warm-ups are solved, and the rows stay when the default is kept.
-    root = require_mnist()
+    root = NO_DATA
     monkeypatch.setattr(MNIST, "warmup_choices", {"ilo": [0.25, 0.5, 0.75]})
     out = tmp_path / "warmup"
     args = ilo_args(root, out)
@@ -960,7 +965,7 @@ def test_verify_solves_the_first_rows_again_as_the_grid_did_and_reports_differen
     # rows of CSGM, a Lasso, Sparse-Gen and auto solved in chunks of 2; --verify 2 solves images 0 and 1 of every
     # (method, m) again through the grid's own solve and finds every MSE as written; a row edited by hand, a row of
     # another value than its search chose and a missing row are each reported, and nothing is written
-    root = require_mnist()
+    root = NO_DATA
     out = tmp_path / "grid"
     common = ["--dataset", "mnist", "--random-prior", "--m", "10", "--n-images", "3", "--chunk", "2",
               "--restarts", "1", "--steps", "3", "--n-val", "3", "--threads", "1", "--data-root", str(root),

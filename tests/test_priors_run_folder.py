@@ -11,7 +11,7 @@ from unittest.mock import ANY
 
 import pytest
 import torch
-from conftest import load_benchmark
+from conftest import load_tool
 
 import ganprior
 from ganprior.models import build_discriminator, build_generator
@@ -120,12 +120,12 @@ def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_
 
 
 def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tmp_path):
-    # benchmarks/_common.live_generator (build_prior --weights live, prior_compare): the checkpoint's
+    # tools/build_prior.live_generator (build_prior --weights live, studies/prior_compare): the checkpoint's
     # "generator" entry, not the average load_prior prefers; None for a run without an average
-    common = load_benchmark("_common")
-    assert common.live_generator(cli_run) is None
+    bp = load_tool("build_prior")
+    assert bp.live_generator(cli_run) is None
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
-    live = common.live_generator(run)
+    live = bp.live_generator(run)
     _assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
     _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     z = torch.randn(3, *live.latent_shape, generator=torch.Generator().manual_seed(0))
@@ -234,7 +234,7 @@ def test_describe_priors(cli_run):
 
 
 def test_build_prior_writes_portable_commands_and_recipe_sections():
-    bp = load_benchmark("build_prior")
+    bp = load_tool("build_prior")
     cmd = ("/usr/bin/python3.11 /home/me/main/ganprior/training/cli.py --data mnist --data-root /home/me/shared/data "
            "--steps 10 --out /home/me/runs/mnist_x")
     assert bp.portable_command(cmd, repo=Path("/home/me/main")) == (
@@ -374,7 +374,7 @@ def test_bundled_recipes_follow_the_committed_error_vs_m_searches(dataset, prior
 
 def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
     # the builder's ranges: equal neighbours merged, bounds the geometric means of neighbouring m rounded down
-    rfs = load_benchmark("recipe_from_searches")
+    rfs = load_tool("recipe_from_searches")
     assert rfs.ranges("x", [(20, 1.0), (50, 1.0), (100, 2.0), (200, 1.0)]) == \
         [{"m_max": 70, "x": 1.0}, {"m_max": 141, "x": 2.0}, {"m_max": None, "x": 1.0}]
     with pytest.raises(ValueError, match="m increasing"):

@@ -115,7 +115,7 @@ print("same images:", torch.equal(G_again.generate(z), G.generate(z)))
 #    ganprior train --data mnist --arch dcgan28 --latent-dim 20 --width 32 --steps 600 --bf16 --out runs/mnist
 #    torchrun --standalone --nproc_per_node=2 -m ganprior.cli.train --data mnist --epochs 10 --out runs/mnist
 #
-# ``ganprior.load_prior("runs/mnist")`` then loads either run.  ``benchmarks/build_prior.py`` turns a
+# ``ganprior.load_prior("runs/mnist")`` then loads either run.  ``tools/build_prior.py`` turns a
 # finished run into a bundled prior with its model card and its validated solver recipe.
 
 shutil.rmtree(run)  # this run was only a demonstration

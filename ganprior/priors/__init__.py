@@ -14,7 +14,7 @@ representation error on held-out images).
   checkpoint holds them, else its ``generator`` weights);
 - an **exported prior folder**: ``config.json`` and ``generator.pt`` (``discriminator.pt`` for
   :func:`load_discriminator`), such as a bundled prior's folder or the output of
-  ``benchmarks/build_prior.py``; a finished VAE run (``ganprior train-vae --out RUN``, see
+  ``tools/build_prior.py``; a finished VAE run (``ganprior train-vae --out RUN``, see
   :mod:`ganprior.training.vae`) is one too: its ``generator.pt`` is the decoder, and it has no
   discriminator.
 
@@ -222,7 +222,7 @@ def load_prior(name_or_path, *, device=None) -> Generator:
           state), preferring the checkpoint's ``"generator_ema"`` entry (exponential moving
           average of the generator's weights) when the run keeps one;
         - an exported prior folder: ``config.json`` and ``generator.pt`` (a bundled prior's folder,
-          one written by ``benchmarks/build_prior.py``, or a finished ``ganprior train-vae`` run).
+          one written by ``tools/build_prior.py``, or a finished ``ganprior train-vae`` run).
 
         A bundled name is looked up first; to load a folder named like a bundled prior, pass a
         :class:`pathlib.Path` or a path with a separator (``"./mnist"``).

@@ -16,7 +16,8 @@ of its 300 test digits, its operator and noise per m, ||eta|| = 0.1, CSGM with t
 Writes ``per_image.csv``, ``summary.csv`` (mean MSE with 95% CI, the ratio to ``tuned``, the lams chosen) and
 ``metadata.json`` into ``--out``.  Usage (the committed run)::
 
-    python benchmarks/selection_check.py --n 100 --m 25 50 100 --threads 1 --out benchmarks/results/selection_check
+    python benchmarks/studies/selection_check.py --n 100 --m 25 50 100 --threads 1 \\
+        --out benchmarks/results/selection_check
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import ganprior
 from ganprior.data import load_sample
 from ganprior.solvers.selection import CV_GRIDS
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
 from _common import command_line, write_csv  # noqa: E402
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
@@ -90,7 +91,7 @@ def main(argv=None):
     write_csv(out / "per_image.csv", rows)
     write_csv(out / "summary.csv", summary,
               fieldnames=["way", "m", "n", "mse_mean", "ci95", "ratio_to_tuned", "lams", "seconds"])
-    cmd = command_line("selection_check.py", argv)
+    cmd = command_line("studies/selection_check.py", argv)
     (out / "metadata.json").write_text(json.dumps(dict(
         command=cmd, engine=engine, tuned_lam={m: tuned_lam[m] for m in args.m}, cv_grid=list(CV_GRIDS["lam"]), cv_fraction=0.1, prior=cfg["prior"], noise_norm=cfg["noise"],
         torch=torch.__version__, machine=platform.machine(), threads=args.threads,

@@ -2,10 +2,10 @@
 bf16) on 64 held-out validation faces (images 9500-9563 of the 10k set; the runs trained on the first 9500 with
 --limit 9500) and on the 64 paper test faces (celeba_test64), for the EMA and the live weights of each run.
 
-    python benchmarks/celeba64_measure.py OUT.json RUN [RUN ...]
+    python benchmarks/studies/celeba64_measure.py OUT.json RUN [RUN ...]
 
 On a CUDA device when there is one; on a CPU it measures 4 faces of each set with 5 steps only (the dry run of
-benchmarks/celeba64_candidates.sh).  Reads ../shared/data/celeba.
+benchmarks/studies/celeba64_candidates.sh).  Reads ../shared/data/celeba.
 """
 import json
 import sys
@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 
 import torch
-from _common import live_generator
-from build_prior import representation_error
 
 import ganprior
 from ganprior.data import load_celeba, load_sample
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # for build_prior
+from build_prior import live_generator, representation_error  # noqa: E402
 
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 val = load_celeba("../shared/data/celeba", which="10k")[9500:9564]

@@ -9,13 +9,13 @@ committed before the change: ``git show <rev>:benchmarks/results/mnist/per_image
 Usage::
 
     git show 43f8c23:benchmarks/results/mnist/per_image.csv > ref.csv   # the committed run before engine v2
-    python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
+    python benchmarks/studies/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
         --out benchmarks/results/engine_regression.csv
 
 After ``Generator.for_solving`` (batch norm folded, channels_last, a col2im output layer: float rounding only)::
 
     git show 9572073:benchmarks/results/mnist/per_image.csv > ref.csv
-    python benchmarks/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
+    python benchmarks/studies/engine_regression.py --reference ref.csv --m 50 100 --lam 0.1 --chunk 100 --threads 1 \
         --out benchmarks/results/engine_regression_for_solving.csv
 """
 
@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
+from pathlib import Path
 
 import torch
-from _common import command_line, write_csv
-from error_vs_measurements import measure  # the benchmark's own operator and noise (same folder)
 
-import ganprior
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
+from _common import command_line, write_csv  # noqa: E402
+
+import ganprior  # noqa: E402
+from ganprior.benchmark import measure  # noqa: E402  (the benchmark's own operator and noise)
 
 
 def main(argv=None):
@@ -64,7 +68,7 @@ def main(argv=None):
         print(f"m={m}: mean MSE new {sum(mine) / len(mine):.6f} vs reference {sum(theirs) / len(theirs):.6f}; "
               f"per-image |diff| max {max(diffs):.3g}, {sum(d > 1e-4 for d in diffs)} of {len(diffs)} above 1e-4",
               flush=True)
-    write_csv(args.out, rows, comment=command_line("engine_regression.py", argv))
+    write_csv(args.out, rows, comment=command_line("studies/engine_regression.py", argv))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 # held-out faces; prepared to run as one short script on a lent CUDA machine, from the repository root, with the
 # CelebA files in ../shared/data/celeba (a copy of the data carried along and linked there on such a machine):
 #
-#     OUT=runs/celeba64_best bash benchmarks/celeba64_candidates.sh
+#     OUT=runs/celeba64_best bash benchmarks/studies/celeba64_candidates.sh
 #
 # Every run trains on the first 9500 of the 10,000 faces (--limit 9500), so that the last 500 stay unseen: the
 # error-vs-m benchmark's validation faces (the last 128) are among them.  Each run gets --steps 1000000 and is
 # stopped by the clock after TRAIN_S seconds; it is then exported at its last checkpoint by its own command with
 # --steps N (which trains no further steps: the checkpoints resume bitwise), and measured with the model card's
-# protocol on 64 held-out faces (images 9500-9563) and on the 64 test faces (benchmarks/celeba64_measure.py).
+# protocol on 64 held-out faces (images 9500-9563) and on the 64 test faces (benchmarks/studies/celeba64_measure.py).
 # The run with the best validation PSNR (EMA or live weights) is copied to $OUT (generator.pt, discriminator.pt),
 # with every run's measurements (candidates.json) and a tarball of the runs' configs, logs and sample grids.
 # DEV=cpu TRAIN_S=100 CKPT=1 makes a dry run on a CPU.  About 8 minutes on one H200 (TRAIN_S=400).
@@ -34,7 +34,7 @@ for n in $names; do
   (step=$($PY -c "import torch; print(torch.load('$R/$n/checkpoint.pt', map_location='cpu', weights_only=False)['step'])") &&
    echo "$n: exporting step $step" &&
    $PY -m ganprior train $common ${cfg[$n]} --steps $step --out $R/$n > $R/$n.export.log 2>&1 &&
-   $PY benchmarks/celeba64_measure.py $R/$n.measure.json $R/$n > $R/$n.measure.log 2>&1) &
+   $PY benchmarks/studies/celeba64_measure.py $R/$n.measure.json $R/$n > $R/$n.measure.log 2>&1) &
 done
 wait
 $PY - "$R" "$OUT" <<'PYEOF'

@@ -9,7 +9,7 @@ reference the converged Lasso in the same basis on y - A G(0) (what nu solves wh
 near 0; scikit-learn, ``data_range=None``).  Writes ``summary.csv`` (mean MSE with its 95% CI and the solve's
 wall time per variant and m), ``solver.png`` and ``metadata.json`` into ``--out``.  Usage (the committed run)::
 
-    python benchmarks/sparse_gen_solver.py --dataset fashion-mnist --prior mnist --m 100 750 --n 32 --lam 100 \\
+    python benchmarks/studies/sparse_gen_solver.py --dataset fashion-mnist --prior mnist --m 100 750 --n 32 --lam 100 \\
         --alpha 0.01 --threads 1 --out benchmarks/results/sparse_gen_solver
 """
 
@@ -27,7 +27,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
 BEYOND_FIXED = {name: p.beyond_fixed for name, p in PROTOCOLS.items()}
@@ -106,7 +105,8 @@ def main(argv=None):
                      f"{basis}")
     fig.tight_layout()
     fig.savefig(args.out / "solver.png", dpi=120)
-    meta = dict(command="python benchmarks/sparse_gen_solver.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+    meta = dict(command="python benchmarks/studies/sparse_gen_solver.py "
+                + shlex.join(sys.argv[1:] if argv is None else argv),
                 dataset=args.dataset, prior=args.prior, n_images=args.n, lam=args.lam, alpha=args.alpha, basis=basis,
                 engine=engine, noise_norm=cfg["noise"], torch=torch.__version__, ganprior=ganprior.__version__,
                 python=platform.python_version(), threads=args.threads, wall_time_s=round(time.time() - start, 1))

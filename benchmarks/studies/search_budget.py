@@ -4,7 +4,7 @@ For one m, solves the same measurements of validation images (the last images of
 test images) with several budgets R restarts x S steps (cosine step size, bf16, as in error_vs_measurements.py)
 and writes the mean / median per-pixel MSE and the seconds of each budget:
 
-    python benchmarks/search_budget.py --dataset mnist --m 100 --lam 0.1 --budgets 4x300 4x1000 10x300 10x1000 \
+    python benchmarks/studies/search_budget.py --dataset mnist --m 100 --lam 0.1 --budgets 4x300 4x1000 10x300 10x1000 \
         --out benchmarks/results/search_budget
 
 Outputs OUT/search_budget.csv (appended: one row per budget and m) and OUT/search_budget.png.
@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/make_samples.py [DATA_ROOT]
+    python tools/make_samples.py [DATA_ROOT]
 
 DATA_ROOT holds mnist/, fashion_mnist/ and celeba/ (default: $GANPRIOR_DATA, else ../shared/data
 beside the repository).  Writes uint8 arrays: mnist_test300.npz and fashion_test300.npz (first 300 test

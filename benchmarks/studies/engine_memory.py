@@ -7,7 +7,7 @@ baseline row is the same process doing everything but the solve (imports, the pr
 
 Usage::
 
-    python benchmarks/engine_memory.py --restarts 20000 --chunks 500 2000 5000 --steps 5 \
+    python benchmarks/studies/engine_memory.py --restarts 20000 --chunks 500 2000 5000 --steps 5 \
         --out benchmarks/results/engine_memory.csv
 """
 
@@ -17,8 +17,10 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
-from _common import command_line, write_csv
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
+from _common import command_line, write_csv  # noqa: E402
 
 CHILD = r"""
 import json, resource, sys, time, torch
@@ -56,7 +58,7 @@ def main(argv=None):
         rec["seconds"] = round(rec["seconds"], 1)
         rows.append(rec)
         print(rec, flush=True)
-    write_csv(args.out, rows, comment=command_line("engine_memory.py", argv))
+    write_csv(args.out, rows, comment=command_line("studies/engine_memory.py", argv))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ lam) and ``prior_compare.md`` (the best lam per prior and m), and the command in
 
 Example (the k = 20 MNIST prior's comparison, benchmarks/results/priors_v2)::
 
-    python benchmarks/prior_compare.py --dataset mnist --priors mnist runs/mnist_k20 --m 10 25 50 \
+    python benchmarks/studies/prior_compare.py --dataset mnist --priors mnist runs/mnist_k20 --m 10 25 50 \
         --lams 0.1 0.3 1 3 10 --threads 1 --out benchmarks/results/priors_v2
 """
 
@@ -28,9 +28,11 @@ from ganprior.benchmark import protocol as bench  # the benchmark's protocol: va
 from ganprior.benchmark.search import run_method
 import numpy as np
 import torch
-from _common import live_generator
 
 import ganprior
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # for build_prior
+from build_prior import live_generator  # noqa: E402
 
 
 def candidates(name):

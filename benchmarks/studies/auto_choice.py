@@ -26,7 +26,7 @@ method and the paired difference to it with its 95% CI and the verdict -- better
 problems left the shared choice) and ``metadata.json``.
 Usage (the committed run)::
 
-    python benchmarks/auto_choice.py --dataset mnist --m 10 25 50 100 200 300 400 500 750 --cv split 5 \\
+    python benchmarks/studies/auto_choice.py --dataset mnist --m 10 25 50 100 200 300 400 500 750 --cv split 5 \\
         --folds-at 10 25 --threads 1 --out benchmarks/results/mnist/auto_choice
 
 (the held-out errors were computed by one process per m -- the same command with one ``--m`` -- and this command
@@ -51,7 +51,7 @@ import ganprior
 from ganprior.data import load_sample
 from ganprior.solvers.selection import auto_candidates, choose_candidates, holdout_errors
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
 from _common import command_line, mean_ci, write_csv  # noqa: E402
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 from ganprior.benchmark import load_selection, measure  # noqa: E402
@@ -190,7 +190,7 @@ def main(argv=None):
     head = list(summary[0])
     (out / "summary.md").write_text("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
                                     + "".join("| " + " | ".join(str(r[k]) for k in head) + " |\n" for r in summary))
-    meta = dict(command=command_line("auto_choice.py", argv), results=str(results), dataset=args.dataset,
+    meta = dict(command=command_line("studies/auto_choice.py", argv), results=str(results), dataset=args.dataset,
                 n_images=len(x), chunk=args.chunk, cv=args.cv, folds_at=args.folds_at, engine=engine,
                 beyond_fixed=BEYOND_FIXED.get(args.dataset, {}),
                 torch=torch.__version__, ganprior=ganprior.__version__, python=platform.python_version(),

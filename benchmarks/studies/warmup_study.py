@@ -16,7 +16,7 @@ run resumes where it stopped), ``summary.csv`` (mean MSE with its 95% CI, and th
 with its 95% CI and standard error, per method, m and warm-up), ``warmup.png`` and ``metadata.json``.  The committed
 run::
 
-    python benchmarks/warmup_study.py --results benchmarks/results/mnist --threads 1 \\
+    python benchmarks/studies/warmup_study.py --results benchmarks/results/mnist --threads 1 \\
         --out benchmarks/results/warmup_study
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
 from _common import mean_ci  # noqa: E402
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
@@ -160,7 +160,8 @@ def main(argv=None):
         w.writeheader()
         w.writerows(summary)
     plot(summary, args.methods, ms, steps, args.out / "warmup.png")
-    meta = dict(command="python benchmarks/warmup_study.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+    meta = dict(command="python benchmarks/studies/warmup_study.py "
+                + shlex.join(sys.argv[1:] if argv is None else argv),
                 results=str(args.results), dataset=dataset, engine=engine, default_warmup=default,
                 warmups=warmups, n_val=len(next(iter(data))), noise_norm=cfg["noise"], torch=torch.__version__,
                 ganprior=ganprior.__version__, python=platform.python_version(), threads=args.threads,

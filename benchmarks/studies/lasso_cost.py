@@ -12,7 +12,7 @@ imports (``ru_maxrss``; column ``peak_extra_rss_mb``), the theoretical size of t
 
 Usage::
 
-    python benchmarks/lasso_cost.py --images 4 --threads 1 --out benchmarks/results/lasso_cost
+    python benchmarks/studies/lasso_cost.py --images 4 --threads 1 --out benchmarks/results/lasso_cost
 
 writes ``lasso_cost.csv`` and prints the table.  The machine is shared and noisy: read the figures as
 orders of magnitude, the ratios between rows as measured in one run.

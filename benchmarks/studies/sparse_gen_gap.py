@@ -19,12 +19,12 @@ If ``sparse-gen-long`` closes the gap the solver is the cause; if ``csgm+lasso-r
 behind the Lasso, the model is.  Writes ``summary.csv`` (mean MSE, 95% CI, paired difference to ``lasso``),
 ``gap.png`` and ``metadata.json``.  Usage (the committed runs)::
 
-    python benchmarks/sparse_gen_gap.py --dataset celeba --m 7500 --n 8 --alpha 0.01 --lasso-alpha 0.01 \\
+    python benchmarks/studies/sparse_gen_gap.py --dataset celeba --m 7500 --n 8 --alpha 0.01 --lasso-alpha 0.01 \\
         --lam 0.1 --threads 1 --out benchmarks/results/sparse_gen_gap
-    python benchmarks/sparse_gen_gap.py --dataset mnist --m 750 --n 16 --alpha 0.01 --lasso-alpha 0.001 \\
+    python benchmarks/studies/sparse_gen_gap.py --dataset mnist --m 750 --n 16 --alpha 0.01 --lasso-alpha 0.001 \\
         --lam 0.01 --residual-alphas 0.0001 0.0003 0.001 0.003 0.01 0.03 0.1 --threads 1 \\
         --out benchmarks/results/sparse_gen_gap
-    python benchmarks/sparse_gen_gap.py --dataset fashion-mnist --prior mnist --m 200 --n 16 --alpha 0.1 \\
+    python benchmarks/studies/sparse_gen_gap.py --dataset fashion-mnist --prior mnist --m 200 --n 16 --alpha 0.1 \\
         --lasso-alpha 0.001 --lam 0.1 --residual-alphas 0.0001 0.0003 0.001 0.003 0.01 0.03 0.1 --threads 1 \\
         --out benchmarks/results/sparse_gen_gap
 
@@ -49,7 +49,7 @@ import torch
 import ganprior
 from ganprior.solvers.lasso import solve_sparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
 from _common import command_line, mean_ci, write_csv  # noqa: E402
 from ganprior.benchmark import PROTOCOLS, preset  # noqa: E402
 PRESETS = {name: preset(name) for name in PROTOCOLS}  # the protocols as the study reads them
@@ -172,7 +172,7 @@ def main(argv=None):
     meta["commands"] = [c for c in meta["commands"] if f"--dataset {args.dataset} --m {args.m} " not in c]
     if args.prior:
         meta.setdefault("priors", {})[f"{args.dataset} m={args.m}"] = args.prior
-    meta["commands"].append(command_line("sparse_gen_gap.py", argv))
+    meta["commands"].append(command_line("studies/sparse_gen_gap.py", argv))
     meta.update(torch=torch.__version__, python=platform.python_version(), threads=args.threads)
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
 

@@ -19,8 +19,8 @@ ones.
 
 Examples::
 
-    python benchmarks/build_prior.py --run runs/mnist_k20 --name mnist --sample mnist_test300 --recipe recipe.json
-    python benchmarks/build_prior.py --update mnist --recipe recipe.json
+    python tools/build_prior.py --run runs/mnist_k20 --name mnist --sample mnist_test300 --recipe recipe.json
+    python tools/build_prior.py --update mnist --recipe recipe.json
 """
 
 from __future__ import annotations
@@ -45,6 +45,23 @@ from ganprior.training._io import save_weights
 
 PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
 REPO = Path(__file__).resolve().parents[1]
+
+
+def live_generator(run):
+    """The training run ``run``'s generator with the live weights of its checkpoint (``ganprior.load_prior`` gives
+    the EMA ones when the run keeps an average), or ``None`` when the run keeps no EMA: its weights are the live
+    ones already."""
+    from ganprior.training.trainer import EMA_KEY, load_checkpoint
+
+    state = load_checkpoint(Path(run) / "checkpoint.pt")
+    if state.get(EMA_KEY) is None:
+        return None
+    G = ganprior.load_prior(run)
+    G.module.load_state_dict(state["generator"])
+    G.module.eval()
+    return G
+
+
 RECIPE_HEADING = "## Solver recipe"
 # the trainer's entry points, as they appear in sys.argv[0] of `python -m ...`
 _TRAIN_ENTRY = ("ganprior/training/cli.py", "ganprior/cli/train.py", "ganprior/__main__.py")
@@ -241,8 +258,6 @@ def main(argv=None):
     G = ganprior.load_prior(args.run)  # the checkpoint's EMA weights when the run has them
     live = args.weights == "live"
     if live:
-        from _common import live_generator  # benchmarks/ is on sys.path when the script runs
-
         G = live_generator(args.run)
         if G is None:
             p.error(f"--weights live: the run {str(args.run)!r} keeps no EMA of its generator; its weights are the "

@@ -13,10 +13,10 @@ lam from its own CSGM search at every m (each prior is searched at every m), the
 the validation digits chose it (the only m where those methods were searched with it), the first and last of
 those values extended below and above them.
 
-    python benchmarks/recipe_from_searches.py --dataset celeba --base benchmarks/results/celeba/recipe.json \\
+    python tools/recipe_from_searches.py --dataset celeba --base benchmarks/results/celeba/recipe.json \\
         --out benchmarks/results/celeba/recipe.json
-    python benchmarks/build_prior.py --update celeba64 --recipe benchmarks/results/celeba/recipe.json
-    python benchmarks/recipe_from_searches.py --dataset mnist --prior mnist-bvae \
+    python tools/build_prior.py --update celeba64 --recipe benchmarks/results/celeba/recipe.json
+    python tools/recipe_from_searches.py --dataset mnist --prior mnist-bvae \
         --base benchmarks/results/mnist/recipe_mnist-vae.json --out benchmarks/results/mnist/recipe_mnist-bvae.json
 
 ``tests/test_priors_run_folder.py`` checks the bundled recipes against the committed searches at every m.
@@ -108,7 +108,7 @@ def main(argv=None):
     p.add_argument("--prior", default=None, help="for a grid that chooses its prior per m: whose recipe to build")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    results = args.results or Path(__file__).resolve().parent / "results" / args.dataset
+    results = args.results or Path(__file__).resolve().parents[1] / "benchmarks" / "results" / args.dataset
     recipe = recover_recipe(args.dataset, results, json.loads(args.base.read_text()), args.prior)
     args.out.write_text(json.dumps(recipe, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -12,7 +12,7 @@ times, and each figure is the fastest of its rounds (the machine is shared).
 Usage::
 
     git worktree add ../ganprior-old <old-commit>
-    python benchmarks/engine_compare.py --trees ../ganprior-old . --labels old new \
+    python benchmarks/studies/engine_compare.py --trees ../ganprior-old . --labels old new \
         --rows 100 500 --steps 30 --rounds 5 --threads 1 --out benchmarks/results/engine_compare.csv
 """
 
@@ -25,7 +25,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import command_line, hardware_text, write_csv
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for _common
+from _common import command_line, hardware_text, write_csv  # noqa: E402
 
 CHILD = r"""
 import json, sys, time, torch
@@ -107,7 +108,7 @@ def main(argv=None):
                             "problem_steps_per_s": round(rows / b["engine"], 1),
                             f"{args.labels[1]}_over_{args.labels[0]}_throughput":
                                 round(old["engine"] / new["engine"], 3)})
-    write_csv(args.out, records, comment=f"{command_line('engine_compare.py', argv)}  | "
+    write_csv(args.out, records, comment=f"{command_line('studies/engine_compare.py', argv)}  | "
                                          f"{hardware_text(threads=args.threads)}")
     for rec in records:
         print(rec)
