@@ -173,7 +173,7 @@ def _check_recipe(recipe, source=None, G=None) -> dict:
 
     Raises ValueError naming the first bad entry, and the file ``source`` when given; ``G`` (the prior) also
     checks the values that depend on the generator (ILO's ``cut``).  Used by :func:`ganprior.load_prior` and by
-    ``benchmarks/build_prior.py`` before a recipe is written into a prior.
+    ``tools/build_prior.py`` before a recipe is written into a prior.
     """
     try:
         return _check_entries(recipe, G)
