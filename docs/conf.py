@@ -4,6 +4,9 @@ Build (from the repository root, warnings as errors)::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
+The maths is rendered by a MathJax copied into ``_static/mathjax`` from the ``sphinx-mathjax-offline`` package
+(the ``docs`` extra), so a built copy renders formulas without network (``tests/test_docs_offline.py``).
+
 The tutorials in ``docs/tutorials/`` are executed at build time by sphinx-gallery.
 Environment variables:
 
@@ -55,6 +58,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # serves MathJax from _static/mathjax: the maths renders without network
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
