@@ -3,6 +3,10 @@ across modules."""
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +25,126 @@ def test_data_root_rule(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "_checkout", lambda: None)
     with pytest.raises(FileNotFoundError, match="GANPRIOR_DATA"):
         data.default_data_root()
+
+
+# ---------------------------------------------------------------------- the import graph
+PACKAGE = ROOT / "ganprior"
+
+
+def package_modules() -> dict[str, Path]:
+    """Dotted name -> file of every module of the package (a package is its ``__init__.py``)."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _import_froms(name: str, path: Path, toplevel_only: bool):
+    """(target module, imported names, line) of each ``import`` / ``from ... import`` in the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    is_package = path.name == "__init__.py"
+    for node in (tree.body if toplevel_only else ast.walk(tree)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, [], node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if is_package else name.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            yield target, [alias.name for alias in node.names], node.lineno
+
+
+def import_graph(toplevel_only: bool) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (a submodule imported by name counts as itself)."""
+    modules = package_modules()
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for target, names, _ in _import_froms(name, path, toplevel_only):
+            subs = [f"{target}.{n}" for n in names if f"{target}.{n}" in modules]
+            edges.update(subs)
+            if target in modules and len(subs) < len(names) or (not names and target in modules):
+                edges.add(target)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return circles
+
+
+def test_no_import_circle_at_import_time():
+    """The imports a module runs when it is imported (its top-level statements) form no circle."""
+    assert import_circles(import_graph(toplevel_only=True)) == []
+
+
+def test_operators_have_no_import_circle_even_through_deferred_imports():
+    """The bases and the transforms (once ganprior/bases.py and operators/transforms.py, importing each other)
+    are one layer: no circle within ganprior.operators counting the imports inside functions too."""
+    graph = import_graph(toplevel_only=False)
+    inside = {m: {t for t in e if t.startswith("ganprior.operators")} for m, e in graph.items()
+              if m.startswith("ganprior.operators")}
+    assert import_circles(inside) == []
+    assert not {t for t in graph["ganprior.operators.transforms"] if "bases" in t}
+
+
+# the circle that deferred imports (inside functions) still close, through the settings and the recipes
+DEFERRED_CIRCLE = ["ganprior._convert", "ganprior.inpainting.blending", "ganprior.inpainting.masks",
+                   "ganprior.inpainting.objective", "ganprior.priors", "ganprior.priors.recipes",
+                   "ganprior.solvers.csgm", "ganprior.solvers.latent", "ganprior.solvers.registry",
+                   "ganprior.solvers.settings", "ganprior.solvers.sparse_gen"]
+
+
+@pytest.mark.xfail(strict=True, reason="deferred imports still close one circle: " + ", ".join(DEFERRED_CIRCLE))
+def test_no_import_circle_through_deferred_imports():
+    assert import_circles(import_graph(toplevel_only=False)) == []
+
+
+def test_each_module_imports_first():
+    """Every module imports when it is the first ganprior module imported (one interpreter, the package's modules
+    dropped from sys.modules before each)."""
+    names = sorted(package_modules())
+    code = ("import importlib, sys\nfailed = []\nfor name in %r:\n"
+            "    for m in [m for m in sys.modules if m == 'ganprior' or m.startswith('ganprior.')]:\n"
+            "        del sys.modules[m]\n"
+            "    try:\n        importlib.import_module(name)\n"
+            "    except Exception as e:\n        failed.append(f'{name}: {type(e).__name__}: {e}')\n"
+            "print('\\n'.join(failed))\nsys.exit(1 if failed else 0)\n") % (names,)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]

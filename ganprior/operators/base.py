@@ -9,8 +9,11 @@ import torch
 
 from .._validation import check_int, describe
 
+__all__ = ["LinearOperator", "Adjoint", "Composed", "Scaled", "Rows"]
 
-def _shape_tuple(shape, name) -> tuple[int, ...]:
+
+def shape_tuple(shape, name) -> tuple[int, ...]:
+    """``shape`` as a non-empty tuple of positive ints (an int is one axis); ``name`` is named in the error."""
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (int(shape),)
     try:
@@ -42,7 +45,7 @@ class LinearOperator(torch.nn.Module):
     def __init__(self, m: int, in_shape):
         super().__init__()
         self.m = check_int(m, "m", minimum=1, owner=type(self).__name__)
-        self.in_shape = _shape_tuple(in_shape, "in_shape")
+        self.in_shape = shape_tuple(in_shape, "in_shape")
         self.n = int(np.prod(self.in_shape))
 
     # -- shape -----------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validation import as_real_float, check_int, check_seed, describe
-from .base import LinearOperator, _shape_tuple
+from .base import LinearOperator, shape_tuple
 
 
 def _real_input(x, what):
@@ -137,7 +137,7 @@ class SubsampledDCT(LinearOperator):
             raise ValueError("SubsampledDCT needs the signal size: give 'n' or 'in_shape'.")
         if in_shape is None:
             in_shape = (check_int(n, "n", minimum=1, owner="SubsampledDCT"),)
-        in_shape = _shape_tuple(in_shape, "in_shape")
+        in_shape = shape_tuple(in_shape, "in_shape")
         n_px = int(np.prod(in_shape))
         if n is not None and n != n_px:
             raise ValueError(f"The 'n' parameter ({n}) does not match 'in_shape' {in_shape}.")

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .._validation import as_real_float, check_int, describe
-from .base import LinearOperator, _shape_tuple
+from .base import LinearOperator, shape_tuple
 
 
 class Identity(LinearOperator):
@@ -24,7 +24,7 @@ class Identity(LinearOperator):
     """
 
     def __init__(self, in_shape):
-        in_shape = _shape_tuple(in_shape, "in_shape")
+        in_shape = shape_tuple(in_shape, "in_shape")
         super().__init__(int(np.prod(in_shape)), in_shape)
 
     def _forward(self, x):
@@ -97,7 +97,7 @@ class Downsample(LinearOperator):
     """
 
     def __init__(self, in_shape, factor: int):
-        in_shape = _shape_tuple(in_shape, "in_shape")
+        in_shape = shape_tuple(in_shape, "in_shape")
         factor = check_int(factor, "factor", minimum=1, owner="Downsample")
         if len(in_shape) != 3 or in_shape[1] % factor or in_shape[2] % factor:
             raise ValueError(

@@ -15,7 +15,7 @@ from .._validation import (
     check_seed,
     describe,
 )
-from .base import LinearOperator, _shape_tuple
+from .base import LinearOperator, shape_tuple
 
 
 class Matrix(LinearOperator):
@@ -74,7 +74,7 @@ class Matrix(LinearOperator):
         if dtype is not None:
             matrix = matrix.to(dtype)
         m, n = matrix.shape
-        in_shape = (n,) if in_shape is None else _shape_tuple(in_shape, "in_shape")
+        in_shape = (n,) if in_shape is None else shape_tuple(in_shape, "in_shape")
         if int(np.prod(in_shape)) != n:
             raise ValueError(
                 f"The 'in_shape' parameter {in_shape} holds {int(np.prod(in_shape))} pixels but the matrix "
@@ -148,7 +148,7 @@ class Gaussian(Matrix):
         if n is None and in_shape is None:
             raise ValueError("Gaussian needs the signal size: give 'n' or 'in_shape'.")
         if in_shape is not None:
-            in_shape = _shape_tuple(in_shape, "in_shape")
+            in_shape = shape_tuple(in_shape, "in_shape")
             if n is not None and check_int(n, "n", minimum=1, owner="Gaussian") != int(np.prod(in_shape)):
                 raise ValueError(f"The 'n' parameter ({n}) does not match 'in_shape' {in_shape}.")
             n = int(np.prod(in_shape))

@@ -5,12 +5,12 @@ Both act on every channel of ``(C, H, W)`` (or ``(H, W)``) images and map them t
 :class:`~ganprior.operators.LinearOperator` s: they run on any device and dtype, gradients flow
 through them (so a latent objective can use them, e.g. a sparse correction :math:`\Psi^T \nu`), and
 :func:`~ganprior.operators.dottest` checks them.  The sparse baselines
-(:mod:`ganprior.solvers.lasso`, through :mod:`ganprior.bases`) use the same operators to build their
+(:mod:`ganprior.solvers.lasso`, through :mod:`ganprior.operators.bases`) use the same operators to build their
 dictionaries, so there is one implementation of each transform.
 
 The wavelet transform takes its filters from PyWavelets and applies them with torch (a strided
 circular correlation per axis, the ``"periodization"`` extension), so its coefficients equal
-``pywt.wavedec2(..., mode="periodization")`` in the layout of :class:`ganprior.bases.Wavelet`.  A
+``pywt.wavedec2(..., mode="periodization")`` in the layout of :class:`ganprior.operators.bases.Wavelet`.  A
 dedicated library (e.g. ptwt) was not added: the transform needed here is 40 lines on top of the
 filters PyWavelets already gives, and ptwt's periodization mode is not the orthonormal one
 PyWavelets defines (it pads instead), which would break the exact match with the baselines.
@@ -21,15 +21,118 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import as_real_float
-from .base import LinearOperator, _shape_tuple
+from .._validation import as_real_float, check_int
+from .base import LinearOperator, shape_tuple
 from .dct import dct, idct
 
 __all__ = ["DCT2", "Wavelet"]
 
+# The FIR "discrete Meyer" wavelet is only approximately orthogonal (its round
+# trip is off by about 1e-2), so it is not offered.
+_APPROXIMATE = ("dmey",)
+
+
+def orthogonal_wavelets() -> list[str]:
+    """Names of the PyWavelets wavelets :class:`Wavelet` accepts, sorted.
+
+    Returns
+    -------
+    list of str
+        Discrete wavelets that PyWavelets marks orthogonal (Haar, Daubechies,
+        Symlets, Coiflets), less the approximate discrete Meyer ``"dmey"``.
+    """
+    import pywt
+
+    return sorted(w for w in pywt.wavelist(kind="discrete") if w not in _APPROXIMATE and pywt.Wavelet(w).orthogonal)
+
+
+def check_wavelet(wavelet) -> int:
+    """Check that ``wavelet`` names an orthogonal wavelet (:func:`orthogonal_wavelets`); return its filter length.
+
+    Parameters
+    ----------
+    wavelet : str
+        A PyWavelets name.
+
+    Returns
+    -------
+    int
+        The length of its decomposition filters.
+    """
+    import pywt
+
+    if not isinstance(wavelet, str) or wavelet not in orthogonal_wavelets():
+        valid = orthogonal_wavelets()
+        reason = ""
+        if isinstance(wavelet, str) and wavelet in pywt.wavelist():
+            reason = " (it is not an orthogonal discrete wavelet)"
+        raise ValueError(
+            f"The 'wavelet' parameter of Wavelet must be one of the orthogonal wavelets {valid}. "
+            f"Got {wavelet!r}{reason} instead."
+        )
+    return pywt.Wavelet(wavelet).dec_len
+
+
+def max_wavelet_level(shape, filter_length) -> int:
+    """The largest level a wavelet with filters of ``filter_length`` allows on ``(..., H, W)`` images.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(H, W)`` or ``(C, H, W)``.
+    filter_length : int
+        From :func:`check_wavelet`.
+
+    Returns
+    -------
+    int
+        :math:`\\min(L_{pywt}, L_2)` (see :class:`ganprior.operators.bases.Wavelet`); below 1 when none.
+    """
+    import pywt
+
+    h, w = shape[-2:]
+    l_pywt = pywt.dwt_max_level(min(h, w), filter_length)
+    l_two = 0
+    while h % 2 ** (l_two + 1) == 0 and w % 2 ** (l_two + 1) == 0:
+        l_two += 1
+    return min(l_pywt, l_two)
+
+
+def check_wavelet_level(wavelet, level, shape, filter_length) -> int:
+    """Check that images of ``shape`` allow ``level`` levels of ``wavelet``; return the levels (None: the maximum).
+
+    Parameters
+    ----------
+    wavelet : str
+        The wavelet's name (for the message).
+    level : int or None
+        Checked levels, or None for the maximum.
+    shape : tuple of int
+        ``(H, W)`` or ``(C, H, W)``.
+    filter_length : int
+        From :func:`check_wavelet`.
+
+    Returns
+    -------
+    int
+        The number of levels.
+    """
+    top = max_wavelet_level(shape, filter_length)
+    if top < 1:
+        raise ValueError(
+            f"The wavelet basis ({wavelet!r}, periodization) needs images whose height and width are "
+            f"even and at least the filter length {filter_length}. Got image_shape {shape} instead."
+        )
+    if level is not None and level > top:
+        raise ValueError(
+            f"The 'level' parameter of Wavelet must be at most {top} for {wavelet!r} on images of shape "
+            f"{shape}. Got {level} instead."
+        )
+    return top if level is None else level
+
 
 def _image_shape(in_shape, owner):
-    shape = _shape_tuple(in_shape, "in_shape")
+    shape = shape_tuple(in_shape, "in_shape")
     if len(shape) not in (2, 3):
         raise ValueError(f"The 'in_shape' parameter of {owner} must be (H, W) or (C, H, W). Got {shape} instead.")
     return shape
@@ -107,9 +210,9 @@ class Wavelet(LinearOperator):
         ``(H, W)`` or ``(C, H, W)``.
     wavelet : str
         An orthogonal PyWavelets wavelet (default ``"db1"``, Haar); see
-        :func:`ganprior.bases.orthogonal_wavelets`.
+        :func:`orthogonal_wavelets`.
     level : int, optional
-        Decomposition levels; default the maximum (see :class:`ganprior.bases.Wavelet`).
+        Decomposition levels; default the maximum (see :class:`ganprior.operators.bases.Wavelet`).
 
     Notes
     -----
@@ -132,16 +235,16 @@ class Wavelet(LinearOperator):
     """
 
     def __init__(self, in_shape, wavelet: str = "db1", level=None):
-        from ..bases import Wavelet as _Spec
-
         shape = _image_shape(in_shape, "Wavelet")
-        spec = _Spec(wavelet=wavelet, level=level, image_shape=shape)  # validates the name, the shape, the level
+        filter_length = check_wavelet(wavelet)
+        level = None if level is None else check_int(level, "level", minimum=1, owner="Wavelet")
+        level = check_wavelet_level(wavelet, level, shape, filter_length)
         super().__init__(int(np.prod(shape)), shape)
         import pywt
 
         w = pywt.Wavelet(wavelet)
         self.wavelet = wavelet
-        self.level = spec._levels(shape)
+        self.level = level
         self._shift = _offset(np.asarray(w.dec_lo), np.asarray(w.dec_hi))
         filters = torch.tensor(np.stack([w.dec_lo, w.dec_hi]), dtype=torch.float64)  # (2, L)
         self.register_buffer("filters", filters)
