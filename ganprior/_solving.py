@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-_CONVS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+CONVS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
 
 
-class _GrayDeconv(torch.nn.Module):
+class GrayDeconv(torch.nn.Module):
     r"""A one-output-channel :class:`torch.nn.ConvTranspose2d` computed as a matrix product and a col2im
     (:func:`torch.nn.functional.fold`, the adjoint of unfold): :math:`y = \mathrm{fold}(W^T x_{cols}) + b`.
 
@@ -38,19 +38,19 @@ class _GrayDeconv(torch.nn.Module):
         return out if conv.bias is None else out + conv.bias.view(1, 1, 1, 1)
 
 
-def _replace_gray_deconvs(module: torch.nn.Module) -> int:
-    """Swap every one-output-channel ConvTranspose2d (groups 1, dilation 1, zero padding) for :class:`_GrayDeconv`."""
+def replace_gray_deconvs(module: torch.nn.Module) -> int:
+    """Swap every one-output-channel ConvTranspose2d (groups 1, dilation 1, zero padding) for :class:`GrayDeconv`."""
     swapped = 0
     for parent in list(module.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, torch.nn.ConvTranspose2d) and child.out_channels == 1 and child.groups == 1 \
                     and tuple(child.dilation) == (1, 1) and child.padding_mode == "zeros":
-                setattr(parent, name, _GrayDeconv(child))
+                setattr(parent, name, GrayDeconv(child))
                 swapped += 1
     return swapped
 
 
-def _fuse_batch_norm(module: torch.nn.Module) -> int:
+def fuse_batch_norm(module: torch.nn.Module) -> int:
     """Fold every eval-mode batch norm that directly follows a convolution or linear layer inside a
     :class:`torch.nn.Sequential` into that layer, in place; the batch norm becomes an ``Identity`` (so layer
     indices are kept).  Returns the number of folded pairs."""
@@ -63,7 +63,7 @@ def _fuse_batch_norm(module: torch.nn.Module) -> int:
             if not isinstance(bn, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) or bn.training \
                     or bn.running_mean is None or bn.running_var is None:
                 continue
-            if isinstance(layer, _CONVS) and isinstance(bn, torch.nn.BatchNorm2d) and layer.groups == 1:
+            if isinstance(layer, CONVS) and isinstance(bn, torch.nn.BatchNorm2d) and layer.groups == 1:
                 seq[i] = fuse_conv_bn_eval(layer, bn, transpose=isinstance(layer, torch.nn.ConvTranspose2d))
             elif isinstance(layer, torch.nn.Linear) and isinstance(bn, torch.nn.BatchNorm1d) \
                     and layer.out_features == bn.num_features:

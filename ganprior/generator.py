@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from ._solving import _CONVS, _fuse_batch_norm, _GrayDeconv, _replace_gray_deconvs  # noqa: F401 (_GrayDeconv)
+from ._solving import CONVS, fuse_batch_norm, replace_gray_deconvs
 from ._validation import check_choice, check_int, check_seed, describe
 
 __all__ = ["Generator", "Discriminator", "MEMORY_FORMATS", "layout_choices"]
@@ -369,7 +369,7 @@ class Generator(_Wrapper):
         if memory_format == "contiguous":
             return self
         if memory_format == "auto":
-            if not any(isinstance(m, _CONVS) for m in self.module.modules()):
+            if not any(isinstance(m, CONVS) for m in self.module.modules()):
                 return self
             return self._tuned_layout(check_int(rows, "rows", minimum=1, owner="Generator.for_solving"),
                                       check_choice(precision, "precision", ("fp32", "bf16"),
@@ -398,9 +398,9 @@ class Generator(_Wrapper):
             self.module.train(was_training)
         for p in module.parameters():
             p.requires_grad_(False)
-        _fuse_batch_norm(module)
+        fuse_batch_norm(module)
         if col2im:
-            _replace_gray_deconvs(module)
+            replace_gray_deconvs(module)
         module = module.to(memory_format=torch.channels_last)
         fast = copy.copy(self)  # same metadata (and subclass), a shallow copy of its attributes; its own module
         fast._modules = dict(self._modules)

@@ -168,13 +168,13 @@ def test_fold_is_exact_on_a_linear_batch_norm_pair_in_float64():
 @pytest.mark.parametrize("kernel,stride,padding,out_pad,bias,size", [
     (4, 2, 1, 0, True, 7), (3, 1, 0, 0, False, 5), (5, 3, 2, 1, True, 4), ((2, 3), (1, 2), (0, 1), 0, True, 6)])
 def test_gray_deconv_is_the_transposed_convolution(kernel, stride, padding, out_pad, bias, size):
-    from ganprior.generator import _GrayDeconv
+    from ganprior._solving import GrayDeconv
 
     torch.manual_seed(0)
     conv = torch.nn.ConvTranspose2d(6, 1, kernel, stride, padding, output_padding=out_pad, bias=bias).double()
     x = torch.randn(3, 6, size, size + 1, dtype=torch.float64, requires_grad=True)
     ref = conv(x)
-    got = _GrayDeconv(conv)(x)
+    got = GrayDeconv(conv)(x)
     torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
     g = torch.randn_like(ref)
     torch.testing.assert_close(torch.autograd.grad(got, x, g)[0], torch.autograd.grad(ref, x, g)[0],
@@ -182,17 +182,17 @@ def test_gray_deconv_is_the_transposed_convolution(kernel, stride, padding, out_
 
 
 def test_for_solving_swaps_only_one_channel_transposed_convolutions():
-    from ganprior.generator import _GrayDeconv
+    from ganprior._solving import GrayDeconv
 
     G = _bn_generator()  # dcgan28: ConvT 8->16, 16->8, 8->1
     fast = G.for_solving("channels_last")
     kinds = [type(m).__name__ for m in fast.module.net]
-    assert kinds.count("_GrayDeconv") == 1 and kinds[-2] == "_GrayDeconv" and kinds.count("ConvTranspose2d") == 2
+    assert kinds.count("GrayDeconv") == 1 and kinds[-2] == "GrayDeconv" and kinds.count("ConvTranspose2d") == 2
     assert len(fast.module.net) == len(G.module.net)  # layer indices kept (ILO cuts by index)
     z = torch.randn(4, 8)
     with torch.no_grad():
         torch.testing.assert_close(fast(z), G(z), rtol=1e-5, atol=1e-6)
-    assert not any(isinstance(m, _GrayDeconv) for m in G.module.modules())
+    assert not any(isinstance(m, GrayDeconv) for m in G.module.modules())
 
 
 class _SlowInOneLayout(torch.nn.Module):

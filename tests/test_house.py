@@ -148,3 +148,49 @@ def test_each_module_imports_first():
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------- private names stay in their module
+def private_imports() -> list[str]:
+    """``module:line: name from target`` for each module-private name (one underscore, not a dunder) that a module
+    of the package imports from another of its modules (``from .x import _y``, ``from ganprior.x import _y``);
+    a private *module* imported by name (``from . import _convert``) is not one."""
+    modules = package_modules()
+    found = []
+    for name, path in modules.items():
+        for target, names, line in _import_froms(name, path, toplevel_only=False):
+            if target != "ganprior" and not target.startswith("ganprior."):
+                continue
+            for imported in names:
+                if imported.startswith("_") and not imported.startswith("__") \
+                        and f"{target}.{imported}" not in modules:
+                    found.append(f"{name}:{line}: {imported} from {target}")
+    return found
+
+
+# the offenders left in modules another change owns (the method registry and its command line)
+KNOWN_PRIVATE_IMPORTS = {
+    ("ganprior.cli.recover", "_OtherSettings"),  # now ganprior.jobs.OtherSettingsError
+    ("ganprior.solvers.ilo", "_named"),
+    ("ganprior.solvers.ilo", "_second_stage_start"),
+    ("ganprior.solvers.selection", "_held_count"),
+    ("ganprior.solvers.selection", "_torch"),
+}
+
+
+def _offender_key(text: str) -> tuple[str, str]:
+    module, rest = text.split(":", 1)
+    return module, rest.split(": ", 1)[1].split(" from ", 1)[0]
+
+
+def test_no_new_private_import_across_modules():
+    """No module imports another module's private name, the known offenders aside."""
+    new = [t for t in private_imports() if _offender_key(t) not in KNOWN_PRIVATE_IMPORTS]
+    assert not new, "private names imported across modules (make them public where shared):\n" + "\n".join(new)
+
+
+@pytest.mark.xfail(strict=True, reason="private imports left in: " + ", ".join(
+    f"{m} ({n})" for m, n in sorted(KNOWN_PRIVATE_IMPORTS)))
+def test_no_private_import_across_modules():
+    """Turns red (XPASS) once the known offenders are fixed: then drop KNOWN_PRIVATE_IMPORTS and this mark."""
+    assert private_imports() == []

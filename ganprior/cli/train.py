@@ -30,7 +30,7 @@ _DEFAULT_ARCH = {"mnist": "dcgan28", "fashion_mnist": "dcgan28", "celeba": "dcga
                  "digits8": "mlp"}
 
 
-def _int_option(minimum: int):
+def int_option(minimum: int):
     """argparse ``type``: an int >= ``minimum`` (argparse names the option in its error)."""
     def parse(text: str) -> int:
         try:
@@ -45,7 +45,7 @@ def _int_option(minimum: int):
     return parse
 
 
-def _float_option(minimum: float | None = None, *, strict: bool = False, below: float | None = None):
+def float_option(minimum: float | None = None, *, strict: bool = False, below: float | None = None):
     """argparse ``type``: a finite float ``>= minimum`` (``>`` if ``strict``) and ``< below``."""
     bounds = ([f"{'>' if strict else '>='} {minimum:g}"] if minimum is not None else []) + (
         [f"< {below:g}"] if below is not None else [])
@@ -83,41 +83,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help=f"dataset name ({', '.join(DATASETS)}) or a folder of images")
     g.add_argument("--data-root", default=None,
                    help="folder holding the dataset files (default: $GANPRIOR_DATA/<name>/)")
-    g.add_argument("--image-size", type=_int_option(1), default=64, help="side of images read from a folder / CelebA")
-    g.add_argument("--limit", type=_int_option(1), default=None, help="use only the first LIMIT images (>= 1)")
+    g.add_argument("--image-size", type=int_option(1), default=64, help="side of images read from a folder / CelebA")
+    g.add_argument("--limit", type=int_option(1), default=None, help="use only the first LIMIT images (>= 1)")
     g = parser.add_argument_group("model")
     g.add_argument("--arch", default=None, help="dcgan28, dcgan64 or mlp (default: by dataset)")
-    g.add_argument("--latent-dim", type=_int_option(1), default=None,
+    g.add_argument("--latent-dim", type=int_option(1), default=None,
                    help="latent size k (default 20; 100 for dcgan64)")
-    g.add_argument("--width", type=_int_option(1), default=64, help="generator base width")
-    g.add_argument("--d-width", type=_int_option(1), default=None, help="discriminator base width (default: --width)")
+    g.add_argument("--width", type=int_option(1), default=64, help="generator base width")
+    g.add_argument("--d-width", type=int_option(1), default=None, help="discriminator base width (default: --width)")
     g.add_argument("--no-d-batch-norm", action="store_true",
                    help="layer norm instead of batch norm in the discriminator (automatic for wgan-gp)")
     g = parser.add_argument_group("objective")
     g.add_argument("--loss", default="non-saturating",
                    choices=["hinge", "lsgan", "minimax", "non-saturating", "wgan-gp"])
-    g.add_argument("--k", type=_int_option(1), default=1, help="discriminator steps per generator step")
-    g.add_argument("--smoothing", type=_float_option(0.0, below=1.0), default=0.0,
+    g.add_argument("--k", type=int_option(1), default=1, help="discriminator steps per generator step")
+    g.add_argument("--smoothing", type=float_option(0.0, below=1.0), default=0.0,
                    help="one-sided label smoothing kappa, in [0, 1)")
-    g.add_argument("--lsgan-abc", type=_float_option(), nargs=3, default=None, metavar=("A", "B", "C"),
+    g.add_argument("--lsgan-abc", type=float_option(), nargs=3, default=None, metavar=("A", "B", "C"),
                    help="LSGAN targets a (fake), b (real), c (generator); default 0 1 1")
-    g.add_argument("--gp-weight", type=_float_option(0.0), default=10.0, help="WGAN-GP penalty weight")
+    g.add_argument("--gp-weight", type=float_option(0.0), default=10.0, help="WGAN-GP penalty weight")
     g = parser.add_argument_group("optimisation")
-    g.add_argument("--lr", type=_float_option(0.0, strict=True), default=2e-4)
-    g.add_argument("--lr-d", type=_float_option(0.0, strict=True), default=None,
+    g.add_argument("--lr", type=float_option(0.0, strict=True), default=2e-4)
+    g.add_argument("--lr-d", type=float_option(0.0, strict=True), default=None,
                    help="discriminator learning rate (default: --lr)")
-    g.add_argument("--betas", type=_float_option(0.0, below=1.0), nargs=2, default=(0.5, 0.999))
-    g.add_argument("--batch-size", type=_int_option(1), default=64, help="global batch size")
-    g.add_argument("--epochs", type=_float_option(0.0), default=None, help="total passes over the data")
-    g.add_argument("--steps", type=_int_option(0), default=None, help="total generator steps (instead of --epochs)")
-    g.add_argument("--seed", type=_int_option(0), default=0)
-    g.add_argument("--ema-decay", type=_float_option(0.0, below=1.0), default=0.0,
+    g.add_argument("--betas", type=float_option(0.0, below=1.0), nargs=2, default=(0.5, 0.999))
+    g.add_argument("--batch-size", type=int_option(1), default=64, help="global batch size")
+    g.add_argument("--epochs", type=float_option(0.0), default=None, help="total passes over the data")
+    g.add_argument("--steps", type=int_option(0), default=None, help="total generator steps (instead of --epochs)")
+    g.add_argument("--seed", type=int_option(0), default=0)
+    g.add_argument("--ema-decay", type=float_option(0.0, below=1.0), default=0.0,
                    help="keep an exponential moving average of the generator's weights with this decay, in "
                         "[0, 1), e.g. 0.999, and export it as the prior; 0 (default): no average")
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--checkpoint-every", type=_int_option(0), default=500, help="steps between checkpoints")
-    g.add_argument("--sample-every", type=_int_option(0), default=500, help="steps between sample grids")
+    g.add_argument("--checkpoint-every", type=int_option(0), default=500, help="steps between checkpoints")
+    g.add_argument("--sample-every", type=int_option(0), default=500, help="steps between sample grids")
     g.add_argument("--resume", action="store_true", help="resume from OUT/checkpoint.pt if it exists")
     g.add_argument("--allow-changed-config", action="store_true",
                    help="let --resume continue with hyperparameters other than the checkpoint's (the new ones "
@@ -127,7 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--bf16", dest="precision", action="store_const", const="bf16", help="same as --precision bf16")
     g.add_argument("--channels-last", action="store_true", help="channels-last memory format")
     g.add_argument("--device", type=device, default=None, help="cpu or cuda (default: cuda if available)")
-    g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
+    g.add_argument("--threads", type=int_option(1), default=None, help="torch CPU threads")
     g.add_argument("--progress", action="store_true", help="tqdm progress bar")
     g.add_argument("--dump-rank-weights", action="store_true", help=argparse.SUPPRESS)
     return parser

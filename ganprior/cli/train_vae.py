@@ -15,7 +15,7 @@ import sys
 import torch
 
 from ._args import device
-from .train import DATASETS, _float_option, _int_option, load_dataset
+from .train import DATASETS, float_option, int_option, load_dataset
 
 __all__: list = []  # the command line is documented by its --help
 
@@ -28,25 +28,25 @@ def _add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--data", required=True, help=f"dataset name ({', '.join(DATASETS)}) or a folder of images")
     g.add_argument("--data-root", default=None,
                    help="folder holding the dataset files (default: $GANPRIOR_DATA/<name>/)")
-    g.add_argument("--image-size", type=_int_option(1), default=64, help="side of images read from a folder / CelebA")
-    g.add_argument("--limit", type=_int_option(1), default=None, help="use only the first LIMIT images (>= 1)")
+    g.add_argument("--image-size", type=int_option(1), default=64, help="side of images read from a folder / CelebA")
+    g.add_argument("--limit", type=int_option(1), default=None, help="use only the first LIMIT images (>= 1)")
     g = parser.add_argument_group("model and optimisation")
-    g.add_argument("--latent-dim", type=_int_option(1), default=20, help="latent size k (default 20, the paper's)")
-    g.add_argument("--width", type=_int_option(1), default=500, help="hidden width (default 500, the paper's)")
-    g.add_argument("--lr", type=_float_option(0.0, strict=True), default=1e-3, help="Adam learning rate")
-    g.add_argument("--beta", type=_float_option(0.0, strict=True), default=1.0,
+    g.add_argument("--latent-dim", type=int_option(1), default=20, help="latent size k (default 20, the paper's)")
+    g.add_argument("--width", type=int_option(1), default=500, help="hidden width (default 500, the paper's)")
+    g.add_argument("--lr", type=float_option(0.0, strict=True), default=1e-3, help="Adam learning rate")
+    g.add_argument("--beta", type=float_option(0.0, strict=True), default=1.0,
                    help="weight of the KL term (default 1, the ELBO; < 1 gives sharper reconstructions)")
-    g.add_argument("--batch-size", type=_int_option(1), default=100)
-    g.add_argument("--epochs", type=_float_option(0.0), default=None, help="total passes over the data (default 100)")
-    g.add_argument("--steps", type=_int_option(0), default=None, help="total steps (instead of --epochs)")
-    g.add_argument("--seed", type=_int_option(0), default=0)
+    g.add_argument("--batch-size", type=int_option(1), default=100)
+    g.add_argument("--epochs", type=float_option(0.0), default=None, help="total passes over the data (default 100)")
+    g.add_argument("--steps", type=int_option(0), default=None, help="total steps (instead of --epochs)")
+    g.add_argument("--seed", type=int_option(0), default=0)
     g = parser.add_argument_group("run")
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--checkpoint-every", type=_int_option(0), default=1000, help="steps between checkpoints")
-    g.add_argument("--sample-every", type=_int_option(0), default=1000, help="steps between sample grids")
+    g.add_argument("--checkpoint-every", type=int_option(0), default=1000, help="steps between checkpoints")
+    g.add_argument("--sample-every", type=int_option(0), default=1000, help="steps between sample grids")
     g.add_argument("--resume", action="store_true", help="resume from OUT/checkpoint.pt if it exists")
     g.add_argument("--device", type=device, default=None, help="cpu or cuda (default: cuda if available)")
-    g.add_argument("--threads", type=_int_option(1), default=None, help="torch CPU threads")
+    g.add_argument("--threads", type=int_option(1), default=None, help="torch CPU threads")
     return parser
 
 

@@ -70,7 +70,7 @@ def _d_norm(channels: int, batch_norm: bool) -> nn.Module:
     return nn.BatchNorm2d(channels) if batch_norm else nn.GroupNorm(1, channels)
 
 
-class _ConfigMixin:
+class ConfigMixin:
     """Records the constructor arguments so a model can be rebuilt from JSON."""
 
     arch: str = ""
@@ -81,13 +81,13 @@ class _ConfigMixin:
         return {"arch": self.arch, "kwargs": dict(self._kwargs)}
 
 
-def _check_cut(cut, n_layers, owner):
+def check_cut(cut, n_layers, owner):
     if isinstance(cut, bool) or not isinstance(cut, int) or not 1 <= cut < n_layers:
         raise ValueError(f"The 'cut' parameter of {owner}.split must be an int in [1, {n_layers - 1}] (the network has "
                          f"{n_layers} layers). Got {cut!r} instead.")
 
 
-class _DCGANGenerator(_ConfigMixin, nn.Module):
+class _DCGANGenerator(ConfigMixin, nn.Module):
     """What the DCGAN generators share: ``self.net`` maps ``(B, latent_dim, 1, 1)`` to images."""
 
     #: The range of the tanh output, read by :class:`ganprior.Generator` to map images onto the data range.
@@ -121,12 +121,12 @@ class _DCGANGenerator(_ConfigMixin, nn.Module):
         lower, upper : callable
             ``lower(z)`` is the activation after ``net[:cut]``; ``upper(h)`` applies ``net[cut:]``.
         """
-        _check_cut(cut, len(self.net), type(self).__name__)
+        check_cut(cut, len(self.net), type(self).__name__)
         head, tail = self.net[:cut], self.net[cut:]
         return (lambda z: head(z.reshape(z.shape[0], self.latent_dim, 1, 1))), tail
 
 
-class _DCGANDiscriminator(_ConfigMixin, nn.Module):
+class _DCGANDiscriminator(ConfigMixin, nn.Module):
     """What the DCGAN discriminators share: ``self.net`` maps images to ``(B, 1, 1, 1)`` logits."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_seed, describe
-from .dcgan import _ConfigMixin
+from .dcgan import ConfigMixin
 
 __all__ = ["MLPDiscriminator", "MLPGenerator"]
 
@@ -44,7 +44,7 @@ def _init_mlp(module: nn.Module, seed, gain_last: float = 1.0) -> None:
             m.bias.zero_()
 
 
-def _flat_args(model, latent_dim, width, image_shape):
+def flat_args(model, latent_dim, width, image_shape):
     """Check the arguments a fully connected generator (or encoder) shares, record them as ``model._kwargs`` (its
     config) and return ``(latent_dim, width, image_shape, C*H*W)``."""
     owner = type(model).__name__
@@ -55,17 +55,17 @@ def _flat_args(model, latent_dim, width, image_shape):
     return latent_dim, width, shape, shape[0] * shape[1] * shape[2]
 
 
-def _split_flat(model, cut):
+def split_flat(model, cut):
     """``(lower, upper)`` of a generator whose ``net`` maps flat latents to flat images, cut before ``net[cut]``."""
-    from .dcgan import _check_cut
+    from .dcgan import check_cut
 
-    _check_cut(cut, len(model.net), type(model).__name__)
+    check_cut(cut, len(model.net), type(model).__name__)
     head, tail = model.net[:cut], model.net[cut:]
     return ((lambda z: head(z.reshape(z.shape[0], model.latent_dim))),
             (lambda h: tail(h).reshape(h.shape[0], *model.image_shape)))
 
 
-class MLPGenerator(_ConfigMixin, nn.Module):
+class MLPGenerator(ConfigMixin, nn.Module):
     """``latent_dim -> width -> width -> C*H*W`` with ReLU, then tanh and reshape to ``image_shape``.
 
     Parameters
@@ -87,7 +87,7 @@ class MLPGenerator(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 8, width: int = 128, image_shape=(1, 8, 8), seed=None):
         super().__init__()
-        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
+        latent_dim, width, shape, n = flat_args(self, latent_dim, width, image_shape)
         self.latent_dim = latent_dim
         self.latent_shape = (latent_dim,)
         self.image_shape = shape
@@ -125,10 +125,10 @@ class MLPGenerator(_ConfigMixin, nn.Module):
         -------
         lower, upper : callable
         """
-        return _split_flat(self, cut)
+        return split_flat(self, cut)
 
 
-class MLPDiscriminator(_ConfigMixin, nn.Module):
+class MLPDiscriminator(ConfigMixin, nn.Module):
     """``C*H*W -> width -> width -> 1`` with LeakyReLU(0.2); returns logits of shape ``(B,)``.
 
     Parameters

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from .._validation import check_seed
-from .dcgan import _ConfigMixin
-from .mlp import _flat_args, _split_flat
+from .dcgan import ConfigMixin
+from .mlp import flat_args, split_flat
 
 __all__ = ["VAEDecoder", "VAEEncoder"]
 
@@ -33,7 +33,7 @@ def _init(module: nn.Module, seed) -> None:
                 m.bias.zero_()
 
 
-class VAEDecoder(_ConfigMixin, nn.Module):
+class VAEDecoder(ConfigMixin, nn.Module):
     """``latent_dim -> width -> width -> C*H*W`` with softplus, then the sigmoid: images in [0, 1].
 
     Parameters
@@ -55,7 +55,7 @@ class VAEDecoder(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 20, width: int = 500, image_shape=(1, 28, 28), seed=None):
         super().__init__()
-        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
+        latent_dim, width, shape, n = flat_args(self, latent_dim, width, image_shape)
         self.latent_dim, self.latent_shape, self.image_shape = latent_dim, (latent_dim,), shape
         self.net = nn.Sequential(nn.Linear(latent_dim, width), nn.Softplus(), nn.Linear(width, width), nn.Softplus(),
                                  nn.Linear(width, n), nn.Sigmoid())
@@ -102,10 +102,10 @@ class VAEDecoder(_ConfigMixin, nn.Module):
         -------
         lower, upper : callable
         """
-        return _split_flat(self, cut)
+        return split_flat(self, cut)
 
 
-class VAEEncoder(_ConfigMixin, nn.Module):
+class VAEEncoder(ConfigMixin, nn.Module):
     r"""``C*H*W -> width -> width -> 2 k`` with softplus: the mean and log variance of :math:`q(z \mid x)`.
 
     Parameters
@@ -124,7 +124,7 @@ class VAEEncoder(_ConfigMixin, nn.Module):
 
     def __init__(self, latent_dim: int = 20, width: int = 500, image_shape=(1, 28, 28), seed=None):
         super().__init__()
-        latent_dim, width, shape, n = _flat_args(self, latent_dim, width, image_shape)
+        latent_dim, width, shape, n = flat_args(self, latent_dim, width, image_shape)
         self.latent_dim, self.image_shape = latent_dim, shape
         self.net = nn.Sequential(nn.Linear(n, width), nn.Softplus(), nn.Linear(width, width), nn.Softplus(),
                                  nn.Linear(width, 2 * latent_dim))

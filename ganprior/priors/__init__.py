@@ -32,12 +32,15 @@ from pathlib import Path
 from .._validation import check_choice, describe
 from ..generator import Discriminator, Generator
 from ..training._io import CHECKPOINT, EMA_KEY
-from .recipes import TASKS, _check_recipe, _lam_text, describe_priors, recipe_choice, recipe_for  # noqa: F401
+from .recipes import TASKS, check_recipe, describe_priors, lam_text, recipe_choice, recipe_for  # noqa: F401
 
 __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "recipe_choice",
            "describe_priors", "PRIOR_DIR"]
 
 PRIOR_DIR = Path(__file__).resolve().parent
+
+# the old private names, which tools/build_prior.py imports from here (check_recipe and lam_text are their homes)
+_check_recipe, _lam_text = check_recipe, lam_text
 
 
 def list_priors() -> list[str]:
@@ -87,7 +90,7 @@ def _is_vae(config) -> bool:
     return isinstance(config, dict) and str(config.get("format", "")).startswith("ganprior-vae")
 
 
-def _resolve(name_or_path, owner: str) -> _Source:
+def locate_prior(name_or_path, owner: str) -> _Source:
     """Find the prior ``name_or_path`` names: a bundled name first, then a folder on disk."""
     if isinstance(name_or_path, str) and name_or_path in list_priors():
         return _Source("bundled", PRIOR_DIR / name_or_path, name_or_path)
@@ -206,7 +209,7 @@ def prior_config(name_or_path) -> dict:
     FileNotFoundError
         If the path does not exist or does not hold the files of a prior (the message says which).
     """
-    return _resolve(name_or_path, "prior_config").config()
+    return locate_prior(name_or_path, "prior_config").config()
 
 
 def load_prior(name_or_path, *, device=None) -> Generator:
@@ -265,7 +268,7 @@ def load_prior(name_or_path, *, device=None) -> Generator:
     """
     from ..models import from_config
 
-    source = _resolve(name_or_path, "load_prior")
+    source = locate_prior(name_or_path, "load_prior")
     config = source.config()
     source.require(config, ("generator", "latent_shape", "image_shape"))
     module = from_config(config["generator"], role="generator")
@@ -274,7 +277,7 @@ def load_prior(name_or_path, *, device=None) -> Generator:
     G = Generator(module, tuple(config["latent_shape"]), image_shape=tuple(config["image_shape"]),
                   output_range=tuple(config.get("output_range", (-1.0, 1.0))), name=name)
     recipe = config.get("recipe")
-    G.recipe = None if recipe is None else _check_recipe(recipe, source=source.config_path, G=G)
+    G.recipe = None if recipe is None else check_recipe(recipe, source=source.config_path, G=G)
     return G.to(device) if device is not None else G
 
 
@@ -305,7 +308,7 @@ def load_discriminator(name_or_path, *, device=None) -> Discriminator:
     """
     from ..models import from_config
 
-    source = _resolve(name_or_path, "load_discriminator")
+    source = locate_prior(name_or_path, "load_discriminator")
     config = source.config()
     if config.get("discriminator") is None:
         what = " (a VAE's decoder: it was trained without one)" if _is_vae(config) else ""

@@ -168,7 +168,7 @@ def _check_inpaint(entry: dict) -> None:
             _check_value(check, entry[key], f"inpaint.{key}")
 
 
-def _check_recipe(recipe, source=None, G=None) -> dict:
+def check_recipe(recipe, source=None, G=None) -> dict:
     """Validate a solver recipe (the ``"recipe"`` entry of a prior's config.json); return it.
 
     Raises ValueError naming the first bad entry, and the file ``source`` when given; ``G`` (the prior) also
@@ -241,7 +241,7 @@ def _value_at(table, m: int | None, task: str, key: str = "lam") -> float | int:
         if len(values) == 1:
             return values.pop()
         raise ValueError(f"The {task} recipe's {key} depends on the number of measurements m "
-                         f"({_lam_text(table, prefix=False, key=key)}); pass m to recipe_for.")
+                         f"({lam_text(table, prefix=False, key=key)}); pass m to recipe_for.")
     for row in table:
         if row["m_max"] is None or m <= row["m_max"]:
             return _number(row[key])
@@ -252,9 +252,9 @@ def _recipe_of(G, owner: str) -> dict | None:
     """The checked recipe of a generator from load_prior, an object with a ``recipe``, a prior's name or folder."""
     source = None
     if isinstance(G, (str, os.PathLike)):
-        from . import _resolve
+        from . import locate_prior
 
-        found = _resolve(G, owner)
+        found = locate_prior(G, owner)
         recipe, source = found.config().get("recipe"), found.config_path
     elif isinstance(G, Generator):  # one made by hand has no recipe
         recipe = getattr(G, "recipe", None)
@@ -265,7 +265,7 @@ def _recipe_of(G, owner: str) -> dict | None:
                         f"'recipe' attribute), a bundled prior's name or a prior folder. Got {describe(G)} instead.")
     if recipe is None:
         return None
-    return _check_recipe(recipe, source=source)
+    return check_recipe(recipe, source=source)
 
 
 def recipe_choice(G, m: int) -> dict:
@@ -397,7 +397,7 @@ def _num(x) -> str:
     return f"{x:g}"
 
 
-def _lam_text(lam, prefix: bool = True, key: str = "lam") -> str:
+def lam_text(lam, prefix: bool = True, key: str = "lam") -> str:
     """``lam 3 (m <= 15), 0.1 (m > 15)`` -- a recipe's lam (or another per-m value ``key``) in brief."""
     head = f"{key} " if prefix else ""
     if isinstance(lam, str):
@@ -428,7 +428,7 @@ def _task_text(entry: dict) -> str:
         words.append(entry["precision"])
     text = " ".join(words)
     if "lam" in entry:
-        text += ", " + _lam_text(entry["lam"])
+        text += ", " + lam_text(entry["lam"])
     if "perceptual_weight" in entry:
         text += f", perceptual weight {_num(entry['perceptual_weight'])}"
     if entry.get("validated") is False:

@@ -37,7 +37,17 @@ from ..generator import MEMORY_FORMATS, Generator
 from ..hardware import PRECISIONS, resolve_precision
 from .objective import LatentObjective
 from .settings import SCHEDULES, resolve
-from .updates import OPTIMIZERS, SELECT, UPDATE_RULES, Best, Samples, UpdateRule, _groups, _Noise, _shrink
+from .updates import (
+    OPTIMIZERS,
+    SELECT,
+    UPDATE_RULES,
+    Best,
+    RowNoise,
+    Samples,
+    UpdateRule,
+    shrink_optimizer,
+    state_groups,
+)
 
 __all__ = ["LatentResult", "optimize_latents", "UpdateRule", "Best", "Samples", "UPDATE_RULES", "OPTIMIZERS",
            "SELECT", "PRECISIONS", "SCHEDULES"]
@@ -119,7 +129,7 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
     device, dtype = ref.device, ref.dtype
     n_rows = ref.shape[0]
     state = {k: v.clone().requires_grad_(True) for k, v in state0.items()}
-    groups = _groups(objective, names, rule, lr)
+    groups = state_groups(objective, names, rule, lr)
     opts = [g_rule.build([state[k] for k in g_names], g_lr) for g_names, g_rule, g_lr, _ in groups]
     best_total = torch.full((n_rows,), float("inf"), device=device, dtype=dtype)
     best = {k: v.clone() for k, v in state0.items()}
@@ -191,7 +201,7 @@ def _solve_chunk(objective, G, state0, rows, *, steps, rule, lr, lr_at, precisio
                     bar.update(steps - t - 1)
                 break
             new = {k: state[k].detach()[keep].clone().requires_grad_(True) for k in names}
-            opts = [_shrink(opt, [state[k] for k in g_names], [new[k] for k in g_names], keep, g_rule, g_lr)
+            opts = [shrink_optimizer(opt, [state[k] for k in g_names], [new[k] for k in g_names], keep, g_rule, g_lr)
                     for opt, (g_names, g_rule, g_lr, _) in zip(opts, groups)]
             state, idx, rows = new, idx[keep], rows[keep]
             full = False
@@ -458,7 +468,7 @@ def optimize_latents(
             for r0 in range(0, P * R, chunk):
                 sl = slice(r0, min(P * R, r0 + chunk))
                 rows = all_rows[sl]
-                noise = _Noise(seeds, rows) if rule.noisy else None  # continues each problem's stream
+                noise = RowNoise(seeds, rows) if rule.noisy else None  # continues each problem's stream
                 bst, failed, r, h, imgs = _solve_chunk(
                     objective, G, {k: v[sl] for k, v in state_all.items()}, rows, steps=steps, rule=rule, lr=lr,
                     lr_at=lr_at, precision=precision, patience=patience, tol=tol, bar=bar, noise=noise,

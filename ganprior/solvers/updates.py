@@ -144,7 +144,7 @@ class Samples:
         return kept + [steps]
 
 
-def _shrink(opt, old: list, new: list, keep, rule, lr):
+def shrink_optimizer(opt, old: list, new: list, keep, rule, lr):
     """A new optimiser over ``new = [p[keep] for p in old]`` whose per-row state is the kept rows of the old one's."""
     fresh = rule.build(new, lr)
     fresh.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
@@ -159,7 +159,7 @@ def _shrink(opt, old: list, new: list, keep, rule, lr):
     return fresh
 
 
-def _groups(objective, names, rule, lr):
+def state_groups(objective, names, rule, lr):
     """``[(names, rule, lr, scheduled)]``: the solve's own rule first, then the objective's per-state rules."""
     special = dict(objective.state_rules or {})
     unknown = set(special) - set(names)
@@ -178,7 +178,7 @@ def _groups(objective, names, rule, lr):
     return groups
 
 
-class _Noise:
+class RowNoise:
     """Per-problem seeded Gaussian noise for the rows a chunk started with."""
 
     def __init__(self, seeds, rows):
