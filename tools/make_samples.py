@@ -4,13 +4,13 @@ Usage::
 
     python tools/make_samples.py [DATA_ROOT]
 
-DATA_ROOT holds mnist/, fashion_mnist/ and celeba/ (default: $GANPRIOR_DATA, else ../shared/data
-beside the repository).  Writes uint8 arrays: mnist_test300.npz and fashion_test300.npz (first 300 test
+DATA_ROOT holds mnist/, fashion_mnist/ and celeba/ (default: ganprior.data.default_data_root(),
+$GANPRIOR_DATA, else ../shared/data beside the repository).  Writes uint8 arrays: mnist_test300.npz and
+fashion_test300.npz (first 300 test
 images, images (300, 1, 28, 28), labels (300,)), celeba_test64.npz (the CSGM paper's 64 test faces,
 images (64, 3, 64, 64) with the 108-pixel centre crop, labels = the image ids 182638-182701).
 """
 
-import os
 import sys
 from pathlib import Path
 
@@ -26,7 +26,7 @@ def _u8(x):
 
 
 def main(root=None):
-    root = Path(root or os.environ.get("GANPRIOR_DATA") or REPO.parent / "shared" / "data")
+    root = Path(root) if root else data.default_data_root()
     out = REPO / "ganprior" / "samples"
     out.mkdir(parents=True, exist_ok=True)
     for name, loader, sub in (("mnist_test300", data.load_mnist, "mnist"),

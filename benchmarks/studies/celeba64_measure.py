@@ -5,7 +5,7 @@ bf16) on 64 held-out validation faces (images 9500-9563 of the 10k set; the runs
     python benchmarks/studies/celeba64_measure.py OUT.json RUN [RUN ...]
 
 On a CUDA device when there is one; on a CPU it measures 4 faces of each set with 5 steps only (the dry run of
-benchmarks/studies/celeba64_candidates.sh).  Reads ../shared/data/celeba.
+benchmarks/studies/celeba64_candidates.sh).  Reads celeba/ in the data root (ganprior.data.default_data_root).
 """
 import json
 import sys
@@ -15,13 +15,13 @@ from pathlib import Path
 import torch
 
 import ganprior
-from ganprior.data import load_celeba, load_sample
+from ganprior.data import default_data_root, load_celeba, load_sample
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))  # for build_prior
 from build_prior import live_generator, representation_error  # noqa: E402
 
 dev = "cuda" if torch.cuda.is_available() else "cpu"
-val = load_celeba("../shared/data/celeba", which="10k")[9500:9564]
+val = load_celeba(default_data_root() / "celeba", which="10k")[9500:9564]
 test = load_sample("celeba_test64")
 if dev == "cpu":  # the dry run
     val, test = val[:4], test[:4]
