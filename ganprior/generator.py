@@ -21,6 +21,7 @@ import torch
 
 from ._solving import CONVS, fuse_batch_norm, replace_gray_deconvs
 from ._validation import check_choice, check_int, check_seed, describe
+from .latent import as_latent_law
 
 __all__ = ["Generator", "Discriminator", "MEMORY_FORMATS", "layout_choices"]
 
@@ -175,6 +176,11 @@ class Generator(_Wrapper):
         when an output range is known.
     name : str, optional
         A label for reprs and model cards.
+    latent : {"normal", "uniform", "truncated-normal"} or ganprior.latent.LatentLaw
+        The law :math:`p(z)` the generator's latents were drawn from in training (default ``"normal"``,
+        :math:`\mathcal{N}(0, I)`, the law of the bundled priors; ``"uniform"`` is
+        :math:`\mathrm{Unif}[-1, 1]^k`, the law of many public DCGANs).  Every latent method takes from it
+        its starting latents, its penalty :math:`-\log p(z)` and its support (see :mod:`ganprior.latent`).
 
     Notes
     -----
@@ -186,6 +192,8 @@ class Generator(_Wrapper):
 
     Attributes
     ----------
+    latent : ganprior.latent.LatentLaw
+        The latent law (:meth:`sample_latent` draws from it).
     recipe : dict or None
         The solver recipe of a prior loaded with
         :func:`ganprior.load_prior` (see :func:`ganprior.priors.recipe_for`);
@@ -207,9 +215,10 @@ class Generator(_Wrapper):
     recipe = None
 
     def __init__(self, module, latent_shape=None, *, image_shape=None, output_range=None,
-                 data_range=(0.0, 1.0), name=None):
+                 data_range=(0.0, 1.0), name=None, latent="normal"):
         super().__init__()
         _check_module(module, "module")
+        self.latent = as_latent_law(latent, owner="Generator")
         if latent_shape is None:
             for attr in ("latent_shape", "latent_dim", "nz"):
                 if hasattr(module, attr):
@@ -442,7 +451,9 @@ class Generator(_Wrapper):
         return self._solving_copy(col2im=choice == "channels_last+col2im")
 
     def sample_latent(self, num: int, seed=None) -> torch.Tensor:
-        """Draw ``num`` latents from :math:`\\mathcal{N}(0, I)` on the generator's device.
+        """Draw ``num`` latents from the generator's latent law :attr:`latent` on its device.
+
+        For the default normal law this is :math:`\\mathcal{N}(0, I)`, drawn as ``torch.randn`` draws it.
 
         Parameters
         ----------
@@ -459,7 +470,7 @@ class Generator(_Wrapper):
         """
         num = check_int(num, "num", minimum=1, owner="sample_latent")
         gen = check_seed(seed)
-        z = torch.randn(num, *self.latent_shape, generator=gen, dtype=torch.float32)
+        z = self.latent.sample((num, *self.latent_shape), gen)
         return z.to(device=self.device, dtype=self.dtype)
 
     @torch.no_grad()
@@ -483,7 +494,7 @@ class Generator(_Wrapper):
             return torch.cat([self(c) for c in z.split(chunk_size)])
 
     def sample(self, num: int, seed=None, chunk_size: int = 256) -> torch.Tensor:
-        """``num`` random images ``G(z)``, :math:`z \\sim \\mathcal{N}(0, I)`.
+        """``num`` random images ``G(z)``, :math:`z` drawn from the latent law (see :meth:`sample_latent`).
 
         Parameters
         ----------
@@ -524,8 +535,9 @@ class Generator(_Wrapper):
         return cls(module, **kwargs)
 
     def extra_repr(self) -> str:
+        law = "" if self.latent.name == "normal" else f", latent={self.latent.spec()!r}"
         return (f"name={self.name!r}, latent_shape={self.latent_shape}, image_shape={self.image_shape}, "
-                f"data_range={self.data_range}")
+                f"data_range={self.data_range}{law}")
 
 
 class Discriminator(_Wrapper):

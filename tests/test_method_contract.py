@@ -5,7 +5,8 @@ batch equals separate calls with the same per-problem seeds; the caller's type, 
 same seed gives the same result; bad input is rejected before any work; a generator that returns NaN gives a clear
 error (never a NaN result), and NaN restarts are never chosen over finite ones.  A method's ``contract`` entry in
 the registry may set its own options for these problems (e.g. a tiny ``alpha``, or all measurements for the
-sparse baselines, whose signals are not sparse).
+sparse baselines, whose signals are not sparse).  The latent methods keep the contract under each latent law
+(:mod:`ganprior.latent`: normal, uniform, truncated normal), with the true latents drawn from the law.
 """
 
 import numpy as np
@@ -21,17 +22,25 @@ N = 36
 LATENT = [n for n in ganprior.method_names() if ganprior.get_method(n).kind == "latent"]
 ALL = ganprior.method_names()
 ENGINE = dict(restarts=4, steps=400, lr=0.05, schedule="constant")
+LAWS = ("normal", "uniform", "truncated-normal")
+# every method, and each latent method under every latent law (a sparse baseline has no latent)
+WITH_LAWS = [(n, law) for n in ALL for law in (LAWS if ganprior.get_method(n).kind == "latent" else ("normal",))]
+LATENT_LAWS = [(n, law) for n, law in WITH_LAWS if n in LATENT]
 
 
-def problem(name, P=3, dtype=torch.float64, seed=0):
-    """(y, A, G, x_true) for a method: m = 20 Gaussian measurements, or all n (orthonormal) for a sparse baseline."""
+def problem(name, P=3, dtype=torch.float64, seed=0, law="normal"):
+    """(y, A, G, x_true) for a method: m = 20 Gaussian measurements, or all n (orthonormal) for a sparse baseline;
+    the generator's latent law is ``law``, and the true latents are drawn from it."""
     entry = ganprior.get_method(name)
-    G = relu_generator(k=4, hidden=32, n=N, seed=seed, image_shape=SHAPE).to(dtype)
+    G = relu_generator(k=4, hidden=32, n=N, seed=seed, image_shape=SHAPE)
+    if law != "normal":
+        G = ganprior.Generator(G.module, latent_shape=4, output_range=(0, 1), latent=law)
+    G = G.to(dtype)
     if entry.contract.get("full_measurements"):  # an orthonormal A: the sparse solvers' iterations converge fast
         A = ops.Matrix(ops.SubsampledDCT(N, in_shape=SHAPE, seed=seed + 1).to_dense(dtype), in_shape=SHAPE)
     else:
         A = ops.Gaussian(20, in_shape=SHAPE, seed=seed + 1, dtype=dtype)
-    z = torch.randn(P, 4, generator=torch.Generator().manual_seed(seed + 2)).to(dtype)
+    z = G.latent.sample((P, 4), torch.Generator().manual_seed(seed + 2)).to(dtype)  # normal: torch.randn's draw
     x = G.generate(z).detach()
     return A(x), A, G, x
 
@@ -47,18 +56,18 @@ def run(name, y, A, G, **kw):
     return ganprior.recover(y, A, G, method=name, **(engine | options | kw))
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_recovers_a_signal_in_the_range_of_a_relu_generator(name):
-    y, A, G, x = problem(name)
+@pytest.mark.parametrize("name, law", WITH_LAWS)
+def test_recovers_a_signal_in_the_range_of_a_relu_generator(name, law):
+    y, A, G, x = problem(name, law=law)
     kw = {} if ganprior.get_method(name).kind == "sparse" else {"seed": 0}
     x_hat = run(name, y, A, G, **kw)
     rel = (x_hat - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
     assert float(rel.max()) < ganprior.get_method(name).contract.get("tol", 1e-2), rel
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_a_batch_equals_separate_calls(name):
-    y, A, G, _ = problem(name, P=3)
+@pytest.mark.parametrize("name, law", WITH_LAWS)
+def test_a_batch_equals_separate_calls(name, law):
+    y, A, G, _ = problem(name, P=3, law=law)
     latent = ganprior.get_method(name).kind == "latent"
     seeds = [5, 6, 7]
     batch = run(name, y, A, G, **({"seed": seeds, "steps": 60} if latent else {}))
@@ -88,9 +97,9 @@ def test_the_callers_type_dtype_and_device_come_back(name, kind, device):
     assert tuple(one.shape) == SHAPE
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_the_same_seed_gives_the_same_result(name):
-    y, A, G, _ = problem(name, P=2)
+@pytest.mark.parametrize("name, law", WITH_LAWS)
+def test_the_same_seed_gives_the_same_result(name, law):
+    y, A, G, _ = problem(name, P=2, law=law)
     if ganprior.get_method(name).kind == "sparse":
         assert torch.equal(run(name, y, A, None), run(name, y, A, None))
         return
@@ -125,23 +134,27 @@ class _NaNWhere(torch.nn.Module):
     """A last layer that makes the image NaN where its first pixel is above the median of the test images
     (about half of the latent space), or everywhere."""
 
-    def __init__(self, everywhere=False):
+    def __init__(self, everywhere=False, threshold=0.3):
         super().__init__()
-        self.everywhere = everywhere
+        self.everywhere, self.threshold = everywhere, threshold
 
     def forward(self, x):
-        bad = torch.ones_like(x[:, 0, 0, 0], dtype=torch.bool) if self.everywhere else x[:, 0, 0, 0] > 0.3
+        bad = torch.ones_like(x[:, 0, 0, 0], dtype=torch.bool) if self.everywhere else x[:, 0, 0, 0] > self.threshold
         return torch.where(bad.view(-1, 1, 1, 1), torch.full_like(x, float("nan")), x)
 
 
-@pytest.mark.parametrize("name", LATENT)
-def test_a_nan_generator_gives_a_clear_error_never_a_nan_result(name):
-    y, A, G, _ = problem(name, P=2)
+@pytest.mark.parametrize("name, law", LATENT_LAWS)
+def test_a_nan_generator_gives_a_clear_error_never_a_nan_result(name, law):
+    y, A, G, x = problem(name, P=2, law=law)
     # Sequential, so that methods that cut the generator (intermediate layers) can use it too
-    G_all = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere(everywhere=True)), latent_shape=4)
+    G_all = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere(everywhere=True)), latent_shape=4, latent=law)
     with pytest.raises(FloatingPointError, match=r"problem\(s\) \[0(, 1)?\] produced a non-finite loss"):
         run(name, y, A, G_all, seed=0, steps=20)
-    G_half = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere()), latent_shape=4)
+    # NaN on about half of the latent law's draws (0.3: the normal law's median first pixel), away from the truths
+    first = G.generate(G.sample_latent(256, seed=9)).flatten(1)[:, 0]
+    threshold = 0.3 if law == "normal" else max(float(first.median()), float(x.flatten(1)[:, 0].max()) + 0.05)
+    G_half = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere(threshold=threshold)), latent_shape=4,
+                                latent=law)
     if ganprior.get_method(name).engine.get("reduce") == "samples":
         # a sampler cannot drop a chain without biasing the samples: a chain that meets NaN is an error
         with pytest.raises(FloatingPointError, match="produced a non-finite loss"):

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .._validation import check_choice, describe
 from ..generator import Discriminator, Generator
+from ..latent import as_latent_law
 from ..training._io import CHECKPOINT, EMA_KEY
 from .recipes import TASKS, check_recipe, describe_priors, lam_text, recipe_choice, recipe_for  # noqa: F401
 
@@ -198,7 +199,9 @@ def prior_config(name_or_path) -> dict:
     dict
         The parsed JSON: ``generator`` and ``discriminator`` (``{"arch", "kwargs"}``
         for :func:`ganprior.models.from_config`), ``latent_shape``, ``image_shape``,
-        ``output_range``, the training hyperparameters and the command; a bundled prior also has
+        ``output_range``, ``latent`` (the latent law, :mod:`ganprior.latent`; absent in folders written
+        before it was recorded, which mean ``"normal"``), the training hyperparameters and the command; a
+        bundled prior also has
         ``quality`` (its measured representation error) and ``recipe`` (see :func:`recipe_for`).
 
     Raises
@@ -274,8 +277,10 @@ def load_prior(name_or_path, *, device=None) -> Generator:
     module = from_config(config["generator"], role="generator")
     module.load_state_dict(_weights(source, "generator", config))
     name = source.name if source.kind == "bundled" else config.get("name") or source.name
+    # the latent law the generator was trained with ("latent" in config.json; a folder without one: normal)
+    latent = as_latent_law(config.get("latent"), name="latent", owner=f"the config {str(source.config_path)!r}")
     G = Generator(module, tuple(config["latent_shape"]), image_shape=tuple(config["image_shape"]),
-                  output_range=tuple(config.get("output_range", (-1.0, 1.0))), name=name)
+                  output_range=tuple(config.get("output_range", (-1.0, 1.0))), name=name, latent=latent)
     recipe = config.get("recipe")
     G.recipe = None if recipe is None else check_recipe(recipe, source=source.config_path, G=G)
     return G.to(device) if device is not None else G

@@ -14,7 +14,7 @@ __all__ = ["CSGMObjective", "check_warmup", "warmup_steps"]
 
 
 class CSGMObjective(LatentObjective):
-    r"""Per-problem CSGM loss :math:`\|y_p - A G(z)\|_2^2 + \lambda \|z\|_2^2`.
+    r"""Per-problem CSGM loss :math:`\|y_p - A G(z)\|_2^2 - 2\lambda \log p(z)`: :math:`+\lambda\|z\|_2^2` for a normal latent.
 
     Parameters
     ----------
@@ -23,7 +23,8 @@ class CSGMObjective(LatentObjective):
     A : ganprior.operators.LinearOperator
         Measurement operator with ``A.m == m``.
     lam : float
-        Weight :math:`\lambda \ge 0` of the Gaussian latent prior.
+        Weight :math:`\lambda \ge 0` of the latent prior's penalty :math:`-2\log p(z)`
+        (:meth:`~ganprior.solvers.objective.LatentObjective.latent_penalty`).
 
     Notes
     -----
@@ -33,6 +34,17 @@ class CSGMObjective(LatentObjective):
     mean over measurements, and it keeps the step size independent of how
     many problems or restarts share a batch.  The data term is the ``fit``
     returned to the engine, so restarts are chosen by measurement error.
+
+    The prior term follows the generator's latent law :math:`p` (``G.latent``,
+    :mod:`ganprior.latent`).  Normal, :math:`p = \mathcal{N}(0, I)`:
+    :math:`-2\log p(z) = \|z\|^2` + const, the usual :math:`\lambda\|z\|^2`
+    (the MAP estimate for a Gaussian latent).  Uniform, :math:`p =
+    \mathrm{Unif}[-1, 1]^k`: :math:`\log p` is constant on the box and
+    :math:`-\infty` outside, so the MAP problem is
+    :math:`\min_{z \in [-1, 1]^k} \|y - AG(z)\|^2`: the latents start inside
+    the box and are projected back onto it (clamped) after every step, and
+    :math:`\lambda` weighs nothing.  Truncated normal on :math:`[-t, t]^k`: both,
+    :math:`\lambda\|z\|^2` and the box.
 
     Examples
     --------
@@ -56,7 +68,7 @@ class CSGMObjective(LatentObjective):
         fit = residual.pow(2).sum(dim=-1)
         if self.lam == 0.0:
             return fit, fit
-        return fit, fit + self.lam * z.pow(2).flatten(1).sum(dim=-1)
+        return fit, fit + self.lam * self.latent_penalty(z)
 
 
 #: Candidate values of ``lam`` for ``"cv"`` / ``"discrepancy"`` (every method with CSGM's latent penalty).

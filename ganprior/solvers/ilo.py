@@ -12,7 +12,6 @@ import torch
 
 from .._validation import check_float, check_int
 from .csgm import LAM_GRID, CSGMObjective, check_warmup
-from .objective import normal_state
 from .registry import register_method
 from .sparse_gen import _named, _second_stage_start
 
@@ -102,6 +101,9 @@ class ILOObjective(CSGMObjective):
     moves only by the gradient of :math:`\lambda\|z\|^2` (slowly, as the optimiser's second moment
     still holds stage 1's gradients), and the box follows :math:`G_{lo}(z)`.  With :math:`\lambda = 0`
     :math:`z` stays where stage 1 left it.  The engine's best-iterate bookkeeping covers both stages.
+    :math:`\lambda\|z\|^2` is the normal latent law's penalty; with another law (``G.latent``) it is
+    :math:`-2\lambda\log p(z)`, and :math:`z` starts from that law and is projected onto its support after
+    every step (see :class:`~ganprior.solvers.csgm.CSGMObjective`).
     """
 
     #: The function named by the message of a warm-up that leaves no second stage.
@@ -131,9 +133,10 @@ class ILOObjective(CSGMObjective):
         self.lower, self.upper = G.split(self.cut)
 
     def init_state(self, G, num_problems, restarts, seeds):
-        # :math:`z_0 \sim \mathcal{N}(0, I)` (seeded per problem) and :math:`h_0 = G_{lo}(z_0)`.
+        # :math:`z_0` from the latent law (seeded per problem; :math:`\mathcal{N}(0, I)` by default) and
+        # :math:`h_0 = G_{lo}(z_0)` (after the engine's first projection: of the projected :math:`z_0`).
         self._split_runner(G)
-        z = normal_state(G.latent_shape, num_problems, restarts, seeds, device=G.device, dtype=G.dtype)
+        z = self.draw_latents(G, num_problems, restarts, seeds)
         with torch.no_grad():
             h = self.lower(z).to(G.dtype)
         return {"z": z, "h": h}
@@ -151,7 +154,9 @@ class ILOObjective(CSGMObjective):
         return self(x, state["z"], rows)
 
     def project_state(self, state):
-        # Stage 1: :math:`h \leftarrow G_{lo}(z)`; stage 2: clip :math:`h` to the box (and to :math:`h \ge 0`).
+        # :math:`z` onto the latent law's support; then stage 1: :math:`h \leftarrow G_{lo}(z)`; stage 2: clip
+        # :math:`h` to the box (and to :math:`h \ge 0`).
+        self.project_latent(state["z"])
         h0 = self.lower(state["z"]).to(state["h"].dtype)
         h = state["h"]
         if self.stage == 1:

@@ -8,13 +8,22 @@ the reducer.  An objective declares the named tensors of one row's state,
 draws them (seeded per problem: :func:`normal_state`), renders them to an
 image, scores each row (``fit`` and ``total``) and projects the state after
 every step.
+
+The latent's prior comes from the generator's latent law ``G.latent``
+(:mod:`ganprior.latent`): :meth:`LatentObjective.init_state` draws the
+starting latents from it (:func:`latent_state`) and records it as
+:attr:`LatentObjective.latent_law`, :meth:`LatentObjective.latent_penalty`
+is its :math:`-2\log p(z)` and :meth:`LatentObjective.project_state`
+projects onto its support.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["LatentObjective", "normal_state"]
+from ..latent import NormalLaw, latent_law_of
+
+__all__ = ["LatentObjective", "normal_state", "latent_state"]
 
 
 def normal_state(shape, num_problems, restarts, seeds, *, device=None, dtype=torch.float32):
@@ -45,6 +54,40 @@ def normal_state(shape, num_problems, restarts, seeds, *, device=None, dtype=tor
     return out.to(device=device, dtype=dtype)
 
 
+def latent_state(law, shape, num_problems, restarts, seeds, *, device=None, dtype=torch.float32):
+    r"""Draw ``num_problems * restarts`` latents of ``shape`` from a latent law, seeded per problem.
+
+    For the normal law this is :func:`normal_state` (the same numbers for the same seeds); another law
+    draws from the same generators in the same order (e.g. :math:`\mathrm{Unif}[-1, 1]^k` for
+    ``"uniform"``).
+
+    Parameters
+    ----------
+    law : ganprior.latent.LatentLaw
+        The law (``G.latent``).
+    shape : tuple of int
+        Shape of one latent.
+    num_problems, restarts : int
+        :math:`P` and :math:`R`.
+    seeds : torch.Generator or list of torch.Generator
+        One generator for all rows (drawn in problem order) or one per problem.
+    device, dtype
+        Where the result goes (the draw is made on the CPU in float32).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(P * R, *shape)``, rows in problem order.
+    """
+    if law is None or type(law) is NormalLaw:
+        return normal_state(shape, num_problems, restarts, seeds, device=device, dtype=dtype)
+    if isinstance(seeds, list):
+        out = torch.cat([law.sample((restarts, *shape), g) for g in seeds])
+    else:
+        out = law.sample((num_problems * restarts, *shape), seeds)
+    return out.to(device=device, dtype=dtype)
+
+
 class LatentObjective:
     r"""A per-row objective on the engine: state, render, score, project.
 
@@ -58,6 +101,10 @@ class LatentObjective:
     ----------
     state_names : tuple of str
         Names of the tensors optimised per row (default ``("z",)``).
+    latent_law : ganprior.latent.LatentLaw or None
+        The latent law of the prior the objective was last initialised for
+        (set by :meth:`init_state` / :meth:`draw_latents` from ``G.latent``);
+        None before, which counts as the normal law.
 
     Notes
     -----
@@ -72,6 +119,7 @@ class LatentObjective:
     #: Per-state update rules that replace the solve's own: ``{name: (UpdateRule, lr)}`` with a constant step
     #: size (e.g. a proximal-gradient step of size ``1 / L`` for a sparse part).  Empty by default.
     state_rules: dict | None = None
+    latent_law = None
 
     def on_step(self, t: int, steps: int) -> None:
         """Called by the engine before step ``t`` of ``steps`` of every chunk (default: nothing).
@@ -109,9 +157,9 @@ class LatentObjective:
     def init_state(self, G, num_problems: int, restarts: int, seeds) -> dict:
         r"""The initial state of every row, ``(P * R, ...)`` tensors in problem order.
 
-        The default draws :math:`z_0 \sim \mathcal{N}(0, I)` with
-        :func:`normal_state`.  Draw every random tensor from ``seeds`` so that
-        the seed fixes the result.
+        The default draws :math:`z_0` from the prior's latent law with
+        :meth:`draw_latents` (:math:`\mathcal{N}(0, I)`: :func:`normal_state`).
+        Draw every random tensor from ``seeds`` so that the seed fixes the result.
 
         Parameters
         ----------
@@ -127,7 +175,62 @@ class LatentObjective:
         dict of str to torch.Tensor
             One entry per name in :attr:`state_names`.
         """
-        return {"z": normal_state(G.latent_shape, num_problems, restarts, seeds, device=G.device, dtype=G.dtype)}
+        return {"z": self.draw_latents(G, num_problems, restarts, seeds)}
+
+    def draw_latents(self, G, num_problems: int, restarts: int, seeds) -> torch.Tensor:
+        """Starting latents from ``G``'s latent law (:func:`latent_state`); records the law as :attr:`latent_law`.
+
+        An objective that overrides :meth:`init_state` calls this for its :math:`z`.
+
+        Parameters
+        ----------
+        G : ganprior.Generator
+            The prior (its ``latent``, ``latent_shape``, ``device`` and ``dtype``).
+        num_problems, restarts : int
+            :math:`P` and :math:`R`.
+        seeds : torch.Generator or list of torch.Generator
+            One generator, or one per problem.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(P * R, *latent_shape)``.
+        """
+        self.latent_law = latent_law_of(G)
+        return latent_state(self.latent_law, G.latent_shape, num_problems, restarts, seeds, device=G.device,
+                            dtype=G.dtype)
+
+    def latent_penalty(self, z: torch.Tensor) -> torch.Tensor:
+        r"""The latent prior's penalty :math:`-2\log p(z)` per row, up to a constant.
+
+        Normal law (and before :meth:`init_state`): :math:`\|z\|_2^2`.  Uniform law: 0 (constant inside
+        the box, which the projection keeps).  Truncated normal: :math:`\|z\|_2^2` inside its box.
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents ``(B, *latent_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``(B,)``.
+        """
+        law = self.latent_law
+        if law is None or type(law) is NormalLaw:
+            return z.pow(2).flatten(1).sum(dim=-1)
+        return law.penalty(z)
+
+    def project_latent(self, z: torch.Tensor) -> None:
+        """Project latents onto the support of :attr:`latent_law` in place (a box law: clamp; normal: nothing).
+
+        Parameters
+        ----------
+        z : torch.Tensor
+            Latents ``(B, *latent_shape)``, modified in place.
+        """
+        if self.latent_law is not None:
+            self.latent_law.project(z)
 
     def render(self, G, state: dict) -> torch.Tensor:
         """The images of a batch of rows (default :math:`G(z)`).
@@ -202,7 +305,8 @@ class LatentObjective:
         """Project (or take the proximal step on) the whole state in place.
 
         Called under ``torch.no_grad()`` on the initial state and after every
-        update.  The default calls :meth:`project` on ``state["z"]``.
+        update.  The default calls :meth:`project` on ``state["z"]``, then
+        :meth:`project_latent` (the latent law's support).
 
         Parameters
         ----------
@@ -211,3 +315,4 @@ class LatentObjective:
         """
         if "z" in state:
             self.project(state["z"])
+            self.project_latent(state["z"])

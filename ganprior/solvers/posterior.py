@@ -1,6 +1,7 @@
 r"""Posterior sampling by annealed Langevin dynamics in the latent space (Jalal et al., ICML 2021).
 
-Samples :math:`z \sim p(z \mid y) \propto \exp(-\|y - AG(z)\|^2 / (2\sigma^2) - \|z\|^2 / 2)` with
+Samples :math:`z \sim p(z \mid y) \propto \exp(-\|y - AG(z)\|^2 / (2\sigma^2)) \, p(z)` (a normal latent:
+:math:`p(z) \propto e^{-\|z\|^2 / 2}`; see :class:`PosteriorObjective` for the other laws) with
 the engine's Langevin rule, problems :math:`\times` chains as one batch, and returns the images
 :math:`G(z)` of the samples, their mean and their per-pixel standard deviation (an uncertainty map).
 Registered as the method ``"langevin"`` (``recover`` then returns the posterior mean);
@@ -15,6 +16,7 @@ import torch
 
 from .._convert import check_measurements, to_caller
 from .._validation import check_float, check_int, describe
+from ..latent import NormalLaw, latent_law_of
 from .csgm import CSGMObjective
 from .latent import Samples, optimize_latents
 from .registry import register_method
@@ -24,7 +26,7 @@ __all__ = ["PosteriorObjective", "PosteriorResult", "sample_posterior", "jacobia
 
 
 def jacobian_norm(G, A=None, num: int = 4, iterations: int = 20, seed: int = 0) -> float:
-    r"""An estimate of :math:`\max_z \|A J_G(z)\|_2` (or :math:`\|J_G(z)\|_2`) over a few :math:`z \sim \mathcal{N}(0, I)`.
+    r"""An estimate of :math:`\max_z \|A J_G(z)\|_2` (or :math:`\|J_G(z)\|_2`) over a few :math:`z` from the latent law.
 
     Power iteration on :math:`(AJ)^T (AJ)` with Jacobian-vector and vector-Jacobian products; with a
     random :math:`A` this is much smaller than :math:`\|A\|_2 \|J_G\|_2`, because :math:`A` acts on
@@ -48,7 +50,7 @@ def jacobian_norm(G, A=None, num: int = 4, iterations: int = 20, seed: int = 0) 
     float
     """
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(num, *G.latent_shape, generator=gen).to(G.device, G.dtype)
+    z = latent_law_of(G).sample((num, *G.latent_shape), gen).to(G.device, G.dtype)  # N(0, I) by default
     v = torch.randn(num, *G.latent_shape, generator=gen).to(G.device, G.dtype)
     best = 0.0
     with G.frozen():
@@ -67,7 +69,7 @@ def jacobian_norm(G, A=None, num: int = 4, iterations: int = 20, seed: int = 0) 
 
 
 class PosteriorObjective(CSGMObjective):
-    r"""The negative log posterior :math:`U_\sigma(z) = \|y - AG(z)\|^2 / (2\sigma^2) + \|z\|^2 / 2`, annealed.
+    r"""The negative log posterior :math:`U_\sigma(z) = \|y - AG(z)\|^2 / (2\sigma^2) - \log p(z)`, annealed.
 
     Parameters
     ----------
@@ -97,6 +99,17 @@ class PosteriorObjective(CSGMObjective):
     :math:`z \leftarrow z - \eta_l \nabla U_{\sigma_l}(z) + \sqrt{2\eta_l}\,\xi`, which for small
     steps samples :math:`p_{\sigma_l}(z \mid y) \propto e^{-U_{\sigma_l}(z)}`; the last level is the
     posterior.  The fit reported is the measurement error :math:`\|y - AG(z)\|^2`.
+
+    The prior term is the generator's latent law (``G.latent``, :mod:`ganprior.latent`): :math:`-\log p(z) =
+    \|z\|^2 / 2` for the normal law (the default), 0 for :math:`\mathrm{Unif}[-b, b]^k`, :math:`\|z\|^2 / 2`
+    for the normal law truncated to :math:`[-t, t]^k`.  For a law on a box the chains start from the law and
+    run **reflected** Langevin dynamics: after every step each coordinate is folded back into the box
+    (:math:`z \mapsto -2b - z` below :math:`-b`, :math:`2b - z` above :math:`b`, repeated).  The reflected
+    diffusion :math:`dz = \nabla \log p(z \mid y)\,dt + \sqrt 2\,dW`, reflected at the faces, has the
+    posterior restricted to the box as its stationary law; and with no data term the reflected Gaussian step
+    leaves :math:`\mathrm{Unif}[-b, b]^k` exactly invariant at any step size (folding is measure-preserving
+    for the periodic extension of the uniform density), whereas clamping (projected Langevin) would pile
+    mass onto the faces, atoms the law does not have.
 
     The step of level :math:`l` is the same fraction of its stability limit :math:`2 / L_{\sigma_l}` as
     :math:`\eta` is of :math:`2 / L_\sigma`: with the default, :math:`\eta_l = 0.2 / L_{\sigma_l}`.  Where the
@@ -167,7 +180,28 @@ class PosteriorObjective(CSGMObjective):
 
     def __call__(self, x, z, rows):
         fit, _ = super().__call__(x, z, rows)
-        return fit, fit / (2.0 * self.sigma * self.sigma) + 0.5 * z.pow(2).flatten(1).sum(dim=-1)
+        return fit, fit / (2.0 * self.sigma * self.sigma) + 0.5 * self.latent_penalty(z)
+
+    def project_state(self, state):
+        """Keep the chains in the latent law's support: reflect them into a box law's box (see the notes).
+
+        Parameters
+        ----------
+        state : dict of str to torch.Tensor
+            The rows' state, modified in place.
+        """
+        law = self.latent_law
+        if law is None or type(law) is NormalLaw or law.bound is None or "z" not in state:
+            super().project_state(state)
+            return
+        self.project(state["z"])
+        _reflect_(state["z"], law.bound)
+
+
+def _reflect_(z, b):
+    """Fold ``z`` into ``[-b, b]`` in place by reflection at the faces (the reflection of a periodic extension)."""
+    w = torch.remainder(z + b, 4.0 * b)  # in [0, 4b): [0, 2b] maps to itself, (2b, 4b) is reflected
+    z.copy_(torch.where(w > 2.0 * b, 4.0 * b - w, w) - b)
 
 
 @dataclass

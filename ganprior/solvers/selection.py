@@ -31,6 +31,8 @@ about :math:`(m - k)\sigma^2`, and the noise's own :math:`\|\eta\|^2` scatters b
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -43,7 +45,8 @@ from .registry import auto_methods, get_method, method_names
 from .settings import prior_recipe, resolve_settings
 
 __all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates",
-           "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover"]
+           "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover",
+           "INTERNAL_WARNINGS", "quiet_solver_warnings"]
 
 
 
@@ -521,6 +524,8 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         the candidate it was behind by label) and ``held_out_restarts`` (per latent candidate).  ``refits``:
         ``[(problems, label, result, rows)]``, the :class:`~ganprior.RecoveryResult` of each chosen candidate's
         solve on all rows, for the problems (indices) that chose it, whose rows of ``result`` are ``rows``.
+        ``warnings``: what the candidates' solvers warned and was not shown (:func:`quiet_solver_warnings`),
+        ``{"<category>: <first sentence>": count}``, empty when nothing was silenced.
 
     Notes
     -----
@@ -531,7 +536,71 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     the folds it was solved on and is never chosen; the choice is made among the others on all :math:`m` rows).
     With one split there is nothing to halve.  An argument chosen by ``"cv"`` solves every value on every fold
     with the caller's settings, as before.
+
+    The candidates' internal solver warnings (scikit-learn's ``ConvergenceWarning`` from the Lasso candidates,
+    dozens per call at small :math:`m`) are not shown: a candidate that did not converge scores worse on the
+    held-out rows and is not chosen, which is the selection doing its job, and the caller has nothing to change.
+    They are counted in ``info["warnings"]``; any other warning is shown once.
     """
+    with quiet_solver_warnings() as silenced:
+        x, info = _select_and_recover(recover, y, A, G, method=method, options=options, noise_std=noise_std,
+                                      cv_fraction=cv_fraction, seed=seed, tau=tau, kwargs=kwargs, choice=choice,
+                                      candidates=candidates, cv_folds=cv_folds)
+    info["warnings"] = dict(silenced)
+    return x, info
+
+
+#: Categories (by class name) of the warnings that solvers run inside another method raise about their own
+#: iterations, which :func:`quiet_solver_warnings` counts instead of showing.
+INTERNAL_WARNINGS = ("ConvergenceWarning",)
+
+
+@contextlib.contextmanager
+def quiet_solver_warnings():
+    """Count the internal solver warnings raised inside the block instead of showing them; show the others once.
+
+    A warning whose category (or a base class of it) is named in :data:`INTERNAL_WARNINGS` is counted under
+    ``"<category>: <first sentence of the message>"`` (so the per-call numbers in scikit-learn's message, the
+    duality gap, do not split the count); every other warning is shown once at the end of the block (the
+    repeats of one category and message are dropped), from where it was raised.
+
+    Yields
+    ------
+    dict of str to int
+        Filled when the block ends: the counts of the silenced warnings.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> class ConvergenceWarning(UserWarning): pass
+    >>> with quiet_solver_warnings() as silenced:
+    ...     for _ in range(3):
+    ...         warnings.warn("Objective did not converge. Duality gap: 0.1", ConvergenceWarning)
+    >>> silenced
+    {'ConvergenceWarning: Objective did not converge': 3}
+    """
+    silenced: dict = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield silenced
+        finally:
+            records = list(caught)
+    shown = set()
+    for w in records:
+        if any(c.__name__ in INTERNAL_WARNINGS for c in w.category.__mro__):
+            key = f"{w.category.__name__}: {str(w.message).strip().split('. ')[0].rstrip('.')}"
+            silenced[key] = silenced.get(key, 0) + 1
+            continue
+        if (w.category, str(w.message)) in shown:
+            continue
+        shown.add((w.category, str(w.message)))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+
+
+def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
+                        choice="per-problem", candidates=None, cv_folds=None):
+    """The work of :func:`select_and_recover` (its warnings not yet sorted)."""
     from ..operators import as_operator
 
     op = as_operator(A, kwargs.get("image_shape") or None, name="A")

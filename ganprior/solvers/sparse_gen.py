@@ -13,7 +13,6 @@ import torch
 
 from .._validation import check_choice, check_float, check_int
 from .csgm import LAM_GRID, CSGMObjective, check_warmup, warmup_steps
-from .objective import normal_state
 from .registry import register_method
 from .updates import UpdateRule
 
@@ -151,6 +150,9 @@ class SparseGenObjective(CSGMObjective):
     :math:`\nu_{k+1}` itself, so the answer's :math:`\nu` is a soft-threshold output (sparse).  The fit
     is the measurement error; the total adds :math:`\lambda\|z\|^2 + \alpha\|\nu\|_1`.
     ``nu_solver="ista", nu_steps=1`` is the solver of ganprior 0.1 (one ISTA step per step).
+    :math:`\lambda\|z\|^2` is the normal latent law's penalty; with another law (``G.latent``) it is
+    :math:`-2\lambda\log p(z)`, and :math:`z` starts from that law and is projected onto its support after
+    every step (see :class:`~ganprior.solvers.csgm.CSGMObjective`).
     """
 
     #: The function named by the message of a warm-up that leaves no second stage.
@@ -178,8 +180,8 @@ class SparseGenObjective(CSGMObjective):
         self._prev, self._theta, self._g, self._rows, self._point = None, None, None, None, None
 
     def init_state(self, G, num_problems, restarts, seeds):
-        # :math:`z_0 \sim \mathcal{N}(0, I)` (seeded per problem) and :math:`\nu_0 = 0`.
-        z = normal_state(G.latent_shape, num_problems, restarts, seeds, device=G.device, dtype=G.dtype)
+        # :math:`z_0` from the latent law (seeded per problem; :math:`\mathcal{N}(0, I)` by default), :math:`\nu_0 = 0`.
+        z = self.draw_latents(G, num_problems, restarts, seeds)
         return {"z": z, "nu": torch.zeros(z.shape[0], G.n, device=G.device, dtype=G.dtype)}
 
     def on_step(self, t, steps):
@@ -231,7 +233,9 @@ class SparseGenObjective(CSGMObjective):
 
     def project_state(self, state):
         # The engine's gradient step on nu is done: soft-threshold it (or hold nu at 0 during the warm-up), then
-        # take the other nu_steps - 1 proximal-gradient steps at this step's G(z).
+        # take the other nu_steps - 1 proximal-gradient steps at this step's G(z).  z goes onto the latent law's
+        # support first (a box law: clamped).
+        self.project_latent(state["z"])
         nu = state["nu"]
         if not self.active:
             nu.zero_()

@@ -51,6 +51,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, describe
+from ..latent import NormalLaw, as_latent_law, latent_law_of
 from ._io import (
     CHECKPOINT,
     EMA_KEY,
@@ -195,6 +196,11 @@ class Trainer(TrainingLoop):
         ``ema_decay``, the data's name and size); the new values take effect and ``config.json`` records
         them and the change.  By default such a resume raises a ValueError listing the
         differences.  Device, number of processes and memory format may always change.
+    latent : {"normal", "uniform", "truncated-normal"} or ganprior.latent.LatentLaw, optional
+        The law the noise :math:`z` is drawn from (:mod:`ganprior.latent`).  Default: the generator's own
+        ``latent`` law where it has one (a :class:`ganprior.Generator`), else ``"normal"``,
+        :math:`\mathcal{N}(0, I)`.  Recorded in the checkpoint and in ``config.json`` (``"latent"``), so
+        :func:`ganprior.load_prior` gives the prior this law; a run-defining setting.
     ema_decay : float, optional
         Keep an exponential moving average of the generator's weights with this decay
         :math:`\beta \in (0, 1)`, e.g. 0.999: after every generator step each parameter's
@@ -222,7 +228,7 @@ class Trainer(TrainingLoop):
                  smoothing=0.0, lr=2e-4, lr_d=None, betas=(0.5, 0.999), batch_size=64, seed=0, device="cpu",
                  precision="fp32", bf16=None, channels_last=False, out_dir=None, checkpoint_every=500, sample_every=500,
                  progress=False, n_samples=64, data_name=None, command=None, allow_changed_config=False,
-                 ema_decay=None):
+                 ema_decay=None, latent=None):
         for name, m in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(m, nn.Module):
                 raise TypeError(f"The '{name}' parameter of Trainer must be a torch.nn.Module. "
@@ -281,6 +287,7 @@ class Trainer(TrainingLoop):
                             f"Got {describe(allow_changed_config)} instead.")
         self.allow_changed_config = bool(allow_changed_config)
         self.ema_decay = _check_ema_decay(ema_decay)
+        self.latent = latent_law_of(generator) if latent is None else as_latent_law(latent, owner="Trainer")
         self.config_changes: list[dict] = []
         self.device = torch.device(device)
 
@@ -317,7 +324,7 @@ class Trainer(TrainingLoop):
         self._noise = torch.Generator().manual_seed(derived_seed(self.seed, 1))
         self._perm_epoch, self._perm = None, None
         fixed = torch.Generator().manual_seed(derived_seed(self.seed, 2))
-        self.fixed_noise = torch.randn(self.n_samples, *self.generator.latent_shape, generator=fixed)
+        self.fixed_noise = self._latents(self.n_samples, fixed)
         self.history: list[dict] = []
 
     # ------------------------------------------------------------------ data and noise
@@ -329,8 +336,14 @@ class Trainer(TrainingLoop):
         """This rank's slice of a global draw, moved to the device."""
         return t[self.rank * self.local_batch:(self.rank + 1) * self.local_batch].to(self.device)
 
+    def _latents(self, num: int, gen: torch.Generator) -> torch.Tensor:
+        """``num`` latents from the training law (the normal law: ``torch.randn`` as always)."""
+        if type(self.latent) is NormalLaw:
+            return torch.randn(num, *self.generator.latent_shape, generator=gen)
+        return self.latent.sample((num, *self.generator.latent_shape), gen)
+
     def _draw_noise(self) -> torch.Tensor:
-        return self._local(torch.randn(self.batch_size, *self.generator.latent_shape, generator=self._noise))
+        return self._local(self._latents(self.batch_size, self._noise))
 
     def _autocast(self):
         if self.bf16:
@@ -554,7 +567,8 @@ class Trainer(TrainingLoop):
         return {"loss": self.loss.name, "loss_params": dict(self.loss.params), "k": self.k, "lr": self.lr,
                 "lr_d": self.lr_d, "betas": list(self.betas), "batch_size": self.batch_size, "seed": self.seed,
                 "bf16": self.bf16, "precision": self.precision, "channels_last": self.channels_last,
-                "world_size": self.world_size, "device": str(self.device), "ema_decay": self.ema_decay}
+                "world_size": self.world_size, "device": str(self.device), "ema_decay": self.ema_decay,
+                "latent": self.latent.spec()}
 
     def save_checkpoint(self, path=None) -> Path | None:
         """Write the checkpoint atomically (rank 0 only); return its path (None on other ranks).
@@ -648,6 +662,7 @@ class Trainer(TrainingLoop):
             "latent_shape": list(self.generator.latent_shape),
             "image_shape": list(self.data.shape[1:]),
             "output_range": [-1.0, 1.0],
+            "latent": self.latent.spec(),
             "loss": {"name": self.loss.name, "params": dict(self.loss.params)},
             "hyperparameters": self.settings(),
             "ema_decay": self.ema_decay,
