@@ -231,8 +231,8 @@ def test_auto_on_noisy_mnist_shows_no_solver_warning_and_lists_what_it_silenced(
         warnings.simplefilter("always")
         res = ganprior.recover(y, A, "mnist", method="auto", seed=0, return_result=True)
     assert [str(w.message) for w in caught] == []
-    silenced = res.info["selection"]["warnings"]
-    assert silenced.get("ConvergenceWarning: Objective did not converge", 0) >= 1, silenced
+    silenced = res.info["warnings"]
+    assert silenced == res.info["selection"]["warnings"] and silenced.get("ConvergenceWarning: Objective did not converge", 0) >= 1, silenced
 
 
 def test_quiet_solver_warnings_counts_internal_ones_and_shows_the_others_once():

@@ -485,6 +485,8 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     for key, (value, why) in (family or {}).items():
         settings[key], source[key] = value, why
     info = {"selection": info, "settings": settings, "source": source}
+    if info["selection"].get("warnings"):  # what the candidates' solvers said, silenced and counted
+        info["warnings"] = info["selection"]["warnings"]
     return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall, method=method,
                           info=info, **{name: to_caller(v, y, squeeze) for name, v in per_problem.items()})
 
