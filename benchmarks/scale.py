@@ -8,7 +8,7 @@ the error-vs-m benchmark), per-image latent seeds ``i``.  Two runs, each in fres
 1. **one call**: ``ganprior.recover(y, A, "mnist", ..., chunk_size=C)`` on all N problems at once; the engine
    optimises C rows at a time, so memory follows C, not N;
 2. **sharded**: ``torchrun --nproc_per_node=W -m ganprior recover --images digits.npy ...`` (the file workflow of
-   :mod:`ganprior.datasets`, chunks of C images shared round-robin by the ranks, gloo on the CPU), then the merge.
+   :mod:`ganprior.jobs`, chunks of C images shared round-robin by the ranks, gloo on the CPU), then the merge.
 
 Reported (``scale.csv``): wall time, problems/s, peak resident memory of the largest process (on a GPU: the
 one call's peak CUDA memory allocated), mean MSE / PSNR,
@@ -43,12 +43,13 @@ cfg = json.loads(sys.argv[1])
 torch.set_num_threads(cfg["threads"])
 import numpy as np
 import ganprior
-from ganprior.datasets import _noise, measurement_operator
+from ganprior.jobs import image_noise
+from ganprior.operators import measurement_operator
 dev = torch.device(cfg["device"])
 x = torch.from_numpy(np.load(cfg["images"])).to(dev)
 N, m = x.shape[0], cfg["m"]
 A = measurement_operator("gaussian", m, tuple(x.shape[1:]), 0).to(dev)
-y = A(x) + _noise(list(range(N)), m, cfg["noise"], 0).to(dev)
+y = A(x) + image_noise(list(range(N)), m, cfg["noise"], 0).to(dev)
 G = ganprior.load_prior("mnist", device=dev)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()

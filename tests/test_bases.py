@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganprior.bases import (
+from ganprior.operators.bases import (
     DCT2,
     BasisOperator,
     Identity,

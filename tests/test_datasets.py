@@ -10,7 +10,8 @@ import pytest
 import torch
 from conftest import relu_generator
 
-from ganprior.datasets import load_images, merge_dataset, recover_dataset
+from ganprior.data import load_images
+from ganprior.jobs import merge_dataset, recover_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (1, 6, 6)

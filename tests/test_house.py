@@ -169,28 +169,9 @@ def private_imports() -> list[str]:
 
 
 # the offenders left in modules another change owns (the method registry and its command line)
-KNOWN_PRIVATE_IMPORTS = {
-    ("ganprior.cli.recover", "_OtherSettings"),  # now ganprior.jobs.OtherSettingsError
-    ("ganprior.solvers.ilo", "_named"),
-    ("ganprior.solvers.ilo", "_second_stage_start"),
-    ("ganprior.solvers.selection", "_held_count"),
-    ("ganprior.solvers.selection", "_torch"),
-}
 
 
-def _offender_key(text: str) -> tuple[str, str]:
-    module, rest = text.split(":", 1)
-    return module, rest.split(": ", 1)[1].split(" from ", 1)[0]
-
-
-def test_no_new_private_import_across_modules():
-    """No module imports another module's private name, the known offenders aside."""
-    new = [t for t in private_imports() if _offender_key(t) not in KNOWN_PRIVATE_IMPORTS]
-    assert not new, "private names imported across modules (make them public where shared):\n" + "\n".join(new)
-
-
-@pytest.mark.xfail(strict=True, reason="private imports left in: " + ", ".join(
-    f"{m} ({n})" for m, n in sorted(KNOWN_PRIVATE_IMPORTS)))
 def test_no_private_import_across_modules():
-    """Turns red (XPASS) once the known offenders are fixed: then drop KNOWN_PRIVATE_IMPORTS and this mark."""
-    assert private_imports() == []
+    """No module imports another module's private name (make a helper public where it is shared)."""
+    found = private_imports()
+    assert found == [], "private names imported across modules:\n" + "\n".join(found)

@@ -8,7 +8,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
-from ganprior.bases import DCT2, Wavelet
+from ganprior.operators.bases import DCT2, Wavelet
 from ganprior.operators import Gaussian, SubsampledDCT
 from ganprior.solvers.lasso import DEFAULT_ALPHA, select_alpha, solve_sparse
 

@@ -143,7 +143,7 @@ def test_load_images_checks_the_range_of_arrays_against_the_data_range(tmp_path)
     import numpy as np
     import torch
 
-    from ganprior.datasets import load_images
+    from ganprior.data import load_images
 
     rng = np.random.default_rng(0)
     u8 = rng.integers(0, 256, (3, 1, 6, 6), dtype=np.uint8)
@@ -189,7 +189,7 @@ def test_recover_dataset_refuses_integer_and_out_of_range_images(tmp_path):
     import torch
     from conftest import relu_generator
 
-    from ganprior.datasets import recover_dataset
+    from ganprior.jobs import recover_dataset
 
     G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=(1, 6, 6))
     x = G(torch.randn(3, 4, generator=torch.Generator().manual_seed(1))).detach().clamp(0, 1)
@@ -241,7 +241,7 @@ def test_an_unreadable_image_is_named(damage, tmp_path):
     from PIL import Image
 
     from ganprior.data import load_image_folder
-    from ganprior.datasets import load_images
+    from ganprior.data import load_images
 
     rng = np.random.default_rng(0)
     path = _save(tmp_path / "imgs", "b.png", Image.fromarray(rng.integers(0, 256, (64, 64), dtype=np.uint8)))
@@ -259,6 +259,7 @@ def test_an_unreadable_image_is_named(damage, tmp_path):
 def test_the_image_folder_is_read_in_one_place_without_symlinks():
     import inspect
 
-    import ganprior.datasets as datasets
+    import ganprior.data as data
+    import ganprior.jobs as jobs
 
-    assert "symlink" not in inspect.getsource(datasets)
+    assert "symlink" not in inspect.getsource(jobs) + inspect.getsource(data)

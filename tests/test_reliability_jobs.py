@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from ganprior.cli import main
-from ganprior.datasets import merge_dataset
+from ganprior.jobs import merge_dataset
 
 BASE = {"--measurements": "30", "--noise": "0.1", "--seed": "0", "--method": "csgm", "--prior": "mnist",
         "--chunk": "2"}
@@ -116,7 +116,7 @@ def test_hidden_files_and_folders_named_like_images_are_skipped(tmp_path, capsys
 def test_recover_dataset_refuses_a_folder_of_other_settings(tmp_path):
     from conftest import relu_generator
 
-    from ganprior.datasets import recover_dataset
+    from ganprior.jobs import recover_dataset
 
     G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=(1, 6, 6))
     x = G(torch.randn(4, 4, generator=torch.Generator().manual_seed(1))).detach().clamp(0, 1)
@@ -132,7 +132,7 @@ def test_recover_dataset_refuses_a_folder_of_other_settings(tmp_path):
 def test_recover_images_come_in_the_priors_data_range(tmp_path, capsys, monkeypatch):
     """``recover --images`` maps black and full white onto the prior's data range, here (-1, 1)."""
     import ganprior
-    from ganprior import datasets, priors
+    from ganprior import jobs as datasets, priors
 
     net = torch.nn.Sequential(torch.nn.Linear(4, 36), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 6, 6)))
     G = ganprior.Generator(net, latent_shape=4, output_range=(-1, 1), data_range=(-1.0, 1.0))

@@ -40,7 +40,7 @@ import torch
 
 import ganprior
 from ganprior.data import load_sample
-from ganprior.priors import TASKS, _check_recipe, _lam_text
+from ganprior.priors.recipes import TASKS, check_recipe, lam_text
 from ganprior.training._io import save_weights
 
 PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
@@ -132,7 +132,7 @@ def recipe_markdown(recipe: dict | None) -> str:
         if not e:
             continue
         other = ", ".join(f"{k} {e[k]}" for k in ("window", "z_bound", "perceptual", "blend") if k in e)
-        lam = _lam_text(e["lam"], prefix=False) if "lam" in e else ""
+        lam = lam_text(e["lam"], prefix=False) if "lam" in e else ""
         if "perceptual_weight" in e:
             lam = _num(e["perceptual_weight"])
         label = task
@@ -144,7 +144,7 @@ def recipe_markdown(recipe: dict | None) -> str:
         for key in ("source", "note"):
             if e.get(key):
                 sources.append(f"- {task} ({key}): {e[key]}")
-    methods = [f"- `{name}`: " + "; ".join(_lam_text(v, key=k) for k, v in args.items())
+    methods = [f"- `{name}`: " + "; ".join(lam_text(v, key=k) for k, v in args.items())
                for name, args in recipe.get("recover", {}).get("methods", {}).items()]
     if methods:  # per-method arguments (recipe_for(G, "recover", m, method=...); lam is the table's)
         lines += ["", "Arguments of the other `recover` methods (`recipe_for(G, \"recover\", m, method=name)`; "
@@ -172,7 +172,7 @@ def set_card_recipe(card: str, recipe: dict | None) -> str:
 
 def read_recipe(path) -> dict:
     """A validated recipe from a JSON file (``{"recover": {...}, "inpaint": {...}}``)."""
-    return _check_recipe(json.loads(Path(path).read_text()))
+    return check_recipe(json.loads(Path(path).read_text()))
 
 
 def update_prior(name: str, recipe: dict | None) -> Path:

@@ -25,7 +25,7 @@ HELP = "recover images from y.npy and A.npy, or a whole folder of images, with a
 
 def _add_arguments(parser):
     """Options of ``ganprior recover``; ``--method`` lists the registered methods."""
-    from ..datasets import OPERATORS
+    from ..operators import OPERATORS
     from ..solvers.registry import method_names
 
     src = parser.add_argument_group("input (give --y and --A, or --images)")
@@ -182,7 +182,8 @@ def _arrays(args) -> int:
 def _dataset(args) -> int:
     import torch
 
-    from ..datasets import _OtherSettings, load_images, merge_dataset, recover_dataset
+    from ..data import load_images
+    from ..jobs import OtherSettingsError, merge_dataset, recover_dataset
     from ..solvers.registry import get_method
     from ..training._distributed import start_process_group
 
@@ -207,7 +208,7 @@ def _dataset(args) -> int:
             done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator, noise=args.noise,
                                    method=args.method, chunk=args.chunk, seed=args.seed, rank=rank, world_size=world,
                                    progress=True, names=names, **_method_kwargs(args))
-        except _OtherSettings as err:
+        except OtherSettingsError as err:
             flags = {"m": "--measurements", "G": "--prior"}
             what = "; ".join(f"{flags.get(k, '--' + k.replace('_', '-'))} " + (
                 "gives another prior" if k == "G" else f"was {a}, now {b}") for k, a, b in err.changes)

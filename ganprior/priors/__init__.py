@@ -40,9 +40,6 @@ __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "r
 
 PRIOR_DIR = Path(__file__).resolve().parent
 
-# the old private names, which tools/build_prior.py imports from here (check_recipe and lam_text are their homes)
-_check_recipe, _lam_text = check_recipe, lam_text
-
 
 def list_priors() -> list[str]:
     """Names of the bundled priors, sorted.

@@ -48,12 +48,12 @@ def holdout_rows(m: int, fraction: float = 0.1, seed: int = 0):
     fraction = check_float(fraction, "fraction", minimum=0.0, strict=True, owner="holdout_rows")
     if fraction >= 1.0:
         raise ValueError(f"The 'fraction' parameter of holdout_rows must be < 1. Got {fraction} instead.")
-    r = _held_count(m, fraction)
+    r = held_count(m, fraction)
     perm = torch.randperm(m, generator=torch.Generator().manual_seed(seed))
     return perm[r:].sort().values, perm[:r].sort().values
 
 
-def _held_count(m, fraction):
+def held_count(m, fraction):
     """How many of ``m`` rows one split holds out: ``round(fraction * m)``, at least 1, at most ``m - 1``."""
     return min(m - 1, max(1, round(fraction * m)))
 
@@ -87,7 +87,7 @@ def cv_plan(m, cv_fraction=None, cv_folds=None):
     """
     if cv_fraction is None:
         cv_fraction = 0.1
-        if cv_folds is None and _held_count(m, cv_fraction) < MIN_HELD_OUT:
+        if cv_folds is None and held_count(m, cv_fraction) < MIN_HELD_OUT:
             cv_folds = min(DEFAULT_FOLDS, m)
     return cv_fraction, cv_folds
 
@@ -120,7 +120,7 @@ def holdout_folds(m: int, folds: int, seed: int = 0):
     return [(torch.cat(parts[:i] + parts[i + 1:]).sort().values, part.sort().values) for i, part in enumerate(parts)]
 
 
-def _torch(x):
+def as_float64(x):
     return torch.as_tensor(np.asarray(x) if isinstance(x, np.ndarray) else x.detach().cpu()).double()
 
 
@@ -158,6 +158,6 @@ def residual(A, y, x):
     torch.Tensor
         ``(P,)``.
     """
-    x = _torch(x)
+    x = as_float64(x)
     with torch.no_grad():
-        return (_torch(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
+        return (as_float64(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)

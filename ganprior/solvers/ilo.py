@@ -13,7 +13,7 @@ import torch
 from .._validation import check_float, check_int
 from .csgm import LAM_GRID, CSGMObjective, check_warmup
 from .registry import register_method
-from .sparse_gen import _named, _second_stage_start
+from .sparse_gen import named_objective, second_stage_start
 
 __all__ = ["ILOObjective", "block_ends", "default_cut"]
 
@@ -143,7 +143,7 @@ class ILOObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # Stage 1 before ``warmup``, stage 2 after.
-        self.stage = 1 if t < _second_stage_start(self.warmup, steps, self.owner, "the activation h") else 2
+        self.stage = 1 if t < second_stage_start(self.warmup, steps, self.owner, "the activation h") else 2
 
     def render(self, G, state):
         # :math:`G(z)` in stage 1, :math:`G_{hi}(h)` in stage 2 (equal while :math:`h = G_{lo}(z)`).
@@ -170,7 +170,7 @@ class ILOObjective(CSGMObjective):
 def _build(y, A, G, lam: float = 0.0, cut: int | None = None, radius: float = 1.0,
            warmup: int | float | None = None):
     """The ``"ilo"`` entry's objective; its keyword arguments are the method's hyperparameters."""
-    return _named(ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), "recover(method='ilo')")
+    return named_objective(ILOObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup), "recover(method='ilo')")
 
 
 register_method(

@@ -30,7 +30,7 @@ from .._validation import (
     check_seed,
     describe,
 )
-from ..bases import BASES, Wavelet, get_basis, orthogonal_wavelets
+from ..operators.bases import BASES, Wavelet, get_basis, orthogonal_wavelets
 from ..operators import LinearOperator, Matrix, as_operator
 
 __all__ = ["solve_sparse", "select_alpha", "DEFAULT_ALPHA", "SOLVERS"]
@@ -280,7 +280,7 @@ def solve_sparse(y, A, *, basis="pixel", alpha=None, image_shape=None, data_rang
     --------
     >>> import numpy as np, torch
     >>> from ganprior.operators import Gaussian
-    >>> from ganprior.bases import DCT2
+    >>> from ganprior.operators.bases import DCT2
     >>> w = np.zeros((1, 256)); w[0, [0, 3, 17]] = [4.0, 1.0, -0.5]
     >>> x = DCT2((1, 16, 16)).synthesis(w)
     >>> A = Gaussian(m=60, in_shape=(1, 16, 16), seed=0, dtype=torch.float64)

@@ -40,7 +40,7 @@ import torch
 
 from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
-from .holdout import _held_count, _torch, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
+from .holdout import held_count, as_float64, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
 from .registry import auto_methods, get_method, method_names
 from .settings import prior_recipe, resolve_settings
 
@@ -294,11 +294,11 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
         for c in alive:
             n, opts = candidates[c]
             fit_kwargs = dict(kwargs or {}) if restarts[c] is None else {**(kwargs or {}), "restarts": restarts[c]}
-            x = _torch(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, fit_kwargs))
+            x = as_float64(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, fit_kwargs))
             solves += 1
             with torch.no_grad():
                 out[:, c, start:start + held.numel()] = (
-                    _torch(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2)
+                    as_float64(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2)
         start += held.numel()
         if halving is not None and k < len(splits) - 1 and len(alive) > 1:
             drops = halving_drops(out[:, alive, :start], choice=choice, level=halving,
@@ -669,14 +669,14 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
         grid_t = get_method(method).regularisation[what] * torch.tensor([opts[what] for _, opts in candidates], dtype=torch.float64)
         masked = torch.where(ok, grid_t, torch.full_like(grid_t, -torch.inf))
         pick = torch.where(ok.any(dim=1), masked.argmax(dim=1), scores.argmin(dim=1))
-        x = torch.stack([_torch(xs[int(c)][p]) for p, c in enumerate(pick)])
+        x = torch.stack([as_float64(xs[int(c)][p]) for p, c in enumerate(pick)])
         refits = [(idx, candidates[c][1][what], results[c], idx) for c in pick.unique().tolist()
                   for idx in [torch.nonzero(pick == c).flatten()]]
         return x, {"rule": "discrepancy", "argument": what, "candidates": [o[what] for _, o in candidates],
                    "fit_error": scores, "chosen": [candidates[int(c)][1][what] for c in pick], "tau": tau,
                    "choice": choice, "refits": refits}
     auto = method == "auto"
-    fit_rows = m - (_held_count(m, cv_fraction) if cv_folds is None else -(-m // cv_folds))
+    fit_rows = m - (held_count(m, cv_fraction) if cv_folds is None else -(-m // cv_folds))
     report = {}
     errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed,
                             kwargs=kwargs, choice=choice, report=report, halving=HALVING_LEVEL if auto else None,
@@ -693,7 +693,7 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
         idx = torch.nonzero(pick == c).flatten()
         seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
         sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs, result=True)
-        x[idx] = _torch(sub.x).reshape(len(idx), *x.shape[1:])
+        x[idx] = as_float64(sub.x).reshape(len(idx), *x.shape[1:])
         refits.append((idx, label(c), sub, torch.arange(len(idx))))
     info = {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
             "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,

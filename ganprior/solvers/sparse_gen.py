@@ -53,7 +53,7 @@ def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
         return float(A(v).double().norm())
 
 
-def _second_stage_start(warmup, steps, owner, moves):
+def second_stage_start(warmup, steps, owner, moves):
     r"""The step at which a staged method's second stage starts (:func:`~ganprior.solvers.csgm.warmup_steps`),
     refused where it would never start: the method would silently be CSGM.
 
@@ -186,7 +186,7 @@ class SparseGenObjective(CSGMObjective):
 
     def on_step(self, t, steps):
         # :math:`\nu` is held at 0 during the warm-up; its solver starts afresh when it ends (and in every chunk).
-        start = _second_stage_start(self.warmup, steps, self.owner, "nu")
+        start = second_stage_start(self.warmup, steps, self.owner, "nu")
         self.active = t >= start
         self.last = t == steps - 1
         if t <= start:
@@ -255,7 +255,7 @@ class SparseGenObjective(CSGMObjective):
             self._advance(nu, new, point, final=self.last and i == self.nu_steps - 1)
 
 
-def _named(objective, owner):
+def named_objective(objective, owner):
     """``objective``, whose messages at solve time name ``owner`` (the caller's function)."""
     objective.owner = owner
     return objective
@@ -264,7 +264,7 @@ def _named(objective, owner):
 def _build(y, A, G, lam: float = 0.0, alpha: float = 0.1, basis: Literal[BASES] = "dct",
            warmup: int | float | None = None, nu_solver: Literal[NU_SOLVERS] = "fista", nu_steps: int = 10):
     """The ``"sparse-gen"`` entry's objective; its keyword arguments are the method's hyperparameters."""
-    return _named(SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
+    return named_objective(SparseGenObjective(y, A, G, lam=lam, alpha=alpha, basis=basis, warmup=warmup, nu_solver=nu_solver,
                                      nu_steps=nu_steps), "recover(method='sparse-gen')")
 
 
