@@ -6,14 +6,14 @@ law: where it starts (:meth:`LatentLaw.sample`), what it penalises (:math:`-\log
 The bundled priors were trained with :math:`\mathcal{N}(0, I)` (``"normal"``); many public DCGANs (Bora et
 al.'s, most ports of Radford et al.'s) draw :math:`z \sim \mathrm{Unif}[-1, 1]^k` (``"uniform"``).
 
-=====================  ===================================  ==============================  ====================
-law                    :math:`p(z)`                         :math:`-\log p(z)` (+ const)    support / projection
-=====================  ===================================  ==============================  ====================
-``"normal"``           :math:`\mathcal{N}(0, I_k)`          :math:`\|z\|^2 / 2`             :math:`\mathbb{R}^k`
-``"uniform"``          :math:`\mathrm{Unif}[-b, b]^k`       0 inside the box                clamp to the box
-``"truncated-normal"`` :math:`\mathcal{N}(0, I_k)` on       :math:`\|z\|^2 / 2` inside      clamp to the box
-                       :math:`[-t, t]^k`
-=====================  ===================================  ==============================  ====================
+======================  ===================================  ==============================  ====================
+law                     :math:`p(z)`                         :math:`-\log p(z)` (+ const)    support / projection
+======================  ===================================  ==============================  ====================
+``"normal"``            :math:`\mathcal{N}(0, I_k)`          :math:`\|z\|^2 / 2`             :math:`\mathbb{R}^k`
+``"uniform"``           :math:`\mathrm{Unif}[-b, b]^k`       0 inside the box                clamp to the box
+``"truncated-normal"``  :math:`\mathcal{N}(0, I_k)` on       :math:`\|z\|^2 / 2` inside      clamp to the box
+                        :math:`[-t, t]^k`
+======================  ===================================  ==============================  ====================
 
 (:math:`b = 1` and :math:`t = 2` by default.)  :class:`ganprior.Generator` holds its law as ``G.latent``
 (``Generator(..., latent="uniform")``); prior folders and training runs record it in ``config.json``
