@@ -118,7 +118,9 @@ def _method_kwargs(args):
     from ..solvers.registry import get_method
 
     options = method_options(args, args.method)  # a flag the method does not take: one line, exit 2
-    engine = {k: getattr(args, k) for k in ("restarts", "steps", "lr", "schedule", "precision", "optimizer")}
+    from ..solvers.settings import ENGINE_KEYS
+
+    engine = {k: getattr(args, k) for k in ENGINE_KEYS if k != "select"}
     if args.method == "auto":
         return {**engine, **_selection_kwargs(args, options)}
     entry = get_method(args.method)

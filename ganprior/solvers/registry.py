@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .._validation import check_choice, describe
+from .settings import SETTINGS
 
 __all__ = ["Method", "register_method", "unregister_method", "get_method", "method_names", "auto_methods",
            "methods_table", "KINDS", "RESERVED_NAMES", "RESERVED_ARGUMENTS"]
@@ -50,9 +51,8 @@ KINDS = ("latent", "sparse")
 RESERVED_NAMES = ("auto", "cv", "discrepancy")
 #: ``recover``'s own keyword arguments: a hyperparameter so named would never reach the method (``noise_std`` is
 #: not among them: ``recover`` passes it on to the methods that take it).
-RESERVED_ARGUMENTS = ("y", "A", "G", "method", "restarts", "steps", "lr", "optimizer", "schedule", "precision",
-                      "select", "preset", "seed", "patience", "tol", "chunk_size", "memory_format", "latent_shape",
-                      "history", "progress", "return_result", "cv_fraction", "cv_folds", "choice", "candidates")
+RESERVED_ARGUMENTS = ("y", "A", "G", "method", *SETTINGS, "preset", "seed", "latent_shape", "history", "progress",
+                      "return_result", "cv_fraction", "cv_folds", "choice", "candidates")
 _REGISTRY: dict[str, Method] = {}
 
 
