@@ -31,6 +31,12 @@ def test_the_named_family_runs_the_member_and_method_its_recipe_chose(m, member,
     assert {k: v for k, v in res.info["settings"].items() if k not in ("prior", "method")} == same.info["settings"]
 
 
+def test_the_faces_prior_by_name_runs_the_method_its_searches_chose():
+    # one prior at every m (no family): the method only, CSGM at m = 20, ILO from 50 (tools/recipe_from_searches.py)
+    assert recipe_choice("celeba64", 20) == {"method": "csgm"}
+    assert recipe_choice("celeba64", 32) == recipe_choice("celeba64", 10000) == {"method": "ilo"}
+
+
 def test_a_generator_object_or_a_given_method_is_kept(digits):
     A = ganprior.operators.Gaussian(m=25, in_shape=(1, 28, 28), seed=0)
     pinned = ganprior.recover(A(digits), A, load_prior("mnist"), seed=0, steps=3, restarts=1, return_result=True)

@@ -8,6 +8,9 @@ values, the bound between two validated m their geometric mean rounded down (``m
 half, where the search kept it). Everything else of the base recipe (engine settings, ``source``, ``note``,
 ``inpaint``) is kept; the ``source`` text is the author's to update.
 
+It also writes ``recover.method``: per range of m, the latent method (CSGM, ILO, Sparse-Gen) whose validation error
+at its own chosen value was lowest -- what ``recover(y, A, name)`` runs when no method is given.
+
 For a grid that chooses its prior per m (MNIST: its protocol's ``prior_choices``), ``--prior NAME`` builds that prior's recipe:
 lam from its own CSGM search at every m (each prior is searched at every m), the methods' tables from the m where
 the validation digits chose it (the only m where those methods were searched with it), the first and last of
@@ -97,7 +100,15 @@ def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = 
             args[key] = ranges(key, column)
         methods[method] = args
     rec["methods"] = methods
+    if not choices:  # the method recover(y, A, name) runs when none is given (ganprior.priors.recipe_choice)
+        rec["method"] = ranges("method", [(m, best_latent_method(state, m)) for m in grid])
     return recipe
+
+
+def best_latent_method(state: dict, m: int) -> str:
+    """The latent method with the lowest validation error at its own chosen value at ``m`` (CSGM, ILO, Sparse-Gen;
+    the first of a tie), from the searches of selection.json."""
+    return min(("csgm", "ilo", "sparse-gen"), key=lambda k: min(e for _, e in state[f"{k} m={m}"]["tried"]))
 
 
 def main(argv=None):
