@@ -101,7 +101,7 @@ def test_registration_checks_what_the_entry_states():
     (["--method", "sparse-gen", "--warmup", "3", "--nu-solver", "ista"], "sparse-gen",
      {"warmup": 3, "nu_solver": "ista"}),  # an int counts steps, a float is a fraction
     (["--method", "ilo", "--radius", "cv"], "ilo", {"radius": "cv"}),
-    (["--lam", "0.1"], "csgm", {"lam": 0.1}),
+    (["--method", "csgm", "--lam", "0.1"], "csgm", {"lam": 0.1}),
     (["--method", "lasso", "--alpha", "0.01"], "lasso", {"alpha": 0.01, "image_shape": None}),
     (["--method", "omp", "--n-nonzero-coefs", "5"], "omp", {"n_nonzero_coefs": 5, "image_shape": None}),
 ])
@@ -114,8 +114,21 @@ def test_method_flags_reach_recover(arrays, extra, method, expected):
     assert own == expected
 
 
+def test_without_method_the_prior_family_chooses_as_recover_does(arrays, tmp_path, monkeypatch):
+    # m = 5: the mnist family's DCGAN with Sparse-Gen; m = 25: mnist-vae with ILO (ganprior.priors.recipe_choice)
+    argv, calls = arrays
+    assert main(argv + ["--lam", "0.1"]) == 0
+    assert calls[-1]["method"] == "sparse-gen" and calls[-1]["lam"] == 0.1
+    np.save(tmp_path / "y.npy", np.zeros(25, dtype=np.float32))
+    np.save(tmp_path / "A.npy", np.zeros((25, 784), dtype=np.float32))
+    seen = []
+    monkeypatch.setattr(ganprior, "recover", lambda *a, **k: seen.append((a[2], k["method"])) or np.zeros((1, 784)))
+    assert main(argv) == 0
+    assert seen == [("mnist-vae", "ilo")]
+
+
 @pytest.mark.parametrize("extra, message", [
-    (["--radius", "0.3"], "--radius is not an argument of --method csgm"),
+    (["--method", "csgm", "--radius", "0.3"], "--radius is not an argument of --method csgm"),
     (["--method", "sparse-gen", "--cut", "6"], "--cut is not an argument of --method sparse-gen"),
     (["--method", "omp", "--alpha", "0.1"], "--alpha is not an argument of --method omp"),
     (["--method", "auto", "--radius", "0.3"], "--radius is not an argument of --method auto"),
@@ -142,7 +155,7 @@ def test_registering_a_method_adds_its_flags(arrays, toy_method):
     own = {k: v for k, v in calls[-1].items() if k in toy_method.hyperparameters}
     assert own == {"width": 7, "scale": "cv", "shape": "disc"}
     with pytest.raises(SystemExit, match="--width is not an argument of --method csgm"):
-        main(argv + ["--width", "7"])
+        main(argv + ["--method", "csgm", "--width", "7"])
     with pytest.raises(SystemExit, match="argument --shape: cv chooses from a candidate grid"):
         main(argv + ["--method", "test-registry-toy", "--shape", "cv"])
 

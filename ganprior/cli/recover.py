@@ -39,9 +39,10 @@ def _add_arguments(parser):
     src.add_argument("--noise", type=nonnegative_float, default=0.0, help="||eta|| per image (with --images)")
     src.add_argument("--chunk", type=positive_int, default=64, help="images per chunk (with --images)")
     src.add_argument("--no-png", action="store_true", help="no PNG per recovered image (with --images)")
-    parser.add_argument("--method", default="csgm", choices=method_names() + ["auto"],
+    parser.add_argument("--method", default=None, choices=method_names() + ["auto"],
                         help="a registered method (see 'ganprior methods'), or auto: CSGM, Sparse-Gen, ILO and the "
-                             "Lasso family compared by cross-validation on held-out measurement rows")
+                             "Lasso family compared by cross-validation on held-out measurement rows (default: what "
+                             "the --prior's recipe validated at this m, e.g. ILO for mnist at m = 16-612; else csgm)")
     parser.add_argument("--prior", default="mnist", help="bundled prior name or a prior / run folder (latent methods)")
     parser.add_argument("--image-shape", type=positive_int, nargs="+", default=None, help="image shape (baselines)")
     sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
@@ -112,6 +113,21 @@ def _selection_kwargs(args, options):
     return given
 
 
+def _family(args, m):
+    """The command line's ``--prior`` and ``--method`` as ``recover(y, A, name)`` resolves them: a bundled prior given
+    by name runs the prior of its family and the method its recipe validated at ``m``
+    (:func:`ganprior.priors.recipe_choice`); an unset ``--method`` is that method, else csgm."""
+    from ..priors import recipe_choice
+
+    try:
+        choice = recipe_choice(args.prior, m)
+    except (ValueError, TypeError, OSError):  # not a prior (or a broken one): loading it says why
+        choice = {}
+    if args.method is None:
+        args.method = choice.get("method", "csgm")
+    args.prior = choice.get("prior", args.prior)
+
+
 def _method_kwargs(args):
     """``recover``'s keyword arguments from the command line: the method's own (the flags generated from the
     registry), the engine settings (latent methods) and the selection options."""
@@ -169,6 +185,7 @@ def _arrays(args) -> int:
     from ..training._io import atomic_write_bytes
 
     y, A = _load(args.y, "--y"), _load(args.A, "--A")
+    _family(args, int(y.shape[-1]))
     kw = _method_kwargs(args)
     if args.method == "auto" or get_method(args.method).kind == "latent":
         x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **kw)
@@ -189,6 +206,7 @@ def _dataset(args) -> int:
     from ..solvers.registry import get_method
     from ..training._distributed import start_process_group
 
+    _family(args, args.m)
     latent = args.method == "auto" or get_method(args.method).kind == "latent"
     rank, world, device = start_process_group("cuda" if torch.cuda.is_available() else "cpu", "ganprior recover")
     try:
