@@ -70,3 +70,26 @@ def test_trainer_bf16_is_deprecated_for_precision():
     with pytest.warns(DeprecationWarning, match=r"Trainer\(bf16=...\) is deprecated: use precision='bf16'"):
         trainer = Trainer(G, D, data, batch_size=4, bf16=False, sample_every=0, checkpoint_every=0)
     assert trainer.precision == "fp32"
+
+
+@pytest.mark.parametrize("old, new", [("measurement", "fit"), ("loss", "total")])
+def test_the_old_select_names_warn_once_and_answer_like_the_new(old, new, fresh, small_prior):
+    A = ops.Gaussian(20, n=784, seed=0)
+    y = A(small_prior.generate(torch.randn(2, 10, generator=torch.Generator().manual_seed(1))))
+    kw = dict(restarts=3, steps=10, lr=0.05, seed=0, lam=5.0)
+    with pytest.warns(FutureWarning, match=f"select='{old}' is now select='{new}'") as record:
+        old_x = ganprior.recover(y, A, small_prior, select=old, **kw)
+        ganprior.recover(y, A, small_prior, select=old, **kw)
+    assert len([w for w in record if issubclass(w.category, FutureWarning)]) == 1  # once per process
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.equal(old_x, ganprior.recover(y, A, small_prior, select=new, **kw))
+
+
+def test_latent_result_measurement_error_is_fit_and_warns(fresh, small_prior):
+    A = ops.Gaussian(20, n=784, seed=0)
+    y = A(small_prior.generate(torch.randn(2, 10, generator=torch.Generator().manual_seed(1))))
+    res = ganprior.optimize_latents(ganprior.get_method("csgm").build(y, A, small_prior), small_prior, 2,
+                                    restarts=2, steps=5, seed=0)
+    with pytest.warns(FutureWarning, match="LatentResult.measurement_error is now LatentResult.fit"):
+        assert torch.equal(res.measurement_error, res.fit)

@@ -123,8 +123,8 @@ def test_select_by_loss_differs_from_measurement_when_lam_large(small_prior):
     A = ops.Gaussian(40, n=784, seed=0)
     y = A(small_prior.generate(torch.randn(4, 10, generator=torch.Generator().manual_seed(1))))
     kw = dict(restarts=6, steps=30, lr=0.05, seed=0, lam=5.0, return_result=True)
-    by_fit = ganprior.recover(y, A, small_prior, select="measurement", **kw)
-    by_loss = ganprior.recover(y, A, small_prior, select="loss", **kw)
+    by_fit = ganprior.recover(y, A, small_prior, select="fit", **kw)
+    by_loss = ganprior.recover(y, A, small_prior, select="total", **kw)
     assert (by_fit.measurement_error <= by_loss.measurement_error + 1e-6).all()
     assert (by_loss.loss <= by_fit.loss + 1e-6).all()
 

@@ -195,7 +195,7 @@ def run_grid(out, cfg, G, x_test, validation, *, methods, ms, precision, dataset
                 if r["method"] in methods and r["m"] in ms]
     meta = dict(command=command, dataset=dataset, n_test=len(x_test), n_val=n_val, methods=methods, m=ms,
                 csgm=dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], schedule=cfg["schedule"],
-                          lam_grid=cfg["lams"], precision=precision, select="measurement",
+                          lam_grid=cfg["lams"], precision=precision, select="fit",
                           **({"priors": list(cfg["prior_models"])} if cfg["prior_models"] else {})),
                 alpha_grids={k: cfg["alphas"][k] for k in methods if k in cfg["alphas"]}, noise_norm=cfg["noise"],
                 beyond={k: dict(hyperparameter=BEYOND[k]["name"], grid=hyperparameter_grid(k, cfg)[1],

@@ -28,7 +28,7 @@ from .updates import SELECT, UPDATE_RULES, UpdateRule
 
 __all__ = ["SolveConfig", "DEFAULTS", "FIXED", "SETTINGS", "ENGINE_DEFAULTS", "PRESETS", "ENGINE_KEYS", "SCHEDULES",
            "resolve", "resolve_settings", "recipe_keys", "prior_recipe", "check_engine", "report_precision",
-           "renamed_arguments"]
+           "renamed_arguments", "warn_once"]
 
 #: Step-size schedules of the engine.
 SCHEDULES = ("constant", "cosine")
@@ -423,6 +423,21 @@ def check_engine(settings, owner):
 
 
 _WARNED = set()
+
+
+def warn_once(key, message: str) -> None:
+    """A FutureWarning for an old name, once per process per ``key``.
+
+    Parameters
+    ----------
+    key : hashable
+        What is old (e.g. ``("select", "measurement")``).
+    message : str
+        What to say: the old name and the new one.
+    """
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, FutureWarning, stacklevel=3)
 
 
 def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:

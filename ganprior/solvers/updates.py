@@ -103,6 +103,11 @@ class Best:
 
     def __init__(self, select: str = "fit"):
         check_choice(select, "select", SELECT, owner="optimize_latents")
+        if select in _SELECT_ALIAS:
+            from .settings import warn_once
+
+            warn_once(("select", select), f"select={select!r} is now select={_SELECT_ALIAS[select]!r}; "
+                                          f"{select!r} will be removed in a future version.")
         self.select = _SELECT_ALIAS.get(select, select)
 
 
