@@ -218,3 +218,13 @@ def test_a_warmup_that_leaves_no_second_stage_is_refused(method, warmup):
     with pytest.raises(ValueError, match=r"The 'warmup' parameter of recover\(method='[a-z-]+'\) must leave steps for "
                                          r"the second stage: it is (10|20) of steps = 10"):
         ganprior.recover(y, A, G, method=method, warmup=warmup, steps=10, restarts=1, seed=0)
+
+
+def test_inpainting_with_no_known_pixel_warns_naming_the_image():
+    """Issue 39 (low): an all-zero mask used to be inpainted without a word."""
+    G = ganprior.load_prior("mnist")
+    x = ganprior.data.load_sample("mnist_test300")[:2]
+    mask = torch.ones(2, 1, 28, 28)
+    mask[1] = 0
+    with pytest.warns(UserWarning, match=r"the mask of image\(s\) \[1\] has no known pixel"):
+        ganprior.inpaint(x, mask, G, steps=2, restarts=1, seed=0)

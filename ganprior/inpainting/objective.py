@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -344,6 +345,11 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=None, window=None, perc
     y = _blending.check_image(image, "image", owner)
     squeeze = image.ndim == 3
     known = _blending.check_mask(mask, y.shape, owner)
+    blind = [p for p in range(known.shape[0]) if not known[p].any()]
+    if blind:  # nothing to inpaint from: the answer is whatever the prior draws
+        warnings.warn(f"inpaint: the mask of image(s) {blind[:10]}{' ...' if len(blind) > 10 else ''} has no known "
+                      "pixel (mask == 1 nowhere), so the result is an unconditioned draw of the prior, not a "
+                      "recovery.", UserWarning, stacklevel=2)
     if not np.isfinite(y[known]).all():
         raise ValueError("The 'image' parameter of inpaint must be finite on the known pixels (mask == 1).")
     if isinstance(image, torch.Tensor) and isinstance(mask, torch.Tensor) and mask.device != image.device:
