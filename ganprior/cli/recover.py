@@ -117,15 +117,9 @@ def _family(args, m):
     """The command line's ``--prior`` and ``--method`` as ``recover(y, A, name)`` resolves them: a bundled prior given
     by name runs the prior of its family and the method its recipe validated at ``m``
     (:func:`ganprior.priors.recipe_choice`); an unset ``--method`` is that method, else csgm."""
-    from ..priors import recipe_choice
+    from ..priors.recipes import choose_by_name
 
-    try:
-        choice = recipe_choice(args.prior, m)
-    except (ValueError, TypeError, OSError):  # not a prior (or a broken one): loading it says why
-        choice = {}
-    if args.method is None:
-        args.method = choice.get("method", "csgm")
-    args.prior = choice.get("prior", args.prior)
+    args.prior, args.method, _ = choose_by_name(args.prior, m, args.method)
 
 
 def _method_kwargs(args):

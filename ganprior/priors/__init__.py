@@ -33,10 +33,11 @@ from .._validation import check_choice, describe
 from ..generator import Discriminator, Generator
 from ..latent import as_latent_law
 from ..training._io import CHECKPOINT, EMA_KEY
-from .recipes import TASKS, check_recipe, describe_priors, lam_text, recipe_choice, recipe_for  # noqa: F401
+from .recipes import (  # noqa: F401
+    TASKS, check_recipe, choose_by_name, describe_priors, lam_text, recipe_choice, recipe_for)
 
 __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "recipe_choice",
-           "describe_priors", "PRIOR_DIR"]
+           "choose_by_name", "describe_priors", "PRIOR_DIR"]
 
 PRIOR_DIR = Path(__file__).resolve().parent
 

@@ -14,7 +14,7 @@ import re
 from .._validation import check_choice, check_float, check_int, describe
 from ..generator import Generator
 
-__all__ = ["recipe_for", "recipe_choice", "describe_priors", "TASKS"]
+__all__ = ["recipe_for", "recipe_choice", "choose_by_name", "describe_priors", "TASKS"]
 
 TASKS = ("recover", "inpaint")
 # besides the solver keyword arguments of _task_keys, a task holds only _RECIPE_DOCS (and, for "recover",
@@ -300,6 +300,42 @@ def recipe_choice(G, m: int) -> dict:
         if key in entry:
             out[key] = next(row[key] for row in entry[key] if row["m_max"] is None or m <= row["m_max"])
     return out
+
+
+def choose_by_name(G, m: int, method=None):
+    """The prior and the method ``recover(y, A, G)`` runs at ``m`` measurements: the rule of :func:`recipe_choice` for
+    a prior given by name, in one place for :func:`ganprior.recover` and ``ganprior recover``.
+
+    Parameters
+    ----------
+    G : str, os.PathLike or anything else
+        A bundled prior's name or a prior folder; anything else (a Generator object pins its prior) is kept, and
+        so is a name that is not a prior (loading it reports why).
+    m : int
+        Number of measurements.
+    method : str, optional
+        The caller's method; None takes the recipe's, else ``"csgm"``.
+
+    Returns
+    -------
+    G, method, family
+        The prior to load (or ``G`` as given), the method, and ``{key: (value, why)}`` for what the recipe chose
+        (``"prior"``, ``"method"``).
+    """
+    family = {}
+    if isinstance(G, (str, os.PathLike)) and m >= 1:
+        name = os.fspath(G)
+        try:
+            choice = recipe_choice(name, int(m))
+        except (ValueError, TypeError, OSError):  # not a prior (or a broken one): loading it says why
+            choice = {}
+        if "prior" in choice:
+            family["prior"] = (choice["prior"], f"recipe of {name!r} at m = {m}")
+            G = choice["prior"]
+        if method is None and "method" in choice:
+            method = choice["method"]
+            family["method"] = (method, f"recipe of {name!r} at m = {m}")
+    return G, "csgm" if method is None else method, family
 
 
 def recipe_for(G, task: str, m: int | None = None, method: str | None = None) -> dict | None:

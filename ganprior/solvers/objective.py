@@ -47,11 +47,7 @@ def normal_state(shape, num_problems, restarts, seeds, *, device=None, dtype=tor
     torch.Tensor
         Shape ``(P * R, *shape)``, rows in problem order.
     """
-    if isinstance(seeds, list):
-        out = torch.cat([torch.randn(restarts, *shape, generator=g) for g in seeds])
-    else:
-        out = torch.randn(num_problems * restarts, *shape, generator=seeds)
-    return out.to(device=device, dtype=dtype)
+    return latent_state(NormalLaw(), shape, num_problems, restarts, seeds, device=device, dtype=dtype)
 
 
 def latent_state(law, shape, num_problems, restarts, seeds, *, device=None, dtype=torch.float32):
@@ -79,8 +75,7 @@ def latent_state(law, shape, num_problems, restarts, seeds, *, device=None, dtyp
     torch.Tensor
         Shape ``(P * R, *shape)``, rows in problem order.
     """
-    if law is None or type(law) is NormalLaw:
-        return normal_state(shape, num_problems, restarts, seeds, device=device, dtype=dtype)
+    law = NormalLaw() if law is None else law
     if isinstance(seeds, list):
         out = torch.cat([law.sample((restarts, *shape), g) for g in seeds])
     else:
@@ -216,10 +211,7 @@ class LatentObjective:
         torch.Tensor
             Shape ``(B,)``.
         """
-        law = self.latent_law
-        if law is None or type(law) is NormalLaw:
-            return z.pow(2).flatten(1).sum(dim=-1)
-        return law.penalty(z)
+        return (self.latent_law or NormalLaw()).penalty(z)
 
     def project_latent(self, z: torch.Tensor) -> None:
         """Project latents onto the support of :attr:`latent_law` in place (a box law: clamp; normal: nothing).

@@ -2,7 +2,6 @@ r"""``recover``: validate, convert types, resolve the settings, dispatch through
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -420,24 +419,12 @@ def _family_choice(y, G, method):
     (:func:`~ganprior.priors.recipe_choice`); ``method`` None means that method, else CSGM.  (A ``preset`` replaces
     the recipe, its choices included: the caller does not come here then.)
 
-    Returns ``(G, method, family)`` with ``family`` = ``{key: (value, why)}`` for what the recipe chose."""
-    family = {}
-    m = y.shape[-1] if isinstance(y, (np.ndarray, torch.Tensor)) and y.ndim in (1, 2) else 0
-    if isinstance(G, (str, os.PathLike)) and m >= 1:
-        from ..priors import recipe_choice
+    Returns ``(G, method, family)`` with ``family`` = ``{key: (value, why)}`` for what the recipe chose
+    (:func:`~ganprior.priors.choose_by_name`)."""
+    from ..priors.recipes import choose_by_name
 
-        name = os.fspath(G)
-        try:
-            choice = recipe_choice(name, int(m))
-        except (ValueError, TypeError, OSError):  # not a prior (or a broken one): loading it says why
-            choice = {}
-        if "prior" in choice:
-            family["prior"] = (choice["prior"], f"recipe of {name!r} at m = {m}")
-            G = choice["prior"]
-        if method is None and "method" in choice:
-            method = choice["method"]
-            family["method"] = (method, f"recipe of {name!r} at m = {m}")
-    return G, "csgm" if method is None else method, family
+    m = y.shape[-1] if isinstance(y, (np.ndarray, torch.Tensor)) and y.ndim in (1, 2) else 0
+    return choose_by_name(G, int(m), method)
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
