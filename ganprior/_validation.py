@@ -3,12 +3,14 @@
 Every check raises a :class:`ValueError` or :class:`TypeError` whose message
 names the argument, what was expected and what was received, so a bad call
 fails before any work starts.  Randomness is normalised in one place,
-:func:`check_seed`.
+:func:`check_seed`.  An old name of an argument (or of a value) warns once per
+process (:func:`warn_once`, :func:`renamed_arguments`).
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +24,8 @@ __all__ = [
     "check_choice",
     "check_finite",
     "describe",
+    "warn_once",
+    "renamed_arguments",
 ]
 
 
@@ -213,3 +217,60 @@ def as_real_float(x: torch.Tensor, what: str, dtype: torch.dtype | None = None) 
     if not x.is_floating_point():
         return x.to(dtype or torch.get_default_dtype())
     return x
+
+
+_WARNED = set()
+
+
+def warn_once(key, message: str) -> None:
+    """A FutureWarning for an old name, once per process per ``key``.
+
+    Parameters
+    ----------
+    key : hashable
+        What is old (e.g. ``("select", "measurement")``).
+    message : str
+        What to say: the old name and the new one.
+    """
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, FutureWarning, stacklevel=3)
+
+
+def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
+    """The values of arguments given under their old names, each old name warning once per process.
+
+    Parameters
+    ----------
+    owner : str
+        The function, for the messages.
+    given : dict
+        Its ``**deprecated`` keyword arguments.
+    renames : dict
+        Old name -> new name.
+
+    Returns
+    -------
+    dict
+        New name -> value, for the old names given.
+
+    Raises
+    ------
+    TypeError
+        For a name that is neither, as Python says it for an unexpected keyword argument.
+
+    Warns
+    -----
+    FutureWarning
+        The first time each old name is used, naming the new one.
+    """
+    out = {}
+    for old, value in given.items():
+        if old not in renames:
+            raise TypeError(f"{owner}() got an unexpected keyword argument {old!r}")
+        if (owner, old) not in _WARNED:
+            _WARNED.add((owner, old))
+            warnings.warn(f"The '{old}' parameter of {owner} is now called '{renames[old]}'; '{old}' will be "
+                          "removed in a future version.", FutureWarning, stacklevel=3)
+        out[renames[old]] = value
+    return out

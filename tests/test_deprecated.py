@@ -9,14 +9,14 @@ import pytest
 import torch
 
 import ganprior
+from ganprior import _validation
 from ganprior import operators as ops
-from ganprior.solvers import settings
 
 
 @pytest.fixture
 def fresh(monkeypatch):
     """A process in which no old name has warned yet."""
-    monkeypatch.setattr(settings, "_WARNED", set())
+    monkeypatch.setattr(_validation, "_WARNED", set())
 
 
 def posterior_problem():

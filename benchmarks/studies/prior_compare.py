@@ -39,7 +39,7 @@ def candidates(name):
     """``[(weights, Generator)]`` for a prior: a bundled prior or exported folder once ("exported"); a training
     run folder with an EMA of its generator twice ("ema", "live"), else once ("live")."""
     G = ganprior.load_prior(name)
-    vae = ganprior.priors._is_vae(ganprior.priors.prior_config(name))  # a VAE keeps no EMA
+    vae = ganprior.priors.is_vae(ganprior.priors.prior_config(name))  # a VAE keeps no EMA
     if vae or not (Path(name) / "checkpoint.pt").is_file():
         return [("exported", G)]
     live = live_generator(name)

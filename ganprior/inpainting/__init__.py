@@ -5,6 +5,8 @@
 - :mod:`ganprior.inpainting.masks` -- the four mask types (:func:`make_mask` and one function each) and the
   contextual-loss weights (:func:`weighted_mask`);
 - :mod:`ganprior.inpainting.blending` -- Poisson and alpha blending (:func:`blend`) and the harmonic-fill baseline.
+- :mod:`ganprior.inpainting.options` -- the names and choices of inpainting's own arguments, which the solver
+  settings and the priors' recipes share without importing :func:`inpaint`.
 
 The older paths ``ganprior.masks``, ``ganprior.blending`` and ``ganprior.solvers.inpainting`` re-export these names.
 """

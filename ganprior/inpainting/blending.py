@@ -23,10 +23,9 @@ import torch
 
 from .._convert import to_caller
 from .._validation import check_choice, describe
+from .options import BLEND_METHODS
 
 __all__ = ["BLEND_METHODS", "alpha_blend", "blend", "harmonic_fill", "poisson_blend"]
-
-BLEND_METHODS = ("alpha", "none", "poisson")
 
 
 def _as_float64(value, name, owner):

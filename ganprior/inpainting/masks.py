@@ -26,8 +26,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_choice, check_float, check_int, check_seed, describe
+from .._validation import check_choice, check_float, check_seed, describe
 from .blending import check_mask
+from .options import check_window
 
 __all__ = ["HALF_SIDES", "MASK_TYPES", "center_mask", "half_mask", "make_mask", "pattern_mask", "random_mask",
            "weighted_mask"]
@@ -305,32 +306,6 @@ def make_mask(kind, shape, *, seed=None, **kwargs):
         check_seed(seed)
         return center_mask(shape, **kwargs)
     return {"half": half_mask, "pattern": pattern_mask, "random": random_mask}[kind](shape, seed=seed, **kwargs)
-
-
-def check_window(window, owner):
-    """The contextual-loss window side, checked: an odd int >= 1.
-
-    Parameters
-    ----------
-    window : int
-        The window side.
-    owner : str
-        The function named in the error message.
-
-    Returns
-    -------
-    int
-        ``window``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        If ``window`` is not an odd int >= 1.
-    """
-    window = check_int(window, "window", minimum=1, owner=owner)
-    if window % 2 == 0:
-        raise ValueError(f"The 'window' parameter of {owner} must be an odd int >= 1. Got {window} instead.")
-    return window
 
 
 def rim_weights(known: torch.Tensor, window: int) -> torch.Tensor:

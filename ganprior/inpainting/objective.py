@@ -28,12 +28,11 @@ from ..solvers.latent import optimize_latents
 from ..solvers.objective import LatentObjective
 from ..solvers.settings import DEFAULTS, ENGINE_KEYS, prior_recipe, report_precision, resolve
 from . import blending as _blending
-from .masks import check_window, rim_weights, weighted_mask
+from .masks import rim_weights, weighted_mask
+from .options import OPTION_NAMES, PERCEPTUAL, check_window
 
 __all__ = ["PERCEPTUAL", "INPAINT_DEFAULTS", "INPAINT_OPTIONS", "InpaintResult", "InpaintingObjective", "inpaint"]
 
-#: Perceptual losses, named as the trainer names its generator losses.
-PERCEPTUAL = ("minimax", "non-saturating")
 #: Engine settings of ``inpaint`` for a generator without a recipe (the budget of our inpainting benchmarks): a
 #: view of ``DEFAULTS["inpaint"]`` (:data:`ganprior.solvers.settings.DEFAULTS`).
 INPAINT_DEFAULTS = DEFAULTS["inpaint"].settings(ENGINE_KEYS)
@@ -165,11 +164,11 @@ class InpaintingObjective(LatentObjective):
 
 
 def _own_defaults() -> dict:
-    """The defaults of inpainting's own arguments, from the signatures that use them (not restated)."""
+    """The defaults of inpainting's own arguments (:data:`~ganprior.inpainting.options.OPTION_NAMES`), from the
+    signatures that use them (not restated)."""
     objective = inspect.signature(InpaintingObjective.__init__).parameters
-    own = {k: objective[k].default for k in ("perceptual_weight", "window", "perceptual", "z_bound")}
-    own["blend"] = inspect.signature(_blending.blend).parameters["method"].default
-    return own
+    blend = inspect.signature(_blending.blend).parameters["method"]
+    return {k: (blend if k == "blend" else objective[k]).default for k in OPTION_NAMES}
 
 
 #: Inpainting's own arguments and their defaults (those of :class:`InpaintingObjective` and

@@ -24,115 +24,20 @@ The solver recipe is the ``"recipe"`` entry of ``config.json``, attached to a lo
 
 from __future__ import annotations
 
-import json
-import os
 import warnings
-from pathlib import Path
 
-from .._validation import check_choice, describe
+from .._validation import describe
 from ..generator import Discriminator, Generator
 from ..latent import as_latent_law
 from ..training._io import CHECKPOINT, EMA_KEY
+from .folders import PRIOR_DIR, PriorSource, is_vae, list_priors, locate_prior, prior_config
 from .recipes import (  # noqa: F401
     TASKS, check_recipe, choose_by_name, describe_priors, lam_text, recipe_choice, recipe_for)
 
 __all__ = ["list_priors", "load_prior", "load_discriminator", "prior_config", "recipe_for", "recipe_choice",
            "choose_by_name", "describe_priors", "PRIOR_DIR"]
 
-PRIOR_DIR = Path(__file__).resolve().parent
-
-
-def list_priors() -> list[str]:
-    """Names of the bundled priors, sorted.
-
-    Returns
-    -------
-    list of str
-        Each name can be given to :func:`load_prior` and :func:`load_discriminator`.
-    """
-    return sorted(p.name for p in PRIOR_DIR.iterdir() if (p / "config.json").is_file() and (p / "generator.pt").is_file())
-
-
-# ---------------------------------------------------------------------- locating a prior
-class _Source:
-    """Where a prior comes from: ``kind`` is "bundled", "run" or "exported"; ``folder`` holds its files."""
-
-    def __init__(self, kind: str, folder: Path, name: str):
-        self.kind, self.folder, self.name = kind, folder, name
-
-    @property
-    def config_path(self) -> Path:
-        return self.folder / "config.json"
-
-    def config(self) -> dict:
-        path = self.config_path
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
-            where = f"line {e.lineno}, column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
-            raise ValueError(f"The prior's config.json {str(path)!r} is not valid JSON ({where}).") from None
-        if not isinstance(config, dict):
-            raise ValueError(f"The prior's config.json {str(path)!r} must hold a JSON object (architecture, shapes, "
-                             f"recipe). Got {describe(config)} instead.")
-        return config
-
-    def require(self, config: dict, keys) -> None:
-        """Raise ValueError naming config.json and the first of ``keys`` it lacks."""
-        for key in keys:
-            if key not in config:
-                raise ValueError(f"The prior's config.json {str(self.config_path)!r} has no {key!r} entry; a prior's "
-                                 f"config.json records {list(keys)} (as `ganprior train` writes it).")
-
-
-def _is_vae(config) -> bool:
-    """Whether a prior's ``config.json`` (a dict) is a VAE's (``ganprior train-vae``: the decoder is the prior)."""
-    return isinstance(config, dict) and str(config.get("format", "")).startswith("ganprior-vae")
-
-
-def locate_prior(name_or_path, owner: str) -> _Source:
-    """Find the prior ``name_or_path`` names: a bundled name first, then a folder on disk."""
-    if isinstance(name_or_path, str) and name_or_path in list_priors():
-        return _Source("bundled", PRIOR_DIR / name_or_path, name_or_path)
-    if not isinstance(name_or_path, (str, os.PathLike)):
-        raise TypeError(f"The 'name_or_path' parameter of {owner} must be the name of a bundled prior or a folder "
-                        f"path (str or os.PathLike). Got {describe(name_or_path)} instead.")
-    text = os.fspath(name_or_path)
-    folder = Path(text).expanduser()
-    if isinstance(name_or_path, str) and not folder.exists() and os.sep not in text and "/" not in text:
-        # a plain word that is neither a bundled name nor a folder: most likely a misspelt name
-        check_choice(name_or_path, "name", list_priors(), owner=owner)
-    if not folder.exists():
-        raise FileNotFoundError(f"The prior folder {text!r} given to {owner} does not exist "
-                                f"(bundled priors: {list_priors()}).")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"The prior {text!r} given to {owner} is a file; give the folder that holds it: "
-                                f"a training run folder (config.json + {CHECKPOINT}) or an exported prior folder "
-                                "(config.json + generator.pt).")
-    has = {f: (folder / f).is_file() for f in ("config.json", CHECKPOINT, "generator.pt")}
-    name = folder.resolve().name
-    try:  # an unreadable config.json is reported where the prior is loaded
-        vae = has["config.json"] and _is_vae(json.loads((folder / "config.json").read_text()))
-    except (OSError, ValueError):
-        vae = False
-    if vae and has["generator.pt"]:
-        return _Source("exported", folder, name)  # a VAE run exports its decoder; its checkpoint is for resuming
-    if has["config.json"] and has[CHECKPOINT]:
-        return _Source("run", folder, name)
-    if has["config.json"] and has["generator.pt"]:
-        return _Source("exported", folder, name)
-    if has[CHECKPOINT]:
-        raise FileNotFoundError(
-            f"The folder {text!r} given to {owner} holds a training checkpoint ({CHECKPOINT}) but no config.json, "
-            "which records the architecture; the trainer writes it when a run finishes. Finish the run "
-            "(run the same `ganprior train` command again with --resume) and load the folder again.")
-    present = sorted(p.name for p in folder.iterdir())[:12]
-    raise FileNotFoundError(
-        f"The folder {text!r} given to {owner} is not a prior: expected a training run folder (config.json and "
-        f"{CHECKPOINT}, as written by `ganprior train --out RUN`) or an exported prior folder (config.json and "
-        f"generator.pt, plus discriminator.pt for load_discriminator). It holds {present or 'nothing'}.")
-
-
-def _load_checkpoint(source: _Source) -> dict:
+def _load_checkpoint(source: PriorSource) -> dict:
     """The run's checkpoint, read and verified by the trainer's own :func:`~ganprior.training.load_checkpoint`."""
     from ..training.trainer import load_checkpoint
 
@@ -143,7 +48,7 @@ def _load_checkpoint(source: _Source) -> dict:
     return state
 
 
-def _exported_weights(source: _Source, name: str, config: dict) -> dict:
+def _exported_weights(source: PriorSource, name: str, config: dict) -> dict:
     """The ``state_dict`` in the exported file ``name``, verified against config.json's ``"weights_sha256"``.
 
     A folder whose config.json records no checksum (one exported by an earlier ganprior) loads unverified.
@@ -168,7 +73,7 @@ def _exported_weights(source: _Source, name: str, config: dict) -> dict:
     return state
 
 
-def _weights(source: _Source, role: str, config: dict) -> dict:
+def _weights(source: PriorSource, role: str, config: dict) -> dict:
     """The ``state_dict`` of ``role`` ("generator" or "discriminator") for a prior."""
     if source.kind != "run":
         return _exported_weights(source, f"{role}.pt", config)
@@ -181,36 +86,6 @@ def _weights(source: _Source, role: str, config: dict) -> dict:
     if role == "generator" and state.get(EMA_KEY) is not None:
         return state[EMA_KEY]
     return state[role]
-
-
-def prior_config(name_or_path) -> dict:
-    """The ``config.json`` of a prior: architecture, training recipe, command, quality, solver recipe.
-
-    Parameters
-    ----------
-    name_or_path : str or os.PathLike
-        One of :func:`list_priors`, a training run folder or an exported prior folder (see
-        :func:`load_prior`).
-
-    Returns
-    -------
-    dict
-        The parsed JSON: ``generator`` and ``discriminator`` (``{"arch", "kwargs"}``
-        for :func:`ganprior.models.from_config`), ``latent_shape``, ``image_shape``,
-        ``output_range``, ``latent`` (the latent law, :mod:`ganprior.latent`; absent in folders written
-        before it was recorded, which mean ``"normal"``), the training hyperparameters and the command; a
-        bundled prior also has
-        ``quality`` (its measured representation error) and ``recipe`` (see :func:`recipe_for`).
-
-    Raises
-    ------
-    ValueError
-        If ``name_or_path`` is a plain name that is neither a bundled prior nor an existing folder
-        (the message lists the bundled priors).
-    FileNotFoundError
-        If the path does not exist or does not hold the files of a prior (the message says which).
-    """
-    return locate_prior(name_or_path, "prior_config").config()
 
 
 def load_prior(name_or_path, *, device=None) -> Generator:
@@ -314,7 +189,7 @@ def load_discriminator(name_or_path, *, device=None) -> Discriminator:
     source = locate_prior(name_or_path, "load_discriminator")
     config = source.config()
     if config.get("discriminator") is None:
-        what = " (a VAE's decoder: it was trained without one)" if _is_vae(config) else ""
+        what = " (a VAE's decoder: it was trained without one)" if is_vae(config) else ""
         raise ValueError(f"The prior {str(name_or_path)!r} has no discriminator{what}: its config.json records none. "
                          "Inpainting's perceptual term needs one; inpaint with perceptual_weight=0 (or "
                          "--no-discriminator), or with a GAN prior.")

@@ -13,6 +13,8 @@ import re
 
 from .._validation import check_choice, check_float, check_int, describe
 from ..generator import Generator
+from ..solvers.settings import recipe_keys, register_recipe_reader
+from .folders import list_priors, locate_prior, prior_config
 
 __all__ = ["recipe_for", "recipe_choice", "choose_by_name", "describe_priors", "TASKS"]
 
@@ -25,8 +27,6 @@ _RECIPE_DOCS = ("source", "note", "validated")
 def _task_keys(task: str) -> tuple:
     """The solver keyword arguments a recipe may set for ``task``: derived from the engine settings' fields and the
     task's own arguments (:func:`ganprior.solvers.settings.recipe_keys`), not listed here."""
-    from ..solvers.settings import recipe_keys
-
     return recipe_keys(task)
 
 
@@ -84,8 +84,6 @@ def _check_choice_table(value, key: str, where: str) -> None:
     if not isinstance(value, list) or not value:
         _bad(f"{where}.{key} must be a non-empty list of {{'m_max', '{key}'}} ranges. Got {describe(value)}.")
     if key == "prior":
-        from . import list_priors
-
         options = list_priors()
     else:
         options = method_names()
@@ -156,9 +154,7 @@ def _check_methods(methods, where: str, G=None) -> None:
 
 def _check_inpaint(entry: dict) -> None:
     """Validate the inpainting settings of a recipe as :func:`ganprior.inpaint` checks them."""
-    from ..inpainting.blending import BLEND_METHODS
-    from ..inpainting.masks import check_window
-    from ..inpainting.objective import PERCEPTUAL
+    from ..inpainting.options import BLEND_METHODS, PERCEPTUAL, check_window
 
     for key, check in (("window", lambda v: check_window(v, "inpaint")),
                        ("z_bound", lambda v: v is None or check_float(v, "z_bound", minimum=0.0, strict=True)),
@@ -252,8 +248,6 @@ def _recipe_of(G, owner: str) -> dict | None:
     """The checked recipe of a generator from load_prior, an object with a ``recipe``, a prior's name or folder."""
     source = None
     if isinstance(G, (str, os.PathLike)):
-        from . import locate_prior
-
         found = locate_prior(G, owner)
         recipe, source = found.config().get("recipe"), found.config_path
     elif isinstance(G, Generator):  # one made by hand has no recipe
@@ -428,6 +422,11 @@ def recipe_for(G, task: str, m: int | None = None, method: str | None = None) ->
     return out
 
 
+# the solver settings read a prior's recipe with recipe_for (prior_recipe): they sit below the priors and do not
+# import them
+register_recipe_reader(recipe_for)
+
+
 # ---------------------------------------------------------------------- one-line summaries
 def _num(x) -> str:
     return f"{x:g}"
@@ -523,7 +522,5 @@ def describe_priors(priors=None) -> dict[str, str]:
     >>> for name, line in describe_priors().items():  # doctest: +SKIP
     ...     print(f"{name:<14} {line}")
     """
-    from . import list_priors, prior_config
-
     names = list_priors() if priors is None else list(priors)
     return {os.fspath(name): _summary(prior_config(name)) for name in names}

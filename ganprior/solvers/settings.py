@@ -19,16 +19,15 @@ r"""Where a solve's settings come from: one object, one defaults table, one rule
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass, field, fields
 
-from .._validation import check_choice, check_float, check_int
+from .._validation import check_choice, check_float, check_int, renamed_arguments, warn_once
 from ..hardware import PRECISIONS
 from .updates import SELECT, UPDATE_RULES, UpdateRule
 
 __all__ = ["SolveConfig", "DEFAULTS", "FIXED", "SETTINGS", "ENGINE_DEFAULTS", "PRESETS", "ENGINE_KEYS", "SCHEDULES",
-           "resolve", "resolve_settings", "recipe_keys", "prior_recipe", "check_engine", "report_precision",
-           "renamed_arguments", "warn_once"]
+           "resolve", "resolve_settings", "recipe_keys", "prior_recipe", "register_recipe_reader", "check_engine",
+           "report_precision", "renamed_arguments", "warn_once"]
 
 #: Step-size schedules of the engine.
 SCHEDULES = ("constant", "cosine")
@@ -220,14 +219,36 @@ def recipe_keys(task: str) -> tuple:
     tuple of str
         For ``"recover"``: :data:`ENGINE_KEYS` and ``lam`` (CSGM's weight, shared by the latent methods; the
         methods' other arguments sit under ``recover.methods``).  For ``"inpaint"``: :data:`ENGINE_KEYS` but
-        ``select``, and the keys of :data:`~ganprior.inpainting.INPAINT_OPTIONS`.
+        ``select``, and the keys of :data:`~ganprior.inpainting.INPAINT_OPTIONS`
+        (:data:`ganprior.inpainting.options.OPTION_NAMES`).
     """
     engine = tuple(k for k in ENGINE_KEYS if k not in FIXED[task])
     if task == "inpaint":
-        from ..inpainting.objective import INPAINT_OPTIONS
+        from ..inpainting.options import OPTION_NAMES
 
-        return engine + tuple(INPAINT_OPTIONS)
+        return engine + OPTION_NAMES
     return engine + ("lam",)
+
+
+# how prior_recipe reads a prior's recipe: ganprior.priors.recipe_for, registered by ganprior.priors.recipes
+_recipe_reader = None
+
+
+def register_recipe_reader(reader) -> None:
+    """Register the function :func:`prior_recipe` reads a prior's recipe with.
+
+    The settings sit below the priors (whose recipes are checked against them), so they do not import the priors:
+    :mod:`ganprior.priors.recipes` hands :func:`ganprior.priors.recipe_for` in when it is imported (importing
+    :mod:`ganprior` imports it).
+
+    Parameters
+    ----------
+    reader : callable
+        ``reader(G, task, m, method=None)``, returning a dict or None, as :func:`ganprior.priors.recipe_for`; it
+        replaces the one registered before.
+    """
+    global _recipe_reader
+    _recipe_reader = reader
 
 
 def prior_recipe(G, task, m, method=None):
@@ -247,16 +268,13 @@ def prior_recipe(G, task, m, method=None):
     Returns
     -------
     dict
-        Settings and hyperparameters (see :func:`ganprior.priors.recipe_for`).
+        Settings and hyperparameters (see :func:`ganprior.priors.recipe_for`, the reader registered with
+        :func:`register_recipe_reader`).
     """
     recipe = getattr(G, "recipe", None)
-    if not recipe:
+    if not recipe or _recipe_reader is None:  # no reader: ganprior.priors was not imported
         return {}
-    try:
-        from ..priors import recipe_for
-    except ImportError:  # pragma: no cover - older priors module
-        return {}
-    return dict(recipe_for(G, task, m, method=method) or {})
+    return dict(_recipe_reader(G, task, m, method=method) or {})
 
 
 def _layered(given, keys, *, preset, recipe, method, defaults, owner="recover"):
@@ -420,60 +438,3 @@ def check_engine(settings, owner):
         Naming the setting, what was expected and what came.
     """
     SolveConfig(**{k: v for k, v in settings.items() if k in SETTINGS}).check(owner)
-
-
-_WARNED = set()
-
-
-def warn_once(key, message: str) -> None:
-    """A FutureWarning for an old name, once per process per ``key``.
-
-    Parameters
-    ----------
-    key : hashable
-        What is old (e.g. ``("select", "measurement")``).
-    message : str
-        What to say: the old name and the new one.
-    """
-    if key not in _WARNED:
-        _WARNED.add(key)
-        warnings.warn(message, FutureWarning, stacklevel=3)
-
-
-def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
-    """The values of arguments given under their old names, each old name warning once per process.
-
-    Parameters
-    ----------
-    owner : str
-        The function, for the messages.
-    given : dict
-        Its ``**deprecated`` keyword arguments.
-    renames : dict
-        Old name -> new name.
-
-    Returns
-    -------
-    dict
-        New name -> value, for the old names given.
-
-    Raises
-    ------
-    TypeError
-        For a name that is neither, as Python says it for an unexpected keyword argument.
-
-    Warns
-    -----
-    FutureWarning
-        The first time each old name is used, naming the new one.
-    """
-    out = {}
-    for old, value in given.items():
-        if old not in renames:
-            raise TypeError(f"{owner}() got an unexpected keyword argument {old!r}")
-        if (owner, old) not in _WARNED:
-            _WARNED.add((owner, old))
-            warnings.warn(f"The '{old}' parameter of {owner} is now called '{renames[old]}'; '{old}' will be "
-                          "removed in a future version.", FutureWarning, stacklevel=3)
-        out[renames[old]] = value
-    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_choice, check_float, check_int, describe
+from .._validation import check_choice, check_float, check_int, describe, warn_once
 
 __all__ = ["UpdateRule", "Best", "Samples", "UPDATE_RULES", "OPTIMIZERS", "SELECT"]
 
@@ -104,8 +104,6 @@ class Best:
     def __init__(self, select: str = "fit"):
         check_choice(select, "select", SELECT, owner="optimize_latents")
         if select in _SELECT_ALIAS:
-            from .settings import warn_once
-
             warn_once(("select", select), f"select={select!r} is now select={_SELECT_ALIAS[select]!r}; "
                                           f"{select!r} will be removed in a future version.")
         self.select = _SELECT_ALIAS.get(select, select)
