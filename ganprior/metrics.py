@@ -15,7 +15,7 @@ import torch
 
 from ._validation import check_float, check_int, describe
 
-__all__ = ["mse", "psnr", "ssim"]
+__all__ = ["mse", "psnr", "ssim", "normalized_mse", "mse_up_to_sign"]
 
 
 def _pair(x, ref, name):
@@ -84,6 +84,74 @@ def _mse(x, ref, batched, name):
     xt, rt, numpy_in = _pair(x, ref, name)
     diff = (xt - rt).pow(2)
     value = diff.flatten(1).mean(1) if batched else diff.mean()
+    return _out(value, numpy_in, x)
+
+
+def normalized_mse(x, ref, *, batched=True):
+    r"""Per-pixel MSE of the images scaled to unit norm, :math:`\frac1n\|x/\|x\| - x^*/\|x^*\|\|^2`.
+
+    The error of 1-bit compressed sensing, where the scale of :math:`x` is not identifiable
+    (:class:`ganprior.likelihoods.Sign`); an all-zero image counts as the zero direction.
+
+    Parameters
+    ----------
+    x, ref : numpy.ndarray or torch.Tensor
+        Estimate and reference, shape ``(B, *image_shape)`` (or one image with ``batched=False``).
+    batched : bool
+        Whether the first axis indexes images.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape ``(B,)``, or a 0-d value for one image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ganprior.metrics import normalized_mse
+    >>> normalized_mse(np.array([[3.0, 4.0]]), np.array([[0.6, 0.8]]))
+    array([0.])
+    """
+    xt, rt, numpy_in = _pair(x, ref, "normalized_mse")
+    if not batched:
+        xt, rt = xt.unsqueeze(0), rt.unsqueeze(0)
+
+    def unit(v):
+        flat = v.flatten(1)
+        return flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-300)
+
+    value = (unit(xt) - unit(rt)).pow(2).mean(1)
+    return _out(value if batched else value[0], numpy_in, x)
+
+
+def mse_up_to_sign(x, ref, *, batched=True):
+    r"""Per-pixel MSE up to a global sign, :math:`\min_{s = \pm 1} \frac1n\|s x - x^*\|^2`.
+
+    The error of real phase retrieval (:class:`ganprior.likelihoods.Magnitude`), where :math:`x` and :math:`-x`
+    give the same measurements.
+
+    Parameters
+    ----------
+    x, ref : numpy.ndarray or torch.Tensor
+        Estimate and reference, shape ``(B, *image_shape)`` (or one image with ``batched=False``).
+    batched : bool
+        Whether the first axis indexes images.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape ``(B,)``, or a 0-d value for one image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ganprior.metrics import mse_up_to_sign
+    >>> mse_up_to_sign(-np.ones((1, 4)), np.ones((1, 4)))
+    array([0.])
+    """
+    xt, rt, numpy_in = _pair(x, ref, "mse_up_to_sign")
+    dims = tuple(range(1, xt.ndim)) if batched else tuple(range(xt.ndim))
+    value = torch.minimum((xt - rt).pow(2).mean(dims), (xt + rt).pow(2).mean(dims))
     return _out(value, numpy_in, x)
 
 

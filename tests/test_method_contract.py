@@ -6,7 +6,9 @@ same seed gives the same result; bad input is rejected before any work; a genera
 error (never a NaN result), and NaN restarts are never chosen over finite ones.  A method's ``contract`` entry in
 the registry may set its own options for these problems (e.g. a tiny ``alpha``, or all measurements for the
 sparse baselines, whose signals are not sparse).  The latent methods keep the contract under each latent law
-(:mod:`ganprior.latent`: normal, uniform, truncated normal), with the true latents drawn from the law.
+(:mod:`ganprior.latent`: normal, uniform, truncated normal), with the true latents drawn from the law.  A method
+that takes other measurement models (:attr:`ganprior.solvers.registry.Method.likelihoods`: phase retrieval,
+1-bit, Poisson counts) keeps it under each of them too (the tests at the end).
 """
 
 import numpy as np
@@ -19,8 +21,9 @@ from ganprior import operators as ops
 
 SHAPE = (1, 6, 6)
 N = 36
-LATENT = [n for n in ganprior.method_names() if ganprior.get_method(n).kind == "latent"]
-ALL = ganprior.method_names()
+# the methods of the least-squares data term (the others are the last tests' business)
+ALL = [n for n in ganprior.method_names() if "gaussian" in ganprior.get_method(n).likelihoods]
+LATENT = [n for n in ALL if ganprior.get_method(n).kind == "latent"]
 ENGINE = dict(restarts=4, steps=400, lr=0.05, schedule="constant")
 LAWS = ("normal", "uniform", "truncated-normal")
 # every method, and each latent method under every latent law (a sparse baseline has no latent)
@@ -165,3 +168,103 @@ def test_a_nan_generator_gives_a_clear_error_never_a_nan_result(name, law):
     assert torch.isfinite(res.x).all() and torch.isfinite(res.measurement_error).all()
     assert res.failed.any() and not res.failed.all(dim=1).any()  # some restarts failed, none of the chosen
     assert not res.failed[torch.arange(2), res.restart].any()
+
+
+# ------------------------------------------------------------------ the contract under each measurement model
+MODELS = [(n, lik) for n in ganprior.method_names() for lik in ganprior.get_method(n).likelihoods
+          if lik != "gaussian"]
+
+
+def model_problem(name, lik, P=3, dtype=torch.float64, seed=0):
+    """(y, A, G, x_true, model, error) for a method under a non-Gaussian model, noiseless: magnitudes of 30 real
+    Gaussian measurements (x up to its sign), signs of 200 (x up to its scale), counts of a non-negative image
+    (the generator ends in a sigmoid) at 10^4 photons through 30 non-negative measurements."""
+    from ganprior.likelihoods import Magnitude, Poisson, Sign
+    from ganprior.metrics import mse_up_to_sign, normalized_mse
+
+    G = relu_generator(k=4, hidden=32, n=N, seed=seed, image_shape=SHAPE)
+    if lik == "poisson":
+        G = ganprior.Generator(torch.nn.Sequential(G.module, torch.nn.Sigmoid()), latent_shape=4)
+    G = G.to(dtype)
+    z = torch.randn(P, 4, generator=torch.Generator().manual_seed(seed + 2), dtype=dtype)
+    x = G.generate(z).detach()
+    if lik == "magnitude":
+        A, model = ops.Gaussian(30, in_shape=SHAPE, seed=seed + 1, dtype=dtype), Magnitude()
+        y, error = model.forward(A(x)), mse_up_to_sign
+    elif lik == "sign":
+        A, model = ops.Gaussian(200, in_shape=SHAPE, seed=seed + 1, dtype=dtype), Sign()
+        y, error = model.forward(A(x)), normalized_mse
+    else:
+        A, model = ops.NonNegative(30, in_shape=SHAPE, seed=seed + 1, dtype=dtype), Poisson(photons=1e4)
+        y, error = model.forward(A(x)).round(), ganprior.metrics.mse
+    return y, A, G, x, model, error
+
+
+@pytest.mark.parametrize("name, lik", [c for c in MODELS if ganprior.get_method(c[0]).kind == "latent"])
+def test_recovers_a_signal_in_the_range_under_each_model(name, lik):
+    y, A, G, x, model, error = model_problem(name, lik)
+    x_hat = run(name, y, A, G, seed=0, likelihood=model, restarts=8)
+    # relative to the signal's own scale (for signs: of the unit image, whose per-pixel energy is 1/n)
+    scale = 1.0 / N if lik == "sign" else x.flatten(1).pow(2).mean(1)
+    assert float((error(x_hat, x) / scale).max()) < 1e-2, error(x_hat, x) / scale
+
+
+@pytest.mark.parametrize("name, lik", MODELS)
+def test_a_batch_equals_separate_calls_under_each_model(name, lik):
+    y, A, G, _, model, _ = model_problem(name, lik)
+    latent = ganprior.get_method(name).kind == "latent"
+    seeds = [5, 6, 7]
+    batch = run(name, y, A, G if latent else None, likelihood=model, **({"seed": seeds, "steps": 60} if latent else {}))
+    for p in range(3):
+        alone = run(name, y[p], A, G if latent else None, likelihood=model,
+                    **({"seed": seeds[p], "steps": 60} if latent else {}))
+        torch.testing.assert_close(batch[p], alone, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("name, lik", MODELS)
+@pytest.mark.parametrize("kind", ["numpy32", "torch64"])
+def test_the_callers_type_dtype_and_device_come_back_under_each_model(name, lik, kind, device):
+    y, A, G, _, model, _ = model_problem(name, lik, P=2, dtype=torch.float32)
+    latent = ganprior.get_method(name).kind == "latent"
+    if kind == "numpy32":
+        y_in, A_in = y.numpy().astype(np.float32), A.matrix.numpy()
+    else:
+        y_in, A_in = y.to(device, torch.float64), A.to(device)
+    out = run(name, y_in, A_in, G.to(device) if latent else None, likelihood=model,
+              **({"seed": 0, "steps": 5} if latent else {}))
+    if kind == "numpy32":
+        assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == (2, *SHAPE)
+    else:
+        assert isinstance(out, torch.Tensor) and out.dtype == torch.float64 and out.device == y_in.device
+        assert tuple(out.shape) == (2, *SHAPE)
+
+
+@pytest.mark.parametrize("name, lik", MODELS)
+def test_measurements_the_model_cannot_produce_are_rejected_before_any_work(name, lik, monkeypatch):
+    import ganprior.solvers.recovery as recovery
+
+    y, A, G, _, model, _ = model_problem(name, lik, P=2)
+    latent = ganprior.get_method(name).kind == "latent"
+    monkeypatch.setattr(recovery, "optimize_latents", lambda *a, **k: pytest.fail("the engine started"))
+    bad = {"magnitude": None, "sign": torch.full_like(y, 0.5), "poisson": torch.full_like(y, -1.0)}[lik]
+    if bad is not None:
+        with pytest.raises(ValueError, match=f"likelihood='{lik}'"):
+            run(name, bad, A, G if latent else None, likelihood=model)
+    with pytest.raises(ValueError, match="'y' parameter must hold only finite values"):
+        run(name, torch.full_like(y, float("nan")), A, G if latent else None, likelihood=model)
+
+
+@pytest.mark.parametrize("name, lik", [c for c in MODELS if ganprior.get_method(c[0]).kind == "latent"])
+def test_a_nan_generator_gives_a_clear_error_under_each_model(name, lik):
+    y, A, G, _, model, _ = model_problem(name, lik, P=2)
+    G_all = ganprior.Generator(torch.nn.Sequential(G.module, _NaNWhere(everywhere=True)), latent_shape=4)
+    with pytest.raises(FloatingPointError, match=r"problem\(s\) \[0(, 1)?\] produced a non-finite loss"):
+        run(name, y, A, G_all, seed=0, steps=20, likelihood=model)
+
+
+def test_a_method_refuses_a_model_it_does_not_take():
+    y, A, G, _ = problem("sparse-gen", P=1)
+    with pytest.raises(ValueError, match="method='sparse-gen' does not take"):
+        ganprior.recover(y, A, G, method="sparse-gen", likelihood="magnitude")
+    with pytest.raises(ValueError, match="must be one of"):
+        ganprior.recover(y, A, G, likelihood="laplace")

@@ -17,13 +17,15 @@ from .dct import SubsampledDCT, dct, idct
 from .dottest import dottest
 from .factory import OPERATORS, measurement_operator
 from .image import Downsample, Identity, Mask
-from .matrix import Gaussian, Matrix, as_operator
+from .matrix import ComplexGaussian, Gaussian, Matrix, NonNegative, as_operator
 from .transforms import DCT2, Wavelet
 
 __all__ = [
     "LinearOperator",
     "Matrix",
     "Gaussian",
+    "ComplexGaussian",
+    "NonNegative",
     "Identity",
     "Mask",
     "Downsample",

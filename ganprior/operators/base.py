@@ -12,6 +12,11 @@ from .._validation import check_int, describe
 __all__ = ["LinearOperator", "Adjoint", "Composed", "Scaled", "Rows"]
 
 
+def _as_float64(x):
+    """``x`` (a NumPy array or a tensor) as a float64 CPU tensor."""
+    return torch.as_tensor(np.asarray(x) if isinstance(x, np.ndarray) else x.detach().cpu()).double()
+
+
 def shape_tuple(shape, name) -> tuple[int, ...]:
     """``shape`` as a non-empty tuple of positive ints (an int is one axis); ``name`` is named in the error."""
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
@@ -176,6 +181,97 @@ class LinearOperator(torch.nn.Module):
         eye = torch.eye(self.n, dtype=dtype, device=device)
         cols = self._forward(eye.to(self._dtype() or dtype)).to(dtype)
         return cols.T.contiguous()
+
+    # -- numerics ----------------------------------------------------------------
+    def norm(self, iterations: int = 100, seed: int = 0) -> float:
+        r"""The spectral norm :math:`\|A\|_2`, by power iteration on :math:`A^H A` from a seeded start.
+
+        Parameters
+        ----------
+        iterations : int
+            Power iterations (default 100).
+        seed : int
+            Seed of the starting vector.
+
+        Returns
+        -------
+        float
+            An estimate from below that converges to :math:`\|A\|_2` (:math:`\sqrt{\lambda_{max}(A^H A)}`).
+        """
+        iterations = check_int(iterations, "iterations", minimum=1, owner=f"{type(self).__name__}.norm")
+        dtype = self._dtype() or torch.float64
+        v = torch.randn(1, self.n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        v = (v / v.norm()).to(device=self._device(), dtype=dtype)
+        with torch.no_grad():
+            for _ in range(iterations):
+                w = self.adjoint(self(v)).reshape(1, -1).real
+                v = w / w.norm()
+            return float(self(v).abs().double().norm())
+
+    def float64(self) -> "LinearOperator":
+        """A float64 copy of the operator on the CPU (this operator is never converted in place).
+
+        Returns
+        -------
+        LinearOperator
+        """
+        import copy
+
+        return copy.deepcopy(self).double().cpu()
+
+    def residual(self, y, x) -> torch.Tensor:
+        r"""Per-problem squared residual :math:`\|y - Ax\|^2`, in float64 on the CPU (any array types).
+
+        Parameters
+        ----------
+        y : array
+            Measurements ``(P, m)``.
+        x : array
+            Images ``(P, ...)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(P,)``.
+        """
+        x = _as_float64(x)
+        with torch.no_grad():
+            u = self.float64()(x.reshape(x.shape[0], -1))
+            return (_as_float64(y).reshape(x.shape[0], -1) - u).abs().pow(2).sum(-1)
+
+    def measure(self, x: torch.Tensor, likelihood=None, seed=None) -> torch.Tensor:
+        r"""Simulated measurements of ``x`` under a measurement model: :math:`y \sim p(y \mid Ax)`.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images ``(*batch, *in_shape)``.
+        likelihood : None, str or ganprior.likelihoods.Likelihood
+            The model (:mod:`ganprior.likelihoods`): None is noiseless :math:`y = Ax`;
+            e.g. ``Gaussian.from_norm(0.1, m)`` is the papers' :math:`\|\eta\| \approx 0.1`,
+            ``Magnitude()`` phase retrieval, ``Sign()`` 1-bit, ``Poisson(photons=10)`` photon counts.
+        seed : None, int or torch.Generator
+            Seed of the noise.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(*batch, m)`` (real).
+
+        Examples
+        --------
+        >>> import torch, ganprior
+        >>> from ganprior.likelihoods import Gaussian
+        >>> A = ganprior.operators.Gaussian(m=50, n=100, seed=0)
+        >>> y = A.measure(torch.ones(3, 100), Gaussian.from_norm(0.1, 50), seed=0)
+        >>> y.shape
+        torch.Size([3, 50])
+        """
+        from ..likelihoods import get_likelihood
+
+        model = get_likelihood(likelihood, owner=f"{type(self).__name__}.measure")
+        with torch.no_grad():
+            return model.sample(self(x), seed=seed)
 
     def _device(self) -> torch.device:
         for t in list(self.buffers()) + list(self.parameters()):

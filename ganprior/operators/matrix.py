@@ -11,6 +11,7 @@ from .._validation import (
     as_real_float,
     check_finite,
     check_float_dtype,
+    check_float,
     check_int,
     check_seed,
     describe,
@@ -143,16 +144,8 @@ class Gaussian(Matrix):
     """
 
     def __init__(self, m, n=None, *, seed=None, in_shape=None, dtype=torch.float32, device=None):
-        m = check_int(m, "m", minimum=1, owner="Gaussian")
+        m, n, in_shape = _draw_shape(m, n, in_shape, "Gaussian")
         check_float_dtype(dtype, "dtype", owner="Gaussian")
-        if n is None and in_shape is None:
-            raise ValueError("Gaussian needs the signal size: give 'n' or 'in_shape'.")
-        if in_shape is not None:
-            in_shape = shape_tuple(in_shape, "in_shape")
-            if n is not None and check_int(n, "n", minimum=1, owner="Gaussian") != int(np.prod(in_shape)):
-                raise ValueError(f"The 'n' parameter ({n}) does not match 'in_shape' {in_shape}.")
-            n = int(np.prod(in_shape))
-        n = check_int(n, "n", minimum=1, owner="Gaussian")
         gen = check_seed(seed)
         matrix = torch.randn(m, n, generator=gen, dtype=torch.float64) / math.sqrt(m)
         super().__init__(matrix.to(dtype=dtype, device=device), in_shape)
@@ -188,3 +181,135 @@ def as_operator(A, in_shape=None, name: str = "A") -> LinearOperator:
         f"The '{name}' parameter must be a ganprior LinearOperator or an (m, n) numpy.ndarray / torch.Tensor. "
         f"Got {describe(A)} instead."
     )
+
+
+def _draw_shape(m, n, in_shape, owner):
+    """``(m, n, in_shape)`` checked for the seeded random operators."""
+    m = check_int(m, "m", minimum=1, owner=owner)
+    if n is None and in_shape is None:
+        raise ValueError(f"{owner} needs the signal size: give 'n' or 'in_shape'.")
+    if in_shape is not None:
+        in_shape = shape_tuple(in_shape, "in_shape")
+        if n is not None and check_int(n, "n", minimum=1, owner=owner) != int(np.prod(in_shape)):
+            raise ValueError(f"The 'n' parameter ({n}) does not match 'in_shape' {in_shape}.")
+        n = int(np.prod(in_shape))
+    return m, check_int(n, "n", minimum=1, owner=owner), in_shape
+
+
+class ComplexGaussian(LinearOperator):
+    r"""Complex Gaussian measurements :math:`A = (B + iC)/\sqrt{2m}`, :math:`B_{ij}, C_{ij} \sim \mathcal N(0, 1)`.
+
+    The operator of complex phase retrieval (:class:`ganprior.likelihoods.Magnitude`): :math:`Ax` is complex for
+    a real image :math:`x`, :math:`\mathbb E\|Ax\|^2 = \|x\|^2`, and unlike a real Gaussian it measures the
+    magnitudes of complex projections (only a global phase is lost: for a real image that is its sign, so
+    :math:`x` is recovered up to :math:`\pm`, as with a real operator).
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements.
+    n : int, optional
+        Signal size; inferred from ``in_shape`` when omitted.
+    seed : None, int or torch.Generator
+        Seed of the draw (real parts first, then imaginary parts).
+    in_shape : tuple of int, optional
+        Image shape.
+    dtype : torch.dtype
+        The real dtype of the two parts (default float32); :math:`Ax` is complex of that precision.
+    device : torch.device or str, optional
+        Where the parts live.
+
+    Notes
+    -----
+    The real and imaginary parts are stored as two real buffers, so ``.double()``, ``.to(device)`` and row
+    selection behave as for a real operator; :meth:`adjoint` maps a complex :math:`y` to the real
+    :math:`\operatorname{Re}(A^H y) = B^T \operatorname{Re} y + C^T \operatorname{Im} y` (scaled), the adjoint
+    of :math:`A` as a map from :math:`\mathbb R^n` to :math:`\mathbb C^m` over the reals.
+
+    Examples
+    --------
+    >>> import torch, ganprior
+    >>> A = ganprior.operators.ComplexGaussian(m=30, n=10, seed=0)
+    >>> A(torch.ones(2, 10)).dtype
+    torch.complex64
+    """
+
+    def __init__(self, m, n=None, *, seed=None, in_shape=None, dtype=torch.float32, device=None):
+        m, n, in_shape = _draw_shape(m, n, in_shape, "ComplexGaussian")
+        check_float_dtype(dtype, "dtype", owner="ComplexGaussian")
+        gen = check_seed(seed)
+        real = torch.randn(m, n, generator=gen, dtype=torch.float64) / math.sqrt(2 * m)
+        imag = torch.randn(m, n, generator=gen, dtype=torch.float64) / math.sqrt(2 * m)
+        super().__init__(m, in_shape if in_shape is not None else (n,))
+        self.register_buffer("real", real.to(dtype=dtype, device=device))
+        self.register_buffer("imag", imag.to(dtype=dtype, device=device))
+
+    def _forward(self, x):
+        x = as_real_float(x, type(self).__name__, self.real.dtype)
+        dtype = torch.promote_types(x.dtype, self.real.dtype)
+        x = x.to(dtype)
+        return torch.complex(x @ self.real.to(dtype).T, x @ self.imag.to(dtype).T)
+
+    def _adjoint(self, y):
+        if not y.is_complex():
+            y = torch.complex(y, torch.zeros_like(y))
+        dtype = torch.promote_types(y.real.dtype, self.real.dtype)
+        return y.real.to(dtype) @ self.real.to(dtype) + y.imag.to(dtype) @ self.imag.to(dtype)
+
+    def to_dense(self, dtype=torch.complex128):
+        """The complex ``(m, n)`` matrix.
+
+        Parameters
+        ----------
+        dtype : torch.dtype
+            A complex dtype (default complex128).
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        return torch.complex(self.real.double(), self.imag.double()).to(dtype)
+
+
+class NonNegative(Matrix):
+    r"""Non-negative measurements: each row averages a random subset of the pixels, :math:`A_{ij} = b_{ij}/(pn)`.
+
+    :math:`b_{ij} \sim \mathrm{Bernoulli}(p)`, so :math:`(Ax)_i` is about the mean of the image over a random
+    fraction :math:`p` of its pixels, and :math:`Ax \ge 0` for every image :math:`x \ge 0`: the operator of
+    photon-limited imaging (:class:`ganprior.likelihoods.Poisson`, whose ``photons`` is then the expected
+    count of a white image's measurement).
+
+    Parameters
+    ----------
+    m : int
+        Number of measurements.
+    n : int, optional
+        Signal size; inferred from ``in_shape`` when omitted.
+    density : float
+        :math:`p \in (0, 1]` (default 0.5).
+    seed : None, int or torch.Generator
+        Seed of the draw.
+    in_shape : tuple of int, optional
+        Image shape.
+    dtype : torch.dtype
+        Default float32.
+    device : torch.device or str, optional
+        Where the matrix lives.
+
+    Examples
+    --------
+    >>> import torch, ganprior
+    >>> A = ganprior.operators.NonNegative(m=20, n=100, seed=0)
+    >>> bool((A.matrix >= 0).all())
+    True
+    """
+
+    def __init__(self, m, n=None, *, density=0.5, seed=None, in_shape=None, dtype=torch.float32, device=None):
+        m, n, in_shape = _draw_shape(m, n, in_shape, "NonNegative")
+        density = check_float(density, "density", minimum=0.0, strict=True, owner="NonNegative")
+        if density > 1.0:
+            raise ValueError(f"The 'density' parameter of NonNegative must lie in (0, 1]. Got {density} instead.")
+        check_float_dtype(dtype, "dtype", owner="NonNegative")
+        gen = check_seed(seed)
+        bits = (torch.rand(m, n, generator=gen, dtype=torch.float64) < density).to(torch.float64)
+        super().__init__((bits / (density * n)).to(dtype=dtype, device=device), in_shape)

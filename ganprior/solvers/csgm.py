@@ -7,6 +7,7 @@ import numbers
 import torch
 
 from .._validation import check_float, check_int, describe
+from ..likelihoods import get_likelihood
 from .objective import LatentObjective
 from .registry import register_method
 
@@ -25,6 +26,12 @@ class CSGMObjective(LatentObjective):
     lam : float
         Weight :math:`\lambda \ge 0` of the latent prior's penalty :math:`-2\log p(z)`
         (:meth:`~ganprior.solvers.objective.LatentObjective.latent_penalty`).
+    likelihood : None, str or ganprior.likelihoods.Likelihood
+        The measurement model whose data term replaces :math:`\|y - AG(z)\|^2`
+        (:meth:`~ganprior.likelihoods.Likelihood.data_term` of :math:`u = AG(z)`); None is
+        :class:`~ganprior.likelihoods.Gaussian`, the least squares of the paper (bitwise the same numbers).
+        Settable afterwards as the attribute ``likelihood`` (``recover`` does so), which every subclass
+        (ILO, ...) inherits.
 
     Notes
     -----
@@ -56,16 +63,16 @@ class CSGMObjective(LatentObjective):
     (4.0, 5.0)
     """
 
-    def __init__(self, y: torch.Tensor, A, lam: float = 0.0):
+    def __init__(self, y: torch.Tensor, A, lam: float = 0.0, likelihood=None):
         if not isinstance(y, torch.Tensor) or y.ndim != 2:
             raise TypeError(f"The 'y' parameter of CSGMObjective must be a (P, m) torch.Tensor. Got {describe(y)}.")
         self.y = y
         self.A = A
         self.lam = check_float(lam, "lam", minimum=0.0, owner="CSGMObjective")
+        self.likelihood = get_likelihood(likelihood, owner="CSGMObjective")
 
     def __call__(self, x, z, rows):
-        residual = self.y[rows] - self.A(x.reshape(x.shape[0], -1))
-        fit = residual.pow(2).sum(dim=-1)
+        fit = self.likelihood.data_term(self.A(x.reshape(x.shape[0], -1)), self.y[rows])
         if self.lam == 0.0:
             return fit, fit
         return fit, fit + self.lam * self.latent_penalty(z)
@@ -79,6 +86,7 @@ register_method(
     summary="minimise ||y - A G(z)||^2 + lam ||z||^2 over the latent z, keep the restart with the lowest "
             "measurement error",
     reference="Bora et al., ICML 2017", cv_grids={"lam": LAM_GRID}, auto=True,
+    likelihoods=("gaussian", "magnitude", "sign", "poisson"),
 )
 
 

@@ -125,7 +125,7 @@ def as_float64(x):
 
 
 def float64_copy(op):
-    """A float64 CPU copy of an operator (the caller's object is never converted in place).
+    """A float64 CPU copy of an operator: :meth:`ganprior.operators.LinearOperator.float64`.
 
     Parameters
     ----------
@@ -136,13 +136,11 @@ def float64_copy(op):
     -------
     ganprior.operators.LinearOperator
     """
-    import copy
-
-    return copy.deepcopy(op).double().cpu()
+    return op.float64()
 
 
 def residual(A, y, x):
-    """Per-problem squared residual ``||y - A x||^2`` in float64 on the CPU (any array types, ``A`` untouched).
+    """Per-problem squared residual ``||y - A x||^2`` in float64: :meth:`ganprior.operators.LinearOperator.residual`.
 
     Parameters
     ----------
@@ -158,6 +156,4 @@ def residual(A, y, x):
     torch.Tensor
         ``(P,)``.
     """
-    x = as_float64(x)
-    with torch.no_grad():
-        return (as_float64(y).reshape(x.shape[0], -1) - float64_copy(A)(x.reshape(x.shape[0], -1))).pow(2).sum(-1)
+    return A.residual(y, x)

@@ -178,6 +178,7 @@ register_method(
     summary="CSGM on z, then the activation h of an intermediate layer within a box of the given radius "
             "around the range of the layers below",
     reference="Daras, Dean, Jalal, Dimakis, ICML 2021", contract={"radius": 0.0},
+    likelihoods=("gaussian", "magnitude", "sign", "poisson"),
     # radius 0 is CSGM: a smaller radius regularises more
     cv_grids={"lam": LAM_GRID, "radius": (0.0, 0.1, 0.3, 1.0, 3.0)}, regularisation={"radius": -1},
     auto=True, needs_split=True,

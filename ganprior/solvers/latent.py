@@ -104,7 +104,7 @@ class LatentResult:
 
     @property
     def measurement_error(self) -> torch.Tensor:
-        """The v1 name of :attr:`fit` (deprecated: a :class:`~ganprior.RecoveryResult`'s ``measurement_error`` is
+        r"""The v1 name of :attr:`fit` (deprecated: a :class:`~ganprior.RecoveryResult`'s ``measurement_error`` is
         the recomputed :math:`\|y - A\hat x\|^2`, a different number for methods whose data term is not that)."""
         from .settings import warn_once
 

@@ -19,7 +19,8 @@ from .._convert import (
 from .._validation import check_choice, describe
 from .latent import optimize_latents
 from .objective import LatentObjective
-from .registry import get_method
+from ..likelihoods import get_likelihood
+from .registry import get_method, method_names
 from .selection import CHOICES
 from .settings import ENGINE_KEYS, PRESETS, SolveConfig, prior_recipe, report_precision, resolve
 
@@ -141,8 +142,8 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
             precision=None, select=None, preset=None, seed=None, patience=None, tol=None, chunk_size=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
-            cv_fraction=None, cv_folds=None, choice=None, candidates=None, **options):
-    r"""Recover images from linear measurements :math:`y = A x + \eta`.
+            cv_fraction=None, cv_folds=None, choice=None, candidates=None, likelihood=None, **options):
+    r"""Recover images from measurements :math:`y \sim p(y \mid Ax)`: :math:`y = A x + \eta` by default.
 
     Parameters
     ----------
@@ -251,6 +252,16 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         the prior as well (``G`` may then be ``None``).  Default: CSGM,
         Sparse-Gen, ILO and the Lasso family with their defaults (see
         :func:`~ganprior.solvers.selection.auto_candidates`).
+    likelihood : None, str or ganprior.likelihoods.Likelihood, optional
+        The measurement model (:mod:`ganprior.likelihoods`): ``"gaussian"`` (the default, least squares),
+        ``"magnitude"`` (phase retrieval, :math:`y = |Ax| + \eta`), ``"sign"`` (1-bit,
+        :math:`y = \operatorname{sign}(Ax)`), ``"poisson"`` (counts, :math:`y \sim \mathrm{Poisson}(\phi Ax)`), or an
+        instance with its parameters (``Poisson(photons=100)``).  The method minimises that model's data term
+        instead of :math:`\|y - AG(z)\|^2`; methods that take a model list it in the registry
+        (:attr:`~ganprior.solvers.registry.Method.likelihoods`: CSGM and ILO take all four).  A prior given by
+        name then runs as itself with CSGM unless ``method`` is given, and its recipe supplies only the engine
+        settings: its per-m choices of prior, method and ``lam`` were validated for Gaussian measurements.
+        ``measurement_error`` in the result is the model's data term.
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
@@ -310,7 +321,14 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     """
     owner = "recover"
     objective = None
-    G, method, family = _family_choice(y, G, method) if preset is None else (G, method or "csgm", {})
+    model = get_likelihood(likelihood, owner=owner)
+    if not model.gaussian:
+        check_measurements(y, "y", owner)
+        model.check(y, owner)
+    if preset is not None or not model.gaussian:  # per-m choices were validated for Gaussian measurements
+        G, method, family = G, method or "csgm", {}
+    else:
+        G, method, family = _family_choice(y, G, method)
     selecting = method == "auto" or any(isinstance(v, str) and v in ("cv", "discrepancy") for v in options.values())
     if candidates is not None and method != "auto":
         raise ValueError(f"The 'candidates' parameter of recover is for method='auto'; got method={method!r}.")
@@ -324,6 +342,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                              "measurements ('cv' / 'discrepancy') or method='auto' every candidate is solved, so it "
                              f"must be False. Got {describe(history)} instead.")
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std, family=family,
+                                 likelihood=likelihood,
                                  cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed, return_result=return_result,
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
@@ -342,9 +361,17 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                          f"got choice={choice!r} without one.")
     if isinstance(method, LatentObjective):
         objective, entry, name = method, None, type(method).__name__
+        if likelihood is not None and not hasattr(objective, "likelihood"):
+            raise ValueError(f"The 'likelihood' parameter of {owner} needs an objective with a 'likelihood' "
+                             f"attribute (e.g. a CSGMObjective); {name} has none.")
     else:
         entry = get_method(method)
         name = entry.name
+        if model.name not in entry.likelihoods:
+            takers = [n for n in method_names() if model.name in get_method(n).likelihoods]
+            raise ValueError(f"The 'likelihood' parameter of {owner} is {model.name!r}, which method={name!r} does "
+                             f"not take (it takes {list(entry.likelihoods)}); methods that take {model.name!r}: "
+                             f"{takers}.")
     check_measurements(y, "y", owner)
     for flag_name, flag in (("return_result", return_result), ("history", history), ("progress", progress)):
         if not isinstance(flag, bool):
@@ -360,7 +387,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         if given:
             raise ValueError(f"The argument(s) {sorted(given)} of {owner} are for latent methods; "
                              f"method={name!r} is a sparse baseline and takes only {sorted(entry.hyperparameters)}.")
-        return _recover_sparse(y, A, G, entry, _method_options(entry, options), squeeze, return_result)
+        return _recover_sparse(y, A, G, entry, _method_options(entry, options), squeeze, return_result, model)
 
     if entry is not None:
         if noise_std is not None and "noise_std" in entry.hyperparameters:
@@ -380,6 +407,8 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
     recipe = {} if preset is not None else prior_recipe(G, "recover", m, method=name if entry is not None else None)
+    if not model.gaussian:  # the recipe's method options (lam, radius...) were validated for least squares
+        recipe = {k: v for k, v in recipe.items() if k in ENGINE_KEYS}
     # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
     method_keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
     config, resolved, source = resolve("recover", {k: v for k, v in {**engine_given, **options}.items()
@@ -388,6 +417,8 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     options = {**options, **resolved}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
+    if likelihood is not None:
+        objective.likelihood = model
     P = y_t.shape[0]
     res = optimize_latents(objective, G, P, **config.settings(), seed=seed, history=history, progress=progress,
                            reduce=entry.engine.get("reduce") if entry is not None else None)
@@ -396,7 +427,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         return x
     if op is not None:
         with torch.no_grad():
-            err = (y_t - op(res.x.reshape(P, -1).to(G.dtype))).pow(2).sum(-1)
+            err = model.data_term(op(res.x.reshape(P, -1).to(G.dtype)), y_t)
     else:
         err = res.fit
     # reported: the settings that change the answer (ENGINE_KEYS) and the method's own arguments
@@ -406,12 +437,21 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     for key, (value, why) in family.items():
         settings[key], source[key] = value, why
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
+    if not model.gaussian:
+        info["likelihood"] = _describe_model(model)
     return RecoveryResult(
         x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),
         fit=to_caller(res.fit, y, squeeze), loss=to_caller(res.loss, y, squeeze),
         restart=to_caller(res.restart, y, squeeze), history=to_caller(res.history, y, squeeze),
         steps=to_caller(res.steps, y, squeeze), failed=to_caller(res.failed, y, squeeze), wall_time=res.wall_time,
         method=name, info=info)
+
+
+def _describe_model(model):
+    """``{"name": ..., **parameters}`` of a measurement model, for ``info["likelihood"]``."""
+    import dataclasses
+
+    return {"name": model.name, **dataclasses.asdict(model)}
 
 
 def _family_choice(y, G, method):
@@ -428,7 +468,7 @@ def _family_choice(y, G, method):
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine, choice=None, candidates=None, cv_folds=None, family=None):
+                      engine, choice=None, candidates=None, cv_folds=None, family=None, likelihood=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .holdout import residual
     from .selection import select_and_recover
@@ -450,6 +490,9 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     op = as_operator(A, options.get("image_shape"), name="A")
     check_rows(op, y.shape[-1])
     kwargs = {k: v for k, v in engine.items() if v is not None}
+    model = get_likelihood(likelihood, owner="recover")
+    if likelihood is not None:
+        kwargs["likelihood"] = model
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice,
@@ -459,7 +502,13 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     out = to_caller(x, y, squeeze)
     if not return_result:
         return out
-    err = residual(op, y, x)
+    if model.gaussian:
+        err = residual(op, y, x)
+    else:
+        with torch.no_grad():
+            err = model.data_term(op.float64()(torch.as_tensor(x).double().reshape(x.shape[0], -1)),
+                                  torch.as_tensor(np.asarray(y) if isinstance(y, np.ndarray) else y.detach().cpu())
+                                  .double().reshape(x.shape[0], -1))
     refits = info.pop("refits")
     per_problem = {name: _gather(refits, name, x.shape[0]) for name in ("z", "fit", "loss", "restart")}
     if len(refits) == 1:  # one candidate for every problem: its settings and where they came from
@@ -472,6 +521,8 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     for key, (value, why) in (family or {}).items():
         settings[key], source[key] = value, why
     info = {"selection": info, "settings": settings, "source": source}
+    if not model.gaussian:
+        info["likelihood"] = _describe_model(model)
     if info["selection"].get("warnings"):  # what the candidates' solvers said, silenced and counted
         info["warnings"] = info["selection"]["warnings"]
     return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall, method=method,
@@ -497,8 +548,9 @@ def _gather(refits, name, P):
     return out
 
 
-def _recover_sparse(y, A, G, entry, options, squeeze, return_result):
-    """Sparse baselines: run on the CPU in float64 through scikit-learn, results in the caller's type."""
+def _recover_sparse(y, A, G, entry, options, squeeze, return_result, model=None):
+    """Sparse baselines: run on the CPU in float64 (the Lasso family through scikit-learn), results in the caller's
+    type; a baseline of another measurement model gets it as ``_likelihood``."""
     import copy
 
     from ..operators import as_operator
@@ -513,13 +565,17 @@ def _recover_sparse(y, A, G, entry, options, squeeze, return_result):
     y_np = y_np.reshape(-1, y.shape[-1])
     check_rows(op, y_np.shape[1])
     start = time.perf_counter()
-    x = entry.build(y_np, op, **options)
+    gaussian = model is None or model.gaussian
+    x = entry.build(y_np, op, **options) if gaussian else entry.build(y_np, op, **options, _likelihood=model)
     wall = time.perf_counter() - start
     x_t = torch.from_numpy(np.ascontiguousarray(x))
     op_dtype = op._dtype() or torch.float64
     with torch.no_grad():
-        residual = torch.from_numpy(y_np).to(op_dtype) - op(x_t.reshape(x_t.shape[0], -1).to(op_dtype))
-        err = residual.double().pow(2).sum(-1)
+        if gaussian:
+            residual = torch.from_numpy(y_np).to(op_dtype) - op(x_t.reshape(x_t.shape[0], -1).to(op_dtype))
+            err = residual.double().pow(2).sum(-1)
+        else:
+            err = model.data_term(op.float64()(x_t.reshape(x_t.shape[0], -1).double()), torch.from_numpy(y_np))
     out = to_caller(x_t, y, squeeze)
     if not return_result:
         return out

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .._validation import check_choice, describe
+from ..likelihoods import LIKELIHOODS
 from .settings import SETTINGS
 
 __all__ = ["Method", "register_method", "unregister_method", "get_method", "method_names", "auto_methods",
@@ -52,7 +53,7 @@ RESERVED_NAMES = ("auto", "cv", "discrepancy")
 #: ``recover``'s own keyword arguments: a hyperparameter so named would never reach the method (``noise_std`` is
 #: not among them: ``recover`` passes it on to the methods that take it).
 RESERVED_ARGUMENTS = ("y", "A", "G", "method", *SETTINGS, "preset", "seed", "latent_shape", "history", "progress",
-                      "return_result", "cv_fraction", "cv_folds", "choice", "candidates")
+                      "return_result", "cv_fraction", "cv_folds", "choice", "candidates", "likelihood")
 _REGISTRY: dict[str, Method] = {}
 
 
@@ -101,6 +102,11 @@ class Method:
         Hyperparameter -> its type for the command line: ``int``, ``float``, ``str``, ``bool``, a tuple of
         types (any of them, tried in order), a tuple of values (the choices), or ``tuple[float, float]`` (a
         fixed number of values); ``None`` where nothing says (a ``None`` default without annotation: no flag).
+    likelihoods : tuple of str
+        The measurement models (:data:`ganprior.likelihoods.LIKELIHOODS`) whose data term the method minimises:
+        ``("gaussian",)`` by default (least squares).  A latent method that lists others has an objective whose
+        ``likelihood`` attribute ``recover`` sets (:class:`~ganprior.solvers.csgm.CSGMObjective`'s data term); a
+        sparse one takes the model as its factory's ``_likelihood`` argument.
     """
 
     name: str
@@ -117,6 +123,7 @@ class Method:
     auto: bool = False
     needs_split: bool = False
     types: dict = field(default_factory=dict)
+    likelihoods: tuple = ("gaussian",)
 
     def can_run(self, G) -> bool:
         """Whether the method can run with the prior ``G``.
@@ -208,7 +215,7 @@ def _signature(build, kind):
 def register_method(name: str, build: Callable, *, kind: str = "latent", summary: str, reference: str = "",
                     engine=None, contract=None, cv_grids=None, regularisation=None, auto: bool = False,
                     needs_split: bool = False, types=None, replace: bool = False, fixed=(),
-                    hyperparameters=None) -> Method:
+                    hyperparameters=None, likelihoods=("gaussian",)) -> Method:
     """Register a recovery method under ``name``.
 
     Parameters
@@ -248,6 +255,8 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     hyperparameters : dict, optional
         Name -> default, only for a factory that takes ``**kwargs`` (its signature cannot say); otherwise read
         from the signature, and a dict given must agree with it.
+    likelihoods : sequence of str
+        The measurement models the method takes (see :attr:`Method.likelihoods`; default ``("gaussian",)``).
 
     Returns
     -------
@@ -323,6 +332,10 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     if needs_split and kind != "latent":
         raise ValueError("The 'needs_split' parameter of register_method is for latent methods (a sparse baseline "
                          f"uses no generator). Got needs_split=True with kind={kind!r}.")
+    likelihoods = tuple(likelihoods) if not isinstance(likelihoods, str) else (likelihoods,)
+    if not likelihoods or any(not isinstance(k, str) or k not in LIKELIHOODS for k in likelihoods):
+        raise ValueError(f"The 'likelihoods' parameter of register_method must name measurement models among "
+                         f"{sorted(LIKELIHOODS)}. Got {likelihoods!r} instead.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"A method named {name!r} is already registered; pass replace=True to replace it.")
     entry = Method(name=name, kind=kind, build=build, summary=summary,
@@ -331,7 +344,7 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
                    regularisation={k: directions.get(k, 1) for k in grids}, auto=auto, needs_split=needs_split,
                    types={k: _normalise_type(overrides[k]) if k in overrides
                           else (_normalise_type(a) if a is not None else None) or _default_type(v)
-                          for k, (v, a) in own.items()})
+                          for k, (v, a) in own.items()}, likelihoods=likelihoods)
     _REGISTRY[name] = entry
     return entry
 

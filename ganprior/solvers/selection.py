@@ -41,6 +41,7 @@ import torch
 from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
 from .holdout import held_count, as_float64, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
+from ..likelihoods import get_likelihood
 from .registry import auto_methods, get_method, method_names
 from .settings import prior_recipe, resolve_settings
 
@@ -111,7 +112,7 @@ ADAPTIVE_LEVEL = 0.05
 HALVING_LEVEL = 0.05
 
 
-def auto_candidates(candidates, G, image_shape=None):
+def auto_candidates(candidates, G, image_shape=None, likelihood=None):
     """The candidates of ``method="auto"`` as ``[(label, name, options)]``, checked before any solve.
 
     Parameters
@@ -133,6 +134,9 @@ def auto_candidates(candidates, G, image_shape=None):
         The prior of the latent candidates that do not name their own (one of the two is needed).
     image_shape : tuple, optional
         Image shape given to the sparse candidates that do not set their own.
+    likelihood : None, str or ganprior.likelihoods.Likelihood
+        The measurement model: by default only the methods that take it
+        (:attr:`~ganprior.solvers.registry.Method.likelihoods`); a candidate given that does not is an error.
 
     Returns
     -------
@@ -149,9 +153,10 @@ def auto_candidates(candidates, G, image_shape=None):
         basis for flat images.
     """
     owner = "recover"
+    model = get_likelihood(likelihood, owner=owner)
     if candidates is None:
         shape = tuple(G.image_shape) if G is not None else image_shape
-        names = [n for n in auto_methods() if get_method(n).can_run(G)
+        names = [n for n in auto_methods() if get_method(n).can_run(G) and model.name in get_method(n).likelihoods
                  and (shape is None or _basis(n, {}) == "pixel" or len(shape) >= 2)]  # DCT / wavelets need images
         items = [(n, {}) for n in names]
     else:
@@ -174,6 +179,9 @@ def auto_candidates(candidates, G, image_shape=None):
         if name == "auto":
             raise ValueError(f"The 'candidates' of {owner} cannot include 'auto' itself.")
         entry = get_method(name)  # an unknown name: ValueError listing the registered ones
+        if model.name not in entry.likelihoods:
+            raise ValueError(f"Candidate {name!r} of {owner} does not take likelihood={model.name!r} (it takes "
+                             f"{list(entry.likelihoods)}).")
         opts, given = dict(opts), dict(opts)
         own = opts.pop("G", None)
         if own is not None:
@@ -288,6 +296,7 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
     held_all = torch.cat([held for _, held in splits])
     out = torch.full((y2.shape[0], len(candidates), held_all.numel()), torch.nan, dtype=torch.float64)
     alive, dropped, solves = list(range(len(candidates))), {}, 0
+    model = get_likelihood((kwargs or {}).get("likelihood"), owner="holdout_errors")
     start = 0
     for k, (fit_rows, held) in enumerate(splits):
         A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
@@ -297,8 +306,8 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
             x = as_float64(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, fit_kwargs))
             solves += 1
             with torch.no_grad():
-                out[:, c, start:start + held.numel()] = (
-                    as_float64(y2[:, held]) - float64_copy(A_held)(x.reshape(x.shape[0], -1))).pow(2)
+                out[:, c, start:start + held.numel()] = model.score(
+                    float64_copy(A_held)(x.reshape(x.shape[0], -1)), as_float64(y2[:, held]))
         start += held.numel()
         if halving is not None and k < len(splits) - 1 and len(alive) > 1:
             drops = halving_drops(out[:, alive, :start], choice=choice, level=halving,
@@ -609,7 +618,7 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
     image_shape = tuple(G.image_shape) if G is not None else op.in_shape
     labels = None
     if method == "auto":
-        checked = auto_candidates(candidates, G, image_shape)
+        checked = auto_candidates(candidates, G, image_shape, likelihood=kwargs.get("likelihood"))
         labels = [label for label, _, _ in checked]
         candidates = [(n, opts) for _, n, opts in checked]
         rule, what = "cv", "method"
@@ -625,6 +634,9 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
                              f"the measurements works for {sorted(entry.cv_grids) or 'none of its arguments'}.")
         grid = entry.cv_grids[what]
         if rule == "discrepancy":
+            if not get_likelihood(kwargs.get("likelihood")).gaussian:
+                raise ValueError(f"{what}='discrepancy' compares the least-squares fit with the noise level; with "
+                                 f"likelihood={get_likelihood(kwargs.get('likelihood')).name!r} use 'cv'.")
             if noise_std is None:
                 raise ValueError(f"{what}='discrepancy' needs 'noise_std' (the per-measurement noise standard "
                                  "deviation); without it use 'cv'.")
@@ -711,7 +723,8 @@ def _call(recover, name, y, A, G, opts, seed, kwargs, result=False):
     """One candidate's solve: a latent method with the caller's engine settings and seed (and its own prior, where
     its options name one), a baseline with neither; its images, or (``result``) its whole RecoveryResult."""
     if get_method(name).kind == "sparse":
-        return recover(y, A, method=name, return_result=result, **opts)
+        given = {"likelihood": kwargs["likelihood"]} if kwargs.get("likelihood") is not None else {}
+        return recover(y, A, method=name, return_result=result, **given, **opts)
     opts = dict(opts)
     G = opts.pop("G", G)
     return recover(y, A, G, method=name, seed=seed, return_result=result, **kwargs, **opts)

@@ -26,7 +26,7 @@ ALPHA_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
-    r"""The spectral norm :math:`\|A\|_2` by power iteration on :math:`A^T A` (in float64).
+    r"""The spectral norm :math:`\|A\|_2`: :meth:`ganprior.operators.LinearOperator.norm`.
 
     Parameters
     ----------
@@ -42,15 +42,7 @@ def operator_norm(A, iterations: int = 100, seed: int = 0) -> float:
     float
         An estimate from below that converges to :math:`\|A\|_2`.
     """
-    iterations = check_int(iterations, "iterations", minimum=1, owner="operator_norm")
-    dtype = next((b.dtype for b in A.buffers() if b.is_floating_point()), torch.float64)
-    v = torch.randn(1, A.n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    v = (v / v.norm()).to(device=A.device, dtype=dtype)
-    with torch.no_grad():
-        for _ in range(iterations):
-            w = A.adjoint(A(v)).reshape(1, -1)
-            v = w / w.norm()
-        return float(A(v).double().norm())
+    return A.norm(iterations, seed)
 
 
 def second_stage_start(warmup, steps, owner, moves):
@@ -169,7 +161,7 @@ class SparseGenObjective(CSGMObjective):
         self.nu_steps = check_int(nu_steps, "nu_steps", minimum=1, owner=owner)
         self.image_shape = tuple(G.image_shape)
         self.psi = _basis(self.basis, self.image_shape, G.device)
-        self.step = 1.0 / (2.0 * operator_norm(A) ** 2)
+        self.step = 1.0 / (2.0 * A.norm() ** 2)
         self.state_rules = {"nu": (UpdateRule("sgd", momentum=0.0), self.step)}
         self.active = True
         self.last = False
