@@ -168,3 +168,26 @@ def test_recover_reports_the_model_and_its_data_term():
     assert res.info["likelihood"] == {"name": "magnitude", "noise_std": 0.0}
     with torch.no_grad():
         torch.testing.assert_close(res.measurement_error, (A(res.x).abs() - y).pow(2).sum(1))
+
+
+def test_the_command_line_takes_the_measurement_model(tmp_path):
+    import subprocess
+    import sys
+
+    G = ganprior.load_prior("mnist")
+    x = ganprior.data.load_sample("mnist_test300")[:2]
+    A = ops.Gaussian(120, in_shape=G.image_shape, seed=0)
+    y = A.measure(x, "magnitude")
+    np.save(tmp_path / "y.npy", y.numpy())
+    np.save(tmp_path / "A.npy", A.matrix.numpy())
+    base = [sys.executable, "-m", "ganprior", "recover", "--y", str(tmp_path / "y.npy"), "--A", str(tmp_path / "A.npy"),
+            "--prior", "mnist", "--steps", "30", "--restarts", "2", "--seed", "0", "--precision", "fp32"]
+    proc = subprocess.run(base + ["--likelihood", "magnitude", "--out", str(tmp_path / "x.npy")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    ref = ganprior.recover(y.numpy(), A.matrix.numpy(), "mnist", likelihood="magnitude", steps=30, restarts=2, seed=0,
+                           precision="fp32")
+    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), ref, atol=1e-6)
+    proc = subprocess.run(base + ["--photons", "5", "--out", str(tmp_path / "z.npy")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2 and "--photons: only with --likelihood poisson" in proc.stderr
