@@ -10,12 +10,14 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
 - :mod:`ganprior.solvers.settings` -- where a solve's settings come from (caller, method, preset or recipe, defaults);
 - :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
   :mod:`ganprior.solvers.tv` -- objectives (inpainting's is in :mod:`ganprior.inpainting`);
-- :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too).
+- :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too);
+- :mod:`ganprior.solvers.nonlinear` -- the classical baselines of the non-Gaussian measurement models
+  (amplitude flow, BIHT, Poisson-TV; registered too).
 
 Importing this package registers every bundled method.
 """
 
-from . import csgm, ilo, lasso, posterior, sparse_gen, tv  # noqa: F401  (importing registers the methods)
+from . import csgm, ilo, lasso, nonlinear, posterior, sparse_gen, tv  # noqa: F401  (importing registers the methods)
 from .csgm import CSGMObjective
 from .latent import Best, LatentResult, Samples, UpdateRule, optimize_latents
 from .objective import LatentObjective
