@@ -26,7 +26,7 @@ The models (``recover(..., likelihood="magnitude")``, ``ganprior recover --likel
     :math:`\max(0, -y_i u_i)` of binary iterative hard thresholding (Jacques et al., 2013).  The **scale of**
     :math:`x` **is not identifiable** (:math:`y` is the same for :math:`cx`, :math:`c > 0`): errors are measured on
     normalised images (:func:`ganprior.metrics.normalized_mse`).  A generative prior fixes the scale only
-    through its range (Liu, Gomes, Zhu & Scarlett, NeurIPS 2020; Qiu, Wei & Yang, ICML 2020).
+    through its range (Liu, Gomes, Tiwari & Scarlett, ICML 2020; Qiu, Wei & Yang, ICML 2020).
 ``"poisson"`` (:class:`Poisson`: photon-limited imaging)
     :math:`y_i \sim \mathrm{Poisson}(\phi u_i)` with :math:`A \ge 0`
     (:class:`~ganprior.operators.NonNegative`) and :math:`\phi` = ``photons``; score the Poisson deviance
