@@ -310,3 +310,18 @@ def test_the_models_a_baseline_takes_and_its_grid():
     result = ganprior.recover(y, A, method="amplitude-flow", likelihood="magnitude", sparsity="cv",
                               return_result=True)
     assert result.info["settings"]["sparsity"] in ganprior.get_method("amplitude-flow").cv_grids["sparsity"]
+
+
+def test_amplitude_flow_converges_below_the_papers_regime():
+    """m < n: the paper's step (for m >> n) would diverge; the step is capped by ||A||^2 and the answer is finite
+    (a NaN image would be silently wrong)."""
+    import ganprior
+
+    x = ganprior.data.load_sample("mnist_test300")[:4]
+    A = ganprior.operators.Gaussian(50, in_shape=(1, 28, 28), seed=0)
+    y = A.measure(x, "magnitude")
+    x_hat = ganprior.recover(y, A, method="amplitude-flow", likelihood="magnitude", image_shape=(1, 28, 28))
+    assert bool(torch.isfinite(x_hat).all())
+    # and a step the iteration cannot take is a clear error, not NaN
+    with pytest.raises(FloatingPointError, match="diverged; give a smaller 'step'"):
+        ganprior.recover(y, A, method="amplitude-flow", likelihood="magnitude", image_shape=(1, 28, 28), step=1e4)

@@ -323,7 +323,8 @@ def amplitude_flow(y, A, *, sparsity: int | None = None, basis: str = "pixel", i
 
     Returns
     -------
-    torch.Tensor, shape (P, *image_shape)
+    torch.Tensor
+        Shape ``(P, *image_shape)``.
         Float64 images, each up to its global sign unless ``data_range`` is given.
 
     Raises
@@ -396,9 +397,15 @@ def amplitude_flow(y, A, *, sparsity: int | None = None, basis: str = "pixel", i
         scale = _frobenius_squared(op) / op.n  # 1 for a_i ~ N(0, I/m)
         if scale == 0.0:
             return _images(torch.zeros_like(x), shape)
-        rate = step / scale
+        # the paper's step is for m >> n, where ||A||_2^2 is near the mean eigenvalue; below that (||A||_2^2 about
+        # (1 + sqrt(n/m))^2 for a Gaussian A) a step of mu / mean eigenvalue diverges: cap it at 2 mu / ||A||_2^2
+        rate = step / max(scale, op.norm(iterations=50) ** 2 / 2.0)
         for _ in range(iterations):
             x = _threshold(x - rate * _amplitude_gradient(Y, op, x, truncation), s, psi)
+        bad = ~torch.isfinite(x).all(dim=1)
+        if bool(bad.any()):  # never a silent NaN image
+            raise FloatingPointError(f"{owner}: the iterates of problem(s) {torch.nonzero(bad).flatten().tolist()[:20]} "
+                                     f"diverged; give a smaller 'step' (it was {step}).")
         if box is not None:
             low, high = box
             away = lambda v: (v - v.clamp(low, high)).pow(2).sum(1)
@@ -441,7 +448,8 @@ def biht(y, A, *, sparsity: int | None = None, basis: str = "pixel", iterations:
 
     Returns
     -------
-    torch.Tensor, shape (P, *image_shape)
+    torch.Tensor
+        Shape ``(P, *image_shape)``.
         Float64 images of unit Euclidean norm (zero where ``A^T y`` is zero).
 
     Raises
@@ -625,7 +633,8 @@ def poisson_tv(y, A, *, photons: float = 10.0, weight: float = 1.0, smoothing: f
 
     Returns
     -------
-    torch.Tensor, shape (P, *image_shape)
+    torch.Tensor
+        Shape ``(P, *image_shape)``.
         Float64 non-negative images.
 
     Raises
@@ -751,7 +760,8 @@ def spectral_latents(y, A, G, *, restarts: int = 10, seed: int = 0, iterations: 
 
     Returns
     -------
-    torch.Tensor, shape (P, R, *G.latent_shape)
+    torch.Tensor
+        Shape ``(P, R, *G.latent_shape)``.
         For :func:`~ganprior.optimize_latents`'s ``z_init``: row 0 is the latent of the CSGM fit to
         :math:`+\hat x_0`, row 1 to :math:`-\hat x_0`, rows 2.. are draws from the latent law.
 
