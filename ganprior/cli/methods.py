@@ -18,5 +18,6 @@ def _run(args) -> int:
     for name in method_names():
         m = get_method(name)
         hp = ", ".join(f"{k}={v!r}" for k, v in m.hyperparameters.items())
-        print(f"{name:<15} {m.kind:<7} {m.summary}" + (f"  [{hp}]" if hp else ""))
+        models = "" if m.likelihoods == ("gaussian",) else f"  (measurement models: {', '.join(m.likelihoods)})"
+        print(f"{name:<15} {m.kind:<7} {m.summary}" + (f"  [{hp}]" if hp else "") + models)
     return 0

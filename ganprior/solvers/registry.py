@@ -440,11 +440,13 @@ def methods_table() -> str:
     -------
     str
     """
-    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 15 10 45 30", "",
-             "   * - method", "     - kind", "     - what it does", "     - hyperparameters (default)"]
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 14 8 40 12 26", "",
+             "   * - method", "     - kind", "     - what it does", "     - measurement models",
+             "     - hyperparameters (default)"]
     for name in method_names():
         m = _REGISTRY[name]
         hp = ", ".join(f"``{k}={v!r}``" for k, v in m.hyperparameters.items()) or "--"
         ref = f" ({m.reference})" if m.reference else ""
-        lines += [f"   * - ``{name}``", f"     - {m.kind}", f"     - {m.summary}{ref}", f"     - {hp}"]
+        lines += [f"   * - ``{name}``", f"     - {m.kind}", f"     - {m.summary}{ref}",
+                  f"     - {', '.join(m.likelihoods)}", f"     - {hp}"]
     return "\n".join(lines) + "\n"
