@@ -191,3 +191,27 @@ def test_the_command_line_takes_the_measurement_model(tmp_path):
     proc = subprocess.run(base + ["--photons", "5", "--out", str(tmp_path / "z.npy")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 2 and "--photons: only with --likelihood poisson" in proc.stderr
+
+
+def test_auto_and_cv_compare_only_the_methods_of_the_model_and_score_held_out_rows_with_it(monkeypatch):
+    import ganprior.solvers.selection as selection
+
+    G = ganprior.Generator(torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.ReLU(), torch.nn.Linear(16, 12)),
+                           latent_shape=3)
+    A = ops.Gaussian(40, 12, seed=0)
+    x = G.generate(torch.randn(2, 3, generator=torch.Generator().manual_seed(0))).detach()
+    y = A.measure(x, "magnitude")
+
+    def least_squares(self, u, y_):
+        raise AssertionError("a held-out row was scored by least squares under likelihood='magnitude'")
+
+    monkeypatch.setattr(Gaussian, "score", least_squares)  # held-out rows must be scored by the model
+    res = ganprior.recover(y, A, G, method="auto", likelihood="magnitude", steps=30, restarts=2, seed=[0, 1],
+                           return_result=True)
+    takers = [n for n in selection.auto_candidates(None, G, likelihood="magnitude")]
+    assert [label for label, _, _ in takers] == res.info["selection"]["candidates"]
+    assert set(res.info["selection"]["candidates"]) == {"csgm", "ilo", "amplitude-flow"}
+    with pytest.raises(ValueError, match="does not take likelihood='magnitude'"):
+        ganprior.recover(y, A, G, method="auto", likelihood="magnitude", candidates=["csgm", "lasso"], steps=5)
+    with pytest.raises(ValueError, match="'discrepancy' compares the least-squares fit"):
+        ganprior.recover(y, A, G, lam="discrepancy", noise_std=0.1, likelihood="magnitude", steps=5)
