@@ -59,20 +59,19 @@ for name in ("csgm", "ilo"):
 # wavelets; we take for :math:`s` the number of wavelet coefficients that hold 95% of the digits' energy on
 # average (measured on the true digits, which a real experiment would not have: a generous choice).
 # ``data_range=(0, 1)`` picks, of :math:`\hat x` and :math:`-\hat x`, the one closer to the pixel range, and
-# clips to it.  The default step, 0.6 (the paper's, made for :math:`m \gtrsim 2n`), diverges at
-# :math:`m = n/4`: the largest squared singular value of :math:`A` is about :math:`(1 + \sqrt{n/m})^2`, so
-# we divide the step by that.
+# clips to it.  The paper's step, 0.6, is made for :math:`m \gtrsim 2n`; at :math:`m = n/4` the largest
+# squared singular value of :math:`A` is about :math:`(1 + \sqrt{n/m})^2`, and the library caps the step at
+# :math:`2 \cdot 0.6 / \|A\|_2^2` so that the iteration cannot diverge.
 
 haar = ganprior.operators.bases.get_basis("wavelet", G.image_shape).operator()
 energy = haar(x.flatten(1)).pow(2).sort(dim=1, descending=True).values.cumsum(1)
 s = int((energy < 0.95 * energy[:, -1:]).sum(1).float().mean().round()) + 1
 print(f"wavelet coefficients holding 95% of a digit's energy: s = {s} (of n = {n})")
 
-step = 0.6 / (1 + math.sqrt(n / m)) ** 2
 for label, options in (("amplitude flow", {}), (f"amplitude flow, s={s} wavelet", {"sparsity": s, "basis": "wavelet"})):
     start = time.perf_counter()
     results[label] = ganprior.recover(y, A, method="amplitude-flow", likelihood=model, image_shape=G.image_shape,
-                                      data_range=(0.0, 1.0), step=step, **options)
+                                      data_range=(0.0, 1.0), **options)
     seconds[label] = time.perf_counter() - start
 
 # %%
