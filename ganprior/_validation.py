@@ -274,3 +274,37 @@ def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
                           "removed in a future version.", FutureWarning, stacklevel=3)
         out[renames[old]] = value
     return out
+
+
+def check_data_range(data_range, owner: str):
+    """``None``, or ``data_range`` as a pair of finite floats ``(low, high)`` with ``low < high``.
+
+    Parameters
+    ----------
+    data_range : None or pair of real numbers
+        The range images are clipped to.
+    owner : str
+        The function named in the error messages.
+
+    Returns
+    -------
+    None or (float, float)
+
+    Raises
+    ------
+    TypeError
+        If it is not None or a pair of real numbers.
+    ValueError
+        If it is not finite or not increasing.
+    """
+    if data_range is None:
+        return None
+    if (not isinstance(data_range, (tuple, list)) or len(data_range) != 2
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in data_range)):
+        raise TypeError(f"The 'data_range' parameter of {owner} must be None or a pair (low, high) of real numbers. "
+                        f"Got {describe(data_range)} instead.")
+    low, high = float(data_range[0]), float(data_range[1])
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise ValueError(f"The 'data_range' parameter of {owner} must satisfy low < high, both finite. "
+                         f"Got {data_range!r} instead.")
+    return low, high

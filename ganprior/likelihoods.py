@@ -183,7 +183,48 @@ class Likelihood:
 
 
 @dataclass(frozen=True)
-class Gaussian(Likelihood):
+class _AdditiveNoise(Likelihood):
+    r"""A model whose measurements are its noiseless ones plus :math:`\mathcal N(0, \sigma^2)` noise per entry
+    (:class:`Gaussian`, :class:`Magnitude`): the noise level, its check, :meth:`from_norm` and the draw, once.
+
+    Attributes
+    ----------
+    noise_std : float
+        :math:`\sigma`, per measurement (default 0).
+    """
+
+    noise_std: float = 0.0
+
+    def __post_init__(self):
+        check_float(self.noise_std, "noise_std", minimum=0.0, owner=type(self).__name__)
+
+    @classmethod
+    def from_norm(cls, norm: float, m: int):
+        r"""The model whose noise has norm about ``norm`` over ``m`` measurements: :math:`\sigma = \text{norm}/\sqrt m`.
+
+        Parameters
+        ----------
+        norm : float
+            :math:`\|\eta\|` (e.g. 0.1, Bora et al.'s protocol).
+        m : int
+            Measurements per problem.
+
+        Returns
+        -------
+        Likelihood
+            An instance of the class it is called on (``Gaussian.from_norm`` gives a :class:`Gaussian`).
+        """
+        return cls(noise_std=_std_of_norm(norm, m, f"{cls.__name__}.from_norm"))
+
+    def _sample(self, u, seed=None):
+        clean = self._forward(u)
+        if self.noise_std == 0.0:
+            return clean.clone()
+        return clean + self.noise_std * _randn(clean.shape, _generator(seed), clean)
+
+
+@dataclass(frozen=True)
+class Gaussian(_AdditiveNoise):
     r"""Additive Gaussian noise: :math:`y = u + \eta`, :math:`\eta_i \sim \mathcal N(0, \sigma^2)`.
 
     Attributes
@@ -198,43 +239,17 @@ class Gaussian(Likelihood):
     :meth:`from_norm` gives the protocol of the papers, :math:`\|\eta\| \approx` ``norm``.
     """
 
-    noise_std: float = 0.0
     name = "gaussian"
-
-    def __post_init__(self):
-        check_float(self.noise_std, "noise_std", minimum=0.0, owner="Gaussian")
-
-    @classmethod
-    def from_norm(cls, norm: float, m: int) -> "Gaussian":
-        r"""The model whose noise has norm about ``norm`` over ``m`` measurements: :math:`\sigma = \text{norm}/\sqrt m`.
-
-        Parameters
-        ----------
-        norm : float
-            :math:`\|\eta\|` (e.g. 0.1, Bora et al.'s protocol).
-        m : int
-            Measurements per problem.
-
-        Returns
-        -------
-        Gaussian
-        """
-        return cls(noise_std=_std_of_norm(norm, m, "Gaussian.from_norm"))
 
     def _forward(self, u):
         return u
-
-    def _sample(self, u, seed=None):
-        if self.noise_std == 0.0:
-            return u.clone()
-        return u + self.noise_std * _randn(u.shape, _generator(seed), u)
 
     def _score(self, u, y):
         return (y - u).pow(2)
 
 
 @dataclass(frozen=True)
-class Magnitude(Likelihood):
+class Magnitude(_AdditiveNoise):
     r"""Magnitude-only measurements (phase retrieval): :math:`y = |u| + \eta`, :math:`\eta_i \sim \mathcal N(0, \sigma^2)`.
 
     Attributes
@@ -248,37 +263,10 @@ class Magnitude(Likelihood):
     :math:`2(|u_i| - y_i)\,u_i/|u_i|` (:math:`\operatorname{sign}(u_i)` for real :math:`u`; 0 at :math:`u_i = 0`).
     """
 
-    noise_std: float = 0.0
     name = "magnitude"
-
-    def __post_init__(self):
-        check_float(self.noise_std, "noise_std", minimum=0.0, owner="Magnitude")
-
-    @classmethod
-    def from_norm(cls, norm: float, m: int) -> "Magnitude":
-        r""":math:`\sigma = \text{norm}/\sqrt m` (see :meth:`Gaussian.from_norm`).
-
-        Parameters
-        ----------
-        norm : float
-            :math:`\|\eta\|`.
-        m : int
-            Measurements per problem.
-
-        Returns
-        -------
-        Magnitude
-        """
-        return cls(noise_std=_std_of_norm(norm, m, "Magnitude.from_norm"))
 
     def _forward(self, u):
         return u.abs()
-
-    def _sample(self, u, seed=None):
-        clean = u.abs()
-        if self.noise_std == 0.0:
-            return clean
-        return clean + self.noise_std * _randn(clean.shape, _generator(seed), clean)
 
     def _score(self, u, y):
         return (u.abs() - y).pow(2)

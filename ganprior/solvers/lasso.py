@@ -15,7 +15,6 @@ matrix) in Fortran order, so scikit-learn uses it without a copy.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,6 +23,7 @@ import torch
 from .._convert import check_rows
 from .._validation import (
     check_choice,
+    check_data_range,
     check_finite,
     check_float,
     check_int,
@@ -99,20 +99,6 @@ def _check_image_shape(image_shape, op: LinearOperator, basis: str) -> tuple[int
         raise ValueError(f"basis={basis!r} transforms 2-D images, but the operator 'A' takes flat inputs of shape "
                          f"{shape}. Give 'image_shape', e.g. (1, 28, 28) or (3, 64, 64).")
     return shape
-
-
-def _check_data_range(data_range):
-    if data_range is None:
-        return None
-    if (not isinstance(data_range, (tuple, list)) or len(data_range) != 2
-            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in data_range)):
-        raise TypeError(f"The 'data_range' parameter of solve_sparse must be None or a pair (low, high) of real "
-                        f"numbers. Got {describe(data_range)} instead.")
-    low, high = float(data_range[0]), float(data_range[1])
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"The 'data_range' parameter of solve_sparse must satisfy low < high, both finite. "
-                         f"Got {data_range!r} instead.")
-    return low, high
 
 
 def _check_dtype(dtype):
@@ -323,7 +309,7 @@ def solve_sparse(y, A, *, basis="pixel", alpha=None, image_shape=None, data_rang
                              f"{min(m, n)}. Got {n_nonzero_coefs} instead.")
     max_iter = check_int(max_iter, "max_iter", minimum=1, owner="solve_sparse")
     tol = check_float(tol, "tol", minimum=0.0, owner="solve_sparse")
-    data_range = _check_data_range(data_range)
+    data_range = check_data_range(data_range, "solve_sparse")
     dtype = _check_dtype(dtype)
 
     Y = np.asfortranarray(y.T, dtype=dtype)  # (m, P)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from .._convert import check_rows
-from .._validation import check_choice, check_float, check_int, describe
+from .._validation import check_choice, check_data_range, check_float, check_int, describe
 from ..operators import LinearOperator, as_operator
 from ..operators.bases import BASES, get_basis
 
@@ -125,20 +125,6 @@ def _basis(basis, shape, owner: str):
         raise ValueError(f"basis={basis!r} of {owner} transforms 2-D images, but the images are flat, of shape "
                          f"{shape}. Give 'image_shape', e.g. (1, 28, 28).")
     return get_basis(basis, shape).operator().double()
-
-
-def _data_range(data_range, owner: str):
-    if data_range is None:
-        return None
-    if (not isinstance(data_range, (tuple, list)) or len(data_range) != 2
-            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in data_range)):
-        raise TypeError(f"The 'data_range' parameter of {owner} must be None or a pair (low, high) of real numbers. "
-                        f"Got {describe(data_range)} instead.")
-    low, high = float(data_range[0]), float(data_range[1])
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"The 'data_range' parameter of {owner} must satisfy low < high, both finite. "
-                         f"Got {data_range!r} instead.")
-    return low, high
 
 
 def _seed(seed, owner: str) -> int:
@@ -386,7 +372,7 @@ def amplitude_flow(y, A, *, sparsity: int | None = None, basis: str = "pixel", i
     step = check_float(step, "step", minimum=0.0, strict=True, owner=owner)
     if truncation is not None:
         truncation = check_float(truncation, "truncation", minimum=0.0, strict=True, owner=owner)
-    box = _data_range(data_range, owner)
+    box = check_data_range(data_range, owner)
     seed = _seed(seed, owner)
     with torch.no_grad():
         support = None
@@ -714,7 +700,7 @@ def _poisson_tv(y, A, *, photons, weight, smoothing, iterations, floor, data_ran
     smoothing = check_float(smoothing, "smoothing", minimum=0.0, strict=True, owner=owner)
     iterations = check_int(iterations, "iterations", minimum=1, owner=owner)
     floor = check_float(floor, "floor", minimum=0.0, strict=True, owner=owner)
-    box = _data_range(data_range, owner)
+    box = check_data_range(data_range, owner)
     low, high = (0.0, None) if box is None else (max(box[0], 0.0), box[1])
     if high is not None and high <= low:
         raise ValueError(f"The 'data_range' parameter of {owner} must reach above 0 (x >= 0). Got {data_range!r}.")
