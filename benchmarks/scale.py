@@ -5,7 +5,7 @@ Problem: every digit of the MNIST test split, m Gaussian measurements (one opera
 with its recipe's lam, ``--restarts`` x ``--steps`` Adam steps (a scale test: fewer than the accuracy protocol of
 the error-vs-m benchmark), per-image latent seeds ``i``.  Two runs, each in fresh processes:
 
-1. **one call**: ``ganprior.recover(y, A, "mnist", ..., chunk_size=C)`` on all N problems at once; the engine
+1. **one call**: ``ganprior.recover(y, A, "mnist", ..., row_chunk=C)`` on all N problems at once; the engine
    optimises C rows at a time, so memory follows C, not N;
 2. **sharded**: ``torchrun --nproc_per_node=W -m ganprior recover --images digits.npy ...`` (the file workflow of
    :mod:`ganprior.jobs`, chunks of C images shared round-robin by the ranks, gloo on the CPU), then the merge.
@@ -54,7 +54,7 @@ G = ganprior.load_prior("mnist", device=dev)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
 x_hat = ganprior.recover(y, A, G, restarts=cfg["restarts"], steps=cfg["steps"], precision=cfg["precision"],
-                         seed=list(range(N)), chunk_size=cfg["chunk"] * cfg["restarts"])
+                         seed=list(range(N)), row_chunk=cfg["chunk"] * cfg["restarts"])
 sec = time.perf_counter() - t
 np.save(cfg["out"], x_hat.reshape(x.shape).float().cpu().numpy())
 peak = (torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda"

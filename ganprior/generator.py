@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ._solving import CONVS, fuse_batch_norm, replace_gray_deconvs
-from ._validation import check_choice, check_int, check_seed, describe
+from ._validation import check_choice, check_int, check_seed, describe, renamed_arguments
 from .latent import as_latent_law
 
 __all__ = ["Generator", "Discriminator", "MEMORY_FORMATS", "layout_choices"]
@@ -116,6 +116,16 @@ def _load_state_dict(path, name):
     if not isinstance(state, dict):
         raise ValueError(f"The file {path!r} does not hold a state_dict (got {type(state).__name__}).")
     return state
+
+
+def _row_chunk(owner, row_chunk, deprecated):
+    """``generate`` / ``sample``'s rows per pass: ``row_chunk`` (or its old name ``chunk_size``, which warns), 256."""
+    if deprecated:  # (merge_renamed's rule; the settings sit above the generator, so not through them)
+        old = renamed_arguments(owner, deprecated, {"chunk_size": "row_chunk"})["row_chunk"]
+        if row_chunk is not None:
+            raise TypeError(f"{owner}() got 'row_chunk' and its old name 'chunk_size'; give 'row_chunk' only.")
+        row_chunk = old
+    return 256 if row_chunk is None else check_int(row_chunk, "row_chunk", minimum=1, owner=owner)
 
 
 class _Wrapper(torch.nn.Module):
@@ -474,26 +484,28 @@ class Generator(_Wrapper):
         return z.to(device=self.device, dtype=self.dtype)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, chunk_size: int = 256) -> torch.Tensor:
-        """``G(z)`` without gradients, in chunks of ``chunk_size`` rows to bound memory.
+    def generate(self, z: torch.Tensor, row_chunk: int | None = None, **deprecated) -> torch.Tensor:
+        """``G(z)`` without gradients, in chunks of ``row_chunk`` rows to bound memory.
 
         Parameters
         ----------
         z : torch.Tensor
             Latents, shape ``(B, *latent_shape)``.
-        chunk_size : int
-            Rows per forward pass (default 256).
+        row_chunk : int, optional
+            Rows (latents) per forward pass (default 256).
+        **deprecated
+            The old name ``chunk_size`` (now ``row_chunk``): it works, with a FutureWarning the first time.
 
         Returns
         -------
         torch.Tensor
             Images ``(B, *image_shape)``, computed in eval mode (see :meth:`frozen`).
         """
-        chunk_size = check_int(chunk_size, "chunk_size", minimum=1, owner="generate")
+        row_chunk = _row_chunk("generate", row_chunk, deprecated)
         with self.frozen():
-            return torch.cat([self(c) for c in z.split(chunk_size)])
+            return torch.cat([self(c) for c in z.split(row_chunk)])
 
-    def sample(self, num: int, seed=None, chunk_size: int = 256) -> torch.Tensor:
+    def sample(self, num: int, seed=None, row_chunk: int | None = None, **deprecated) -> torch.Tensor:
         """``num`` random images ``G(z)``, :math:`z` drawn from the latent law (see :meth:`sample_latent`).
 
         Parameters
@@ -502,15 +514,18 @@ class Generator(_Wrapper):
             Number of images.
         seed : None, int or torch.Generator
             Seed of the latents (see :meth:`sample_latent`).
-        chunk_size : int
+        row_chunk : int, optional
             Rows per forward pass (see :meth:`generate`).
+        **deprecated
+            The old name ``chunk_size`` (now ``row_chunk``): it works, with a FutureWarning the first time.
 
         Returns
         -------
         torch.Tensor
             Images ``(num, *image_shape)`` in the data range, without gradients.
         """
-        return self.generate(self.sample_latent(num, seed), chunk_size)
+        row_chunk = _row_chunk("sample", row_chunk, deprecated)
+        return self.generate(self.sample_latent(num, seed), row_chunk)
 
     @classmethod
     def from_checkpoint(cls, path, module, **kwargs) -> "Generator":

@@ -93,3 +93,57 @@ def test_latent_result_measurement_error_is_fit_and_warns(fresh, small_prior):
                                     restarts=2, steps=5, seed=0)
     with pytest.warns(FutureWarning, match="LatentResult.measurement_error is now LatentResult.fit"):
         assert torch.equal(res.measurement_error, res.fit)
+
+
+def image_problem():
+    """A linear prior making 1 x 4 x 4 images (so inpaint takes it too) and 10 measurements of one of them."""
+    gen = torch.Generator().manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Unflatten(1, (1, 4, 4))).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / 2)
+    G = ganprior.Generator(net, latent_shape=3)
+    A = ops.Gaussian(10, in_shape=(1, 4, 4), seed=3, dtype=torch.float64)
+    x = G(torch.randn(2, 3, generator=gen, dtype=torch.float64)).detach()
+    return x, A, G
+
+
+def _optimize(x, A, G, **kw):
+    objective = ganprior.get_method("csgm").build(A(x), A, G)
+    return ganprior.optimize_latents(objective, G, 2, restarts=3, steps=5, seed=0, **kw).x
+
+
+def _inpaint(x, A, G, **kw):
+    mask = torch.ones(4, 4, dtype=torch.float64)
+    mask[1:3, 1:3] = 0
+    return ganprior.inpaint(x, mask, G, restarts=3, steps=5, lr=0.05, seed=0, **kw)
+
+
+# every function with the engine's row chunk: the old name chunk_size counted rows beside the jobs' chunk (images)
+ROW_CHUNK = {
+    "recover": lambda x, A, G, **kw: ganprior.recover(A(x), A, G, restarts=3, steps=5, seed=0, **kw),
+    "optimize_latents": _optimize,
+    "inpaint": _inpaint,
+    "sample_posterior": lambda x, A, G, **kw: ganprior.sample_posterior(A(x), A, G, 0.3, restarts=3, steps=5,
+                                                                        levels=2, seed=0, **kw).samples,
+    "generate": lambda x, A, G, **kw: G.generate(torch.linspace(-1, 1, 21, dtype=torch.float64).reshape(7, 3), **kw),
+    "sample": lambda x, A, G, **kw: G.sample(7, seed=0, **kw),
+}
+
+
+@pytest.mark.parametrize("owner", list(ROW_CHUNK))
+def test_chunk_size_is_row_chunk_warns_once_and_answers_bitwise_alike(fresh, owner):
+    x, A, G = image_problem()
+    call = ROW_CHUNK[owner]
+    with pytest.warns(FutureWarning, match=f"The 'chunk_size' parameter of {owner} is now called 'row_chunk'"):
+        old = call(x, A, G, chunk_size=2)  # 2 rows a pass: the rows (6 or 7) span several chunks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process; the new name never warns
+        again = call(x, A, G, chunk_size=2)
+        new = call(x, A, G, row_chunk=2)
+    assert torch.equal(old, new) and torch.equal(again, new)
+    with pytest.raises(TypeError, match=f"{owner}\\(\\) got 'row_chunk' and its old name 'chunk_size'"):
+        call(x, A, G, row_chunk=2, chunk_size=2)
+    for given in ({"row_chunk": 0}, {"chunk_size": 0}):  # the old name's value reaches the engine's check
+        with pytest.raises(ValueError, match="'row_chunk' parameter"):
+            call(x, A, G, **given)

@@ -34,7 +34,7 @@ def test_inference_of_shapes_and_range_mapping():
 def test_generate_in_chunks_and_sample_seeded():
     G = ganprior.Generator(Net())
     z = torch.randn(7, 3)
-    torch.testing.assert_close(G.generate(z, chunk_size=2), G.generate(z, chunk_size=7))
+    torch.testing.assert_close(G.generate(z, row_chunk=2), G.generate(z, row_chunk=7))
     torch.testing.assert_close(G.sample(4, seed=1), G.sample(4, seed=1))
     assert all(p.requires_grad for p in G.parameters())  # frozen() restores the flags
 

@@ -53,7 +53,7 @@ def test_chunking_and_seed_determinism():
     y = A(G.generate(torch.randn(6, 6, generator=torch.Generator().manual_seed(5))))
     kw = dict(restarts=2, steps=100, lr=0.03, seed=7)
     full = ganprior.recover(y, A, G, **kw)
-    chunked = ganprior.recover(y, A, G, chunk_size=4, **kw)
+    chunked = ganprior.recover(y, A, G, row_chunk=4, **kw)
     torch.testing.assert_close(full, chunked, rtol=1e-4, atol=1e-5)
     assert torch.equal(full, ganprior.recover(y, A, G, **kw))
     other = ganprior.recover(y, A, G, restarts=2, steps=100, lr=0.03, seed=8)

@@ -52,7 +52,7 @@ BAD = [
     ("seed negative", dict(seed=-1), ValueError, r"'seed' parameter must be an int >= 0. Got -1"),
     ("seed wrong type", dict(seed="0"), TypeError, r"'seed' parameter must be None, an int >= 0 or a torch.Generator. Got '0'"),
     ("seed list wrong length", dict(y=torch.zeros(3, 10), seed=[1, 2]), ValueError, r"one seed per problem \(3\). Got a sequence of length 2"),
-    ("chunk_size 0", dict(chunk_size=0), ValueError, r"'chunk_size' parameter of recover must be an int >= 1. Got 0"),
+    ("row_chunk 0", dict(row_chunk=0), ValueError, r"'row_chunk' parameter of recover must be an int >= 1. Got 0"),
     ("patience 0", dict(patience=0), ValueError, r"'patience' parameter of recover must be an int >= 1"),
     ("alpha for csgm", dict(alpha=0.1), ValueError, r"Unknown argument\(s\) \['alpha'\] for method='csgm' of recover: its own arguments are \['lam'\]"),
     ("return_result not bool", dict(return_result=1), TypeError, r"'return_result' parameter of recover must be a bool"),

@@ -130,7 +130,7 @@ def main(argv=None):
     x = load_sample(cfg["sample"])[: args.n_images or cfg["n_test"]]
     priors = {}
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], precision="bf16", schedule="cosine",
-                  chunk_size=args.chunk * cfg["restarts"])
+                  row_chunk=args.chunk * cfg["restarts"])
     start = time.time()
     rows, summary = [], []
     for m in args.m:

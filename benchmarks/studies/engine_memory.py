@@ -1,7 +1,7 @@
 """Peak memory of one MNIST problem with many restarts: chunking bounds rows, so memory follows the chunk.
 
 Each configuration runs in a fresh process (peak RSS is per process): ``recover(y, A, "mnist",
-restarts=R, chunk_size=C)`` on the first bundled MNIST test digit, m = 100 Gaussian measurements,
+restarts=R, row_chunk=C)`` on the first bundled MNIST test digit, m = 100 Gaussian measurements,
 ``steps`` Adam steps (memory does not depend on the number of steps, only the time does), fp32.  The
 baseline row is the same process doing everything but the solve (imports, the prior, the problem).
 
@@ -34,7 +34,7 @@ y = A(x)[0]
 t = time.perf_counter()
 err = None
 if restarts:
-    res = ganprior.recover(y, A, G, restarts=restarts, steps=steps, chunk_size=None if chunk == "none" else int(chunk),
+    res = ganprior.recover(y, A, G, restarts=restarts, steps=steps, row_chunk=None if chunk == "none" else int(chunk),
                            seed=0, precision="fp32", return_result=True)
     err = float(ganprior.metrics.mse(res.x, x[0]))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux

@@ -56,7 +56,7 @@ def main(argv=None):
         for c in range(0, len(x), args.chunk):
             part = slice(c, c + args.chunk)
             x_hat = ganprior.recover(y[part], A, G, lam=args.lam, restarts=10, steps=300, lr=0.3, schedule="cosine",
-                                     precision="bf16", seed=0, chunk_size=args.chunk * 10,
+                                     precision="bf16", seed=0, row_chunk=args.chunk * 10,
                                      memory_format=args.memory_format)
             for j, e in enumerate(ganprior.metrics.mse(x_hat, x[part]).tolist()):
                 i = c + j

@@ -121,13 +121,13 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     ``prior`` of PRIOR_CHOICES, a key of ``cfg["prior_models"]``, in place of ``G``)."""
     # the layout every committed row ran with (the col2im copy), not the per-machine autotune: rows reproduce bitwise
     engine = dict(restarts=cfg["restarts"], steps=cfg["steps"], lr=cfg["lr"], seed=0, precision=precision,
-                  schedule=cfg["schedule"], chunk_size=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None,
+                  schedule=cfg["schedule"], row_chunk=cfg["chunk"] * cfg["restarts"] if cfg.get("chunk") else None,
                   memory_format="channels_last")
     chosen = dict(chosen or {})
     if "prior" in chosen:
         G = cfg["prior_models"][chosen.pop("prior")]
     if method == "csgm":
-        return ganprior.recover(y, A, G, lam=value, **engine)  # chunk_size counts rows
+        return ganprior.recover(y, A, G, lam=value, **engine)  # row_chunk counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
         candidates = {k: {**beyond_defaults(k, cfg, G), **v} for k, v in candidates.items()}
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **cfg["auto_selection"], **engine)

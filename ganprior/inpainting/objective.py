@@ -26,7 +26,7 @@ from .._validation import check_choice, check_float, describe
 from ..generator import Discriminator, Generator
 from ..solvers.latent import optimize_latents
 from ..solvers.objective import LatentObjective
-from ..solvers.settings import DEFAULTS, ENGINE_KEYS, prior_recipe, report_precision, resolve
+from ..solvers.settings import DEFAULTS, ENGINE_KEYS, merge_renamed, prior_recipe, report_precision, resolve
 from . import blending as _blending
 from .masks import rim_weights, weighted_mask
 from .options import OPTION_NAMES, PERCEPTUAL, check_window
@@ -251,8 +251,8 @@ class InpaintResult:
 
 def inpaint(image, mask, G, D=None, *, perceptual_weight=None, window=None, perceptual=None, blend=None,
             restarts=None, steps=None, lr=None, optimizer=None, schedule=None, precision=None, preset=None,
-            z_bound=_UNSET, seed=None, patience=None, tol=None, chunk_size=None, memory_format=None,
-            latent_shape=None, history=False, progress=False, return_result=False):
+            z_bound=_UNSET, seed=None, patience=None, tol=None, row_chunk=None, memory_format=None,
+            latent_shape=None, history=False, progress=False, return_result=False, **deprecated):
     r"""Semantic inpainting with a GAN prior (Yeh et al., 2017).
 
     Parameters
@@ -294,13 +294,16 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=None, window=None, perc
     seed : None, int, torch.Generator or sequence of P seeds
         Seed of the initial latents; one seed per image makes a batch give
         the same answers as separate calls.
-    patience, tol, chunk_size, memory_format, history, progress
-        Passed to :func:`~ganprior.optimize_latents` (``chunk_size`` counts
+    patience, tol, row_chunk, memory_format, history, progress
+        Passed to :func:`~ganprior.optimize_latents` (``row_chunk`` counts
         rows: images x candidates).
     latent_shape : int or tuple, optional
         For a bare module ``G``.
     return_result : bool
         Return an :class:`InpaintResult`.
+    **deprecated
+        The old name ``chunk_size`` (now ``row_chunk``): it works, with a
+        FutureWarning the first time it is used.
 
     Returns
     -------
@@ -362,8 +365,9 @@ def inpaint(image, mask, G, D=None, *, perceptual_weight=None, window=None, perc
         if not isinstance(flag, bool):
             raise TypeError(f"The '{flag_name}' parameter of {owner} must be a bool. Got {describe(flag)} instead.")
     given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
-             "precision": precision, "patience": patience, "tol": tol, "chunk_size": chunk_size,
+             "precision": precision, "patience": patience, "tol": tol, "row_chunk": row_chunk,
              "memory_format": memory_format}
+    merge_renamed(owner, given, deprecated)
     G = as_generator(G, latent_shape, owner)
     D = _check_discriminator(D, owner)
     if len(G.image_shape) != 3 or tuple(y.shape[1:]) != G.image_shape:

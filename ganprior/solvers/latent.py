@@ -36,7 +36,7 @@ from .._validation import check_choice, check_float, check_int, check_seeds, des
 from ..generator import MEMORY_FORMATS, Generator
 from ..hardware import PRECISIONS, resolve_precision
 from .objective import LatentObjective
-from .settings import SCHEDULES, resolve
+from .settings import SCHEDULES, merge_renamed, resolve
 from .updates import (
     OPTIMIZERS,
     SELECT,
@@ -251,7 +251,7 @@ def optimize_latents(
     reduce=None,
     patience: int | None = None,
     tol: float | None = None,
-    chunk_size: int | None = None,
+    row_chunk: int | None = None,
     precision: str | None = None,
     state_init: dict | None = None,
     z_init: torch.Tensor | None = None,
@@ -259,6 +259,7 @@ def optimize_latents(
     progress: bool = False,
     schedule: str | None = None,
     memory_format: str | None = None,
+    **deprecated,
 ) -> LatentResult:
     r"""Minimise (or sample) a per-row objective for ``num_problems`` problems with ``restarts`` rows each.
 
@@ -274,7 +275,7 @@ def optimize_latents(
         Rows :math:`R` per problem: random restarts, or chains for
         ``optimizer="langevin"`` (default 10).  Every engine setting left
         ``None`` (``restarts``, ``steps``, ``optimizer``, ``lr``,
-        ``select``, ``patience``, ``tol``, ``chunk_size``, ``precision``,
+        ``select``, ``patience``, ``tol``, ``row_chunk``, ``precision``,
         ``schedule``, ``memory_format``) comes from the row ``"engine"`` of
         :data:`~ganprior.solvers.settings.DEFAULTS`: the CSGM paper's
         protocol, 10 x 1000 Adam steps at lr 0.01 (the solvers pass their
@@ -307,10 +308,11 @@ def optimize_latents(
         ``patience`` steps; stopped rows leave the batch.  Off by default.
     tol : float
         Relative improvement that resets the patience counter.
-    chunk_size : int, optional
+    row_chunk : int, optional
         Optimise at most this many **rows** (problems :math:`\times` restarts)
         at once, to bound memory; a problem's restarts may span chunks.
-        Default: all rows at once.
+        Default: all rows at once.  (Not the ``chunk`` of
+        :func:`~ganprior.jobs.recover_dataset`, which counts images.)
     precision : {"fp32", "bf16", "auto"}
         ``"bf16"``: render under bfloat16 autocast; the state and losses keep
         the generator's dtype, and the final scores are recomputed in full
@@ -339,6 +341,9 @@ def optimize_latents(
         batch norm folded into the layer before it); ``"auto"`` (default)
         times the candidate layouts of a convolutional generator once per
         (architecture, rows, precision, device) and keeps the fastest.
+    **deprecated
+        The old name ``chunk_size`` (now ``row_chunk``): it works, with a
+        FutureWarning the first time it is used.
 
     Returns
     -------
@@ -370,12 +375,13 @@ def optimize_latents(
     if not isinstance(objective, LatentObjective):
         raise TypeError(f"The 'objective' parameter must be a LatentObjective. Got {describe(objective)} instead.")
     P = check_int(num_problems, "num_problems", minimum=1, owner=owner)
-    config = resolve("engine", {"restarts": restarts, "steps": steps, "optimizer": optimizer, "lr": lr,
-                                "select": select, "patience": patience, "tol": tol, "chunk_size": chunk_size,
-                                "precision": precision, "schedule": schedule, "memory_format": memory_format},
-                     owner=owner)[0]
+    given = merge_renamed(owner, {"restarts": restarts, "steps": steps, "optimizer": optimizer, "lr": lr,
+                                  "select": select, "patience": patience, "tol": tol, "row_chunk": row_chunk,
+                                  "precision": precision, "schedule": schedule, "memory_format": memory_format},
+                          deprecated)
+    config = resolve("engine", given, owner=owner)[0]
     restarts, steps, optimizer, lr, select = config.restarts, config.steps, config.optimizer, config.lr, config.select
-    patience, tol, chunk_size, precision = config.patience, config.tol, config.chunk_size, config.precision
+    patience, tol, row_chunk, precision = config.patience, config.tol, config.row_chunk, config.precision
     schedule, memory_format = config.schedule, config.memory_format
     R = check_int(restarts, "restarts", minimum=1, owner=owner)
     steps = check_int(steps, "steps", minimum=1, owner=owner)
@@ -413,7 +419,7 @@ def optimize_latents(
     elif schedule == "cosine":
         def lr_at(t):
             return 0.5 * lr * (1.0 + math.cos(math.pi * t / steps))
-    chunk = P * R if chunk_size is None else check_int(chunk_size, "chunk_size", minimum=1, owner=owner)
+    chunk = P * R if row_chunk is None else check_int(row_chunk, "row_chunk", minimum=1, owner=owner)
     names = tuple(objective.state_names)
     if z_init is not None:
         if state_init is not None:

@@ -230,11 +230,11 @@ class PosteriorResult:
 
 
 #: The old names of :func:`sample_posterior`'s arguments (they still work, with a FutureWarning).
-_RENAMED = {"num_samples": "restarts", "step": "lr"}
+_RENAMED = {"num_samples": "restarts", "step": "lr", "chunk_size": "row_chunk"}
 
 
 def sample_posterior(y, A, G, noise_std, restarts=None, *, steps=None, lr=None, levels=None, sigma_init=None,
-                     seed=None, chunk_size=None, precision=None, memory_format=None, latent_shape=None,
+                     seed=None, row_chunk=None, precision=None, memory_format=None, latent_shape=None,
                      progress=False, **deprecated):
     r"""Sample the posterior of the image given linear measurements, with a GAN prior (annealed Langevin).
 
@@ -263,7 +263,7 @@ def sample_posterior(y, A, G, noise_std, restarts=None, *, steps=None, lr=None, 
     seed : None, int, torch.Generator or sequence of P seeds
         Seeds the chains' starts and their noise; one seed per problem makes a batch give the same
         samples as separate calls.
-    chunk_size : int, optional
+    row_chunk : int, optional
         Rows (problems x chains) run at once.
     precision : {"fp32", "bf16", "auto"}, optional
         Generator precision (default fp32; ``"auto"``: bf16 where the device computes it natively, else fp32);
@@ -275,7 +275,8 @@ def sample_posterior(y, A, G, noise_std, restarts=None, *, steps=None, lr=None, 
     progress : bool
         Show a progress bar.
     **deprecated
-        The old names ``num_samples`` (now ``restarts``) and ``step`` (now ``lr``): they work, with a
+        The old names ``num_samples`` (now ``restarts``), ``step`` (now ``lr``) and ``chunk_size`` (now
+        ``row_chunk``): they work, with a
         FutureWarning the first time each is used.
 
     Returns
@@ -303,7 +304,7 @@ def sample_posterior(y, A, G, noise_std, restarts=None, *, steps=None, lr=None, 
     ``info["settings"]`` and ``info["source"]`` report them as :func:`~ganprior.recover` does.
     """
     owner = "sample_posterior"
-    given = {"restarts": restarts, "steps": steps, "lr": lr, "chunk_size": chunk_size, "precision": precision,
+    given = {"restarts": restarts, "steps": steps, "lr": lr, "row_chunk": row_chunk, "precision": precision,
              "memory_format": memory_format}
     spelled = {new: new for new in _RENAMED.values()}  # the messages name an argument as the caller spelled it
     for new, value in renamed_arguments(owner, deprecated, _RENAMED).items():

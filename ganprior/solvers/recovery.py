@@ -22,7 +22,8 @@ from .objective import LatentObjective
 from ..likelihoods import get_likelihood
 from .registry import get_method, method_names
 from .selection import CHOICES
-from .settings import ENGINE_KEYS, PRESETS, SolveConfig, prior_recipe, report_precision, resolve
+from .settings import (ENGINE_KEYS, PRESETS, RENAMED, SolveConfig, merge_renamed, prior_recipe, report_precision,
+                       resolve)
 
 __all__ = ["recover", "RecoveryResult", "latent_inputs"]
 
@@ -140,7 +141,7 @@ def latent_inputs(y, A, G, latent_shape, owner, need_operator=True):
 
 
 def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, optimizer=None, schedule=None,
-            precision=None, select=None, preset=None, seed=None, patience=None, tol=None, chunk_size=None,
+            precision=None, select=None, preset=None, seed=None, patience=None, tol=None, row_chunk=None,
             memory_format=None, latent_shape=None, history=False, progress=False, return_result=False, noise_std=None,
             cv_fraction=None, cv_folds=None, choice=None, candidates=None, likelihood=None, **options):
     r"""Recover images from measurements :math:`y \sim p(y \mid Ax)`: :math:`y = A x + \eta` by default.
@@ -191,8 +192,9 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         :class:`~ganprior.solvers.settings.SolveConfig`, resolved by
         :func:`~ganprior.solvers.settings.resolve` from the table
         :data:`~ganprior.solvers.settings.DEFAULTS`.
-    chunk_size : int, optional
-        Rows (problems x restarts) optimised at once; bounds memory.
+    row_chunk : int, optional
+        Rows (problems x restarts) optimised at once; bounds memory.  (``chunk_size`` is its old name: it
+        works, with a FutureWarning the first time.)
     memory_format : {"auto", "channels_last", "contiguous"}, optional
         Layout the engine runs the generator in (default ``"auto"``; see
         :meth:`ganprior.Generator.for_solving`); ``"contiguous"`` runs the
@@ -278,6 +280,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         :mod:`ganprior.solvers.selection`: each candidate is one batched
         solve per fold with half the restarts, and candidates clearly behind
         after a fold are dropped -- 3-5 times one solve on the benchmarks).
+        The old name ``chunk_size`` of ``row_chunk`` is taken here too.
 
     Returns
     -------
@@ -321,6 +324,8 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     """
     owner = "recover"
     objective = None
+    row_chunk = merge_renamed(owner, {"row_chunk": row_chunk},
+                              {k: options.pop(k) for k in list(options) if k in RENAMED})["row_chunk"]
     model = get_likelihood(likelihood, owner=owner)
     if not model.gaussian:
         check_measurements(y, "y", owner)
@@ -347,7 +352,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
                                          "schedule": schedule, "precision": precision, "select": select,
-                                         "preset": preset, "patience": patience, "tol": tol, "chunk_size": chunk_size,
+                                         "preset": preset, "patience": patience, "tol": tol, "row_chunk": row_chunk,
                                          "memory_format": memory_format})
     for arg_name, arg in (("cv_fraction", cv_fraction), ("cv_folds", cv_folds)):
         if arg is not None:
@@ -379,7 +384,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     squeeze = y.ndim == 1
     engine_given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
                     "precision": precision, "select": select, "patience": patience, "tol": tol,
-                    "chunk_size": chunk_size, "memory_format": memory_format}
+                    "row_chunk": row_chunk, "memory_format": memory_format}
     if entry is not None and entry.kind == "sparse":
         given = [k for k, v in {**engine_given, "preset": preset, "seed": seed,
                                 "latent_shape": latent_shape}.items() if v is not None]

@@ -27,7 +27,7 @@ from .updates import SELECT, UPDATE_RULES, UpdateRule
 
 __all__ = ["SolveConfig", "DEFAULTS", "FIXED", "SETTINGS", "ENGINE_DEFAULTS", "PRESETS", "ENGINE_KEYS", "SCHEDULES",
            "resolve", "resolve_settings", "recipe_keys", "prior_recipe", "register_recipe_reader", "check_engine",
-           "report_precision", "renamed_arguments", "warn_once"]
+           "report_precision", "renamed_arguments", "warn_once", "RENAMED", "merge_renamed"]
 
 #: Step-size schedules of the engine.
 SCHEDULES = ("constant", "cosine")
@@ -45,7 +45,7 @@ class SolveConfig:
     A field left ``None`` is "not set"; :func:`resolve` fills each from the first layer that sets it, and a
     row of :data:`DEFAULTS` sets every field a task uses.  The first seven fields change *which* answer a
     solve gives and are what a preset or a prior's recipe may set (:data:`ENGINE_KEYS`); the last four
-    (``patience``, ``tol``, ``chunk_size``, ``memory_format``) are knobs of the run -- an early stop and how
+    (``patience``, ``tol``, ``row_chunk``, ``memory_format``) are knobs of the run -- an early stop and how
     the rows are laid out in memory -- which only the caller sets, so they come from the caller or the
     defaults and are not reported per solve.
 
@@ -70,8 +70,9 @@ class SolveConfig:
         Stop a row after ``patience`` steps without a relative improvement of ``tol`` (``None``: never).
     tol : float
         The relative improvement that resets the patience counter.
-    chunk_size : int or None
-        Rows (problems :math:`\times` restarts) run at once (``None``: all).
+    row_chunk : int or None
+        Rows (problems :math:`\times` restarts) run at once (``None``: all); the old name ``chunk_size``
+        warns (:data:`RENAMED`).
     memory_format : {"auto", "channels_last", "contiguous"}
         The generator's layout during the solve.
 
@@ -94,7 +95,7 @@ class SolveConfig:
     select: str | None = _setting(True)
     patience: int | None = _setting(False)
     tol: float | None = _setting(False)
-    chunk_size: int | None = _setting(False)
+    row_chunk: int | None = _setting(False)
     memory_format: str | None = _setting(False)
 
     def settings(self, keys=None) -> dict:
@@ -148,7 +149,7 @@ class SolveConfig:
         for key, value in self.settings().items():
             if value is None:
                 continue
-            if key in ("restarts", "steps", "patience", "chunk_size"):
+            if key in ("restarts", "steps", "patience", "row_chunk"):
                 out[key] = check_int(value, key, minimum=1, owner=owner)
             elif key in ("lr", "tol"):
                 out[key] = check_float(value, key, minimum=0.0, strict=key == "lr", owner=owner)
@@ -182,13 +183,13 @@ ENGINE_KEYS = tuple(f.name for f in fields(SolveConfig) if f.metadata["recipe"])
 #:   :class:`~ganprior.solvers.posterior.PosteriorObjective`.
 DEFAULTS = {
     "engine": SolveConfig(restarts=10, steps=1000, lr=0.01, optimizer="adam", schedule="constant", precision="fp32",
-                          select="fit", patience=None, tol=1e-4, chunk_size=None, memory_format="auto"),
+                          select="fit", patience=None, tol=1e-4, row_chunk=None, memory_format="auto"),
     "recover": SolveConfig(restarts=10, steps=300, lr=0.3, optimizer="adam", schedule="cosine", precision="fp32",
-                           select="fit", patience=None, tol=1e-4, chunk_size=None, memory_format="auto"),
+                           select="fit", patience=None, tol=1e-4, row_chunk=None, memory_format="auto"),
     "inpaint": SolveConfig(restarts=2, steps=200, lr=0.03, optimizer="adam", schedule="constant", precision="fp32",
-                           select="total", patience=None, tol=1e-4, chunk_size=None, memory_format="auto"),
+                           select="total", patience=None, tol=1e-4, row_chunk=None, memory_format="auto"),
     "posterior": SolveConfig(restarts=16, steps=1000, lr=None, optimizer="langevin", schedule="constant",
-                             precision="fp32", select="fit", patience=None, tol=1e-4, chunk_size=None,
+                             precision="fp32", select="fit", patience=None, tol=1e-4, row_chunk=None,
                              memory_format="auto"),
 }
 
@@ -196,6 +197,49 @@ DEFAULTS = {
 #: inpainting keeps the candidate with the lowest total loss; the posterior's chains follow the Langevin rule at
 #: the annealing's own step, and every chain is a sample.
 FIXED = {"engine": (), "recover": (), "inpaint": ("select",), "posterior": ("optimizer", "schedule", "select")}
+
+#: Old names of engine settings, old -> new, accepted by every solver with a FutureWarning (once per process):
+#: ``chunk_size`` counted rows (problems x restarts) beside the jobs' ``chunk`` (images), hence ``row_chunk``.
+RENAMED = {"chunk_size": "row_chunk"}
+
+
+def merge_renamed(owner: str, given: dict, deprecated: dict, renames: dict = RENAMED) -> dict:
+    """``given`` with the values of the arguments passed under their old names (each warning once per process).
+
+    Parameters
+    ----------
+    owner : str
+        The function, for the messages.
+    given : dict
+        New name -> value as the caller passed it (``None``: not given); updated in place.
+    deprecated : dict
+        The keyword arguments given under an old name.
+    renames : dict
+        Old name -> new name (default :data:`RENAMED`).
+
+    Returns
+    -------
+    dict
+        ``given``.
+
+    Raises
+    ------
+    TypeError
+        For an unknown name, or a name given together with its old name.
+
+    Warns
+    -----
+    FutureWarning
+        The first time each old name is used, naming the new one
+        (:func:`~ganprior._validation.renamed_arguments`).
+    """
+    for new, value in renamed_arguments(owner, deprecated, renames).items():
+        if given.get(new) is not None:
+            old = next(o for o, n in renames.items() if n == new)
+            raise TypeError(f"{owner}() got '{new}' and its old name '{old}'; give '{new}' only.")
+        given[new] = value
+    return given
+
 
 #: Engine settings of ``recover`` for a generator without a recipe (a view of ``DEFAULTS["recover"]``).
 ENGINE_DEFAULTS = DEFAULTS["recover"].settings(ENGINE_KEYS)
