@@ -104,7 +104,7 @@ def main(argv=None):
     shutil.rmtree(shard_dir, ignore_errors=True)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={args.workers}",
            "-m", "ganprior", "recover", "--images", str(images), "--measurements", str(args.m),
-           "--noise", str(args.noise), "--chunk", str(args.chunk), "--restarts", str(args.restarts),
+           "--noise-norm", str(args.noise), "--chunk", str(args.chunk), "--restarts", str(args.restarts),
            "--steps", str(args.steps), "--precision", args.precision, "--threads", str(args.threads),
            "--seed", "0", "--no-png", "--out", str(shard_dir)]
     t = time.perf_counter()

@@ -36,12 +36,28 @@ from .plotting import save_figure
 __all__ = ["recover_dataset", "merge_dataset"]
 
 
-def image_noise(index, m, noise, seed):
-    """Per-image noise with norm about ``noise``: seeded by (seed, image index), so it never depends on the sharding."""
+def image_noise(index, m, noise_norm=None, seed=None, **deprecated):
+    """Per-image noise with norm about ``noise_norm`` (:math:`\\|\\eta\\|`; entries :math:`\\mathcal{N}(0,
+    \\text{noise\\_norm}^2/m)`): seeded by (seed, image index), so it never depends on the sharding.  ``noise``
+    is the old name of ``noise_norm`` (it warns once)."""
+    noise_norm = _noise_norm("image_noise", noise_norm, deprecated)
+    if seed is None:
+        raise TypeError("image_noise() missing required argument: 'seed'")
     out = torch.empty(len(index), m)
     for j, i in enumerate(index):
         out[j] = torch.randn(m, generator=torch.Generator().manual_seed(seed * 1_000_003 + int(i)))
-    return out * noise / math.sqrt(m)
+    return out * noise_norm / math.sqrt(m)
+
+
+def _noise_norm(owner, noise_norm, deprecated, default=None):
+    """``noise_norm``, or its old name ``noise`` (the norm of the noise, beside the per-entry ``noise_std`` of
+    ``recover``; it warns once), or ``default``; both given: refused."""
+    from .solvers.settings import merge_renamed
+
+    value = merge_renamed(owner, {"noise_norm": noise_norm}, deprecated, {"noise": "noise_norm"})["noise_norm"]
+    if value is None and default is None:
+        raise TypeError(f"{owner}() missing required argument: 'noise_norm'")
+    return default if value is None else value
 
 
 def _part(out, c):
@@ -106,7 +122,7 @@ def _check_settings(out, settings, owner):
                              "recompute everything.", changes)
 
 
-def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method="csgm", chunk=64, seed=0,
+def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, method="csgm", chunk=64, seed=0,
                     rank=0, world_size=1, progress=False, names=None, **kwargs) -> list[int]:
     """Measure and recover the chunks of a dataset that belong to this process; skip the chunks already done.
 
@@ -130,8 +146,10 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
         The output folder (``parts/`` holds one file per chunk).
     operator : {"gaussian", "subsampled-dct"}
         The operator (seeded by ``seed``, the same in every process).
-    noise : float
-        :math:`\\|\\eta\\|` per image (entries :math:`\\mathcal{N}(0, \\text{noise}^2/m)`, seeded per image).
+    noise_norm : float, optional
+        :math:`\\|\\eta\\|` per image, the norm of the noise (entries :math:`\\mathcal{N}(0,
+        \\text{noise\\_norm}^2/m)`, seeded per image; default 0).  ``noise`` is its old name: it works, with a
+        FutureWarning the first time.  (Not ``recover``'s ``noise_std``, the standard deviation of each entry.)
     method : str
         A registered method (``recover``'s ``method``), or ``"auto"`` (among the latent methods and the
         baselines with ``G``, the baselines without; a ``"shared"`` choice is shared by a chunk).
@@ -146,7 +164,7 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
     names : list of str, optional
         One name per image (e.g. file names), recorded in the parts (default ``"#0"``, ``"#1"``, ...).
     **kwargs
-        Passed to :func:`ganprior.recover` (engine settings, the method's arguments).
+        Passed to :func:`ganprior.recover` (engine settings, the method's arguments), but ``noise`` (above).
 
     Returns
     -------
@@ -175,7 +193,8 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise=0.0, method
     rank = check_int(rank, "rank", minimum=0, owner=owner)
     if rank >= world_size:
         raise ValueError(f"The 'rank' parameter of {owner} must be < world_size ({world_size}). Got {rank}.")
-    noise = check_float(noise, "noise", minimum=0.0, owner=owner)
+    noise = _noise_norm(owner, noise_norm, {k: kwargs.pop(k) for k in ("noise",) if k in kwargs}, default=0.0)
+    noise = check_float(noise, "noise_norm", minimum=0.0, owner=owner)
     seed = check_int(seed, "seed", minimum=0, owner=owner)
     latent = get_method(method).kind == "latent" if method != "auto" else G is not None
     if latent:

@@ -15,7 +15,7 @@ from ganprior.jobs import merge_dataset, recover_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPE = (1, 6, 6)
-KW = dict(m=20, noise=0.1, chunk=2, seed=3, restarts=2, steps=30, lr=0.05, schedule="constant")
+KW = dict(m=20, noise_norm=0.1, chunk=2, seed=3, restarts=2, steps=30, lr=0.05, schedule="constant")
 
 
 def images(n=7):
@@ -65,7 +65,7 @@ def test_load_images_from_arrays_and_errors(tmp_path):
 def test_cli_under_torchrun_with_two_cpu_ranks_equals_one_process(tmp_path):
     x = ganprior_sample(32)
     np.save(tmp_path / "digits.npy", x)
-    args = ["recover", "--images", str(tmp_path / "digits.npy"), "--measurements", "50", "--noise", "0.1",
+    args = ["recover", "--images", str(tmp_path / "digits.npy"), "--measurements", "50", "--noise-norm", "0.1",
             "--chunk", "8", "--restarts", "2", "--steps", "10", "--threads", "1", "--no-png"]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -100,7 +100,7 @@ def test_png_folder_round_trip_through_the_cli(tmp_path):
     for i, img in enumerate(x):
         Image.fromarray((img[0] * 255).round().astype(np.uint8)).save(folder / f"digit{i}.png")
     out = tmp_path / "out"
-    assert main(["recover", "--images", str(folder), "--measurements", "100", "--noise", "0.1", "--restarts", "2",
+    assert main(["recover", "--images", str(folder), "--measurements", "100", "--noise-norm", "0.1", "--restarts", "2",
                  "--steps", "30", "--threads", "1", "--out", str(out)]) == 0
     pngs = sorted((out / "recovered").glob("*.png"))
     assert [p.name for p in pngs] == ["00000.png", "00001.png", "00002.png", "00003.png"]

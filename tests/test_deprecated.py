@@ -3,8 +3,10 @@
 turns DeprecationWarnings raised from ganprior into errors in the tests); the trainer's ``bf16`` keeps its
 DeprecationWarning."""
 
+import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -147,3 +149,95 @@ def test_chunk_size_is_row_chunk_warns_once_and_answers_bitwise_alike(fresh, own
     for given in ({"row_chunk": 0}, {"chunk_size": 0}):  # the old name's value reaches the engine's check
         with pytest.raises(ValueError, match="'row_chunk' parameter"):
             call(x, A, G, **given)
+
+
+# noise, the norm ||eta|| per image, beside recover's noise_std (per entry): now noise_norm / --noise-norm
+
+def test_measure_and_image_noise_take_noise_as_noise_norm(fresh):
+    from ganprior.benchmark import measure
+    from ganprior.jobs import image_noise
+
+    x = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(FutureWarning, match="The 'noise' parameter of measure is now called 'noise_norm'"):
+        A_old, y_old = measure(x, 6, noise=0.1, seed=1)
+    A_new, y_new = measure(x, 6, noise_norm=0.1, seed=1)
+    assert torch.equal(y_old, y_new) and torch.equal(y_new, measure(x, 6, 0.1, 1)[1])
+    eta = torch.randn(3, 6, generator=torch.Generator().manual_seed(7919 + 6)) * 0.1 / math.sqrt(6)  # norm 0.1
+    torch.testing.assert_close(y_new - A_new(x), eta, rtol=0, atol=1e-6)
+    with pytest.warns(FutureWarning, match="The 'noise' parameter of image_noise is now called 'noise_norm'"):
+        old = image_noise([0, 5], 6, noise=0.1, seed=2)
+    new = image_noise([0, 5], 6, noise_norm=0.1, seed=2)
+    assert torch.equal(old, new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process
+        assert torch.equal(measure(x, 6, noise=0.1, seed=1)[1], y_new)
+        assert torch.equal(image_noise([0, 5], 6, noise=0.1, seed=2), new)
+    with pytest.raises(TypeError, match=r"measure\(\) got 'noise_norm' and its old name 'noise'"):
+        measure(x, 6, 0.1, seed=1, noise=0.1)
+    with pytest.raises(TypeError, match=r"image_noise\(\) got 'noise_norm' and its old name 'noise'"):
+        image_noise([0], 6, noise_norm=0.1, seed=2, noise=0.1)
+
+
+def test_recover_dataset_takes_noise_as_noise_norm(fresh, tmp_path):
+    from ganprior.jobs import recover_dataset
+
+    x = torch.rand(3, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    kw = dict(m=10, method="lasso", chunk=2, seed=1, image_shape=(1, 4, 4), alpha=0.1)
+
+    def x_hat(out):
+        return [np.load(out / "parts" / f"{c:06d}.npz")["x_hat"] for c in (0, 1)]
+
+    with pytest.warns(FutureWarning, match="The 'noise' parameter of recover_dataset is now called 'noise_norm'"):
+        recover_dataset(x, None, out=tmp_path / "old", noise=0.5, **kw)
+    recover_dataset(x, None, out=tmp_path / "new", noise_norm=0.5, **kw)
+    recover_dataset(x, None, out=tmp_path / "none", **kw)
+    old, new = x_hat(tmp_path / "old"), x_hat(tmp_path / "new")
+    assert all(np.array_equal(a, b) for a, b in zip(old, new))
+    assert not all(np.array_equal(a, b) for a, b in zip(new, x_hat(tmp_path / "none")))  # the noise was added
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process; the old folder resumes (same settings, nothing to do)
+        assert recover_dataset(x, None, out=tmp_path / "old", noise=0.5, **kw) == []
+        assert recover_dataset(x, None, out=tmp_path / "old", noise_norm=0.5, **kw) == []
+    with pytest.raises(TypeError, match=r"recover_dataset\(\) got 'noise_norm' and its old name 'noise'"):
+        recover_dataset(x, None, out=tmp_path / "both", noise_norm=0.5, noise=0.5, **kw)
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("recover", ["--y", "y.npy", "--A", "A.npy", "--out", "o"]),
+    ("benchmark", ["--prior", "mnist", "--images", "i", "--m", "10", "--out", "o"]),
+    ("demo", []),
+])
+def test_the_noise_flag_is_noise_norm_on_every_command(fresh, command, extra, capsys):
+    from ganprior.cli import build_parser
+    from ganprior.cli._args import renamed_flags
+
+    def parsed(*flags):
+        args = build_parser().parse_args([command, *extra, *flags])
+        renamed_flags(args)
+        return args
+
+    default = {"recover": 0.0, "benchmark": 0.1, "demo": 0.1}[command]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parsed().noise_norm == default and parsed("--noise-norm", "0.25").noise_norm == 0.25
+    with pytest.warns(FutureWarning, match="--noise is now --noise-norm"):
+        args = parsed("--noise", "0.25")
+    assert args.noise_norm == 0.25 and not hasattr(args, "noise")
+    with pytest.raises(SystemExit, match=f"ganprior {command}: error: --noise-norm and its old name --noise given "
+                                         "together; give --noise-norm only"):
+        parsed("--noise", "0.25", "--noise-norm", "0.25")
+
+
+def test_recover_command_with_the_old_noise_flag_writes_the_same_images(fresh, tmp_path):
+    from ganprior.cli import main
+
+    np.save(tmp_path / "x.npy", torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0)).numpy())
+    base = ["recover", "--images", str(tmp_path / "x.npy"), "--measurements", "20", "--method", "lasso",
+            "--image-shape", "1", "8", "8", "--chunk", "2", "--no-png"]
+    with pytest.warns(FutureWarning, match="--noise is now --noise-norm"):
+        assert main([*base, "--noise", "0.3", "--out", str(tmp_path / "old")]) == 0
+    assert main([*base, "--noise-norm", "0.3", "--out", str(tmp_path / "new")]) == 0
+    assert np.array_equal(np.load(tmp_path / "old" / "x_hat.npy"), np.load(tmp_path / "new" / "x_hat.npy"))
+    with pytest.raises(SystemExit) as err:
+        main([*base, "--noise", "0.3", "--noise-norm", "0.3", "--out", str(tmp_path / "both")])
+    assert err.value.code == 2 and not (tmp_path / "both").exists()

@@ -12,7 +12,7 @@ import torch
 from ganprior.cli import main
 from ganprior.jobs import merge_dataset
 
-BASE = {"--measurements": "30", "--noise": "0.1", "--seed": "0", "--method": "csgm", "--prior": "mnist",
+BASE = {"--measurements": "30", "--noise-norm": "0.1", "--seed": "0", "--method": "csgm", "--prior": "mnist",
         "--chunk": "2"}
 ENGINE = ["--restarts", "1", "--steps", "4", "--lr", "0.1", "--schedule", "constant", "--precision", "fp32",
           "--threads", "1", "--no-png"]
@@ -43,7 +43,7 @@ def write_pngs(folder, x, names):
         Image.fromarray((img[0] * 255).round().astype(np.uint8)).save(folder / name)
 
 
-@pytest.mark.parametrize("flag, value", [("measurements", "31"), ("noise", "0.2"), ("seed", "1"),
+@pytest.mark.parametrize("flag, value", [("measurements", "31"), ("noise_norm", "0.2"), ("seed", "1"),
                                          ("method", "csgm-tv"), ("prior", "mnist-k20"), ("chunk", "3")])
 def test_a_rerun_with_other_settings_refuses_and_names_what_changed(flag, value, tmp_path, capsys):
     np.save(tmp_path / "x.npy", digits())
@@ -54,7 +54,7 @@ def test_a_rerun_with_other_settings_refuses_and_names_what_changed(flag, value,
     code, printed = run(tmp_path / "x.npy", out, capsys, **{flag: value})
     err = printed.err.strip()
     assert code == 2 and "\n" not in err and "Traceback" not in err, printed
-    flag_name = "--measurements" if flag == "measurements" else f"--{flag}"
+    flag_name = "--measurements" if flag == "measurements" else f"--{flag.replace('_', '-')}"
     assert flag_name in err and "other settings" in err, err
     assert (out / "metrics.csv").read_bytes() == before  # nothing relabelled, nothing overwritten
 
@@ -120,7 +120,7 @@ def test_recover_dataset_refuses_a_folder_of_other_settings(tmp_path):
 
     G = relu_generator(k=4, hidden=32, n=36, seed=0, image_shape=(1, 6, 6))
     x = G(torch.randn(4, 4, generator=torch.Generator().manual_seed(1))).detach().clamp(0, 1)
-    kw = dict(m=20, noise=0.1, chunk=2, seed=3, restarts=1, steps=5, lr=0.05, schedule="constant")
+    kw = dict(m=20, noise_norm=0.1, chunk=2, seed=3, restarts=1, steps=5, lr=0.05, schedule="constant")
     assert recover_dataset(x, G, out=tmp_path, **kw) == [0, 1]
     with pytest.raises(ValueError, match=r"other settings.*'steps' was 5, now 6"):
         recover_dataset(x, G, out=tmp_path, **{**kw, "steps": 6})

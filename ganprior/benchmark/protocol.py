@@ -18,6 +18,7 @@ from ganprior.data import default_data_root, load_celeba, load_fashion_mnist, lo
 from ganprior.solvers.csgm import warmup_steps
 from ganprior.solvers.holdout import cv_plan
 from ganprior.solvers.ilo import block_ends, default_cut
+from ganprior.solvers.settings import merge_renamed
 
 __all__ = ["Protocol", "PROTOCOLS", "preset", "measure", "validation_images", "default_data_root"]
 
@@ -33,7 +34,8 @@ class Protocol:
     sample : str or None
         The bundled test images (:func:`ganprior.data.load_sample`); None where the caller gives them.
     noise : float
-        ||eta|| per image (per-entry standard deviation ``noise / sqrt(m)``).
+        ||eta|| per image, the norm of the noise (per-entry standard deviation ``noise / sqrt(m)``; the key
+        ``"noise"`` of the run's configuration and metadata.json; :func:`measure`'s ``noise_norm``).
     methods : list of str
         The methods of the study (CSGM, the Lassos; methods beyond the range and ``auto`` on request).
     m : list of int
@@ -215,8 +217,8 @@ def operator_name(m, n):
     return "gaussian" if m * n <= DENSE_LIMIT else "subsampled-dct"
 
 
-def measure(x, m, noise, seed):
-    """A seeded by (seed, m) and y = A x + eta with ||eta|| about `noise`.
+def measure(x, m, noise_norm=None, seed=None, **deprecated):
+    """A seeded by (seed, m) and y = A x + eta with ||eta|| about ``noise_norm``.
 
     A ~ N(0, 1/m) (the paper's) while m * n <= DENSE_LIMIT, else SubsampledDCT (random rows of an orthonormal
     DCT with random signs, scaled like the Gaussian so that E||Ax||^2 = ||x||^2).
@@ -227,22 +229,29 @@ def measure(x, m, noise, seed):
         Images ``(N, C, H, W)`` in [0, 1].
     m : int
         Measurements per image.
-    noise : float
-        ||eta|| per image.
+    noise_norm : float
+        ||eta|| per image, the norm of the noise (per-entry standard deviation ``noise_norm / sqrt(m)``).
     seed : int
         0 for the test problems, 1 for the validation problems.
+    **deprecated
+        ``noise``, the old name of ``noise_norm``: it works, with a FutureWarning the first time.
 
     Returns
     -------
     (ganprior.operators.Operator, torch.Tensor)
         ``A`` and ``y`` ``(N, m)``.
     """
+    noise_norm = merge_renamed("measure", {"noise_norm": noise_norm}, deprecated, {"noise": "noise_norm"})["noise_norm"]
+    for name, value in (("noise_norm", noise_norm), ("seed", seed)):
+        if value is None:
+            raise TypeError(f"measure() missing required argument: {name!r}")
     shape = tuple(x.shape[1:])
     if operator_name(m, x[0].numel()) == "gaussian":
         A = ganprior.operators.Gaussian(m, in_shape=shape, seed=seed * 100003 + m)
     else:
         A = ganprior.operators.SubsampledDCT(m, in_shape=shape, seed=seed * 100003 + m)
-    eta = torch.randn(x.shape[0], m, generator=torch.Generator().manual_seed(seed * 7919 + m)) * noise / math.sqrt(m)
+    eta = torch.randn(x.shape[0], m, generator=torch.Generator().manual_seed(seed * 7919 + m))
+    eta = eta * noise_norm / math.sqrt(m)
     return A, A(x) + eta
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._args import renamed_flags
+
 __all__ = ["build_parser", "main"]
 
 
@@ -67,6 +69,7 @@ def main(argv=None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
+        renamed_flags(args)  # e.g. --noise, the old name of --noise-norm: it warns
         if hasattr(args, "check"):
             args.check(args)
         try:

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 __all__ = ["positive_int", "nonnegative_int", "positive_float", "nonnegative_float", "or_rule", "check_output",
-           "check_not_input", "device", "threads", "engine_arguments", "method_arguments", "method_options"]
+           "check_not_input", "device", "threads", "engine_arguments", "method_arguments", "method_options",
+           "renamed_flag", "renamed_flags"]
 
 
 def _number(kind, minimum, strict):
@@ -134,6 +135,81 @@ def check_output(path, option: str, suffixes=None) -> Path:
     if problem:
         raise SystemExit(f"ganprior: error: argument {option}: {path!r} {problem}")
     return p
+
+
+#: Where :func:`renamed_flag` keeps the value of a flag's old spelling (``args.<prefix><dest>``).
+_OLD = "old_spelling_of_"
+#: dest -> (the flag, its old spelling), for every flag added by :func:`renamed_flag`.
+_SPELLINGS = {}
+
+
+class _Unset:
+    """The default of a renamed flag: what it stands for when neither spelling is given."""
+
+    def __init__(self, default):
+        self.default = default
+
+
+def renamed_flag(group, new: str, old: str, *, default, help: str, **spec):
+    """Add the flag ``new`` and its old spelling ``old``, which still works and warns once.
+
+    Parameters
+    ----------
+    group : argparse.ArgumentParser or argument group
+        Where the flags go.
+    new, old : str
+        The flag (e.g. ``"--noise-norm"``) and its old spelling (``"--noise"``).
+    default
+        The value when neither is given.
+    help : str
+        The help of ``new`` (the default is appended).
+    **spec
+        ``add_argument`` keywords of both (``type``...).
+
+    Notes
+    -----
+    :func:`renamed_flags`, which :func:`ganprior.cli.main` runs after parsing, fills in the value, warns for the
+    old spelling and refuses both together.
+    """
+    dest = new[2:].replace("-", "_")
+    _SPELLINGS[dest] = (new, old)
+    group.add_argument(new, dest=dest, default=_Unset(default), help=f"{help} (default {default})", **spec)
+    group.add_argument(old, dest=_OLD + dest, default=None, help=f"the old name of {new}: it works, and warns",
+                       **{"metavar": dest.upper(), **spec})
+
+
+def renamed_flags(args) -> None:
+    """Resolve the flags of :func:`renamed_flag` on parsed arguments, in place.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed arguments.
+
+    Raises
+    ------
+    SystemExit
+        With a one-line message when a flag and its old spelling are both given.
+
+    Warns
+    -----
+    FutureWarning
+        The first time an old spelling is used, naming the new one.
+    """
+    from .._validation import warn_once
+
+    for dest, (new, old) in _SPELLINGS.items():
+        if not hasattr(args, _OLD + dest):
+            continue
+        value, given = getattr(args, dest), getattr(args, _OLD + dest)
+        delattr(args, _OLD + dest)
+        if given is not None:
+            warn_once(("cli", old), f"{old} is now {new}; {old} will be removed in a future version.")
+            if not isinstance(value, _Unset):
+                raise SystemExit(f"ganprior {getattr(args, 'command', '')}: error: {new} and its old name {old} "
+                                 f"given together; give {new} only")
+            value = given
+        setattr(args, dest, value.default if isinstance(value, _Unset) else value)
 
 
 def engine_arguments(parser, *, defaults="the prior's recipe"):

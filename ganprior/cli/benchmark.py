@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._args import check_not_input, nonnegative_float, positive_float, positive_int
+from ._args import check_not_input, nonnegative_float, positive_float, positive_int, renamed_flag
 
 NAME = "benchmark"
 HELP = "error vs measurements on your own prior and images: the prior against the Lassos, and the m it saves"
@@ -34,7 +34,8 @@ def _add_arguments(parser):
     parser.add_argument("--n-val", type=positive_int, default=16,
                         help="validation images split off the end of --images (default 16)")
     parser.add_argument("--n-test", type=positive_int, default=None, help="test images (default: all the others)")
-    parser.add_argument("--noise", type=nonnegative_float, default=0.1, help="||eta|| per image (default 0.1)")
+    renamed_flag(parser, "--noise-norm", "--noise", type=nonnegative_float, default=0.1,
+                 help="||eta||, the norm of the noise per image")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS[:4]),
                         help="the prior's methods and the baselines (default: csgm and the three Lassos)")
     parser.add_argument("--lams", type=nonnegative_float, nargs="+", default=[0.01, 0.1, 1.0],
@@ -88,7 +89,7 @@ def _run(args) -> int:
     recipe = (getattr(G, "recipe", None) or {}).get("recover", {})
     budget = {k: getattr(args, k) if getattr(args, k) is not None else recipe.get(k, ENGINE_DEFAULTS[k])
               for k in ("restarts", "steps", "lr")}
-    protocol = Protocol(prior=args.prior, sample=None, noise=args.noise, methods=list(args.methods),
+    protocol = Protocol(prior=args.prior, sample=None, noise=args.noise_norm, methods=list(args.methods),
                         m=sorted(args.m), n_test=n_test, lams=list(args.lams), savings_targets=[], **budget)
     cfg = protocol.config()
     cfg.update(chunk=args.chunk, schedule=recipe.get("schedule", ENGINE_DEFAULTS["schedule"]))
@@ -99,7 +100,7 @@ def _run(args) -> int:
     name = Path(args.images).name
     summary = run_grid(out, cfg, G, x_test, lambda: (x_val, val_ids), methods=list(args.methods), ms=sorted(args.m),
                        precision=precision, dataset=name, n_val=args.n_val, chunk=args.chunk, prev=prev,
-                       title=f"{name}: {n_test} test images, ||eta|| = {args.noise}, prior {args.prior}",
+                       title=f"{name}: {n_test} test images, ||eta|| = {args.noise_norm}, prior {args.prior}",
                        command="ganprior " + " ".join(shlex.quote(a) for a in sys.argv[1:]), start=start,
                        threads=torch.get_num_threads(), val_source=str(args.images))
     from ganprior.benchmark import prior_savings

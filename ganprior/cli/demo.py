@@ -14,6 +14,7 @@ from ._args import (
     engine_arguments,
     nonnegative_float,
     positive_int,
+    renamed_flag,
     threads,
 )
 
@@ -27,8 +28,8 @@ def _add_arguments(parser):
     parser.add_argument("--m", type=positive_int, nargs="+", default=[25, 50, 100, 200], help="measurement counts")
     engine_arguments(parser)
     parser.add_argument("--lam", type=nonnegative_float, default=None, help="weight of ||z||^2 (default: recipe)")
-    parser.add_argument("--noise", type=nonnegative_float, default=0.1,
-                        help="||eta|| (per-entry std noise/sqrt(m))")
+    renamed_flag(parser, "--noise-norm", "--noise", type=nonnegative_float, default=0.1,
+                 help="||eta||, the norm of the noise per digit (per-entry std NOISE_NORM/sqrt(m))")
     parser.add_argument("--threads", type=threads, default=2)
     parser.add_argument("--show", type=positive_int, default=8, help="digits shown in the figure")
     parser.add_argument("--out", default="ganprior_demo.png")
@@ -55,7 +56,7 @@ def _run(args) -> int:
     rows, images, used = [], [], None
     for m in args.m:
         A = ganprior.operators.Gaussian(m, in_shape=shape, seed=m)
-        noise = torch.randn(n_img, m, generator=torch.Generator().manual_seed(1000 + m)) * args.noise / m**0.5
+        noise = torch.randn(n_img, m, generator=torch.Generator().manual_seed(1000 + m)) * args.noise_norm / m**0.5
         y = A(x_true) + noise
         t = time.perf_counter()
         res = ganprior.recover(y, A, "mnist", lam=args.lam, seed=args.seed, return_result=True, **engine)
@@ -71,7 +72,7 @@ def _run(args) -> int:
         rows.append((m, e_prior, e_lasso, t_prior, t_lasso, used["lam"], used.get("prior", "mnist"), res.method))
         images.append((m, res.x, x_lasso, res.method))
     print(f"ganprior demo: {n_img} MNIST test digits, recover(y, A, 'mnist'): at each m the family's prior and "
-          f"method validated there; A ~ N(0, 1/m), noise ||eta|| = {args.noise}; {used['restarts']} restarts x "
+          f"method validated there; A ~ N(0, 1/m), noise ||eta|| = {args.noise_norm}; {used['restarts']} restarts x "
           f"{used['steps']} {used['optimizer']} steps (lr {used['lr']}, {used['schedule']}, {used['precision']})")
     print(f"{'m':>5} {'prior MSE':>10} {'Lasso MSE':>10} {'prior s':>8} {'Lasso s':>8} {'lam':>6}  prior, method")
     for m, ep, el, tp, tl, lam, prior, method in rows:

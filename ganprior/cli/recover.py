@@ -3,8 +3,8 @@
 Two modes:
 
 - ``--y y.npy --A A.npy --out x.npy``: given measurements and operator;
-- ``--images DIR|x.npy|x.npz --measurements M --operator gaussian --noise 0.1 --out OUTDIR``: measurements simulated
-  from the images with a seeded operator and per-image noise, recovered chunk by chunk into
+- ``--images DIR|x.npy|x.npz --measurements M --operator gaussian --noise-norm 0.1 --out OUTDIR``: measurements
+  simulated from the images with a seeded operator and per-image noise, recovered chunk by chunk into
   ``OUTDIR/parts`` (a rerun skips what is done), then merged into ``x_hat.npy``, ``metrics.csv``,
   ``recovered/*.png`` and ``figure.png``.  Under ``torchrun --nproc_per_node=N`` the chunks are shared
   among the processes (gloo on CPU, nccl on GPUs); the merged result is the same as one process's.  The
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from ._args import (check_not_input, check_output, engine_arguments, method_arguments, method_options, nonnegative_float,
-                    positive_float, positive_int)
+                    positive_float, positive_int, renamed_flag)
 
 NAME = "recover"
 HELP = "recover images from y.npy and A.npy, or a whole folder of images, with any registered method"
@@ -37,7 +37,8 @@ def _add_arguments(parser):
                      help="measurements per image (with --images; spell it --measurements under torchrun, whose own "
                           "parser takes --m for one of its options)")
     src.add_argument("--operator", choices=OPERATORS, default="gaussian", help="simulated operator (with --images)")
-    src.add_argument("--noise", type=nonnegative_float, default=0.0, help="||eta|| per image (with --images)")
+    renamed_flag(src, "--noise-norm", "--noise", type=nonnegative_float, default=0.0,
+                 help="||eta||, the norm of the noise per image (with --images; entries of std NOISE_NORM/sqrt(m))")
     src.add_argument("--chunk", type=positive_int, default=64, help="images per chunk (with --images)")
     src.add_argument("--no-png", action="store_true", help="no PNG per recovered image (with --images)")
     parser.add_argument("--method", default=None, choices=method_names() + ["auto"],
@@ -239,11 +240,11 @@ def _dataset(args) -> int:
         if latent:
             images = images.to(G.device)
         try:
-            done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator, noise=args.noise,
-                                   method=args.method, chunk=args.chunk, seed=args.seed, rank=rank, world_size=world,
-                                   progress=True, names=names, **_method_kwargs(args))
+            done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator,
+                                   noise_norm=args.noise_norm, method=args.method, chunk=args.chunk, seed=args.seed,
+                                   rank=rank, world_size=world, progress=True, names=names, **_method_kwargs(args))
         except OtherSettingsError as err:
-            flags = {"m": "--measurements", "G": "--prior"}
+            flags = {"m": "--measurements", "G": "--prior", "noise": "--noise-norm"}
             what = "; ".join(f"{flags.get(k, '--' + k.replace('_', '-'))} " + (
                 "gives another prior" if k == "G" else f"was {a}, now {b}") for k, a, b in err.changes)
             raise SystemExit(f"ganprior: error: argument --out: {args.out!r} holds results computed with other "
