@@ -946,7 +946,8 @@ def test_every_solve_is_given_the_searchs_options_never_the_priors_recipe(bench,
         bench.run_method(method, y, A, G, cfg, 1.0, "fp32", (1, 28, 28), lam=0.1)  # no choice at all
     bench.run_method("ilo", y, A, G, cfg, 1.0, "fp32", (1, 28, 28), lam=0.1,
                      chosen=bench.chosen_options(search, explicit=True))
-    assert [(s.get("cut"), s["warmup"]) for s in seen] == [(3, 2), (None, 2), (3, 2)]  # the defaults: 3, 4 // 2
+    # the defaults: cut 3, a warm-up of 4 // 2 = 2 steps, given to recover as the fraction 2 / 4 of the steps
+    assert [(s.get("cut"), s["warmup"]) for s in seen] == [(3, 0.5), (None, 0.5), (3, 0.5)]
     assert ganprior.priors.recipe_for(G, "recover", 10, method="ilo") == {"cut": 6, "warmup": 0.75}  # not used
 
 

@@ -241,3 +241,67 @@ def test_recover_command_with_the_old_noise_flag_writes_the_same_images(fresh, t
     with pytest.raises(SystemExit) as err:
         main([*base, "--noise", "0.3", "--noise-norm", "0.3", "--out", str(tmp_path / "both")])
     assert err.value.code == 2 and not (tmp_path / "both").exists()
+
+
+# warmup: the fraction of the steps (warmup=1.0 is every step); an int still counts steps (warmup=1: one step)
+
+def staged_problem():
+    gen = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 64),
+                              torch.nn.Unflatten(1, (1, 8, 8))).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=torch.float64) / p.shape[-1] ** 0.5)
+    G = ganprior.Generator(net, latent_shape=4)
+    A = ops.Gaussian(24, in_shape=(1, 8, 8), seed=0, dtype=torch.float64)
+    return A(G(torch.randn(2, 4, generator=gen, dtype=torch.float64)).detach()), A, G
+
+
+@pytest.mark.parametrize("method, extra", [("ilo", dict(radius=0.3)), ("sparse-gen", dict(alpha=0.01, basis="pixel"))])
+def test_an_int_warmup_counts_steps_warns_once_naming_the_fraction(fresh, method, extra):
+    y, A, G = staged_problem()
+    kw = dict(restarts=2, steps=40, lr=0.05, schedule="constant", seed=0, **extra)
+    with pytest.warns(FutureWarning, match=rf"'warmup' parameter of recover\(method='{method}'\) is the fraction of "
+                                           r"the steps .* the int warmup=30 counts steps \(30 of 40\), which is "
+                                           r"deprecated: give warmup=0.75 instead"):
+        old = ganprior.recover(y, A, G, method=method, warmup=30, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process; a fraction, and an int 0 (no warm-up either way), never
+        again = ganprior.recover(y, A, G, method=method, warmup=30, **kw)
+        new = ganprior.recover(y, A, G, method=method, warmup=0.75, **kw)
+        assert torch.equal(ganprior.recover(y, A, G, method=method, warmup=0, **kw),
+                           ganprior.recover(y, A, G, method=method, warmup=0.0, **kw))
+    assert torch.equal(old, new) and torch.equal(again, new)
+    assert not torch.equal(ganprior.recover(y, A, G, method=method, warmup=1, **kw),  # one step, not all of them
+                           ganprior.recover(y, A, G, method=method, warmup=0.0, **kw))
+    with pytest.raises(ValueError, match="it is 40 of steps = 40"):  # 1.0 is every step: nothing left for stage 2
+        ganprior.recover(y, A, G, method=method, warmup=1.0, **kw)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "celeba"])
+def test_the_benchmark_gives_its_step_counts_as_fractions_starting_stage_two_at_the_same_step(fresh, dataset):
+    # selection.json records warm-ups in steps; run_method / solve_options give recover w / steps, which must start
+    # the second stage at exactly step w (so committed rows are solved as they were), without a warning
+    import json
+    from pathlib import Path
+
+    from ganprior.benchmark.protocol import PROTOCOLS, beyond_defaults, warmup_fraction
+    from ganprior.solvers.csgm import warmup_steps
+    from ganprior.solvers.sparse_gen import second_stage_start
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / dataset / "selection.json"
+    steps = PROTOCOLS[dataset].steps
+    recorded = {w for rec in json.loads(path.read_text()).values() if isinstance(rec, dict)
+                for k, c in rec.get("choice", {}).items() if k == "warmup"
+                for w in [*c["candidates"], c["chosen"], c["default"]]}
+    assert recorded == {0, 75, 150, 225} and steps == 300  # what the committed grids hold
+    recorded |= {beyond_defaults("sparse-gen", dict(steps=steps), None)["warmup"], *range(steps + 1)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for w in sorted(recorded):
+            given = warmup_fraction({"warmup": w, "cut": 3}, steps)
+            assert isinstance(given["warmup"], float) and given["cut"] == 3
+            assert warmup_steps(given["warmup"], steps) == w == warmup_steps(w, steps)
+            if w < steps:
+                assert second_stage_start(given["warmup"], steps, "recover", "h") == w
+    assert warmup_fraction({"warmup": 0.5}, steps) == {"warmup": 0.5} and warmup_fraction({}, steps) == {}

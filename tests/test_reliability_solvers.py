@@ -210,13 +210,13 @@ def test_register_method_refuses_reserved_names_and_hyperparameters_named_like_r
 
 
 @pytest.mark.parametrize("method", ["sparse-gen", "ilo"])
-@pytest.mark.parametrize("warmup", [10, 20, 1.0])
+@pytest.mark.parametrize("warmup", [0.96, 1.0])  # round(0.96 * 10) = 10 steps of 10
 def test_a_warmup_that_leaves_no_second_stage_is_refused(method, warmup):
     G = relu_generator(k=2, hidden=16, n=36, seed=0, image_shape=SHAPE)
     A = ops.Gaussian(18, in_shape=SHAPE, seed=1)
     y = torch.zeros(1, 18)
     with pytest.raises(ValueError, match=r"The 'warmup' parameter of recover\(method='[a-z-]+'\) must leave steps for "
-                                         r"the second stage: it is (10|20) of steps = 10"):
+                                         r"the second stage: it is 10 of steps = 10"):
         ganprior.recover(y, A, G, method=method, warmup=warmup, steps=10, restarts=1, seed=0)
 
 

@@ -69,7 +69,7 @@ def run(args):
     A, y = measure(x, args.m, cfg["noise"], seed=1)
     shape = tuple(x.shape[1:])
     engine = dict(restarts=cfg["restarts"], lr=cfg["lr"], seed=0, precision="bf16", schedule="cosine")
-    warmup = cfg["steps"] // 2  # the default warm-up of the benchmark's solves, kept for the long run
+    warmup = cfg["steps"] // 2  # the default warm-up of the benchmark's solves (steps), kept for the long run
 
     def per_image(xh):
         return ((torch.as_tensor(np.asarray(xh)).reshape(x.shape).float() - x) ** 2).flatten(1).mean(1).numpy()
@@ -85,7 +85,7 @@ def run(args):
           lambda: solve_sparse(y.numpy(), A, basis=basis, alpha=args.lasso_alpha, image_shape=shape))
     for name, steps in [("sparse-gen", cfg["steps"]), ("sparse-gen-long", args.long_steps)]:
         timed(name, args.alpha, steps, lambda steps=steps: ganprior.recover(
-            y, A, G, method="sparse-gen", lam=args.lam, alpha=args.alpha, warmup=warmup, steps=steps, **fixed,
+            y, A, G, method="sparse-gen", lam=args.lam, alpha=args.alpha, warmup=warmup / steps, steps=steps, **fixed,
             **engine))
     xc = {}
     timed("csgm", None, cfg["steps"], lambda: xc.setdefault(

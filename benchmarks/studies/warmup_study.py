@@ -138,7 +138,7 @@ def main(argv=None):
                     resumed += 1
                     continue
                 t = time.perf_counter()
-                x_hat = ganprior.recover(y, A, G, method=method, **opts, warmup=w, **engine)
+                x_hat = ganprior.recover(y, A, G, method=method, **opts, warmup=w / steps, **engine)  # w steps
                 errs[w] = [float(v) for v in ganprior.metrics.mse(x_hat, x)]
                 with open(per_image, "a", newline="") as f:
                     csv.DictWriter(f, FIELDS, lineterminator="\n").writerows(

@@ -267,6 +267,29 @@ def beyond_defaults(method, cfg, G):
     return out
 
 
+def warmup_fraction(options, steps):
+    """``options`` with a warm-up recorded in steps (the benchmark's records -- selection.json, row labels,
+    :func:`beyond_defaults` -- count steps) given as the fraction of ``steps`` that ``recover`` takes: ``w / steps``,
+    whose second stage starts at exactly step ``w`` (``round((w / steps) * steps) == w`` in floating point).
+
+    Parameters
+    ----------
+    options : dict
+        A solve's options; an int ``"warmup"`` counts steps.
+    steps : int
+        The solve's steps.
+
+    Returns
+    -------
+    dict
+        A copy with ``"warmup"`` a float, or ``options`` itself where it holds no int warm-up.
+    """
+    w = options.get("warmup")
+    if isinstance(w, int) and not isinstance(w, bool):
+        return {**options, "warmup": w / steps}
+    return options
+
+
 def hyperparameter_grid(method, cfg):
     """(name, grid) of the hyperparameter searched for ``method``."""
     if method == "csgm":

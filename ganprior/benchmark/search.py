@@ -18,7 +18,8 @@ import numpy as np
 import ganprior
 
 from .protocol import (BEYOND, OWN_BEST_RULE, PRIOR_RULE, SEARCH, WARMUP_RULE, auto_candidate_methods, auto_rule,
-                       beyond_choices, beyond_defaults, hyperparameter_grid, measure, warmup_candidates)
+                       beyond_choices, beyond_defaults, hyperparameter_grid, measure, warmup_candidates,
+                       warmup_fraction)
 from .store import (chosen_options, chosen_prior, is_current, load_selection, read_rows, row_search,
                     save_selection, validated_options, write_validation)
 
@@ -129,12 +130,14 @@ def run_method(method, y, A, G, cfg, value, precision, image_shape, lam=None, ca
     if method == "csgm":
         return ganprior.recover(y, A, G, lam=value, **engine)  # row_chunk counts rows
     if method == "auto":  # chosen per problem from its own measurements (held-out rows), never from x
-        candidates = {k: {**beyond_defaults(k, cfg, G), **v} for k, v in candidates.items()}
+        candidates = {k: warmup_fraction({**beyond_defaults(k, cfg, G), **v}, cfg["steps"])
+                      for k, v in candidates.items()}
         return ganprior.recover(y, A, G, method="auto", candidates=candidates, **cfg["auto_selection"], **engine)
     if method in BEYOND:
         fixed = cfg.get("beyond_fixed", {}).get(method, {})
         return ganprior.recover(y, A, G, method=method, lam=lam, **{BEYOND[method]["name"]: value}, **fixed,
-                                **{**beyond_defaults(method, cfg, G), **chosen}, **engine)
+                                **warmup_fraction({**beyond_defaults(method, cfg, G), **chosen}, cfg["steps"]),
+                                **engine)
     return ganprior.recover(y, A, method=method, alpha=value, image_shape=image_shape)
 
 
@@ -443,8 +446,10 @@ def prior_sha(cfg, prior=None):
 def solve_options(method, m, state, cfg, G):
     """What a study that calls ``recover`` itself gives a solve of ``method`` at ``m`` with the prior ``G``: the
     validated options with every choice named, over :func:`beyond_defaults` (as :func:`run_method` does) -- never
-    the prior's recipe."""
-    return {**beyond_defaults(method, cfg, G), **validated_options(method, m, state, explicit=True)}
+    the prior's recipe; the warm-up as the fraction of ``cfg["steps"]`` that ``recover`` takes
+    (:func:`~ganprior.benchmark.protocol.warmup_fraction`)."""
+    return warmup_fraction({**beyond_defaults(method, cfg, G), **validated_options(method, m, state, explicit=True)},
+                           cfg["steps"])
 
 
 def solve_rows(method, m, state, search, y, A, G, cfg, precision, image_shape):

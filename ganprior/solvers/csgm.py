@@ -6,7 +6,7 @@ import numbers
 
 import torch
 
-from .._validation import check_float, check_int, describe
+from .._validation import check_float, check_int, describe, warn_once
 from ..likelihoods import get_likelihood
 from .objective import LatentObjective
 from .registry import register_method
@@ -90,29 +90,31 @@ register_method(
 )
 
 
-# Staged methods (ILO, Sparse-Gen) start as CSGM on z alone for ``warmup`` steps.
+# Staged methods (ILO, Sparse-Gen) start as CSGM on z alone for the fraction ``warmup`` of the steps.
 
 def check_warmup(warmup, *, owner=None):
     """Check a staged method's ``warmup`` before any work starts.
 
     Parameters
     ----------
-    warmup : None, int or float
-        ``None`` (half of the steps), an int >= 0 (steps) or a float in [0, 1] (a fraction of the steps).
+    warmup : None, float or int
+        ``None`` (half of the steps) or the fraction of the steps, a float in [0, 1].  An int counts steps,
+        as it did before the fraction: it still works, but warns (:func:`warmup_steps`) -- ``warmup=1`` is one
+        step where ``warmup=1.0`` is every step.
     owner : str, optional
         The class or function named in the error message.
 
     Returns
     -------
-    None, int or float
-        ``warmup``, an int or a float as given (see :func:`warmup_steps`).
+    None, float or int
+        ``warmup``, a float or an int as given (see :func:`warmup_steps`).
 
     Raises
     ------
     TypeError
         For anything but None, an int or a real number (a bool included).
     ValueError
-        For a negative int or a float outside [0, 1].
+        For a float outside [0, 1] or a negative int.
     """
     if warmup is None:
         return None
@@ -122,28 +124,44 @@ def check_warmup(warmup, *, owner=None):
     if isinstance(warmup, numbers.Real) and not isinstance(warmup, bool):
         if 0.0 <= float(warmup) <= 1.0:
             return float(warmup)
-        raise ValueError(f"The 'warmup' parameter{where}, given as a float, is a fraction of the steps and must lie "
-                         f"in [0, 1]. Got {float(warmup)} instead (an int counts steps).")
-    raise TypeError(f"The 'warmup' parameter{where} must be None, an int >= 0 (steps) or a float in [0, 1] (a "
-                    f"fraction of the steps). Got {describe(warmup)} instead.")
+        raise ValueError(f"The 'warmup' parameter{where} is a fraction of the steps and must lie in [0, 1]. Got "
+                         f"{float(warmup)} instead.")
+    raise TypeError(f"The 'warmup' parameter{where} must be None or a fraction of the steps in [0, 1] (a float; an "
+                    f"int, which counts steps, is deprecated). Got {describe(warmup)} instead.")
 
 
-def warmup_steps(warmup, steps):
+def warmup_steps(warmup, steps, *, owner=None):
     r"""The number of steps of a staged method's first stage (ILO's and Sparse-Gen's :math:`z`-only warm-up).
 
     Parameters
     ----------
-    warmup : None, int or float
+    warmup : None, float or int
         As :func:`check_warmup` accepts it.
     steps : int
         The solve's steps :math:`T`.
+    owner : str, optional
+        The solver, for the warning an int gives; without it an int is read silently (a record of steps, such
+        as the benchmark's selection.json).
 
     Returns
     -------
     int
         :math:`\lfloor T/2 \rfloor` for ``None``, :math:`\mathrm{round}(fT)` for a fraction :math:`f` (a float),
         ``warmup`` itself for an int (which may exceed :math:`T`: then the second stage never starts).
+
+    Warns
+    -----
+    FutureWarning
+        With ``owner``, once per process, for an int other than 0 (which means no warm-up either way): it
+        counts steps, so ``warmup=1`` is one step and ``warmup=1.0`` all of them; the message names the
+        fraction that starts the second stage at the same step, :math:`w / T` (exactly:
+        :math:`\mathrm{round}((w / T) \cdot T) = w` in floating point for any :math:`w \le T < 2^{51}`).
     """
+    if owner is not None and isinstance(warmup, int) and warmup != 0:
+        warn_once(("warmup", "steps"), f"The 'warmup' parameter of {owner} is the fraction of the steps that is "
+                  f"warm-up, a float in [0, 1]; the int warmup={warmup} counts steps ({warmup} of {steps}), which is "
+                  f"deprecated: give warmup={warmup / steps!r} instead (warmup=1 is one step, warmup=1.0 every "
+                  "step). An int will be refused in a future version.")
     if warmup is None:
         return steps // 2
     if isinstance(warmup, float):

@@ -87,13 +87,14 @@ class ILOObjective(CSGMObjective):
         Where to cut the generator (default :func:`default_cut`: after its first block).
     radius : float
         Half-width :math:`r` of the box :math:`\|h - G_{lo}(z)\|_\infty \le r` (default 1).
-    warmup : int or float, optional
-        Steps of the :math:`z` stage, or a fraction of the steps (a float in [0, 1]; default: half of
-        the steps).
+    warmup : float, optional
+        The fraction of the steps (in [0, 1]) in the :math:`z` stage (default: half of the steps).  An
+        int counts steps: it works, with a FutureWarning naming the fraction to give (``warmup=1`` is one
+        step, ``warmup=1.0`` all of them).
 
     Notes
     -----
-    Stage 1 (:math:`t <` ``warmup``) minimises :math:`\|y - AG(z)\|^2 + \lambda\|z\|^2` over
+    Stage 1 (the fraction ``warmup`` of the steps) minimises :math:`\|y - AG(z)\|^2 + \lambda\|z\|^2` over
     :math:`z` while :math:`h` follows :math:`G_{lo}(z)`.  Stage 2 minimises
     :math:`\|y - AG_{hi}(h)\|^2 + \lambda\|z\|^2` over :math:`h` and :math:`z`, projecting after
     every step onto :math:`\{h : \|h - G_{lo}(z)\|_\infty \le r\}` (intersected with :math:`h \ge 0`

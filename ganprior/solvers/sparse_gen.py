@@ -51,8 +51,9 @@ def second_stage_start(warmup, steps, owner, moves):
 
     Parameters
     ----------
-    warmup : None, int or float
-        The checked warm-up (:func:`~ganprior.solvers.csgm.check_warmup`).
+    warmup : None, float or int
+        The checked warm-up (:func:`~ganprior.solvers.csgm.check_warmup`); an int (steps) warns once
+        (:func:`~ganprior.solvers.csgm.warmup_steps`).
     steps : int
         :math:`T`, the steps of the solve.
     owner : str
@@ -70,11 +71,11 @@ def second_stage_start(warmup, steps, owner, moves):
     ValueError
         If :math:`t_0 \ge T`.
     """
-    start = warmup_steps(warmup, steps)
+    start = warmup_steps(warmup, steps, owner=owner)
     if start >= steps:
         raise ValueError(f"The 'warmup' parameter of {owner} must leave steps for the second stage: it is {start} of "
                          f"steps = {steps}, so {moves} would never move and the result would be CSGM's. Give fewer "
-                         "warm-up steps (an int < steps, a fraction < 1) or more steps.")
+                         "warm-up (a fraction < 1) or more steps.")
     return start
 
 
@@ -105,9 +106,10 @@ class SparseGenObjective(CSGMObjective):
         Weight :math:`\alpha > 0` of :math:`\|\nu\|_1` (default 0.1).
     basis : {"pixel", "dct", "wavelet"}
         :math:`\Psi` (default ``"dct"``; ``"wavelet"`` is Haar at the maximum level).
-    warmup : int or float, optional
-        Steps on :math:`z` alone before :math:`\nu` moves, or a fraction of the steps (a float in
-        [0, 1]; default: half of the steps), as the original code's z-only start.
+    warmup : float, optional
+        The fraction of the steps (in [0, 1]) on :math:`z` alone before :math:`\nu` moves (default: half
+        of the steps), as the original code's z-only start.  An int counts steps: it works, with a
+        FutureWarning naming the fraction to give (``warmup=1`` is one step, ``warmup=1.0`` all of them).
     nu_solver : {"fista", "ista"}
         The proximal-gradient method of :math:`\nu`: accelerated with adaptive restart (default) or
         plain.
