@@ -34,6 +34,9 @@ The models (``recover(..., likelihood="magnitude")``, ``ganprior recover --likel
     ``floor`` by its second-order Taylor expansion so that it is finite, convex and pushes :math:`\lambda` up
     for any :math:`u` (a generator may render slightly negative intensities).
 
+Where the score is a proper negative log-likelihood, :meth:`~Likelihood.posterior_terms` gives its weight and the
+model's noise scale, which :func:`ganprior.sample_posterior` needs (all but the hinge and a noiseless model).
+
 A likelihood is an immutable value: ``Gaussian(noise_std=0.1) == Gaussian(noise_std=0.1)``.
 """
 
@@ -335,7 +338,9 @@ class Sign(Likelihood):
     :math:`\|x\|`; the logistic loss keeps decreasing as :math:`\|x\|` grows while the signs agree, so a
     generator whose range scales drifts outward with it (on the contract suite's ReLU generator, 200 signs: a
     normalised error of 0.003-0.004 x 1/n with the hinge, 0.05-0.11 with the logistic loss at :math:`s` = 10 and
-    0.002-0.005 at :math:`s` = 100).
+    0.002-0.005 at :math:`s` = 100).  Only the logistic loss is a likelihood (of the model
+    :math:`P(y_i \mid u) = 1/(1 + e^{-s y_i u_i})`, which :meth:`sample` does not draw from), so only it has a
+    posterior (:meth:`posterior_terms`).
     """
 
     loss: str = "hinge"
