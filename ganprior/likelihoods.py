@@ -160,7 +160,7 @@ class Likelihood:
         return self.score(u, y).sum(dim=-1)
 
     def posterior_terms(self, owner: str = "sample_posterior") -> tuple:
-        r"""What a posterior sampler needs of the model: its noise scale :math:`s` and the weight :math:`w` of its score.
+        r"""What a posterior sampler needs: the model's noise scale :math:`s` and the weight :math:`w` of its score.
 
         :math:`-\log p(y \mid u) = w \sum_i` :meth:`score` :math:`(u, y)_i` + a term in :math:`y` alone (the
         score as a negative log-likelihood), and :math:`1/s^2` bounds the curvature in :math:`u_i` of one
