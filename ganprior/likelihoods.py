@@ -34,6 +34,9 @@ The models (``recover(..., likelihood="magnitude")``, ``ganprior recover --likel
     ``floor`` by its second-order Taylor expansion so that it is finite, convex and pushes :math:`\lambda` up
     for any :math:`u` (a generator may render slightly negative intensities).
 
+Where the score is a proper negative log-likelihood, :meth:`~Likelihood.posterior_terms` gives its weight and the
+model's noise scale, which :func:`ganprior.sample_posterior` needs (all but the hinge and a noiseless model).
+
 A likelihood is an immutable value: ``Gaussian(noise_std=0.1) == Gaussian(noise_std=0.1)``.
 """
 
@@ -156,6 +159,38 @@ class Likelihood:
         """
         return self.score(u, y).sum(dim=-1)
 
+    def posterior_terms(self, owner: str = "sample_posterior") -> tuple:
+        r"""What a posterior sampler needs: the model's noise scale :math:`s` and the weight :math:`w` of its score.
+
+        :math:`-\log p(y \mid u) = w \sum_i` :meth:`score` :math:`(u, y)_i` + a term in :math:`y` alone (the
+        score as a negative log-likelihood), and :math:`1/s^2` bounds the curvature in :math:`u_i` of one
+        measurement's negative log-likelihood at its data (the scale of a sampler's step and annealing).
+
+        Parameters
+        ----------
+        owner : str
+            The function named in the message.
+
+        Returns
+        -------
+        tuple of float
+            :math:`(s, w)`: :math:`(\sigma, 1/(2\sigma^2))` (Gaussian, magnitude), :math:`(1/\phi, 1)`
+            (Poisson: the curvature :math:`\phi^2 y_i/\lambda_i^2` is :math:`\phi^2/y_i \le \phi^2` at
+            :math:`\lambda_i = y_i \ge 1`), :math:`(2/s, s)` (sign with the logistic link of scale :math:`s`,
+            whose curvature is at most :math:`s^2/4`).
+
+        Raises
+        ------
+        ValueError
+            Where the score is not a proper negative log-likelihood: a noiseless additive model
+            (``noise_std = 0``), the hinge of :class:`Sign`.
+        """
+        return self._posterior_terms(owner)
+
+    def _posterior_terms(self, owner):  # pragma: no cover - abstract
+        """``(s, w)`` of :meth:`posterior_terms`, or a ValueError naming ``owner`` where the score is no likelihood."""
+        raise NotImplementedError
+
     def check(self, y, owner: str = "recover") -> None:
         """Refuse measurements the model cannot produce (e.g. signs other than +-1), naming ``owner``.
 
@@ -215,6 +250,13 @@ class _AdditiveNoise(Likelihood):
             An instance of the class it is called on (``Gaussian.from_norm`` gives a :class:`Gaussian`).
         """
         return cls(noise_std=_std_of_norm(norm, m, f"{cls.__name__}.from_norm"))
+
+    def _posterior_terms(self, owner):
+        if self.noise_std == 0.0:
+            raise ValueError(f"{owner}: likelihood={self.name!r} with noise_std = 0 is noiseless, a constraint "
+                             "y = f(Ax) and no density over z to sample: give noise_std > 0 (the standard deviation "
+                             "of each measurement's Gaussian noise).")
+        return self.noise_std, 0.5 / (self.noise_std * self.noise_std)
 
     def _sample(self, u, seed=None):
         clean = self._forward(u)
@@ -296,7 +338,9 @@ class Sign(Likelihood):
     :math:`\|x\|`; the logistic loss keeps decreasing as :math:`\|x\|` grows while the signs agree, so a
     generator whose range scales drifts outward with it (on the contract suite's ReLU generator, 200 signs: a
     normalised error of 0.003-0.004 x 1/n with the hinge, 0.05-0.11 with the logistic loss at :math:`s` = 10 and
-    0.002-0.005 at :math:`s` = 100).
+    0.002-0.005 at :math:`s` = 100).  Only the logistic loss is a likelihood (of the model
+    :math:`P(y_i \mid u) = 1/(1 + e^{-s y_i u_i})`, which :meth:`sample` does not draw from), so only it has a
+    posterior (:meth:`posterior_terms`).
     """
 
     loss: str = "hinge"
@@ -325,6 +369,14 @@ class Sign(Likelihood):
         if self.loss == "hinge":
             return torch.relu(-margin)
         return torch.nn.functional.softplus(-self.scale * margin) / self.scale
+
+    def _posterior_terms(self, owner):
+        if self.loss != "logistic":
+            raise ValueError(f"{owner}: likelihood='sign' with loss={self.loss!r} has no posterior: the hinge "
+                             "max(0, -y u) is a consistency loss, not a negative log-likelihood (exp(-hinge) does "
+                             "not sum to 1 over y = +-1). Give Sign(loss='logistic', scale=s), the logistic model "
+                             "P(y | u) = 1 / (1 + exp(-s y u)) with a known scale s.")
+        return 2.0 / self.scale, self.scale
 
     def _check(self, y, owner):
         t = torch.as_tensor(y)
@@ -381,6 +433,9 @@ class Poisson(Likelihood):
         below = lam - f
         extension = (1.0 - y / f) * below + 0.5 * torch.clamp_min(y, f) / (f * f) * below * below
         return dev + torch.where(lam < f, extension, torch.zeros_like(lam))
+
+    def _posterior_terms(self, owner):
+        return 1.0 / self.photons, 1.0
 
     def _check(self, y, owner):
         t = torch.as_tensor(y)

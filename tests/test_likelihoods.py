@@ -215,3 +215,35 @@ def test_auto_and_cv_compare_only_the_methods_of_the_model_and_score_held_out_ro
         ganprior.recover(y, A, G, method="auto", likelihood="magnitude", candidates=["csgm", "lasso"], steps=5)
     with pytest.raises(ValueError, match="'discrepancy' compares the least-squares fit"):
         ganprior.recover(y, A, G, lam="discrepancy", noise_std=0.1, likelihood="magnitude", steps=5)
+
+
+def test_posterior_terms_make_the_score_a_normalised_negative_log_likelihood():
+    # w * score + (a term in y alone) = -log p(y | u), against scipy's laws in float64; the logistic one sums to 1
+    u = torch.linspace(-2.0, 2.0, 41, dtype=torch.float64)
+    for model, y, logp in (
+            (Gaussian(0.3), 0.7, lambda u: stats.norm.logpdf(0.7, u, 0.3)),
+            (Magnitude(0.3), 0.7, lambda u: stats.norm.logpdf(0.7, np.abs(u), 0.3)),
+            (Poisson(photons=4.0), 3.0, lambda u: stats.poisson.logpmf(3, 4.0 * u))):
+        s, w = model.posterior_terms()
+        keep = u > 0.01 if model.name == "poisson" else u == u  # rates above the floor: the deviance itself
+        gap = w * model.score(u, torch.full_like(u, y)).numpy() + logp(u.numpy())
+        assert np.ptp(gap[keep.numpy()]) < 1e-12, model
+    assert Gaussian(0.3).posterior_terms() == (0.3, 0.5 / 0.09) and Poisson(photons=4.0).posterior_terms()[0] == 0.25
+    logistic = Sign(loss="logistic", scale=3.0)
+    s, w = logistic.posterior_terms()
+    both = sum(np.exp(-w * logistic.score(u, torch.full_like(u, sign)).numpy()) for sign in (1.0, -1.0))
+    np.testing.assert_allclose(both, 1.0, rtol=1e-13)
+    # 1/s^2 bounds the curvature in u of one measurement's NLL (at its data for Poisson: counts y >= 1)
+    uu = u.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad((w * logistic.score(uu, torch.ones_like(u))).sum(), uu, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), uu)
+    assert float(h.max()) <= 1 / s**2 + 1e-12 and float(h.max()) > 0.99 / s**2  # s^2/4 at u = 0, attained
+    for y in (1.0, 2.0, 50.0):
+        lam = torch.tensor([y / 4.0], dtype=torch.float64, requires_grad=True)  # u with phi u = y
+        (g,) = torch.autograd.grad(Poisson(photons=4.0).score(lam, torch.tensor([y], dtype=torch.float64)).sum(), lam,
+                                   create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), lam)
+        np.testing.assert_allclose(float(h), 16.0 / y)  # phi^2 / y <= phi^2 = 1 / s^2
+    for bad in (Sign(), Gaussian(), Magnitude()):
+        with pytest.raises(ValueError, match="no posterior|noiseless"):
+            bad.posterior_terms("f")
