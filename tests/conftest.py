@@ -17,6 +17,11 @@ from ganprior.data import default_data_root
 
 torch.set_num_threads(1)
 
+# The tests are a package (a folder per area of ganprior, each with an __init__.py, so that pytest's default import
+# mode allows the same file name in two folders), so pytest imports this file as ``tests.conftest``.  Test modules
+# import its helpers as ``from conftest import ...``: the alias is this same module under that name.
+sys.modules.setdefault("conftest", sys.modules[__name__])
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 

@@ -12,7 +12,7 @@ from conftest import require_data
 
 import ganprior
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_list_priors_and_load():

@@ -25,7 +25,7 @@ from ganprior.priors import (
 )
 from ganprior.training import Trainer, load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _save_checkpoint(state: dict, path: Path):

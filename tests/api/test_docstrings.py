@@ -22,7 +22,7 @@ import pytest
 
 import ganprior
 
-DOCS_API = Path(__file__).resolve().parents[1] / "docs" / "api"
+DOCS_API = Path(__file__).resolve().parents[2] / "docs" / "api"
 
 
 def public_modules() -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from ganprior import data
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_data_root_rule(monkeypatch, tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import missing_dataset_files, require_data, running_under_ci
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_TESTS = ["tests/test_data.py", "tests/test_priors_cli.py::test_error_vs_measurements_quick"]
+ROOT = Path(__file__).resolve().parents[2]
+DATA_TESTS = ["tests/data/test_data.py", "tests/cli/test_priors_cli.py::test_error_vs_measurements_quick"]
 N_DATA_TESTS = 7  # six reader tests in test_data.py and the benchmark smoke run
 
 

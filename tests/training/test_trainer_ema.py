@@ -22,7 +22,7 @@ from ganprior.models import build_discriminator, build_generator
 from ganprior.priors import load_prior
 from ganprior.training import Trainer, load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data(n=200, shape=(1, 8, 8), seed=0):

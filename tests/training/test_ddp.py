@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 ARGS = ["--data", "digits8", "--arch", "mlp", "--latent-dim", "8", "--width", "32", "--loss", "wgan-gp",
         "--k", "2", "--lr", "1e-3", "--steps", "15", "--batch-size", "64", "--seed", "3", "--threads", "1",

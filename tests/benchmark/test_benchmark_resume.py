@@ -22,7 +22,7 @@ import ganprior
 from ganprior.benchmark import grid, protocol, report, store
 from ganprior.benchmark import search as searching
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 SG_FIXED = "basis=pixel; nu_solver=ista; nu_steps=1"  # Sparse-Gen's fixed arguments on MNIST, in row labels

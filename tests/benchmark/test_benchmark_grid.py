@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ganprior.benchmark import protocol, search
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from torch import nn
 from ganprior.models import build_discriminator, build_generator
 from ganprior.training import Trainer, cli, load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data(n=200, seed=0):

@@ -13,7 +13,7 @@ from conftest import relu_generator
 from ganprior.data import load_images
 from ganprior.jobs import merge_dataset, recover_dataset
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHAPE = (1, 6, 6)
 KW = dict(m=20, noise=0.1, chunk=2, seed=3, restarts=2, steps=30, lr=0.05, schedule="constant")
 
