@@ -22,6 +22,9 @@ torch.set_num_threads(1)
 # import its helpers as ``from conftest import ...``: the alias is this same module under that name.
 sys.modules.setdefault("conftest", sys.modules[__name__])
 
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the repository's root folder
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"  # the committed results (the results suite, tests/results)
+
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
@@ -60,7 +63,7 @@ def small_prior():
 
 
 def _load_script(folder: str, stem: str, prefix: str):
-    folder = Path(__file__).resolve().parents[1] / folder
+    folder = REPO_ROOT / folder
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(prefix + stem.replace("/", "_"), folder / f"{stem}.py")
