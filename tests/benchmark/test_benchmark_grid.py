@@ -2,16 +2,8 @@
 use today's grids is checked by the results suite (tests/results/test_committed_searches.py)."""
 
 import math
-import types
 
 import pytest
-from ganprior.benchmark import protocol, search
-
-
-@pytest.fixture(scope="module")
-def bench():
-    """The protocol's and the search's names, as the tests read them."""
-    return types.SimpleNamespace(**vars(protocol), **{k: v for k, v in vars(search).items() if k not in vars(protocol)})
 
 
 def counted(curve):

@@ -7,11 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import require_data
+from conftest import REPO_ROOT, require_data
 
 import ganprior
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_list_priors_and_load():
@@ -69,7 +67,7 @@ def test_cli_recover_round_trip(tmp_path):
 def test_error_vs_measurements_quick(tmp_path):
     """Issue 6 smoke run: the files appear and CSGM beats Lasso at the smallest m."""
     data_root = require_data("mnist")  # validation images come from the MNIST training split
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "error_vs_measurements.py"), "--dataset",
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "error_vs_measurements.py"), "--dataset",
                            "mnist", "--quick", "--data-root", str(data_root), "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import REPO_ROOT, assert_same_state_dict, load_tool
 
 import ganprior
 from ganprior.models import build_discriminator, build_generator
@@ -23,8 +23,6 @@ from ganprior.priors import (
     recipe_for,
 )
 from ganprior.training import Trainer, load_checkpoint
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _save_checkpoint(state: dict, path: Path):
@@ -40,12 +38,6 @@ def _save_checkpoint(state: dict, path: Path):
     torch.save(state, path)
 
 
-def _assert_same_state_dict(a: dict, b: dict):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     """A tiny run of the command line: an MLP GAN on scikit-learn's 8x8 digits, 6 steps."""
@@ -54,7 +46,7 @@ def cli_run(tmp_path_factory):
                            "--latent-dim", "4", "--width", "16", "--batch-size", "32", "--steps", "6", "--seed", "3",
                            "--checkpoint-every", "0", "--sample-every", "0", "--threads", "1", "--device", "cpu",
                            "--dump-rank-weights", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -63,8 +55,8 @@ def test_load_prior_of_a_cli_run_equals_the_trainers_generator(cli_run):
     G = load_prior(cli_run)
     ckpt = load_checkpoint(cli_run / "checkpoint.pt")
     # the weights are the checkpoint's, i.e. the trainer's generator at the end of the run
-    _assert_same_state_dict(G.module.state_dict(), ckpt["generator"])
-    _assert_same_state_dict(G.module.state_dict(), torch.load(cli_run / "rank0.pt", weights_only=True)["generator"])
+    assert_same_state_dict(G.module.state_dict(), ckpt["generator"])
+    assert_same_state_dict(G.module.state_dict(), torch.load(cli_run / "rank0.pt", weights_only=True)["generator"])
     assert G.latent_shape == (4,) and G.image_shape == (1, 8, 8) and G.name == "run" and G.recipe is None
     # the same images as the exported generator.pt, built by hand as before load_prior took a path
     config = json.loads((cli_run / "config.json").read_text())
@@ -74,7 +66,7 @@ def test_load_prior_of_a_cli_run_equals_the_trainers_generator(cli_run):
     assert torch.equal(G(z), by_hand(z))
     assert prior_config(cli_run) == config and prior_config(str(cli_run))["steps"] == 6
     D = load_discriminator(cli_run)
-    _assert_same_state_dict(D.module.state_dict(), ckpt["discriminator"])
+    assert_same_state_dict(D.module.state_dict(), ckpt["discriminator"])
     assert D(G(z)).shape == (16,)
     # str paths work like Path objects, and so does recover with a path as the prior
     assert torch.equal(load_prior(str(cli_run))(z), G(z))
@@ -93,8 +85,8 @@ def test_load_prior_of_a_trainer_run_gives_the_trainers_outputs(tmp_path):
     z = torch.randn(10, 4, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.equal(G(z), ours(z))
-    _assert_same_state_dict(G.module.state_dict(), trainer.generator.state_dict())
-    _assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
+    assert_same_state_dict(G.module.state_dict(), trainer.generator.state_dict())
+    assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
 
 
 def _run_with_an_ema(cli_run, folder):
@@ -111,7 +103,7 @@ def _run_with_an_ema(cli_run, folder):
 
 def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_path):
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
-    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     ckpt["step"] += 4  # resumed past the exported config.json and not finished
     _save_checkpoint(ckpt, run / "checkpoint.pt")
     with pytest.warns(UserWarning, match="checkpoint at step 10 but its config.json was written at step 6"):
@@ -125,8 +117,8 @@ def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tm
     assert bp.live_generator(cli_run) is None
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
     live = bp.live_generator(run)
-    _assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
-    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
+    assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     z = torch.randn(3, *live.latent_shape, generator=torch.Generator().manual_seed(0))
     assert not live.module.training and not torch.allclose(live(z), load_prior(run)(z))
 
