@@ -5,7 +5,7 @@ Build (from the repository root, warnings as errors)::
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 The maths is rendered by a MathJax copied into ``_static/mathjax`` from the ``sphinx-mathjax-offline`` package
-(the ``docs`` extra), so a built copy renders formulas without network (``tests/test_docs_offline.py``).
+(the ``docs`` extra), so a built copy renders formulas without network (``tests/api/test_docs_offline.py``).
 
 The tutorials in ``docs/tutorials/`` are executed at build time by sphinx-gallery.
 Environment variables:

@@ -1,5 +1,6 @@
-"""Shared fixtures: devices, dtypes, seeded generators, a small random ReLU prior, dataset lookup, and the
-benchmark scripts and release tools as modules (:func:`load_benchmark`, :func:`load_tool`).
+"""Shared fixtures and helpers: devices, dtypes, seeded generators, a small random ReLU prior, random images, dense
+references, state-dict equality, dataset lookup, the repository's folders, and the benchmark scripts and release
+tools as modules (:func:`load_benchmark`, :func:`load_tool`).
 
 Tests that need the full datasets call :func:`require_data`: it skips them with the reason when the files are
 absent (a fresh clone), but fails them under ``CI=true``, where every test must run.
@@ -16,6 +17,14 @@ import torch
 from ganprior.data import default_data_root
 
 torch.set_num_threads(1)
+
+# The tests are a package (a folder per area of ganprior, each with an __init__.py, so that pytest's default import
+# mode allows the same file name in two folders), so pytest imports this file as ``tests.conftest``.  Test modules
+# import its helpers as ``from conftest import ...``: the alias is this same module under that name.
+sys.modules.setdefault("conftest", sys.modules[__name__])
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the repository's root folder
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"  # the committed results (the results suite, tests/results)
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -54,8 +63,30 @@ def small_prior():
     return relu_generator()
 
 
+def random_images(n=200, shape=(1, 8, 8), seed=0):
+    """``n`` uniform random images in [0, 1] of ``shape`` (a trainer's tiny data set)."""
+    return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))
+
+
+def dct_matrix(N):
+    """The orthonormal DCT-II matrix of size ``N``, from the cosine formula (a dense reference)."""
+    import numpy as np
+
+    k, i = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
+    D = np.sqrt(2.0 / N) * np.cos(np.pi * (2 * i + 1) * k / (2 * N))
+    D[0] /= np.sqrt(2.0)
+    return D
+
+
+def assert_same_state_dict(a: dict, b: dict, what: str = ""):
+    """The two state dicts hold the same keys and bitwise equal tensors (``what`` prefixes the failing key)."""
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{what}{key}"
+
+
 def _load_script(folder: str, stem: str, prefix: str):
-    folder = Path(__file__).resolve().parents[1] / folder
+    folder = REPO_ROOT / folder
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
     spec = importlib.util.spec_from_file_location(prefix + stem.replace("/", "_"), folder / f"{stem}.py")

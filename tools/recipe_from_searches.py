@@ -22,7 +22,7 @@ those values extended below and above them.
     python tools/recipe_from_searches.py --dataset mnist --prior mnist-bvae \
         --base benchmarks/results/mnist/recipe_mnist-vae.json --out benchmarks/results/mnist/recipe_mnist-bvae.json
 
-``tests/test_priors_run_folder.py`` checks the bundled recipes against the committed searches at every m.
+``tests/priors/test_priors_run_folder.py`` checks the bundled recipes against the committed searches at every m.
 """
 
 from __future__ import annotations

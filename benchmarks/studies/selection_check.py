@@ -10,7 +10,7 @@ of its 300 test digits, its operator and noise per m, ||eta|| = 0.1, CSGM with t
 - ``cv-shared``: ``choice="shared"`` (``recover``'s default for an argument since this benchmark), one lam for the
   batch by the held-out error summed over the digits. It is
   computed from the same candidate solves as ``cv`` (their held-out errors are returned in ``info``): every digit
-  is refit with the shared value, which is what ``choice="shared"`` does (``tests/test_selection.py`` checks
+  is refit with the shared value, which is what ``choice="shared"`` does (``tests/solvers/test_selection.py`` checks
   the equality).
 
 Writes ``per_image.csv``, ``summary.csv`` (mean MSE with 95% CI, the ratio to ``tuned``, the lams chosen) and

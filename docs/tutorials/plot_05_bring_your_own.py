@@ -153,7 +153,7 @@ for name, xh in [("PCA prior", x_pca.clamp(0, 1)), ("Lasso-DCT", x_dct)]:
 # :math:`z^* \sim \mathrm{Unif}[-1, 1]^k`, measured with :math:`m = 200` Gaussian rows.  One
 # restart of 300 Adam steps at lr 0.01 with ``lam=0`` recovers them to about 84 dB PSNR with the
 # uniform law; the same budget started from :math:`\mathcal{N}(0, I)` and unconstrained stops at
-# about 46 dB (``tests/test_latent_law.py`` checks at least 55 dB against below 50).
+# about 46 dB (``tests/solvers/test_latent_law.py`` checks at least 55 dB against below 50).
 
 from ganprior.models.dcgan import DCGANGenerator28
 

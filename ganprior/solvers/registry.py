@@ -2,7 +2,7 @@ r"""The method registry: one place maps a method name to its factory, its hyperp
 
 :func:`~ganprior.recover` dispatches through it, the command line takes its
 choices from it, the documentation's methods table is generated from it and
-the contract tests (``tests/test_method_contract.py``) run over every entry.
+the contract tests (``tests/solvers/test_method_contract.py``) run over every entry.
 A new latent method is therefore one module (a
 :class:`~ganprior.LatentObjective`) plus one :func:`register_method` call.
 

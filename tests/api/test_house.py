@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
 from ganprior import data
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_data_root_rule(monkeypatch, tmp_path):
@@ -21,21 +20,21 @@ def test_data_root_rule(monkeypatch, tmp_path):
     monkeypatch.setenv("GANPRIOR_DATA", str(tmp_path))
     assert data.default_data_root() == tmp_path
     monkeypatch.delenv("GANPRIOR_DATA")
-    assert data.default_data_root() == ROOT.parent / "shared" / "data"
+    assert data.default_data_root() == REPO_ROOT.parent / "shared" / "data"
     monkeypatch.setattr(data, "_checkout", lambda: None)
     with pytest.raises(FileNotFoundError, match="GANPRIOR_DATA"):
         data.default_data_root()
 
 
 # ---------------------------------------------------------------------- the import graph
-PACKAGE = ROOT / "ganprior"
+PACKAGE = REPO_ROOT / "ganprior"
 
 
 def package_modules() -> dict[str, Path]:
     """Dotted name -> file of every module of the package (a package is its ``__init__.py``)."""
     out = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
         out[".".join(parts)] = path
@@ -138,8 +137,8 @@ def test_each_module_imports_first():
             "    try:\n        importlib.import_module(name)\n"
             "    except Exception as e:\n        failed.append(f'{name}: {type(e).__name__}: {e}')\n"
             "print('\\n'.join(failed))\nsys.exit(1 if failed else 0)\n") % (names,)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                          timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
 

@@ -10,35 +10,20 @@ the values of an uninterrupted run. The validation digits are the last bundled t
 import csv
 import hashlib
 import json
-import types
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import load_benchmark
+from conftest import REPO_ROOT, load_benchmark
 
 import ganprior
-from ganprior.benchmark import grid, protocol, report, store
+from ganprior.benchmark import grid, protocol, report
 from ganprior.benchmark import search as searching
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 SG_FIXED = "basis=pixel; nu_solver=ista; nu_steps=1"  # Sparse-Gen's fixed arguments on MNIST, in row labels
 
-NO_DATA = ROOT / "no-data-needed"  # the grids' --data-root: nothing is read from it (bundled_validation_digits)
-
-
-@pytest.fixture(scope="module")
-def bench():
-    """The script's ``main`` and the names of :mod:`ganprior.benchmark`'s modules in one namespace, as the tests read
-    them; a patch goes to the module whose code uses the name (``searching.run_method``, ``grid.append_rows``, a field
-    of ``protocol.PROTOCOLS["mnist"]``)."""
-    names = {}
-    for module in (protocol, store, searching, report, grid):
-        names.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
-    return types.SimpleNamespace(**{**names, "main": load_benchmark("error_vs_measurements").main})
+NO_DATA = REPO_ROOT / "no-data-needed"  # the grids' --data-root: nothing is read from it (bundled_validation_digits)
 
 
 MNIST = protocol.PROTOCOLS["mnist"]

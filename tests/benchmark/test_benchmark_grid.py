@@ -1,21 +1,9 @@
-"""The benchmark's hyperparameter search widens a grid past an open edge (issue 17); the committed searches use
-today's grids."""
+"""The benchmark's hyperparameter search widens a grid past an open edge (issue 17).  That the committed searches
+use today's grids is checked by the results suite (tests/results/test_committed_searches.py)."""
 
-import json
 import math
-import types
-from pathlib import Path
 
 import pytest
-from ganprior.benchmark import protocol, search
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    """The protocol's and the search's names, as the tests read them."""
-    return types.SimpleNamespace(**vars(protocol), **{k: v for k, v in vars(search).items() if k not in vars(protocol)})
 
 
 def counted(curve):
@@ -92,28 +80,3 @@ def test_single_value_grid_is_not_searched(bench):
     evaluate, calls = counted(lambda v: v)
     res = bench.widen_search(evaluate, [0.0], **bench.SEARCH["lam"])
     assert res == dict(tried=[], order=[], best=0.0, status="single") and calls == []
-
-
-# Committed searches made under an older grid that a rerun redoes (same choice, so their rows stay current); none
-# since the CelebA grid was solved again with the second celeba64 (the wavelet Lasso's searches at m = 100 and 1000,
-# which predated its preset grid, were redone then). The frozen benchmarks/results/celeba_v1 is not checked.
-STALE_SEARCHES = set()
-
-
-@pytest.mark.parametrize("folder, dataset", [("mnist", "mnist"), ("celeba", "celeba"),
-                                             ("fashion_transfer", "fashion-mnist")])
-def test_committed_searches_use_the_presets_grids_and_fixed_arguments(bench, folder, dataset):
-    """Every search in a committed results folder was made with today's grid of its preset (and, beyond the range,
-    today's fixed arguments), so that a rerun of the committed commands redoes none of them -- except the listed
-    ones, which must still be stale (the list is kept honest in both directions)."""
-    cfg = bench.preset(dataset)
-    state = json.loads((ROOT / "benchmarks" / "results" / folder / "selection.json").read_text())
-    assert state
-    stale = set()
-    for key, rec in state.items():
-        name, grid = bench.hyperparameter_grid(rec["method"], cfg)
-        assert rec["hyperparameter"] == name, key
-        fixed_ok = rec["method"] not in bench.BEYOND or rec.get("fixed") == cfg["beyond_fixed"].get(rec["method"], {})
-        if rec["grid"] != [float(v) for v in grid] or not fixed_ok:
-            stale.add((dataset, key))
-    assert stale == {s for s in STALE_SEARCHES if s[0] == dataset}

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import dct_matrix
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
@@ -15,13 +16,6 @@ from ganprior.solvers.lasso import DEFAULT_ALPHA, select_alpha, solve_sparse
 torch.set_num_threads(1)
 
 TIGHT = {"tol": 1e-12, "max_iter": 200_000}
-
-
-def dct_matrix(N):
-    k, i = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
-    D = np.sqrt(2.0 / N) * np.cos(np.pi * (2 * i + 1) * k / (2 * N))
-    D[0] /= np.sqrt(2.0)
-    return D
 
 
 def haar_matrix_8x8():

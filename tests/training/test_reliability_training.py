@@ -10,20 +10,14 @@ import sys
 import textwrap
 import time
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO_ROOT, random_images
 from torch import nn
 
 from ganprior.models import build_discriminator, build_generator
 from ganprior.training import Trainer, cli, load_checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _data(n=200, seed=0):
-    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
 
 
 def _models(seed=0, width=16):
@@ -36,7 +30,7 @@ def _trainer(out, *, D=None, G=None, **kw):
     g, d = _models()
     for key, value in (("batch_size", 32), ("seed", 7), ("sample_every", 0), ("checkpoint_every", 0)):
         kw.setdefault(key, value)
-    return Trainer(G or g, D or d, kw.pop("data", _data()), out_dir=out, **kw)
+    return Trainer(G or g, D or d, kw.pop("data", random_images()), out_dir=out, **kw)
 
 
 # ---------------------------------------------------------------- fault 4: checksums
@@ -107,7 +101,8 @@ def test_resume_with_another_architecture_is_a_clear_error(tmp_path):
     _trainer(tmp_path).fit(steps=2)
     G, D = _models(width=8)
     with pytest.raises(ValueError, match=r"holds a generator that does not fit .*another architecture"):
-        Trainer(G, D, _data(), batch_size=32, seed=7, out_dir=tmp_path, sample_every=0).fit(steps=4, resume=True)
+        Trainer(G, D, random_images(), batch_size=32, seed=7, out_dir=tmp_path,
+                sample_every=0).fit(steps=4, resume=True)
 
 
 class _TwoLogits(nn.Module):
@@ -139,7 +134,7 @@ def test_generator_with_wrong_image_shape(tmp_path):
     ({"batch_size": 16}, ["batch_size"]),
     ({"seed": 8}, ["seed"]),
     ({"k": 2, "betas": (0.0, 0.9)}, ["k", "betas"]),
-    ({"data": _data(150)}, ["data"]),
+    ({"data": random_images(150)}, ["data"]),
 ])
 def test_resume_refuses_changed_hyperparameters(tmp_path, change, keys):
     _trainer(tmp_path).fit(steps=3)
@@ -232,7 +227,7 @@ def test_cli_rejects_betas_outside_unit_interval(capsys):
 def test_train_subcommand_rejects_negative_limit(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ganprior", "train", "--data", "digits8", "--limit", "-5",
                            "--steps", "1", "--out", str(tmp_path / "run")], capture_output=True, text=True,
-                          timeout=120, cwd=ROOT)
+                          timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 2 and "argument --limit: must be an int >= 1. Got -5" in proc.stderr, proc.stderr
     assert not (tmp_path / "run").exists()
 
@@ -268,7 +263,7 @@ _KILLED_WRITER = textwrap.dedent("""
 
 def _kill_during_checkpoint_write(out):
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_WRITER, str(out)], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     try:
         assert proc.stdout.readline().strip() == "writing"
     finally:

@@ -3,17 +3,15 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import relu_generator
+from conftest import REPO_ROOT, relu_generator
 
 from ganprior.data import load_images
 from ganprior.jobs import merge_dataset, recover_dataset
 
-REPO = Path(__file__).resolve().parents[1]
 SHAPE = (1, 6, 6)
 KW = dict(m=20, noise_norm=0.1, chunk=2, seed=3, restarts=2, steps=30, lr=0.05, schedule="constant")
 
@@ -67,7 +65,8 @@ def test_cli_under_torchrun_with_two_cpu_ranks_equals_one_process(tmp_path):
     np.save(tmp_path / "digits.npy", x)
     args = ["recover", "--images", str(tmp_path / "digits.npy"), "--measurements", "50", "--noise-norm", "0.1",
             "--chunk", "8", "--restarts", "2", "--steps", "10", "--threads", "1", "--no-png"]
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMP_NUM_THREADS="1")
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                           "-m", "ganprior", *args, "--out", str(tmp_path / "ddp")], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=300, check=False)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.fft
 import torch
-from test_operators import OPERATOR_NAMES, make_operators
+from tests.operators.test_operators import OPERATOR_NAMES, make_operators
 
 from ganprior import operators as ops
 

@@ -7,11 +7,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from unittest.mock import ANY
 
 import pytest
 import torch
-from conftest import load_tool
+from conftest import REPO_ROOT, assert_same_state_dict, load_tool
 
 import ganprior
 from ganprior.models import build_discriminator, build_generator
@@ -24,8 +23,6 @@ from ganprior.priors import (
     recipe_for,
 )
 from ganprior.training import Trainer, load_checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _save_checkpoint(state: dict, path: Path):
@@ -41,12 +38,6 @@ def _save_checkpoint(state: dict, path: Path):
     torch.save(state, path)
 
 
-def _assert_same_state_dict(a: dict, b: dict):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     """A tiny run of the command line: an MLP GAN on scikit-learn's 8x8 digits, 6 steps."""
@@ -55,7 +46,7 @@ def cli_run(tmp_path_factory):
                            "--latent-dim", "4", "--width", "16", "--batch-size", "32", "--steps", "6", "--seed", "3",
                            "--checkpoint-every", "0", "--sample-every", "0", "--threads", "1", "--device", "cpu",
                            "--dump-rank-weights", "--out", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -64,8 +55,8 @@ def test_load_prior_of_a_cli_run_equals_the_trainers_generator(cli_run):
     G = load_prior(cli_run)
     ckpt = load_checkpoint(cli_run / "checkpoint.pt")
     # the weights are the checkpoint's, i.e. the trainer's generator at the end of the run
-    _assert_same_state_dict(G.module.state_dict(), ckpt["generator"])
-    _assert_same_state_dict(G.module.state_dict(), torch.load(cli_run / "rank0.pt", weights_only=True)["generator"])
+    assert_same_state_dict(G.module.state_dict(), ckpt["generator"])
+    assert_same_state_dict(G.module.state_dict(), torch.load(cli_run / "rank0.pt", weights_only=True)["generator"])
     assert G.latent_shape == (4,) and G.image_shape == (1, 8, 8) and G.name == "run" and G.recipe is None
     # the same images as the exported generator.pt, built by hand as before load_prior took a path
     config = json.loads((cli_run / "config.json").read_text())
@@ -75,7 +66,7 @@ def test_load_prior_of_a_cli_run_equals_the_trainers_generator(cli_run):
     assert torch.equal(G(z), by_hand(z))
     assert prior_config(cli_run) == config and prior_config(str(cli_run))["steps"] == 6
     D = load_discriminator(cli_run)
-    _assert_same_state_dict(D.module.state_dict(), ckpt["discriminator"])
+    assert_same_state_dict(D.module.state_dict(), ckpt["discriminator"])
     assert D(G(z)).shape == (16,)
     # str paths work like Path objects, and so does recover with a path as the prior
     assert torch.equal(load_prior(str(cli_run))(z), G(z))
@@ -94,8 +85,8 @@ def test_load_prior_of_a_trainer_run_gives_the_trainers_outputs(tmp_path):
     z = torch.randn(10, 4, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.equal(G(z), ours(z))
-    _assert_same_state_dict(G.module.state_dict(), trainer.generator.state_dict())
-    _assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
+    assert_same_state_dict(G.module.state_dict(), trainer.generator.state_dict())
+    assert_same_state_dict(load_discriminator(tmp_path).module.state_dict(), trainer.discriminator.state_dict())
 
 
 def _run_with_an_ema(cli_run, folder):
@@ -112,7 +103,7 @@ def _run_with_an_ema(cli_run, folder):
 
 def test_run_folder_prefers_ema_weights_and_warns_on_a_resumed_run(cli_run, tmp_path):
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
-    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     ckpt["step"] += 4  # resumed past the exported config.json and not finished
     _save_checkpoint(ckpt, run / "checkpoint.pt")
     with pytest.warns(UserWarning, match="checkpoint at step 10 but its config.json was written at step 6"):
@@ -126,8 +117,8 @@ def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tm
     assert bp.live_generator(cli_run) is None
     run, ckpt, ema = _run_with_an_ema(cli_run, tmp_path)
     live = bp.live_generator(run)
-    _assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
-    _assert_same_state_dict(load_prior(run).module.state_dict(), ema)
+    assert_same_state_dict(live.module.state_dict(), ckpt["generator"])
+    assert_same_state_dict(load_prior(run).module.state_dict(), ema)
     z = torch.randn(3, *live.latent_shape, generator=torch.Generator().manual_seed(0))
     assert not live.module.training and not torch.allclose(live(z), load_prior(run)(z))
 
@@ -321,91 +312,3 @@ def test_a_recipe_layer_index_stays_an_int_and_recover_runs_ilo_at_that_cut():
     G.recipe = None
     by_hand = ganprior.recover(y, A, G, method="ilo", lam=0.1, cut=2, radius=0.5, steps=20, seed=0)
     torch.testing.assert_close(res.x, by_hand, rtol=0, atol=0)
-
-
-# Where a bundled recipe departs on purpose from the committed search it cites (its "source" says why):
-# (prior, m, method) -> the arguments that differ.
-RECIPE_DEPARTURES = {
-    ("mnist", 300, "ilo"): {"warmup"},  # 3/4 from m = 71 rather than alternate (5% lower here, within one s.e.)
-    ("mnist", 500, "ilo"): {"radius", "warmup"},  # radius 1 and 3/4 rather than alternate (0.3% / 1.6% apart)
-}
-
-
-@pytest.mark.parametrize("dataset, priors", [("mnist", ("mnist", "mnist-vae", "mnist-k20", "mnist-bvae")),
-                                             ("celeba", ("celeba64",))])
-def test_bundled_recipes_follow_the_committed_error_vs_m_searches(dataset, priors):
-    """At every m of the committed grid (MNIST, CelebA), the recipe of the prior the benchmark chose there gives the
-    values its validation searches chose (benchmarks/results/<dataset>/selection.json): CSGM's lam, and ILO's and
-    Sparse-Gen's arguments with their warm-up -- so a rerun that moves a choice fails here until the recipe follows
-    it.  The recipe files the cards were built from are the ones the prior folders carry."""
-    from ganprior.benchmark import load_selection, preset
-    from ganprior.benchmark.store import chosen_prior, validated_options
-    from ganprior.solvers.csgm import warmup_steps
-    from ganprior.solvers.ilo import default_cut
-
-    results = ROOT / "benchmarks" / "results" / dataset
-    cfg = preset(dataset)
-    assert priors[0] == cfg["prior"]
-    for name in priors:
-        file = results / ("recipe.json" if name == priors[0] else f"recipe_{name}.json")
-        assert prior_config(name)["recipe"] == json.loads(file.read_text()), name
-    state = load_selection(results)
-    grid = sorted({rec["m"] for rec in state.values()})
-    assert grid == cfg["m"]
-    seen = set()
-    for m in grid:
-        name = chosen_prior(state, m) or priors[0]
-        G = load_prior(name)
-        assert recipe_for(G, "recover", m)["lam"] == state[f"csgm m={m}"]["chosen"], (name, m)
-        for method in ("ilo", "sparse-gen"):
-            want = validated_options(method, m, state)
-            got = recipe_for(G, "recover", m, method=method)
-            steps = got["steps"]
-            # in steps (the search records an int, the recipe a fraction; both omit the default)
-            want["warmup"], got["warmup"] = (warmup_steps(w.get("warmup"), steps) for w in (want, got))
-            if method == "ilo":
-                got.setdefault("cut", default_cut(G))
-            differ = {k for k, v in want.items() if not (got.get(k) == v or isinstance(v, float)
-                                                          and abs(got.get(k, float("inf")) - v) <= 1e-3 * abs(v))}
-            assert differ == RECIPE_DEPARTURES.get((name, m, method), set()), (name, m, method, want, got)
-            seen.add((name, m, method))
-    assert {k for k in RECIPE_DEPARTURES if k[0] in priors} <= seen
-
-
-def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
-    # the builder's ranges: equal neighbours merged, bounds the geometric means of neighbouring m rounded down
-    rfs = load_tool("recipe_from_searches")
-    assert rfs.ranges("x", [(20, 1.0), (50, 1.0), (100, 2.0), (200, 1.0)]) == \
-        [{"m_max": 70, "x": 1.0}, {"m_max": 141, "x": 2.0}, {"m_max": None, "x": 1.0}]
-    with pytest.raises(ValueError, match="m increasing"):
-        rfs.ranges("x", [(50, 1.0), (20, 1.0)])
-    with pytest.raises(ValueError, match="prior_choices"):
-        rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {})
-    with pytest.raises(ValueError, match="prior: expected one of"):
-        rfs.recover_recipe("mnist", ROOT / "benchmarks" / "results" / "mnist", {}, prior="celeba64")
-    # a grid that chooses its prior per m: the prior's own lam at every m, its methods where it was chosen
-    mnist = ROOT / "benchmarks" / "results" / "mnist"
-    bvae = json.loads((mnist / "recipe_mnist-bvae.json").read_text())
-    assert rfs.recover_recipe("mnist", mnist, json.loads((mnist / "recipe_mnist-vae.json").read_text()),
-                              prior="mnist-bvae")["recover"] == {**bvae["recover"], "source": ANY}
-    # from the committed searches it gives the committed recipe back (lam and every method's table), whatever
-    # tables the base held: the previous recipe (the first prior's values) as the base
-    committed = json.loads((ROOT / "benchmarks" / "results" / "celeba" / "recipe.json").read_text())
-    base = json.loads(json.dumps(committed))
-    base["recover"]["lam"] = 0.5
-    base["recover"]["methods"] = {"ilo": {"cut": [{"m_max": None, "cut": 12}]}}
-    assert rfs.recover_recipe("celeba", ROOT / "benchmarks" / "results" / "celeba", base) == committed
-
-
-def test_the_mnist_familys_choices_follow_the_committed_searches():
-    """recover(y, A, "mnist") runs, at every m of the committed grid, the prior the benchmark chose there and the
-    latent method with the lowest validation error at its own chosen value (benchmarks/results/mnist/selection.json)."""
-    from ganprior.benchmark import PROTOCOLS, load_selection
-    from ganprior.benchmark.store import chosen_prior
-    from ganprior.priors import recipe_choice
-
-    state = load_selection(ROOT / "benchmarks" / "results" / "mnist")
-    for m in PROTOCOLS["mnist"].m:
-        best = min(("csgm", "ilo", "sparse-gen"), key=lambda k: min(e for _, e in state[f"{k} m={m}"]["tried"]))
-        assert recipe_choice("mnist", m) == {"prior": chosen_prior(state, m) or "mnist", "method": best}, m
-    assert recipe_choice("mnist-vae", 25) == {}  # a member of the family chooses nothing

@@ -15,12 +15,11 @@ What is expected to match, and why:
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 
 ARGS = ["--data", "digits8", "--arch", "mlp", "--latent-dim", "8", "--width", "32", "--loss", "wgan-gp",
         "--k", "2", "--lr", "1e-3", "--steps", "15", "--batch-size", "64", "--seed", "3", "--threads", "1",
@@ -29,7 +28,7 @@ ARGS = ["--data", "digits8", "--arch", "mlp", "--latent-dim", "8", "--width", "3
 
 def _env():
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["OMP_NUM_THREADS"] = "1"
     return env
 

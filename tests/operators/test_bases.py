@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import dct_matrix
 
 from ganprior.operators.bases import (
     DCT2,
@@ -27,14 +28,6 @@ CASES = [
     ("wavelet", {"wavelet": "coif1", "level": 1}, (12, 12)),
 ]
 IDS = [f"{name}-{kw.get('wavelet', '')}-{'x'.join(map(str, shape))}" for name, kw, shape in CASES]
-
-
-def dct_matrix(N):
-    """Orthonormal DCT-II matrix from the cosine formula."""
-    k, i = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")
-    D = np.sqrt(2.0 / N) * np.cos(np.pi * (2 * i + 1) * k / (2 * N))
-    D[0] /= np.sqrt(2.0)
-    return D
 
 
 def haar_mallat(x):

@@ -263,13 +263,13 @@ def problems():
     G, Nn = ops.Gaussian(m=288, in_shape=SHAPE, seed=26), ops.NonNegative(m=36, in_shape=SHAPE, seed=27)
     return [("amplitude-flow", "magnitude", G.measure(x, "magnitude"), G, {}),
             ("biht", "sign", G.measure(x - 0.5, "sign"), G, {"sparsity": 10}),
-            # smoothing 1: well conditioned, so that the solutions are accurate to the 1e-9 the batch test asks
+            # smoothing 1: well conditioned, so that the solutions are accurate
             ("poisson-tv", Poisson(photons=50.0), Nn.measure(x, Poisson(photons=50.0), seed=28), Nn,
              {"smoothing": 1.0})]
 
 
 @pytest.mark.parametrize("index", range(3))
-def test_through_recover_the_shape_type_and_batching(index):
+def test_through_recover_the_shape_and_type(index):
     name, likelihood, y, A, options = problems()[index]
     model = ganprior.likelihoods.get_likelihood(likelihood)
     assert ganprior.get_method(name).likelihoods == (model.name,)
@@ -281,10 +281,9 @@ def test_through_recover_the_shape_type_and_batching(index):
     assert isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == (3, *SHAPE)
     result = ganprior.recover(y, A, method=name, likelihood=likelihood, return_result=True, **options)
     assert result.method == name and bool(torch.isfinite(result.measurement_error).all())
-    for p in range(3):  # one call for all problems gives the answers of separate calls
-        alone = ganprior.recover(y[p], A, method=name, likelihood=likelihood, **options)
-        assert tuple(alone.shape) == SHAPE
-        torch.testing.assert_close(result.x[p], alone, rtol=1e-9, atol=1e-10)
+    # one problem comes back as one image (that a batch equals separate calls, to rtol 1e-9, is the method contract's
+    # test_a_batch_equals_separate_calls_under_each_model, for every method of a non-Gaussian model)
+    assert tuple(ganprior.recover(y[0], A, method=name, likelihood=likelihood, **options).shape) == SHAPE
 
 
 @pytest.mark.parametrize("index, bad, name", [

@@ -3,13 +3,11 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import missing_dataset_files, require_data, running_under_ci
+from conftest import REPO_ROOT, missing_dataset_files, require_data, running_under_ci
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_TESTS = ["tests/test_data.py", "tests/test_priors_cli.py::test_error_vs_measurements_quick"]
+DATA_TESTS = ["tests/data/test_data.py", "tests/cli/test_priors_cli.py::test_error_vs_measurements_quick"]
 N_DATA_TESTS = 7  # six reader tests in test_data.py and the benchmark smoke run
 
 
@@ -36,12 +34,12 @@ def test_require_data_skips_without_ci_and_fails_under_ci(tmp_path, monkeypatch)
 
 def _run_data_tests(tmp_path, ci: bool):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env.update(GANPRIOR_DATA=str(tmp_path / "empty"), PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env.update(GANPRIOR_DATA=str(tmp_path / "empty"), PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
     if ci:
         env["CI"] = "true"
     (tmp_path / "empty").mkdir(exist_ok=True)
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *DATA_TESTS],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_suite_without_datasets_skips_with_reasons(tmp_path):
@@ -58,7 +56,6 @@ def test_suite_without_datasets_fails_under_ci(tmp_path):
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert f"{N_DATA_TESTS} failed" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-3000:]
     assert "CI=true but dataset files not found" in proc.stdout
-
 
 
 # Images loaded as they are (issue 39, class 3): every Pillow mode with its true bit depth, or refused with the

@@ -16,13 +16,13 @@ import importlib
 import inspect
 import pkgutil
 import re
-from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
 import ganprior
 
-DOCS_API = Path(__file__).resolve().parents[1] / "docs" / "api"
+DOCS_API = REPO_ROOT / "docs" / "api"
 
 
 def public_modules() -> list[str]:

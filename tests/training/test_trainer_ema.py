@@ -12,21 +12,15 @@ import os
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO_ROOT, assert_same_state_dict, random_images
 
 from ganprior.cli import train as cli
 from ganprior.models import build_discriminator, build_generator
 from ganprior.priors import load_prior
 from ganprior.training import Trainer, load_checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _data(n=200, shape=(1, 8, 8), seed=0):
-    return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))
 
 
 # the model options of each architecture: a tiny MLP pair, and a DCGAN pair with batch norm
@@ -35,7 +29,7 @@ _OPTIONS = {"mlp": lambda shape: {"width": 16, "image_shape": shape},
 
 
 def _trainer(out=None, arch="mlp", init_seed=0, data=None, loss="non-saturating", **kw):
-    data = _data() if data is None else data
+    data = random_images() if data is None else data
     options = _OPTIONS[arch](tuple(data.shape[1:]))
     G = build_generator(arch, latent_dim=4, seed=init_seed, **options)
     D = build_discriminator(arch, seed=init_seed + 1, **options)
@@ -49,12 +43,6 @@ def _params(module):
     return {k: v.detach().clone() for k, v in module.named_parameters()}
 
 
-def _assert_equal_state_dicts(a, b, what=""):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), f"{what}{key}"
-
-
 # ---------------------------------------------------------------- the average itself
 def test_ema_is_the_documented_average_over_recorded_weights():
     """After n steps: ema_n = d^n w_0 + (1 - d) sum_i d^(n-i) w_i, with w_i the weights after step i."""
@@ -63,7 +51,7 @@ def test_ema_is_the_documented_average_over_recorded_weights():
     w = [_params(tr.generator)]
     assert tr.generator_ema is not None and not tr.generator_ema.training
     assert not any(p.requires_grad for p in tr.generator_ema.parameters())
-    _assert_equal_state_dicts(_params(tr.generator_ema), w[0])  # starts from the initial weights
+    assert_same_state_dict(_params(tr.generator_ema), w[0])  # starts from the initial weights
     for _ in range(n):
         tr.train_step()
         w.append(_params(tr.generator))
@@ -99,13 +87,13 @@ def test_ema_closed_form_for_constant_weights():
 
 
 def test_ema_copies_batch_norm_buffers_from_the_live_generator():
-    tr = _trainer(arch="dcgan28", data=_data(100, (1, 28, 28)), loss="lsgan", ema_decay=0.9)
+    tr = _trainer(arch="dcgan28", data=random_images(100, (1, 28, 28)), loss="lsgan", ema_decay=0.9)
     buffers = dict(tr.generator_ema.named_buffers())
     assert any("running_mean" in k for k in buffers)
     for _ in range(3):
         tr.train_step()
     live = dict(tr.generator.named_buffers())
-    _assert_equal_state_dicts(dict(tr.generator_ema.named_buffers()), live, "buffer ")
+    assert_same_state_dict(dict(tr.generator_ema.named_buffers()), live, "buffer ")
     assert int(live[next(k for k in live if k.endswith("num_batches_tracked"))]) == 3
     ema, cur = _params(tr.generator_ema), _params(tr.generator)
     assert all(not torch.equal(ema[k], cur[k]) for k in ema)  # parameters are averaged, not copied
@@ -141,7 +129,7 @@ def test_ema_decay_validation():
     ("dcgan28", "lsgan", (1, 28, 28)),  # batch-norm buffers
 ])
 def test_ema_survives_resume_bitwise(tmp_path, arch, loss, data_shape):
-    data = _data(200, data_shape)  # 6 batches per epoch: 12 steps cross an epoch boundary
+    data = random_images(200, data_shape)  # 6 batches per epoch: 12 steps cross an epoch boundary
     kw = dict(arch=arch, loss=loss, data=data, ema_decay=0.9)
     straight = _trainer(tmp_path / "a", **kw).fit(steps=12)
     _trainer(tmp_path / "b", checkpoint_every=6, **kw).fit(steps=6)
@@ -149,7 +137,7 @@ def test_ema_survives_resume_bitwise(tmp_path, arch, loss, data_shape):
     resumed = _trainer(tmp_path / "b", init_seed=99, checkpoint_every=6, **kw)
     resumed.fit(steps=12, resume=True)
     for name in ("generator", "generator_ema", "discriminator"):
-        _assert_equal_state_dicts(getattr(straight, name).state_dict(), getattr(resumed, name).state_dict(),
+        assert_same_state_dict(getattr(straight, name).state_dict(), getattr(resumed, name).state_dict(),
                                   f"{name}.")
     for oa, ob in ((straight.opt_g, resumed.opt_g), (straight.opt_d, resumed.opt_d)):
         for pa, pb in zip(oa.state.values(), ob.state.values()):
@@ -157,7 +145,7 @@ def test_ema_survives_resume_bitwise(tmp_path, arch, loss, data_shape):
                 assert torch.equal(pa[key], pb[key]), key
     assert resumed.step == 12 and straight.epoch >= 1
     ck = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
-    _assert_equal_state_dicts(ck["generator_ema"], straight.generator_ema.state_dict())
+    assert_same_state_dict(ck["generator_ema"], straight.generator_ema.state_dict())
     live = straight.generator.state_dict()
     assert any(not torch.equal(ck["generator_ema"][k], live[k]) for k in live)
 
@@ -185,7 +173,7 @@ def test_resume_refuses_a_changed_ema_decay(tmp_path):
     tr = _trainer(tmp_path, ema_decay=0.9, allow_changed_config=True)
     with pytest.warns(UserWarning, match=r"changed hyperparameters: ema_decay None -> 0.9"):
         tr.fit(steps=3, resume=True)
-    _assert_equal_state_dicts(tr.generator_ema.state_dict(), tr.generator.state_dict())
+    assert_same_state_dict(tr.generator_ema.state_dict(), tr.generator.state_dict())
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["resumed_with_changes"][0]["changed"]["ema_decay"] == {"checkpoint": None, "now": 0.9}
     # now the checkpoint holds 0.9: another decay is refused, the same one resumes silently
@@ -209,12 +197,12 @@ def test_tiny_digits_run_exports_the_ema_as_the_prior(tmp_path):
                  sample_every=0, data_name="digits8", ema_decay=0.95).fit(steps=30)
     ema, live = tr.generator_ema.state_dict(), tr.generator.state_dict()
     assert all(not torch.equal(ema[k], live[k]) for k in ema)
-    _assert_equal_state_dicts(torch.load(tmp_path / "generator.pt", weights_only=True), ema)
+    assert_same_state_dict(torch.load(tmp_path / "generator.pt", weights_only=True), ema)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["ema_decay"] == 0.95 and config["generator_weights"] == "ema"
     assert config["hyperparameters"]["ema_decay"] == 0.95
     prior = load_prior(tmp_path)  # a run folder: the checkpoint's generator_ema
-    _assert_equal_state_dicts(prior.module.state_dict(), ema)
+    assert_same_state_dict(prior.module.state_dict(), ema)
     z = torch.randn(3, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(prior(z), (tr.generator_ema(z) + 1) / 2)
@@ -223,7 +211,7 @@ def test_tiny_digits_run_exports_the_ema_as_the_prior(tmp_path):
     config = json.loads((tmp_path / "plain" / "config.json").read_text())
     assert config["ema_decay"] is None and config["generator_weights"] == "live"
     assert "generator_ema" not in load_checkpoint(tmp_path / "plain" / "checkpoint.pt")
-    _assert_equal_state_dicts(torch.load(tmp_path / "plain" / "generator.pt", weights_only=True),
+    assert_same_state_dict(torch.load(tmp_path / "plain" / "generator.pt", weights_only=True),
                               plain.generator.state_dict())
 
 
@@ -246,7 +234,7 @@ def test_cli_ema_decay(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["ema_decay"] == 0.9 and config["generator_weights"] == "ema"
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
-    _assert_equal_state_dicts(torch.load(tmp_path / "generator.pt", weights_only=True), ck["generator_ema"])
+    assert_same_state_dict(torch.load(tmp_path / "generator.pt", weights_only=True), ck["generator_ema"])
 
 
 # ---------------------------------------------------------------- torchrun
@@ -256,16 +244,16 @@ def test_torchrun_ranks_hold_the_same_ema(tmp_path):
             "--steps", "6", "--batch-size", "64", "--seed", "3", "--threads", "1", "--checkpoint-every", "0",
             "--sample-every", "0", "--dump-rank-weights", "--ema-decay", "0.8", "--out", str(tmp_path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+           "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "ganprior.cli.train", *args]
     res = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
-    _assert_equal_state_dicts(r0["generator_ema"], r1["generator_ema"], "ranks differ in generator_ema.")
-    _assert_equal_state_dicts(r0["generator"], r1["generator"], "ranks differ in generator.")
+    assert_same_state_dict(r0["generator_ema"], r1["generator_ema"], "ranks differ in generator_ema.")
+    assert_same_state_dict(r0["generator"], r1["generator"], "ranks differ in generator.")
     ck = load_checkpoint(tmp_path / "checkpoint.pt")  # written by rank 0
-    _assert_equal_state_dicts(ck["generator_ema"], r0["generator_ema"])
-    _assert_equal_state_dicts(torch.load(tmp_path / "generator.pt", weights_only=True), r0["generator_ema"])
+    assert_same_state_dict(ck["generator_ema"], r0["generator_ema"])
+    assert_same_state_dict(torch.load(tmp_path / "generator.pt", weights_only=True), r0["generator_ema"])
     assert any(not torch.equal(r0["generator_ema"][k], r0["generator"][k]) for k in r0["generator"])

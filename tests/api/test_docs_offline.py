@@ -15,12 +15,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
-DOCS = REPO / "docs"
+DOCS = REPO_ROOT / "docs"
 USER_GUIDE = DOCS / "user_guide"
 
 pytestmark = pytest.mark.skipif(not (DOCS / "conf.py").is_file(), reason="docs/ not present (installed package)")
@@ -54,7 +53,7 @@ def test_built_pages_reference_no_remote_mathjax(tmp_path):
     # the front page and the user guide only: the pages with maths, and a build of seconds
     cmd = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-D", "include_patterns=index.rst,user_guide/**",
            "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)]
-    run = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
 
     pages = sorted(out.glob("user_guide/*.html"))

@@ -6,17 +6,14 @@ import math
 
 import pytest
 import torch
+from conftest import assert_same_state_dict, random_images
 
 from ganprior.models import build_discriminator, build_generator, from_config
 from ganprior.training import Trainer, load_checkpoint
 
 
-def _data(n=200, shape=(1, 8, 8), seed=0):
-    return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))
-
-
 def _trainer(out, arch="mlp", loss="non-saturating", k=1, init_seed=0, data=None, **kw):
-    data = _data() if data is None else data
+    data = random_images() if data is None else data
     shape = tuple(data.shape[1:])
     if arch == "mlp":
         G = build_generator("mlp", latent_dim=4, width=16, image_shape=shape, seed=init_seed)
@@ -30,10 +27,7 @@ def _trainer(out, arch="mlp", loss="non-saturating", k=1, init_seed=0, data=None
 
 def _assert_same_state(a: Trainer, b: Trainer):
     for name in ("generator", "discriminator"):
-        sa, sb = getattr(a, name).state_dict(), getattr(b, name).state_dict()
-        assert sa.keys() == sb.keys()
-        for key in sa:
-            assert torch.equal(sa[key], sb[key]), f"{name}.{key}"
+        assert_same_state_dict(getattr(a, name).state_dict(), getattr(b, name).state_dict(), f"{name}.")
     for oa, ob in ((a.opt_g, b.opt_g), (a.opt_d, b.opt_d)):
         for pa, pb in zip(oa.state.values(), ob.state.values()):
             for key in pa:
@@ -47,7 +41,7 @@ def _assert_same_state(a: Trainer, b: Trainer):
     ("dcgan28", "lsgan", 2, (1, 28, 28)),  # batch norm buffers, k > 1
 ])
 def test_resume_is_bitwise_exact(tmp_path, arch, loss, k, data_shape):
-    data = _data(200, data_shape)  # 6 batches per epoch: 12 steps cross epoch boundaries
+    data = random_images(200, data_shape)  # 6 batches per epoch: 12 steps cross epoch boundaries
     straight = _trainer(tmp_path / "a", arch, loss, k, data=data, checkpoint_every=0).fit(steps=12)
     first = _trainer(tmp_path / "b", arch, loss, k, data=data, checkpoint_every=6).fit(steps=6)
     assert first.epoch >= 0 and first.step == 6
@@ -139,12 +133,12 @@ def test_trainer_validation(tmp_path):
     G = build_generator("mlp", latent_dim=4, width=8, seed=0)
     D = build_discriminator("mlp", width=8, seed=0)
     with pytest.raises(ValueError, match="'k' parameter of Trainer must be an int >= 1"):
-        Trainer(G, D, _data(), k=0)
+        Trainer(G, D, random_images(), k=0)
     with pytest.raises(ValueError, match="'batch_size'.*exceeds the number of images"):
-        Trainer(G, D, _data(10), batch_size=32)
+        Trainer(G, D, random_images(10), batch_size=32)
     with pytest.raises(ValueError, match="'data' parameter of Trainer must be an image tensor"):
         Trainer(G, D, torch.zeros(10, 64))
     with pytest.raises(ValueError, match="exactly one of 'steps' and 'epochs'"):
-        Trainer(G, D, _data()).fit()
+        Trainer(G, D, random_images()).fit()
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        Trainer(G, D, _data(), out_dir=tmp_path).fit(steps=1, resume=tmp_path / "nope.pt")
+        Trainer(G, D, random_images(), out_dir=tmp_path).fit(steps=1, resume=tmp_path / "nope.pt")

@@ -1,0 +1,1 @@
+"""Tests of the house rules: layout, deprecations, docstrings, documentation, input validation."""

@@ -1,0 +1,1 @@
+"""Tests of the data: dataset readers, image loading, and the dataset jobs."""

@@ -1,0 +1,1 @@
+"""Tests of semantic inpainting: the objective, the masks and the blending."""

@@ -1,0 +1,1 @@
+"""Tests of ganprior.operators: the operators, their numerics, the orthonormal bases and transforms."""

@@ -1,0 +1,1 @@
+"""Tests of the priors: the Generator wrapper, the architectures, prior folders, recipes and families."""

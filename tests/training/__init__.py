@@ -1,0 +1,1 @@
+"""Tests of ganprior.training: the GAN and VAE trainers, their losses, checkpoints and distributed runs."""
