@@ -196,7 +196,7 @@ def representation_error(G, x, restarts, steps, lr, precision, chunk, schedule="
     A = ganprior.operators.Identity(G.image_shape)
     t = time.perf_counter()
     x_hat = ganprior.recover(A(x), A, G, restarts=restarts, steps=steps, lr=lr, seed=0, precision=precision,
-                             chunk_size=chunk * restarts, schedule=schedule)  # chunk: images per batch
+                             row_chunk=chunk * restarts, schedule=schedule)  # chunk: images per batch
     sec = time.perf_counter() - t
     return ganprior.metrics.mse(x_hat, x), ganprior.metrics.psnr(x_hat, x), sec, x_hat
 

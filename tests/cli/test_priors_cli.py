@@ -37,7 +37,7 @@ def test_bundled_weights_are_small_and_state_dicts():
 def test_demo_runs_and_the_prior_beats_lasso_at_small_m(tmp_path):
     out = tmp_path / "demo.png"
     proc = subprocess.run([sys.executable, "-m", "ganprior", "demo", "--n", "6", "--m", "25", "50",
-                           "--restarts", "3", "--steps", "300", "--out", str(out)],
+                           "--restarts", "3", "--steps", "300", "--threads", "1", "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     lines = [ln.split() for ln in proc.stdout.splitlines() if ln.strip().split()[0:1] in (["25"], ["50"])]
@@ -68,7 +68,7 @@ def test_error_vs_measurements_quick(tmp_path):
     """Issue 6 smoke run: the files appear and CSGM beats Lasso at the smallest m."""
     data_root = require_data("mnist")  # validation images come from the MNIST training split
     proc = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "error_vs_measurements.py"), "--dataset",
-                           "mnist", "--quick", "--data-root", str(data_root), "--out", str(tmp_path)],
+                           "mnist", "--quick", "--threads", "1", "--data-root", str(data_root), "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in ("per_image.csv", "summary.csv", "error_vs_m.png", "savings.csv", "metadata.json"):

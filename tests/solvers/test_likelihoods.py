@@ -187,7 +187,9 @@ def test_the_command_line_takes_the_measurement_model(tmp_path):
     assert proc.returncode == 0, proc.stderr
     ref = ganprior.recover(y.numpy(), A.matrix.numpy(), "mnist", likelihood="magnitude", steps=30, restarts=2, seed=0,
                            precision="fp32")
-    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), ref, atol=1e-6)
+    # Two processes may time the layouts differently (Generator.for_solving("auto")), and float32 rounding of
+    # another layout grows over 30 steps to ~1e-5; another model, seed or prior moves pixels by > 1e-2.
+    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), ref, atol=1e-4)
     proc = subprocess.run(base + ["--photons", "5", "--out", str(tmp_path / "z.npy")], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 2 and "--photons: only with --likelihood poisson" in proc.stderr
