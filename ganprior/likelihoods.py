@@ -42,6 +42,7 @@ A likelihood is an immutable value: ``Gaussian(noise_std=0.1) == Gaussian(noise_
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -215,6 +216,16 @@ class Likelihood:
     def gaussian(self) -> bool:
         """Whether the data term is the least-squares :math:`\\|y - u\\|^2` (methods that need it check this)."""
         return self.name == "gaussian"
+
+    @property
+    def additive_noise(self) -> bool:
+        """Whether the measurements are the noiseless ones plus :math:`\\mathcal N(0, \\sigma^2)` per entry, with
+        :math:`\\sigma` the model's ``noise_std`` (:class:`Gaussian`, :class:`Magnitude`)."""
+        return isinstance(self, _AdditiveNoise)
+
+    def describe(self) -> dict:
+        """``{"name": ..., **parameters}``: what ``info["likelihood"]`` records of the model."""
+        return {"name": self.name, **dataclasses.asdict(self)}
 
 
 @dataclass(frozen=True)

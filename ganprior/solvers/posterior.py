@@ -18,7 +18,7 @@ import torch
 from .._convert import check_measurements, to_caller
 from .._validation import check_float, check_int, describe
 from ..latent import NormalLaw, latent_law_of
-from ..likelihoods import _AdditiveNoise, get_likelihood
+from ..likelihoods import get_likelihood
 from .csgm import CSGMObjective
 from .latent import Samples, optimize_latents
 from .registry import register_method
@@ -164,7 +164,7 @@ class PosteriorObjective(CSGMObjective):
     @likelihood.setter
     def likelihood(self, model):
         model = get_likelihood(model, owner=self.owner)
-        if isinstance(model, _AdditiveNoise):  # the noise level: noise_std, or the model's own
+        if model.additive_noise:  # the noise level: noise_std, or the model's own
             own = model.noise_std
             if self._noise_std is not None and own not in (0.0, self._noise_std):
                 raise ValueError(f"The 'noise_std' parameter of {self.owner} ({self._noise_std}) and the "
@@ -176,17 +176,17 @@ class PosteriorObjective(CSGMObjective):
                              f"noise, which likelihood={model.name!r} has none of: leave it unset (the model's "
                              f"noise scale, {model.posterior_terms(self.owner)[0]:g}, sets the steps).")
         self._likelihood = model
-        if isinstance(model, _AdditiveNoise) and model.noise_std == 0.0:  # no level yet: refused at the first step
+        if model.additive_noise and model.noise_std == 0.0:  # no level yet: refused at the first step
             self.noise_std = self.scale = None
             return
         self.scale, weight = model.posterior_terms(self.owner)  # also refuses a score that is no likelihood (hinge)
-        self.noise_std = self.scale if isinstance(model, _AdditiveNoise) else None
+        self.noise_std = self.scale if model.additive_noise else None
         # the data term times k / rho^2 is the NLL tempered at level rho (k = s^2 w: 1/2 for the Gaussian models)
         self._weight = self.scale * self.scale * weight
         default_init = max(1.0, 10.0 * self.scale)
         self.sigma_init = default_init if self._sigma_init is None else self._sigma_init
         if self.sigma_init < self.scale:
-            what = "noise_std" if isinstance(model, _AdditiveNoise) else f"the model's noise scale"
+            what = "noise_std" if model.additive_noise else f"the model's noise scale"
             raise ValueError(f"The 'sigma_init' parameter of {self.owner} must be >= {what} ({self.scale}). "
                              f"Got {self.sigma_init} instead.")
         annealed = self.levels != 1 and self.sigma_init > self.scale
@@ -429,7 +429,7 @@ def sample_posterior(y, A, G, noise_std=None, restarts=None, *, steps=None, lr=N
                          f"pass levels={steps} or fewer, or more steps.")
     if not isinstance(progress, bool):
         raise TypeError(f"The 'progress' parameter of {owner} must be a bool. Got {describe(progress)} instead.")
-    from .recovery import _describe_model, latent_inputs
+    from .recovery import latent_inputs
 
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner)
     # the step is the objective's (it anneals it); the engine multiplies it by its lr, 1
@@ -458,7 +458,7 @@ def sample_posterior(y, A, G, noise_std=None, restarts=None, *, steps=None, lr=N
             "levels": objective.levels_for(steps), "sigma_init": objective.sigma_init, "lr": objective.step,
             **res.info, "settings": settings, "source": source}
     if not model.gaussian:
-        info["likelihood"] = _describe_model(objective.likelihood)
+        info["likelihood"] = objective.likelihood.describe()
         info["noise_scale"] = objective.scale
     std = samples.std(dim=1)
     return PosteriorResult(samples=to_caller(samples, y, squeeze), mean=to_caller(samples.mean(dim=1), y, squeeze),

@@ -260,10 +260,17 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         :math:`y = \operatorname{sign}(Ax)`), ``"poisson"`` (counts, :math:`y \sim \mathrm{Poisson}(\phi Ax)`), or an
         instance with its parameters (``Poisson(photons=100)``).  The method minimises that model's data term
         instead of :math:`\|y - AG(z)\|^2`; methods that take a model list it in the registry
-        (:attr:`~ganprior.solvers.registry.Method.likelihoods`: CSGM and ILO take all four).  A prior given by
+        (:attr:`~ganprior.solvers.registry.Method.likelihoods`, the ``ganprior methods`` table): ``"csgm"`` and
+        ``"ilo"`` take all four; ``"langevin"`` takes all four where the model is a proper negative
+        log-likelihood (Gaussian and magnitude with ``noise_std > 0``, Poisson, and the sign model only as
+        ``Sign(loss="logistic", scale=s)``: the hinge is refused; see :func:`~ganprior.sample_posterior`);
+        ``"csgm-tv"``, ``"sparse-gen"`` and the Lasso family only the Gaussian one; each other model has its
+        classical baseline, ``"amplitude-flow"`` (magnitude), ``"biht"`` (sign), ``"poisson-tv"`` (Poisson).
+        A method given a model it does not take is an error naming those that take it.  A prior given by
         name then runs as itself with CSGM unless ``method`` is given, and its recipe supplies only the engine
         settings: its per-m choices of prior, method and ``lam`` were validated for Gaussian measurements.
-        ``measurement_error`` in the result is the model's data term.
+        ``measurement_error`` in the result is the model's data term.  Whole datasets measured and recovered
+        under a model: :func:`~ganprior.jobs.recover_dataset` (``ganprior recover --images --likelihood``).
     **options
         The method's own arguments, e.g. ``lam`` (CSGM: weight of
         :math:`\|z\|^2`; default from the prior's recipe for this ``m``, else
@@ -443,20 +450,13 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         settings[key], source[key] = value, why
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
     if not model.gaussian:
-        info["likelihood"] = _describe_model(model)
+        info["likelihood"] = model.describe()
     return RecoveryResult(
         x=x, z=to_caller(res.z, y, squeeze), measurement_error=to_caller(err, y, squeeze),
         fit=to_caller(res.fit, y, squeeze), loss=to_caller(res.loss, y, squeeze),
         restart=to_caller(res.restart, y, squeeze), history=to_caller(res.history, y, squeeze),
         steps=to_caller(res.steps, y, squeeze), failed=to_caller(res.failed, y, squeeze), wall_time=res.wall_time,
         method=name, info=info)
-
-
-def _describe_model(model):
-    """``{"name": ..., **parameters}`` of a measurement model, for ``info["likelihood"]``."""
-    import dataclasses
-
-    return {"name": model.name, **dataclasses.asdict(model)}
 
 
 def _family_choice(y, G, method):
@@ -527,7 +527,7 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
         settings[key], source[key] = value, why
     info = {"selection": info, "settings": settings, "source": source}
     if not model.gaussian:
-        info["likelihood"] = _describe_model(model)
+        info["likelihood"] = model.describe()
     if info["selection"].get("warnings"):  # what the candidates' solvers said, silenced and counted
         info["warnings"] = info["selection"]["warnings"]
     return RecoveryResult(x=out, measurement_error=to_caller(err, y, squeeze), wall_time=wall, method=method,

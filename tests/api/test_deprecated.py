@@ -289,7 +289,7 @@ def test_the_benchmark_gives_its_step_counts_as_fractions_starting_stage_two_at_
     from ganprior.solvers.csgm import warmup_steps
     from ganprior.solvers.sparse_gen import second_stage_start
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / dataset / "selection.json"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / dataset / "selection.json"
     steps = PROTOCOLS[dataset].steps
     recorded = {w for rec in json.loads(path.read_text()).values() if isinstance(rec, dict)
                 for k, c in rec.get("choice", {}).items() if k == "warmup"
