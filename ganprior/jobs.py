@@ -2,13 +2,16 @@ r"""Recover whole datasets: measurements simulated from image files, recovered i
 
 :func:`recover_dataset` cuts ``N`` images into fixed chunks of ``chunk`` images.  Chunk ``c`` belongs
 to process ``c mod W`` (``W`` processes, e.g. under ``torchrun``); each process measures its chunks
-(a seeded operator shared by all, noise seeded per image), recovers them with any registered method
+(a seeded operator shared by all, noise seeded per image, under any measurement model of
+:mod:`ganprior.likelihoods`), recovers them with any registered method that takes the model
 (per-image latent seeds ``seed + i``) and writes each chunk's results atomically to
 ``out/parts/<c>.npz``, with the job's settings and the names and content hashes of the chunk's images.
 A rerun skips the chunks already written for the same images, so an interrupted job resumes where it
 stopped; it recomputes a chunk whose images changed (added, removed, edited) or whose file is unreadable,
-and refuses a folder written with other settings, naming what changed.  :func:`merge_dataset` collects the parts into ``x_hat.npy``, ``metrics.csv`` (per-image
-MSE and PSNR against the images), one PNG per recovered image and a comparison figure.
+and refuses a folder written with other settings (the measurement model among them), naming what changed.
+:func:`merge_dataset` collects the parts into ``x_hat.npy``, ``metrics.csv`` (per-image MSE and PSNR against the
+images, and the error the model identifies: up to sign for magnitudes, of unit-norm images for signs), one PNG
+per recovered image and a comparison figure.
 
 Because chunks, seeds and operator do not depend on how many processes share the work, the merged
 result is the same bitwise for any number of processes.  ``ganprior recover --images ...`` is the
@@ -35,6 +38,10 @@ from .plotting import save_figure
 
 __all__ = ["recover_dataset", "merge_dataset"]
 
+#: The error a measurement model identifies, beside the MSE (a column of ``metrics.csv``): magnitudes lose the
+#: sign of x, signs its scale (a function of :mod:`ganprior.metrics`).
+_MODEL_ERRORS = {"magnitude": "mse_up_to_sign", "sign": "normalized_mse"}
+
 
 def image_noise(index, m, noise_norm=None, seed=None, **deprecated):
     """Per-image noise with norm about ``noise_norm`` (:math:`\\|\\eta\\|`; entries :math:`\\mathcal{N}(0,
@@ -45,8 +52,51 @@ def image_noise(index, m, noise_norm=None, seed=None, **deprecated):
         raise TypeError("image_noise() missing required argument: 'seed'")
     out = torch.empty(len(index), m)
     for j, i in enumerate(index):
-        out[j] = torch.randn(m, generator=torch.Generator().manual_seed(seed * 1_000_003 + int(i)))
+        out[j] = torch.randn(m, generator=torch.Generator().manual_seed(_image_seed(seed, i)))
     return out * noise_norm / math.sqrt(m)
+
+
+def _image_seed(seed, i):
+    """The seed of image ``i``'s measurement noise in a job seeded by ``seed``: the same in every process."""
+    return seed * 1_000_003 + int(i)
+
+
+def _job_likelihood(likelihood, noise, operator, images, owner):
+    """The job's measurement model, checked before any work: None for the Gaussian default (whose measurements
+    and settings stay those of before, bitwise), else a :class:`~ganprior.likelihoods.Likelihood`."""
+    from .likelihoods import get_likelihood
+    from .operators.factory import NONNEGATIVE_OPERATORS
+
+    model = get_likelihood(likelihood, owner=owner)
+    if model.additive_noise and model.noise_std != 0.0:
+        raise ValueError(f"The 'likelihood' parameter of {owner} has noise_std={model.noise_std}; the noise of a "
+                         f"dataset job is 'noise_norm' (per image): give {type(model).__name__}() and noise_norm.")
+    if model.gaussian:
+        return None
+    if model.name in ("sign", "poisson") and noise != 0.0:
+        raise ValueError(f"The 'noise_norm' parameter of {owner} must be 0 with likelihood={model.name!r}, whose "
+                         "noise is the model's own (" + ("Sign(flip=...): signs flipped at random" if model.name ==
+                         "sign" else "the Poisson draw of the counts") + f"). Got {noise}.")
+    if model.name == "poisson":
+        if operator not in NONNEGATIVE_OPERATORS:
+            raise ValueError(f"The 'operator' parameter of {owner} must be one of {list(NONNEGATIVE_OPERATORS)} with "
+                             f"likelihood='poisson' (counts need rates A x >= 0). Got {operator!r}.")
+        if float(images.min()) < 0.0:
+            raise ValueError(f"The 'images' parameter of {owner} must be >= 0 with likelihood='poisson' (intensities"
+                             f" of counts); got values down to {float(images.min()):.6g}: a prior whose data range "
+                             "is not >= 0 cannot render counts.")
+    return model
+
+
+def _measure(A, x, index, model, noise_norm, seed):
+    r"""The measurements of the images ``x`` (numbers ``index`` in the job): :math:`y = Ax +` :func:`image_noise`
+    for the Gaussian default (``model`` None), else each image measured alone by ``A.measure`` with the model
+    (additive ones with noise of norm ``noise_norm``), seeded by (seed, image number), so that the measurements of
+    an image never depend on the chunk it is in."""
+    if model is None:
+        return A(x) + image_noise(index, A.m, noise_norm, seed).to(x.device)
+    draw = type(model).from_norm(noise_norm, A.m) if model.additive_noise else model
+    return torch.cat([A.measure(x[j:j + 1], draw, seed=_image_seed(seed, i)) for j, i in enumerate(index)])
 
 
 def _noise_norm(owner, noise_norm, deprecated, default=None):
@@ -123,7 +173,7 @@ def _check_settings(out, settings, owner):
 
 
 def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, method="csgm", chunk=64, seed=0,
-                    rank=0, world_size=1, progress=False, names=None, **kwargs) -> list[int]:
+                    rank=0, world_size=1, progress=False, names=None, likelihood=None, **kwargs) -> list[int]:
     """Measure and recover the chunks of a dataset that belong to this process; skip the chunks already done.
 
     A part records the settings and the names and content hashes (SHA-256 of the pixels) of its images.  A
@@ -144,12 +194,15 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, 
         Measurements per image.
     out : str or os.PathLike
         The output folder (``parts/`` holds one file per chunk).
-    operator : {"gaussian", "subsampled-dct"}
-        The operator (seeded by ``seed``, the same in every process).
+    operator : {"gaussian", "subsampled-dct", "nonnegative", "identity"}
+        The operator (:func:`~ganprior.operators.measurement_operator`, seeded by ``seed``, the same in every
+        process); ``likelihood="poisson"`` needs ``"nonnegative"`` or ``"identity"`` (``m`` = the pixels).
     noise_norm : float, optional
         :math:`\\|\\eta\\|` per image, the norm of the noise (entries :math:`\\mathcal{N}(0,
-        \\text{noise\\_norm}^2/m)`, seeded per image; default 0).  ``noise`` is its old name: it works, with a
-        FutureWarning the first time.  (Not ``recover``'s ``noise_std``, the standard deviation of each entry.)
+        \\text{noise\\_norm}^2/m)`, seeded per image; default 0), added to :math:`Ax` (Gaussian) or
+        :math:`|Ax|` (magnitude); must be 0 for signs and counts, whose noise is the model's own.  ``noise`` is its
+        old name: it works, with a FutureWarning the first time.  (Not ``recover``'s ``noise_std``, the standard
+        deviation of each entry.)
     method : str
         A registered method (``recover``'s ``method``), or ``"auto"`` (among the latent methods and the
         baselines with ``G``, the baselines without; a ``"shared"`` choice is shared by a chunk).
@@ -163,6 +216,14 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, 
         Print one line per chunk.
     names : list of str, optional
         One name per image (e.g. file names), recorded in the parts (default ``"#0"``, ``"#1"``, ...).
+    likelihood : None, str or ganprior.likelihoods.Likelihood, optional
+        The measurement model (``recover``'s ``likelihood``): None or ``"gaussian"`` (the default,
+        :math:`y = Ax + \\eta`, bitwise the job of before), ``"magnitude"``, ``"sign"``, ``"poisson"``, or an
+        instance with its parameters (``Poisson(photons=100)``, ``Sign(flip=0.05)``; an additive model's noise is
+        ``noise_norm``, not its ``noise_std``).  Image ``i`` is measured alone by
+        :meth:`A.measure <ganprior.operators.LinearOperator.measure>`, its noise seeded by (``seed``, ``i``), so
+        its :math:`y` does not depend on the chunk or the process; the chunk is solved with the same model, which
+        the parts record.
     **kwargs
         Passed to :func:`ganprior.recover` (engine settings, the method's arguments), but ``noise`` (above).
 
@@ -174,8 +235,9 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, 
     Raises
     ------
     TypeError, ValueError
-        On bad input, or an ``out`` folder written with other settings (the message names them), before any
-        work.
+        On bad input (a method that does not take the model, Poisson counts with an operator that is not
+        :math:`\\ge 0`, noise given to signs or counts...), or an ``out`` folder written with other settings (the
+        message names them), before any work.
     """
     from . import metrics
     from .solvers.recovery import recover
@@ -215,11 +277,15 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, 
     if len(names) != N:
         raise ValueError(f"The 'names' parameter of {owner} must hold one name per image ({N}). "
                          f"Got {len(names)} instead.")
-    settings = _settings(G if latent else None, kwargs, m=m, operator=operator, noise=noise, method=method,
-                         chunk=chunk, seed=seed)
-    _check_settings(out, settings, owner)
+    model = _job_likelihood(likelihood, noise, operator, images, owner)
+    if model is not None and method != "auto" and model.name not in get_method(method).likelihoods:
+        raise ValueError(f"The 'likelihood' parameter of {owner} is {model.name!r}, which method={method!r} does not "
+                         f"take (it takes {list(get_method(method).likelihoods)}; 'ganprior methods' lists them).")
     shape = tuple(images.shape[1:])
     A = measurement_operator(operator, m, shape, seed).to(images.device)
+    settings = _settings(G if latent else None, kwargs, m=m, operator=operator, noise=noise, likelihood=model,
+                         method=method, chunk=chunk, seed=seed)
+    _check_settings(out, settings, owner)
     n_chunks = -(-N // chunk)
     for path in (Path(out) / "parts").glob("*.npz"):
         if not path.stem.isdigit() or int(path.stem) >= n_chunks:  # images removed: no chunk of theirs remains
@@ -237,18 +303,22 @@ def recover_dataset(images, G, *, m, out, operator="gaussian", noise_norm=None, 
             continue
         why = "" if part is None else f" (recomputed: {part if isinstance(part, str) else 'its images changed'})"
         x = images[idx].float()
-        y = A(x) + image_noise(idx, m, noise, seed).to(x.device)
+        y = _measure(A, x, idx, model, noise, seed)
         t = time.perf_counter()
         if latent:
-            x_hat = recover(y, A, G, method=method, seed=[seed + i for i in idx], **kwargs)
+            x_hat = recover(y, A, G, method=method, seed=[seed + i for i in idx], likelihood=model, **kwargs)
         else:
-            x_hat = recover(y, A, method=method, **kwargs)
+            x_hat = recover(y, A, method=method, likelihood=model, **kwargs)
         sec = time.perf_counter() - t
         x_hat, x = x_hat.reshape(x.shape).float().cpu(), x.cpu()
+        extra = {}
+        if model is not None and model.name in _MODEL_ERRORS:  # what the model identifies: x up to sign or scale
+            extra = {"error_name": np.asarray(_MODEL_ERRORS[model.name]),
+                     "error": getattr(metrics, _MODEL_ERRORS[model.name])(x_hat, x).numpy()}
         _write_npz(path, index=np.asarray(idx), x_hat=x_hat.numpy(), mse=metrics.mse(x_hat, x).numpy(),
                    psnr=metrics.psnr(x_hat, x).numpy(), seconds=np.asarray(sec), settings=np.asarray(json.dumps(
                        settings, sort_keys=True)), names=np.asarray(names[idx[0]:idx[-1] + 1]),
-                   digests=np.asarray(digests))
+                   digests=np.asarray(digests), **extra)
         done.append(c)
         if progress:
             print(f"rank {rank}: chunk {c} (images {idx[0]}-{idx[-1]}) in {sec:.1f} s{why}", flush=True)
@@ -281,12 +351,18 @@ def merge_dataset(out, n_images, images=None, png=True):
     ValueError
         If a part cannot be read (the message names it), the parts hold other images than ``images`` or
         than ``n_images`` images, or were computed with different settings.
+
+    Notes
+    -----
+    ``metrics.csv`` holds ``image,mse,psnr`` per image and, for a job under a model that loses the sign or the
+    scale of :math:`x`, the error it identifies: ``mse_up_to_sign`` (magnitudes,
+    :func:`~ganprior.metrics.mse_up_to_sign`) or ``normalized_mse`` (signs, :func:`~ganprior.metrics.normalized_mse`).
     """
     from .training._io import atomic_write_bytes, atomic_write_text
 
     out = Path(out)
     parts = sorted((out / "parts").glob("*.npz"))
-    rows, blocks, settings = [], [], set()
+    rows, blocks, settings, error_names = [], [], set(), set()
     for p in parts:
         f = _read_part(p)
         if isinstance(f, str):
@@ -297,9 +373,11 @@ def merge_dataset(out, n_images, images=None, png=True):
                              "merge_dataset; rerun the same command to recompute it.")
         settings.add(json.dumps(f["settings"], sort_keys=True))
         blocks.append((f["index"], f["x_hat"]))
-        rows += [(int(i), float(e), float(s)) for i, e, s in zip(f["index"], f["mse"], f["psnr"])]
-    have = sorted(i for i, _, _ in rows)
-    if len(settings) > 1:
+        error_names.add(str(f["error_name"]) if "error" in f else None)
+        rows += [(int(i), float(e), float(s), *([float(v)] if "error" in f else []))
+                 for i, e, s, v in zip(f["index"], f["mse"], f["psnr"], f.get("error", f["mse"]))]
+    have = sorted(r[0] for r in rows)
+    if len(settings) > 1 or len(error_names) > 1:
         raise ValueError(f"The parts in {str(out / 'parts')!r} were computed with different settings; delete them "
                          "and rerun the command.")
     if have and (have[-1] >= n_images or len(set(have)) < len(have)):
@@ -317,9 +395,9 @@ def merge_dataset(out, n_images, images=None, png=True):
     atomic_write_bytes(buf.getvalue(), out / "x_hat.npy")
     text = io.StringIO()
     w = csv.writer(text)
-    w.writerow(["image", "mse", "psnr"])
-    for i, e, s in sorted(rows):
-        w.writerow([i, f"{e:.6g}", f"{s:.4f}"])
+    w.writerow(["image", "mse", "psnr", *sorted(n for n in error_names if n)])
+    for i, e, s, *v in sorted(rows):
+        w.writerow([i, f"{e:.6g}", f"{s:.4f}", *(f"{u:.6g}" for u in v)])
     atomic_write_text(text.getvalue(), out / "metrics.csv")
     if png:
         from PIL import Image

@@ -10,6 +10,20 @@ Two modes:
   among the processes (gloo on CPU, nccl on GPUs); the merged result is the same as one process's.  The
   processes must all start within ``GANPRIOR_DIST_TIMEOUT`` seconds (default 60), and ``WORLD_SIZE`` without
   torchrun's other variables is an error, before any work.
+
+Both take a measurement model, ``--likelihood gaussian|magnitude|sign|poisson`` (``--photons N`` with
+``poisson``; :mod:`ganprior.likelihoods`).  With ``--images`` each image is measured under it with its noise
+seeded per image (``--noise-norm`` on :math:`Ax` or :math:`|Ax|`; signs and counts bring their own, and
+``--noise-norm`` must stay 0), the chunks are solved with it, and the parts record it: a rerun into the same
+``--out`` with another model or ``--photons`` is refused.  Counts need an operator :math:`\\ge 0`:
+``--likelihood poisson`` takes ``--operator nonnegative`` (random pixel averages) or ``identity`` (every pixel,
+``--measurements`` = the pixels).  As with ``--y/--A``, another model than ``gaussian`` runs the ``--prior`` as
+itself with ``--method csgm`` unless told otherwise (the recipes' per-m choices were validated for least
+squares), and a method that does not take the model is refused before any work::
+
+    ganprior recover --images digits.npy --measurements 200 --likelihood sign --out runs/one_bit
+    ganprior recover --images digits.npy --measurements 784 --operator identity --likelihood poisson \\
+        --photons 10 --method ilo --out runs/counts
 """
 
 from __future__ import annotations
@@ -38,7 +52,8 @@ def _add_arguments(parser):
                           "parser takes --m for one of its options)")
     src.add_argument("--operator", choices=OPERATORS, default="gaussian", help="simulated operator (with --images)")
     renamed_flag(src, "--noise-norm", "--noise", type=nonnegative_float, default=0.0,
-                 help="||eta||, the norm of the noise per image (with --images; entries of std NOISE_NORM/sqrt(m))")
+                 help="||eta||, the norm of the noise per image (with --images; entries of std NOISE_NORM/sqrt(m), "
+                      "on Ax or |Ax|; 0 for --likelihood sign or poisson)")
     src.add_argument("--chunk", type=positive_int, default=64, help="images per chunk (with --images)")
     src.add_argument("--no-png", action="store_true", help="no PNG per recovered image (with --images)")
     parser.add_argument("--method", default=None, choices=method_names() + ["auto"],
@@ -46,11 +61,12 @@ def _add_arguments(parser):
                              "Lasso family compared by cross-validation on held-out measurement rows (default: what "
                              "the --prior's recipe validated at this m, e.g. ILO for mnist at m = 16-612; else csgm)")
     parser.add_argument("--prior", default="mnist", help="bundled prior name or a prior / run folder (latent methods)")
-    model = parser.add_argument_group("measurement model (with --y and --A)")
+    model = parser.add_argument_group("measurement model")
     model.add_argument("--likelihood", choices=sorted(LIKELIHOODS), default=None,
                        help="how y arose from Ax: gaussian (y = Ax + noise, least squares; the default), magnitude "
                             "(phase retrieval, y = |Ax| + noise), sign (1-bit, y = sign(Ax)), poisson (counts, "
-                            "y ~ Poisson(photons Ax)); the methods that take it are listed by 'ganprior methods'")
+                            "y ~ Poisson(photons Ax), with --images: --operator nonnegative or identity); the "
+                            "methods that take it are listed by 'ganprior methods'")
     model.add_argument("--photons", type=positive_float, default=None,
                        help="expected count of a measurement with (Ax)_i = 1 (with --likelihood poisson; default 10)")
     parser.add_argument("--image-shape", type=positive_int, nargs="+", default=None, help="image shape (baselines)")
@@ -77,9 +93,7 @@ def _check(args):
 
     if args.photons is not None and args.likelihood != "poisson":
         raise SystemExit("ganprior: error: argument --photons: only with --likelihood poisson")
-    if args.images is not None and args.likelihood not in (None, "gaussian"):
-        raise SystemExit("ganprior: error: argument --likelihood: with --images the measurements are simulated as "
-                         "y = Ax + noise; give --y and --A for other measurement models")
+    _check_model(args)
     if args.images is not None:
         if args.y is not None or args.A is not None:
             raise SystemExit("ganprior: error: give --images, or --y and --A, not both")
@@ -109,6 +123,46 @@ def _check(args):
         if not Path(path).is_file():
             raise SystemExit(f"ganprior: error: argument {option}: no such file {path!r}")
     check_not_input(args.out, "--out", {"--y": args.y, "--A": args.A})
+
+
+def _check_model(args):
+    """Refuse, in one line, a measurement model the rest of the command line cannot go with: a method that does not
+    take it, and with ``--images`` noise given to signs or counts, or counts through an operator not >= 0."""
+    from ..operators.factory import NONNEGATIVE_OPERATORS
+    from ..solvers.registry import get_method
+
+    name = args.likelihood or "gaussian"
+    if args.method not in (None, "auto") and name not in get_method(args.method).likelihoods:
+        raise SystemExit(f"ganprior: error: argument --likelihood: --method {args.method} does not take {name} "
+                         f"measurements (it takes {', '.join(get_method(args.method).likelihoods)}; see 'ganprior "
+                         "methods')")
+    if args.images is None or name == "gaussian":
+        return
+    if name in ("sign", "poisson") and args.noise_norm != 0.0:
+        raise SystemExit(f"ganprior: error: argument --noise-norm: must be 0 with --likelihood {name}, whose noise is "
+                         f"the model's own ({'signs' if name == 'sign' else 'Poisson counts'}); got {args.noise_norm}")
+    if name == "poisson" and args.operator not in NONNEGATIVE_OPERATORS:
+        raise SystemExit(f"ganprior: error: argument --operator: --likelihood poisson needs an operator >= 0 "
+                         f"({' or '.join(NONNEGATIVE_OPERATORS)}); got {args.operator}")
+
+
+def _model(args):
+    """The measurement model of ``--likelihood`` and ``--photons``, or None for the Gaussian default."""
+    if args.likelihood in (None, "gaussian"):
+        return None
+    from ..likelihoods import LIKELIHOODS
+
+    return LIKELIHOODS[args.likelihood](**({"photons": args.photons} if args.photons is not None else {}))
+
+
+def _choose(args, m, model):
+    """``--prior`` and ``--method`` as ``recover`` resolves them: a recipe's per-m choice under the Gaussian model
+    (:func:`_family`), else the prior as given and CSGM unless ``--method`` says otherwise (the recipes' per-m
+    choices were validated for least squares)."""
+    if model is None:
+        _family(args, m)
+    else:
+        args.method = args.method or "csgm"
 
 
 def _selection_kwargs(args, options):
@@ -193,14 +247,8 @@ def _arrays(args) -> int:
     from ..training._io import atomic_write_bytes
 
     y, A = _load(args.y, "--y"), _load(args.A, "--A")
-    model = None
-    if args.likelihood not in (None, "gaussian"):  # recover's per-m choices were validated for least squares
-        from ..likelihoods import LIKELIHOODS
-
-        model = LIKELIHOODS[args.likelihood](**({"photons": args.photons} if args.photons is not None else {}))
-        args.method = args.method or "csgm"
-    else:
-        _family(args, int(y.shape[-1]))
+    model = _model(args)
+    _choose(args, int(y.shape[-1]), model)
     kw = _method_kwargs(args) | ({"likelihood": model} if model is not None else {})
     if args.method == "auto" or get_method(args.method).kind == "latent":
         x = ganprior.recover(y, A, args.prior, method=args.method, seed=args.seed, progress=True, **kw)
@@ -221,7 +269,8 @@ def _dataset(args) -> int:
     from ..solvers.registry import get_method
     from ..training._distributed import start_process_group
 
-    _family(args, args.m)
+    model = _model(args)
+    _choose(args, args.m, model)
     latent = args.method == "auto" or get_method(args.method).kind == "latent"
     rank, world, device = start_process_group("cuda" if torch.cuda.is_available() else "cpu", "ganprior recover")
     try:
@@ -242,7 +291,8 @@ def _dataset(args) -> int:
         try:
             done = recover_dataset(images, G, m=args.m, out=args.out, operator=args.operator,
                                    noise_norm=args.noise_norm, method=args.method, chunk=args.chunk, seed=args.seed,
-                                   rank=rank, world_size=world, progress=True, names=names, **_method_kwargs(args))
+                                   rank=rank, world_size=world, progress=True, names=names, likelihood=model,
+                                   **_method_kwargs(args))
         except OtherSettingsError as err:
             flags = {"m": "--measurements", "G": "--prior", "noise": "--noise-norm"}
             what = "; ".join(f"{flags.get(k, '--' + k.replace('_', '-'))} " + (
