@@ -30,7 +30,7 @@ logger = logging.getLogger("ganprior")
 #: Layouts of :meth:`Generator.for_solving`.
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
-_TUNE_ROWS = 16  # the most rows a layout is timed at
+_TUNE_ROWS = 64  # the most rows a layout is timed at (16 mis-ranked the layouts of a 160-row solve on AVX2)
 _MARGIN = 0.25  # another layout replaces the usual one only when it is faster by more than this
 _LAYOUT_CHOICES: dict = {}  # (architecture, device, dtype, rows, precision) -> the layout chosen, for the process
 _LAYOUT_LOG: list = []
@@ -365,10 +365,11 @@ class Generator(_Wrapper):
             ``"auto"`` (default): for a generator with 2-D convolutions, the fastest of the candidate
             layouts -- the generator as given, the folded ``channels_last`` copy, and that copy with the
             col2im output layer where it has one -- **measured** on this machine: forward and backward
-            passes of ``min(rows, 16)`` latents, the candidates in turns after a warm-up (2 to 20 rounds, about
+            passes of ``min(rows, 64)`` latents, the candidates in turns after a warm-up (2 to 20 rounds, about
             0.3 s), timed once per (architecture, rows, precision, device) and kept for the process (two
             loads of one prior share the choice, and so their float rounding), as ``torch.backends.cudnn.benchmark`` does (a fraction of a
-            second; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
+            second with AVX-512, up to a few seconds for a 28x28 DCGAN on a 2-core AVX2 CPU, where timing 16
+            latents had ranked a layout 2-4x slower at 160 rows first; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
             layout measured fastest on our machines (the col2im copy on the CPU, the module as given on CUDA)
             is kept unless another is faster by more than 25% (the best pass of each), so timing noise
             does not flip the choice (and the result's float rounding) between runs.  A generator without
