@@ -115,11 +115,13 @@ class DGPObjective(ILOObjective):
 
     Every row (problem :math:`\times` restart) has its own :math:`w` (batch norm folded: :func:`upper_module`);
     rows are rendered together by :class:`~ganprior.solvers.rowweights.RowWeights`.  The data terms use the
-    rows the stopping rule fits (with ``"holdout"``: all but the held-out rows, in every stage), and the engine
-    keeps each row's iterate with the best criterion over the whole trajectory -- the CSGM and ILO iterates
-    included -- and the restart with the best criterion (``select="total"``).  So where adapting the weights
-    does not lower the held-out error (or reaches the noise level no sooner), the answer is an iterate of ILO's
-    stages: the method falls back to ILO (fitted on the same rows).
+    rows the stopping rule fits (with ``"holdout"``: all but the held-out rows, in every stage).  The engine
+    keeps each row's iterate with the best criterion among the iterates of stage 3 -- the first of which is
+    ILO's last, with :math:`w = w_0` (the iterates before are scored :math:`10\|y\|^2 + 1` above their fit,
+    so they are chosen only if stage 3 diverges) -- and the restart with the best criterion
+    (``select="total"``).  So where adapting the weights does not lower the held-out error (or reaches the
+    noise level no sooner), the answer is ILO's last iterate: the method falls back to ILO (fitted on the same
+    rows).  With ``stop="none"`` the score is the loss throughout, as ILO's.
     """
 
     owner = "DGPObjective"
@@ -167,12 +169,17 @@ class DGPObjective(ILOObjective):
         return out if self._scale == 1.0 and self._shift == 0.0 else out * self._scale + self._shift
 
     def loss(self, x, state, rows):
-        # The stopping rule's score of the fit plus lam ||z||^2 (and lam_w ||w - w_0||^2 in stage 3).
+        # The stopping rule's score of the fit plus lam ||z||^2 (and lam_w ||w - w_0||^2 in stage 3); before stage
+        # 3 the score is offset by 10 ||y||^2 + 1, so that the early stop chooses among stage 3's iterates, the
+        # first of which is ILO's last.
         penalty = self.lam * self.latent_penalty(state["z"]) if self.lam else None
         if self.stage == 3 and self.lam_w and self.weights is not None:
             pull = self.lam_w * self.weights.penalty(state)
             penalty = pull if penalty is None else penalty + pull
-        return self.score(x, rows, penalty)
+        fit, total = self.score(x, rows, penalty)
+        if self.stage < 3 and self.score.rule != "none":
+            total = total + (10.0 * self.score.y[rows].pow(2).sum(1) + 1.0)
+        return fit, total
 
 
 def _build(y, A, G, lam: float = 0.0, cut: int | None = None, radius: float = 1.0,
