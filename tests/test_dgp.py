@@ -150,6 +150,17 @@ def test_dgp_falls_back_to_an_ilo_iterate_when_the_weights_do_not_help():
     assert float(offsets) == 0.0
 
 
+def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
+    y, A, G, _ = problem(P=2, m=40)  # 10% of 40: 4 held-out rows, fewer than MIN_HELD_OUT
+    obj = DGPObjective(y, A, G, cut=4, warmup=20, adapt=30, lr_weights=1e-2)
+    assert not obj.adapting and obj.score.rule == "none"
+    dgp = solve(obj, G, 2, [1, 2])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=20), G, 2, [1, 2])
+    torch.testing.assert_close(dgp.x, ilo.x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dgp.history, ilo.history, rtol=1e-12, atol=1e-12)
+    assert DGPObjective(y, A, G, cut=4, holdout=0.2).adapting  # 8 rows held out
+
+
 def test_recover_runs_dgp_and_it_improves_on_ilo_at_these_settings():
     y, A, G, x = problem(P=3, m=48)
     kw = dict(restarts=2, steps=120, lr=0.05, schedule="constant", seed=[1, 2, 3])
