@@ -152,10 +152,18 @@ def quality(args):
     for m in args.m:
         A, y = measure(x, m, 0.1, 0)
         sigma = 0.1 / math.sqrt(m)
+        start = time.perf_counter()
+        ilo = ganprior.recover(y, A, G, method="ilo", return_result=True, **engine)
+        ilo_wall = time.perf_counter() - start
+        # dgp continues ILO with ILO's options (the prior's recipe for ILO at this m: lam, cut, radius, warm-up),
+        # the weights moving over the last quarter of the steps
+        own = {k: ilo.info["settings"][k] for k in ("lam", "cut", "radius", "warmup")}
         methods = {
-            "ilo": lambda: ganprior.recover(y, A, G, method="ilo", **engine),
-            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout", **engine),
-            "dgp (discrepancy)": lambda: ganprior.recover(y, A, G, method="dgp", noise_std=sigma, **engine),
+            "ilo": lambda: ilo.x,
+            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout", adapt=0.75, **own,
+                                                       **engine),
+            "dgp (discrepancy)": lambda: ganprior.recover(y, A, G, method="dgp", stop="discrepancy", noise_std=sigma,
+                                                          adapt=0.75, **own, **engine),
             "deep-decoder": lambda: ganprior.recover(y, A, method="deep-decoder", noise_std=sigma, dtype="float32",
                                                      iterations=args.iterations),
             "dip": lambda: ganprior.recover(y, A, method="dip", noise_std=sigma, dtype="float32",
@@ -164,16 +172,16 @@ def quality(args):
         for name, run in methods.items():
             start = time.perf_counter()
             x_hat = torch.as_tensor(run())
-            wall = time.perf_counter() - start
+            wall = ilo_wall if name == "ilo" else time.perf_counter() - start
             err = (x_hat - x).pow(2).flatten(1).mean(1).numpy()
             mean, ci = mean_ci(err)
             rows.append({"m": m, "method": name, "mse": f"{mean:.5f}", "ci95": f"{ci:.5f}", "images": len(x),
                          "wall_s": round(wall, 1), "per_image": " ".join(f"{e:.5f}" for e in err)})
             print({k: v for k, v in rows[-1].items() if k != "per_image"}, flush=True)
     out = Path(args.out)
-    write_csv(out / "quality_mnist.csv", rows, comment=f"{command_line('dgp_untrained.py')} | {hardware_text()} | "
+    write_csv(out / f"{args.name}.csv", rows, comment=f"{command_line('dgp_untrained.py')} | {hardware_text()} | "
                                                         "MNIST test digits, benchmark protocol (measure, noise 0.1)")
-    _plot_quality(rows, out / "quality_mnist.png")
+    _plot_quality(rows, out / f"{args.name}.png")
 
 
 def _plot_quality(rows, path):
@@ -210,6 +218,7 @@ def main(argv=None):
     parser.add_argument("--n-images", type=int, default=32)
     parser.add_argument("--m", type=int, nargs="+", default=[25, 200])
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--name", default="quality_mnist", help="file name of the quality CSV / PNG (no extension)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     (throughput if args.what == "throughput" else quality)(args)

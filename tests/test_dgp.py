@@ -159,6 +159,7 @@ def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
     torch.testing.assert_close(dgp.x, ilo.x, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(dgp.history, ilo.history, rtol=1e-12, atol=1e-12)
     assert DGPObjective(y, A, G, cut=4, holdout=0.2).adapting  # 8 rows held out
+    assert not DGPObjective(y, A, G, cut=4, noise_std=0.1).adapting  # the discrepancy principle too
 
 
 def test_recover_runs_dgp_and_it_improves_on_ilo_at_these_settings():
