@@ -10,14 +10,17 @@ r"""Solvers: the method registry, ``recover``, the latent engine and the objecti
 - :mod:`ganprior.solvers.settings` -- where a solve's settings come from (caller, method, preset or recipe, defaults);
 - :mod:`ganprior.solvers.csgm`, :mod:`ganprior.solvers.sparse_gen`, :mod:`ganprior.solvers.ilo`,
   :mod:`ganprior.solvers.tv` -- objectives (inpainting's is in :mod:`ganprior.inpainting`);
-- :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too);
+- :mod:`ganprior.solvers.dgp` -- the generator adapted to each problem (per-row weights,
+  :mod:`ganprior.solvers.rowweights`; early stop, :mod:`ganprior.solvers.stopping`);
+- :mod:`ganprior.solvers.lasso` -- the sparse baselines (registered as methods too); :mod:`ganprior.solvers.untrained`
+  -- the untrained priors (Deep Decoder, Deep Image Prior), also without a generator;
 - :mod:`ganprior.solvers.nonlinear` -- the classical baselines of the non-Gaussian measurement models
   (amplitude flow, BIHT, Poisson-TV; registered too).
 
 Importing this package registers every bundled method.
 """
 
-from . import csgm, ilo, lasso, nonlinear, posterior, sparse_gen, tv  # noqa: F401  (importing registers the methods)
+from . import csgm, dgp, ilo, lasso, nonlinear, posterior, sparse_gen, tv, untrained  # noqa: F401  (importing registers the methods)
 from .csgm import CSGMObjective
 from .latent import Best, LatentResult, Samples, UpdateRule, optimize_latents
 from .objective import LatentObjective

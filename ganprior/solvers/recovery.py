@@ -392,6 +392,8 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     engine_given = {"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer, "schedule": schedule,
                     "precision": precision, "select": select, "patience": patience, "tol": tol,
                     "row_chunk": row_chunk, "memory_format": memory_format}
+    if entry is not None and noise_std is not None and "noise_std" in entry.hyperparameters:
+        options = {**options, "noise_std": noise_std}  # passed on to the methods that take it
     if entry is not None and entry.kind == "sparse":
         given = [k for k, v in {**engine_given, "preset": preset, "seed": seed,
                                 "latent_shape": latent_shape}.items() if v is not None]
@@ -402,8 +404,6 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         return _recover_sparse(y, A, G, entry, _method_options(entry, options), squeeze, return_result, model)
 
     if entry is not None:
-        if noise_std is not None and "noise_std" in entry.hyperparameters:
-            options = {**options, "noise_std": noise_std}
         options = _method_options(entry, options)
         for key in entry.fixed:  # settings the method sets itself (or does not use): only its own value
             if engine_given.get(key) is not None and engine_given[key] != entry.engine.get(key):

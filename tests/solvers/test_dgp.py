@@ -1,0 +1,180 @@
+"""Per-problem weights on the engine (RowWeights), the stopping score, and method='dgp'.
+
+References: a per-row loop of the module with each row's weights (the vmapped render), the same row solved
+alone (its trajectory in a batch), ILO's own iterates (the fallback), closed forms of the stopping criteria.
+"""
+
+import pytest
+import torch
+
+import ganprior
+from ganprior import operators as ops
+from ganprior.solvers.dgp import DGPObjective, upper_module
+from ganprior.solvers.ilo import ILOObjective
+from ganprior.solvers.rowweights import RowWeights
+from ganprior.solvers.stopping import StoppingScore
+
+
+def conv_generator(seed=0, dtype=torch.float64):
+    """A tiny DCGAN-like Sequential 4 -> (8, 2, 2) -> (4, 4, 4) -> (1, 8, 8) with batch norm and block ends."""
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(
+        torch.nn.Unflatten(1, (4, 1, 1)), torch.nn.ConvTranspose2d(4, 8, 2), torch.nn.BatchNorm2d(8), torch.nn.ReLU(),
+        torch.nn.ConvTranspose2d(8, 4, 4, 2, 1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+        torch.nn.ConvTranspose2d(4, 1, 4, 2, 1), torch.nn.Tanh())
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.2, 0.2)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+    return ganprior.Generator(net, latent_shape=4, output_range=(-1, 1)).to(dtype)
+
+
+def test_the_vmapped_render_equals_a_loop_of_the_module_with_each_rows_weights():
+    G = conv_generator()
+    upper = upper_module(G, 4)
+    rw = RowWeights(upper, delta=True)
+    gen = torch.Generator().manual_seed(1)
+    state = {k: 0.05 * torch.randn(v.shape, generator=gen, dtype=v.dtype) for k, v in rw.state(5).items()}
+    h = torch.rand(5, 8, 2, 2, generator=gen, dtype=torch.float64)
+    out = rw(state, h)
+    for i in range(5):
+        ref = copy_with(upper, {n: p + state["w:" + n][i] for n, p in upper.named_parameters()})(h[i:i + 1])[0]
+        torch.testing.assert_close(out[i], ref, rtol=1e-12, atol=1e-12)
+    # zero offsets: the pretrained upper part, whose folded batch norm equals the original layers'
+    with torch.no_grad():
+        torch.testing.assert_close(rw(rw.state(5), h), G.module[4:](h), rtol=1e-12, atol=1e-12)
+    assert torch.equal(rw.penalty(state), sum(v.flatten(1).pow(2).sum(1) for v in state.values()))
+
+
+def copy_with(module, params):
+    import copy
+
+    out = copy.deepcopy(module)
+    with torch.no_grad():
+        for n, p in out.named_parameters():
+            p.copy_(params[n])
+    return out
+
+
+def test_initial_weights_are_views_that_cost_no_memory():
+    rw = RowWeights(torch.nn.Linear(100, 100))
+    state = rw.state(1000)
+    assert state["w:weight"].shape == (1000, 100, 100) and state["w:weight"].stride()[0] == 0
+
+
+def test_row_weights_refuse_unknown_names():
+    with pytest.raises(ValueError, match="must name parameters of the module"):
+        RowWeights(torch.nn.Linear(2, 2), ["kernel"])
+
+
+def problem(P=3, m=40, seed=0, noise=0.0):
+    G = conv_generator()
+    A = ops.Gaussian(m, in_shape=(1, 8, 8), seed=seed + 1, dtype=torch.float64)
+    z = torch.randn(P, 4, generator=torch.Generator().manual_seed(seed + 2), dtype=torch.float64)
+    x = G(z).detach() + 0.05 * torch.randn(P, 1, 8, 8, generator=torch.Generator().manual_seed(seed + 3),
+                                          dtype=torch.float64)  # a little outside the range
+    y = A(x) + noise * torch.randn(P, m, generator=torch.Generator().manual_seed(seed + 4), dtype=torch.float64)
+    return y, A, G, x
+
+
+def solve(objective, G, P, seeds, steps=40, **kw):
+    return ganprior.optimize_latents(objective, G, P, restarts=2, steps=steps, lr=0.05, seed=seeds, select="total",
+                                     schedule="constant", memory_format="contiguous", history=True, **kw)
+
+
+def test_a_rows_trajectory_is_the_same_alone_or_in_a_batch():
+    y, A, G, _ = problem()
+    batch = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7])
+    for p in range(3):
+        alone = solve(DGPObjective(y[p:p + 1], A, G, cut=4, lr_weights=1e-2, stop="none"), G, 1, [5 + p])
+        # float tolerance: the operator's batched product rounds differently (1e-16); the render is bitwise
+        torch.testing.assert_close(batch.history[p], alone.history[0], rtol=1e-9, atol=1e-12)
+        for k in batch.state:
+            torch.testing.assert_close(batch.state[k][p], alone.state[k][0], rtol=1e-9, atol=1e-12)
+    # the weights moved in stage 3, and each problem has its own
+    w = batch.state["w:4.weight"]
+    assert float(w.abs().max()) > 1e-3 and not torch.allclose(w[0], w[1])
+
+
+def test_chunks_of_rows_give_the_same_answer():
+    y, A, G, _ = problem()
+    whole = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7])
+    chunked = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7], chunk_size=2)
+    torch.testing.assert_close(chunked.x, whole.x, rtol=1e-9, atol=1e-12)
+
+
+def test_before_the_weights_move_dgp_is_ilo_on_the_same_rows():
+    y, A, G, _ = problem()
+    # stop="none": the data term on every row; with the weights' step at the threshold of nothing (their
+    # stage never starts before the last step), every iterate is ILO's
+    dgp = solve(DGPObjective(y, A, G, cut=4, warmup=20, adapt=39, lr_weights=1e-12, stop="none"), G, 3, [1, 2, 3])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=20), G, 3, [1, 2, 3])
+    torch.testing.assert_close(dgp.history[..., :39], ilo.history[..., :39], rtol=1e-12, atol=1e-12)
+
+
+def test_holdout_score_has_the_fit_gradient_and_the_held_out_value():
+    y, A, G, x = problem(P=2, m=20)
+    score = StoppingScore(y, A, stop="holdout", holdout=0.25, split_seed=3)
+    held = score.fit_mask == 0
+    assert int(held.sum()) == 5
+    xh = x.clone().requires_grad_(True)
+    fit, total = score(xh + 0.1, torch.tensor([0, 1]))
+    r = y - A((x + 0.1).reshape(2, -1))
+    torch.testing.assert_close(total.detach(), r[:, held].pow(2).sum(1))
+    torch.testing.assert_close(fit.detach(), r[:, ~held].pow(2).sum(1))
+    total.sum().backward()
+    g = -2 * A.adjoint(r * (~held)).reshape(xh.shape)
+    torch.testing.assert_close(xh.grad, g)
+
+
+def test_discrepancy_score_is_the_fit_floored_at_the_noise_level():
+    y, A, G, x = problem(P=2, m=20)
+    score = StoppingScore(y, A, noise_std=0.1)  # auto: the discrepancy principle
+    assert score.rule == "discrepancy" and score.floor == pytest.approx(20 * 0.01)
+    fit, total = score(x + 0.01, torch.tensor([0, 1]))
+    torch.testing.assert_close(total, fit.clamp_min(0.2))
+    with pytest.raises(ValueError, match="needs the noise level"):
+        StoppingScore(y, A, stop="discrepancy")
+    with pytest.raises(ValueError, match="holdout.*must be < 1"):
+        StoppingScore(y, A, holdout=1.0)
+
+
+def test_dgp_falls_back_to_an_ilo_iterate_when_the_weights_do_not_help():
+    # noisy measurements and a large step on the weights: adapting fits the noise, the held-out error rises, and
+    # the answer is an iterate from before the weights moved (its weight offsets are zero)
+    y, A, G, _ = problem(P=2, m=40, noise=0.3)
+    res = solve(DGPObjective(y, A, G, cut=4, lr_weights=0.3, stop="holdout", holdout=0.25), G, 2, [1, 2], steps=60)
+    offsets = sum(v.abs().sum() for k, v in res.state.items() if k.startswith("w:"))
+    assert float(offsets) == 0.0
+
+
+def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
+    y, A, G, _ = problem(P=2, m=40)  # 10% of 40: 4 held-out rows, fewer than MIN_HELD_OUT
+    obj = DGPObjective(y, A, G, cut=4, warmup=20, adapt=30, lr_weights=1e-2)
+    assert not obj.adapting and obj.score.rule == "none"
+    dgp = solve(obj, G, 2, [1, 2])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=20), G, 2, [1, 2])
+    torch.testing.assert_close(dgp.x, ilo.x, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dgp.history, ilo.history, rtol=1e-12, atol=1e-12)
+    assert DGPObjective(y, A, G, cut=4, holdout=0.2).adapting  # 8 rows held out
+    assert not DGPObjective(y, A, G, cut=4, noise_std=0.1).adapting  # the discrepancy principle too
+
+
+def test_recover_runs_dgp_and_it_improves_on_ilo_at_these_settings():
+    y, A, G, x = problem(P=3, m=48)
+    kw = dict(restarts=2, steps=120, lr=0.05, schedule="constant", seed=[1, 2, 3])
+    x_ilo = ganprior.recover(y, A, G, method="ilo", cut=4, warmup=40, **kw)
+    x_dgp = ganprior.recover(y, A, G, method="dgp", cut=4, warmup=40, adapt=80, lr_weights=1e-2, stop="none", **kw)
+    err = {k: float((v - x).pow(2).mean()) for k, v in (("ilo", x_ilo), ("dgp", x_dgp))}
+    assert err["dgp"] < err["ilo"], err
+    assert ganprior.get_method("dgp").hyperparameters["lr_weights"] == 1e-4
+
+
+def test_bad_dgp_settings_are_refused():
+    y, A, G, _ = problem(P=1)
+    with pytest.raises(ValueError, match="'lr_weights' parameter of DGPObjective"):
+        DGPObjective(y, A, G, lr_weights=0.0)
+    with pytest.raises(ValueError, match="'adapt' parameter of .* must leave steps"):
+        ganprior.recover(y, A, G, method="dgp", adapt=10, steps=10, restarts=1)
