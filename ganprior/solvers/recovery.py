@@ -21,7 +21,7 @@ from .latent import optimize_latents
 from .objective import LatentObjective
 from ..likelihoods import get_likelihood
 from .registry import get_method, method_names
-from .selection import CHOICES
+from .selection import CHOICES, rule_arguments
 from .settings import (ENGINE_KEYS, PRESETS, RENAMED, SolveConfig, merge_renamed, prior_recipe, report_precision,
                        resolve)
 
@@ -341,7 +341,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         G, method, family = G, method or "csgm", {}
     else:
         G, method, family = _family_choice(y, G, method)
-    selecting = method == "auto" or any(isinstance(v, str) and v in ("cv", "discrepancy") for v in options.values())
+    selecting = method == "auto" or bool(rule_arguments(method, options))
     if candidates is not None and method != "auto":
         raise ValueError(f"The 'candidates' parameter of recover is for method='auto'; got method={method!r}.")
     if method == "auto" and set(options) - {"image_shape"}:

@@ -45,7 +45,7 @@ from ..likelihoods import get_likelihood
 from .registry import auto_methods, get_method, method_names
 from .settings import prior_recipe, resolve_settings
 
-__all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates",
+__all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates", "rule_arguments",
            "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover",
            "INTERNAL_WARNINGS", "quiet_solver_warnings"]
 
@@ -103,6 +103,27 @@ AUTO_METHODS = _AutoView()
 #: the registered methods' :attr:`~ganprior.solvers.registry.Method.regularisation`.
 REGULARISATION = _ArgumentView("regularisation")
 RULES = ("cv", "discrepancy")
+
+
+def rule_arguments(method, options):
+    """The arguments of ``options`` left to a rule (``"cv"`` / ``"discrepancy"``): those whose value names a rule and
+    whose default is not a string.  A method's own string option may take the same word as a value (``dgp``'s
+    ``stop="discrepancy"`` is how it stops, not an argument to choose).
+
+    Parameters
+    ----------
+    method : str or None
+        A registered method (``None`` or ``"auto"``: every string value naming a rule counts).
+    options : dict
+        The method's arguments as given.
+
+    Returns
+    -------
+    dict
+        ``{name: rule}``.
+    """
+    own = get_method(method).hyperparameters if method not in (None, "auto") and method in method_names() else {}
+    return {k: v for k, v in options.items() if isinstance(v, str) and v in RULES and not isinstance(own.get(k), str)}
 #: How a choice is made across the problems of a batch.
 CHOICES = ("per-problem", "shared", "adaptive")
 #: One-sided level of the paired test by which ``choice="adaptive"`` lets a problem leave the shared choice.
@@ -201,7 +222,7 @@ def auto_candidates(candidates, G, image_shape=None, likelihood=None):
         if unknown:
             raise ValueError(f"Unknown argument(s) {unknown} for candidate {name!r} of {owner}: its own arguments "
                              f"are {sorted(entry.hyperparameters) or 'none'}.")
-        left = sorted(k for k, v in opts.items() if isinstance(v, str) and v in RULES)
+        left = sorted(rule_arguments(name, opts))
         if left:
             raise ValueError(f"Candidate {name!r} of {owner} leaves {left} to {opts[left[0]]!r}; method='auto' "
                              "compares fixed candidates: give values (or one candidate per value).")
@@ -623,7 +644,7 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
         candidates = [(n, opts) for _, n, opts in checked]
         rule, what = "cv", "method"
     else:
-        chosen = {k: v for k, v in options.items() if isinstance(v, str) and v in RULES}
+        chosen = rule_arguments(method, options)
         if len(chosen) != 1:
             raise ValueError(f"recover chooses one argument at a time from the measurements; got {sorted(chosen)} "
                              "set to 'cv' / 'discrepancy'. Fix the others to values.")

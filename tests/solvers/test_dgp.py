@@ -178,3 +178,20 @@ def test_bad_dgp_settings_are_refused():
         DGPObjective(y, A, G, lr_weights=0.0)
     with pytest.raises(ValueError, match="'adapt' parameter of .* must leave steps"):
         ganprior.recover(y, A, G, method="dgp", adapt=10, steps=10, restarts=1)
+
+
+def test_a_methods_own_string_option_that_names_a_rule_is_its_value_not_a_choice():
+    # "discrepancy" / "cv" leave a numeric argument to be chosen from the measurements; dgp's stop takes the word as
+    # its own value (before, recover sent stop="discrepancy" to the selection and failed: no candidate grid)
+    from ganprior.solvers.selection import rule_arguments
+
+    assert rule_arguments("dgp", {"stop": "discrepancy", "lam": "cv"}) == {"lam": "cv"}
+    assert rule_arguments("csgm", {"lam": "discrepancy"}) == {"lam": "discrepancy"}
+    assert rule_arguments("auto", {"lam": "cv"}) == {"lam": "cv"}
+    y, A, G, x = problem(P=2, m=48)
+    kw = dict(restarts=1, steps=120, lr=0.05, schedule="constant", seed=[1, 2], cut=4, warmup=40 / 120, adapt=80,
+              lr_weights=1e-2, noise_std=0.05, return_result=True)
+    res = ganprior.recover(y, A, G, method="dgp", stop="discrepancy", **kw)
+    none = ganprior.recover(y, A, G, method="dgp", stop="none", **kw)
+    assert "rule" not in res.info and res.info["settings"]["stop"] == "discrepancy"
+    assert not torch.equal(res.x, none.x)  # the stop chose another iterate than the last
