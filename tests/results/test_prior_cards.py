@@ -23,6 +23,7 @@ def test_prior_card_states_measured_quality(name):
     x = ganprior.data.load_sample(q["held_out"])[:4]
     G = ganprior.load_prior(name)
     A = ganprior.operators.Identity(G.image_shape)
-    x_hat = ganprior.recover(A(x), A, G, restarts=4, steps=300, lr=q["lr"], seed=0)
+    # celeba64: the 2 restarts of its recipe (4 made this the slowest test, 30.6 s on a 2-core AVX2 CPU in fp32)
+    x_hat = ganprior.recover(A(x), A, G, restarts=2 if name == "celeba64" else 4, steps=300, lr=q["lr"], seed=0)
     err = float(ganprior.metrics.mse(x_hat, x).mean())
     assert err < 5 * q["representation_mse_mean"]
