@@ -12,6 +12,8 @@ the preset's noise ||eta|| = 0.1): ILO, dgp, deep-decoder and dip, fp32, MSE per
 
     python benchmarks/dgp_untrained.py throughput --out benchmarks/results/dgp_untrained
     python benchmarks/dgp_untrained.py quality --n-images 32 --m 25 200 --out benchmarks/results/dgp_untrained
+    python benchmarks/dgp_untrained.py quality --dataset celeba --n-images 4 --m 2500 --name quality_celeba \
+        --methods "dgp (held-out)" "dgp (discrepancy)" --out benchmarks/results/dgp_untrained
 """
 
 from __future__ import annotations
@@ -144,10 +146,16 @@ def _plot_throughput(rows, path):
     fig.savefig(path, dpi=120)
 
 
+#: what the quality check solves per dataset: the test sample, the prior, and its recipe's engine settings
+QUALITY = {"mnist": ("mnist_test300", "mnist", dict(restarts=10, steps=300, lr=0.3, schedule="cosine")),
+           "celeba": ("celeba_test64", "celeba64", dict(restarts=2, steps=300, lr=0.1, schedule="cosine"))}
+
+
 def quality(args):
-    x = ganprior.data.load_sample("mnist_test300")[: args.n_images]
-    G = ganprior.load_prior("mnist")
-    engine = dict(restarts=10, steps=300, lr=0.3, schedule="cosine", precision="fp32", seed=list(range(len(x))))
+    sample, prior, engine = QUALITY[args.dataset]
+    x = ganprior.data.load_sample(sample)[: args.n_images]
+    G = ganprior.load_prior(prior)
+    engine = dict(engine, precision="fp32", seed=list(range(len(x))))
     rows = []
     for m in args.m:
         A, y = measure(x, m, 0.1, 0)
@@ -170,6 +178,8 @@ def quality(args):
                                             iterations=args.iterations),
         }
         for name, run in methods.items():
+            if args.methods and name not in args.methods and name != "ilo":
+                continue
             start = time.perf_counter()
             x_hat = torch.as_tensor(run())
             wall = ilo_wall if name == "ilo" else time.perf_counter() - start
@@ -180,7 +190,7 @@ def quality(args):
             print({k: v for k, v in rows[-1].items() if k != "per_image"}, flush=True)
     out = Path(args.out)
     write_csv(out / f"{args.name}.csv", rows, comment=f"{command_line('dgp_untrained.py')} | {hardware_text()} | "
-                                                        "MNIST test digits, benchmark protocol (measure, noise 0.1)")
+                                                        f"{sample}, benchmark protocol (measure, noise 0.1)")
     _plot_quality(rows, out / f"{args.name}.png")
 
 
@@ -201,7 +211,7 @@ def _plot_quality(rows, path):
     ax.set_xticks(np.arange(len(ms)), [f"m = {m}" for m in ms])
     ax.set_yscale("log")
     ax.set_ylabel("MSE per pixel (95% CI)")
-    ax.set_title(f"MNIST, first {rows[0]['images']} test digits, CPU fp32")
+    ax.set_title(f"first {rows[0]['images']} test images, CPU fp32")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -218,6 +228,8 @@ def main(argv=None):
     parser.add_argument("--n-images", type=int, default=32)
     parser.add_argument("--m", type=int, nargs="+", default=[25, 200])
     parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--dataset", choices=sorted(QUALITY), default="mnist", help="quality: the test images")
+    parser.add_argument("--methods", nargs="+", default=None, help="quality: a subset of the methods")
     parser.add_argument("--name", default="quality_mnist", help="file name of the quality CSV / PNG (no extension)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

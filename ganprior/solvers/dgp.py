@@ -85,10 +85,12 @@ class DGPObjective(ILOObjective):
     lam, cut, radius
         As :class:`~ganprior.solvers.ilo.ILOObjective` (weight of the latent penalty; where the generator is
         cut, default its first block end; the box radius of :math:`h`).
-    warmup : int or float, optional
-        Steps (or fraction of the steps) of the :math:`z` stage (default: half of the steps before ``adapt``).
-    adapt : int or float
-        The step (or fraction of the steps) at which the weights start to move (default 0.5).
+    warmup : float, optional
+        Fraction of the steps in the :math:`z` stage (default: half of the steps before ``adapt``; an int still
+        counts steps, with a FutureWarning, as for ILO).
+    adapt : float
+        Fraction of the steps after which the weights start to move (default 0.5; an int counts steps, as
+        ``warmup``).
     lr_weights : float
         Adam's step size on the weights (default 1e-4; constant, whatever the solve's schedule).
     lam_w : float
