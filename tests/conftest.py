@@ -63,6 +63,19 @@ def small_prior():
     return relu_generator()
 
 
+def linear_prior():
+    """A float64 linear prior (3 -> 16, weights N(0, 1/4), seed 0) and a Gaussian A (6 x 16, seed 1), with the
+    stream that drew the weights, for posterior tests whose posterior is known in closed form."""
+    import ganprior
+    from ganprior import operators as ops
+
+    gen = torch.Generator().manual_seed(0)
+    lin = torch.nn.Linear(3, 16, bias=False).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.randn(16, 3, generator=gen, dtype=torch.float64) / 2)
+    return ops.Gaussian(6, n=16, seed=1, dtype=torch.float64), ganprior.Generator(lin, latent_shape=3), gen
+
+
 def random_images(n=200, shape=(1, 8, 8), seed=0):
     """``n`` uniform random images in [0, 1] of ``shape`` (a trainer's tiny data set)."""
     return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))

@@ -117,9 +117,31 @@ def _check_image_shape(image_shape, owner):
 
 
 class _Untrained(nn.Module):
-    """What the untrained networks share: a fixed input's shape, its draw, and the output map."""
+    """What the untrained networks share: the checked image shape, depth and data range, a fixed input's shape,
+    its draw, and the output map."""
 
     input_shape: tuple
+
+    def __init__(self, image_shape, depth, data_range, owner):
+        super().__init__()
+        self.image_shape = _check_image_shape(image_shape, owner)
+        self.depth = default_depth(self.image_shape) if depth is None else check_int(depth, "depth", minimum=0,
+                                                                                      owner=owner)
+        self.data_range = check_data_range(data_range, owner)
+
+    def features(self, u: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The last convolution's output, before :func:`output_map`.
+
+        Parameters
+        ----------
+        u : torch.Tensor
+            The fixed inputs ``(B, *input_shape)``.
+
+        Returns
+        -------
+        torch.Tensor
+        """
+        raise NotImplementedError
 
     def draw_input(self, generator: torch.Generator) -> torch.Tensor:
         r"""The fixed random input :math:`u \sim \mathrm{Unif}[0, 0.1]` of shape :attr:`input_shape` (the Deep Image
@@ -184,12 +206,8 @@ class DeepDecoder(_Untrained):
     """
 
     def __init__(self, image_shape, width: int | None = None, depth: int | None = None, data_range=(0.0, 1.0)):
-        super().__init__()
         owner = "DeepDecoder"
-        self.image_shape = _check_image_shape(image_shape, owner)
-        self.depth = default_depth(self.image_shape) if depth is None else check_int(depth, "depth", minimum=0,
-                                                                                      owner=owner)
-        self.data_range = check_data_range(data_range, owner)
+        super().__init__(image_shape, depth, data_range, owner)
         C = self.image_shape[0]
         n = self.image_shape[0] * self.image_shape[1] * self.image_shape[2]
         if width is None:
@@ -223,17 +241,6 @@ class DeepDecoder(_Untrained):
         return (depth + 1) * (width * width + 3 * width) + (width + 1) * channels
 
     def features(self, u: torch.Tensor) -> torch.Tensor:
-        """The last convolution's output, before :func:`output_map`.
-
-        Parameters
-        ----------
-        u : torch.Tensor
-            The fixed inputs ``(B, *input_shape)``.
-
-        Returns
-        -------
-        torch.Tensor
-        """
         return self.net(u)
 
 
@@ -292,18 +299,12 @@ class SkipNet(_Untrained):
 
     def __init__(self, image_shape, width: int = 32, depth: int | None = None, skip: int = 4,
                  data_range=(0.0, 1.0)):
-        super().__init__()
         owner = "SkipNet"
-        self.image_shape = _check_image_shape(image_shape, owner)
+        super().__init__(image_shape, depth, data_range, owner)
         self.width = check_int(width, "width", minimum=1, owner=owner)
-        self.depth = default_depth(self.image_shape) if depth is None else check_int(depth, "depth", minimum=0,
-                                                                                      owner=owner)
         self.skip_channels = check_int(skip, "skip", minimum=0, owner=owner)
-        self.data_range = check_data_range(data_range, owner)
         k, C = self.width, self.image_shape[0]
-        sizes = [(self.image_shape[1], self.image_shape[2])]
-        for _ in range(self.depth):
-            sizes.append((math.ceil(sizes[-1][0] / 2), math.ceil(sizes[-1][1] / 2)))
+        sizes = _sizes(self.image_shape, self.depth)[::-1]  # finest first: ceil(ceil(h / 2) / 2) = ceil(h / 4)
         body = nn.Identity()
         for i in reversed(range(self.depth)):
             body = _Skip(k, k, self.skip_channels, sizes[i], body)
@@ -312,17 +313,6 @@ class SkipNet(_Untrained):
         self.input_shape = (k, *sizes[0])
 
     def features(self, u: torch.Tensor) -> torch.Tensor:
-        """The last convolution's output, before :func:`output_map`.
-
-        Parameters
-        ----------
-        u : torch.Tensor
-            The fixed inputs ``(B, *input_shape)``.
-
-        Returns
-        -------
-        torch.Tensor
-        """
         return self.head(self.body(u))
 
 

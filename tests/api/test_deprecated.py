@@ -13,6 +13,7 @@ import torch
 import ganprior
 from ganprior import _validation
 from ganprior import operators as ops
+from conftest import linear_prior
 
 
 @pytest.fixture
@@ -22,14 +23,8 @@ def fresh(monkeypatch):
 
 
 def posterior_problem():
-    gen = torch.Generator().manual_seed(0)
-    lin = torch.nn.Linear(3, 16, bias=False).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.randn(16, 3, generator=gen, dtype=torch.float64) / 2)
-    G = ganprior.Generator(lin, latent_shape=3)
-    A = ops.Gaussian(6, n=16, seed=1, dtype=torch.float64)
-    y = torch.randn(6, generator=gen, dtype=torch.float64)
-    return y, A, G
+    A, G, gen = linear_prior()
+    return torch.randn(6, generator=gen, dtype=torch.float64), A, G
 
 
 @pytest.mark.parametrize("old, new, value", [("num_samples", "restarts", 3), ("step", "lr", 1e-3)])

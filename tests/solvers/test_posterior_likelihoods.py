@@ -18,6 +18,7 @@ from scipy import stats
 import ganprior
 from ganprior import operators as ops
 from ganprior.likelihoods import Gaussian, Magnitude, Poisson, Sign
+from conftest import linear_prior
 
 CHAINS, STEPS, FRACTION = 1500, 400, 0.05  # the step is FRACTION / L, L the curvature bound at the posterior
 
@@ -134,14 +135,8 @@ def test_logistic_sign_posterior_matches_the_dense_grid():
 
 
 def _linear_problem():
-    gen = torch.Generator().manual_seed(0)
-    lin = torch.nn.Linear(3, 16, bias=False).double()
-    with torch.no_grad():
-        lin.weight.copy_(torch.randn(16, 3, generator=gen, dtype=torch.float64) / 2)
-    G = ganprior.Generator(lin, latent_shape=3)
-    A = ops.Gaussian(6, n=16, seed=1, dtype=torch.float64)
-    y = torch.randn(2, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    return y, A, G
+    A, G, _ = linear_prior()
+    return torch.randn(2, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64), A, G
 
 
 def test_the_gaussian_path_is_bitwise_what_it_was():
