@@ -12,7 +12,8 @@ Two modes:
   torchrun's other variables is an error, before any work.
 
 Both take a measurement model, ``--likelihood gaussian|magnitude|sign|poisson`` (``--photons N`` with
-``poisson``; :mod:`ganprior.likelihoods`).  With ``--images`` each image is measured under it with its noise
+``poisson``; ``--sign-loss hinge|logistic``, ``--sign-scale S`` with the logistic loss, and with ``--images``
+``--flip P``, with ``sign``; :mod:`ganprior.likelihoods`).  With ``--images`` each image is measured under it with its noise
 seeded per image (``--noise-norm`` on :math:`Ax` or :math:`|Ax|`; signs and counts bring their own, and
 ``--noise-norm`` must stay 0), the chunks are solved with it, and the parts record it: a rerun into the same
 ``--out`` with another model or ``--photons`` is refused.  Counts need an operator :math:`\\ge 0`:
@@ -22,6 +23,8 @@ itself with ``--method csgm`` unless told otherwise (the recipes' per-m choices 
 squares), and a method that does not take the model is refused before any work::
 
     ganprior recover --images digits.npy --measurements 200 --likelihood sign --out runs/one_bit
+    ganprior recover --y y.npy --A A.npy --likelihood sign --sign-loss logistic --sign-scale 10 \\
+        --method langevin --out runs/one_bit_samples.npy
     ganprior recover --images digits.npy --measurements 784 --operator identity --likelihood poisson \\
         --photons 10 --method ilo --out runs/counts
 """
@@ -69,6 +72,14 @@ def _add_arguments(parser):
                             "methods that take it are listed by 'ganprior methods'")
     model.add_argument("--photons", type=positive_float, default=None,
                        help="expected count of a measurement with (Ax)_i = 1 (with --likelihood poisson; default 10)")
+    model.add_argument("--sign-loss", choices=["hinge", "logistic"], default=None,
+                       help="with --likelihood sign: the one-sided hinge (the default; BIHT's consistency loss) or the "
+                            "logistic loss, the only one that is a likelihood (--method langevin needs it)")
+    model.add_argument("--sign-scale", type=positive_float, default=None,
+                       help="with --sign-loss logistic: its scale s, log(1 + exp(-s y Ax)) / s (default 100)")
+    model.add_argument("--flip", type=_flip_chance, default=None,
+                       help="with --likelihood sign and --images: the chance that a measured sign is flipped "
+                            "(default 0)")
     parser.add_argument("--image-shape", type=positive_int, nargs="+", default=None, help="image shape (baselines)")
     sel = parser.add_argument_group("choosing from the measurements (with cv / discrepancy, or --method auto)")
     sel.add_argument("--cv-folds", type=positive_int, default=None,
@@ -93,6 +104,15 @@ def _check(args):
 
     if args.photons is not None and args.likelihood != "poisson":
         raise SystemExit("ganprior: error: argument --photons: only with --likelihood poisson")
+    for flag, value in (("--sign-loss", args.sign_loss), ("--sign-scale", args.sign_scale), ("--flip", args.flip)):
+        if value is not None and args.likelihood != "sign":
+            raise SystemExit(f"ganprior: error: argument {flag}: only with --likelihood sign")
+    if args.sign_scale is not None and args.sign_loss != "logistic":
+        raise SystemExit("ganprior: error: argument --sign-scale: only with --sign-loss logistic (the hinge has no "
+                         "scale)")
+    if args.flip is not None and args.images is None:
+        raise SystemExit("ganprior: error: argument --flip: only with --images (it flips the signs this command "
+                         "measures; given --y, the signs are what they are)")
     _check_model(args)
     if args.images is not None:
         if args.y is not None or args.A is not None:
@@ -152,7 +172,21 @@ def _model(args):
         return None
     from ..likelihoods import LIKELIHOODS
 
-    return LIKELIHOODS[args.likelihood](**({"photons": args.photons} if args.photons is not None else {}))
+    given = {"photons": args.photons, "loss": args.sign_loss, "scale": args.sign_scale, "flip": args.flip}
+    return LIKELIHOODS[args.likelihood](**{k: v for k, v in given.items() if v is not None})
+
+
+def _flip_chance(text):
+    """``--flip``: a chance in [0, 0.5], as :class:`~ganprior.likelihoods.Sign` takes it."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a chance in [0, 0.5], got {text!r}") from None
+    if not 0.0 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"expected a chance in [0, 0.5], got {text!r}")
+    return value
 
 
 def _choose(args, m, model):

@@ -130,7 +130,7 @@ def check_warmup(warmup, *, owner=None):
                     f"int, which counts steps, is deprecated). Got {describe(warmup)} instead.")
 
 
-def warmup_steps(warmup, steps, *, owner=None):
+def warmup_steps(warmup, steps, *, owner=None, name="warmup"):
     r"""The number of steps of a staged method's first stage (ILO's and Sparse-Gen's :math:`z`-only warm-up).
 
     Parameters
@@ -142,6 +142,8 @@ def warmup_steps(warmup, steps, *, owner=None):
     owner : str, optional
         The solver, for the warning an int gives; without it an int is read silently (a record of steps, such
         as the benchmark's selection.json).
+    name : str, optional
+        The argument, for the warning (``"warmup"``; dgp's ``"adapt"`` is read the same way).
 
     Returns
     -------
@@ -158,10 +160,10 @@ def warmup_steps(warmup, steps, *, owner=None):
         :math:`\mathrm{round}((w / T) \cdot T) = w` in floating point for any :math:`w \le T < 2^{51}`).
     """
     if owner is not None and isinstance(warmup, int) and warmup != 0:
-        warn_once(("warmup", "steps"), f"The 'warmup' parameter of {owner} is the fraction of the steps that is "
-                  f"warm-up, a float in [0, 1]; the int warmup={warmup} counts steps ({warmup} of {steps}), which is "
-                  f"deprecated: give warmup={warmup / steps!r} instead (warmup=1 is one step, warmup=1.0 every "
-                  "step). An int will be refused in a future version.")
+        warn_once((name, "steps"), f"The '{name}' parameter of {owner} is the fraction of the steps, a float in "
+                  f"[0, 1]; the int {name}={warmup} counts steps ({warmup} of {steps}), which is deprecated: give "
+                  f"{name}={warmup / steps!r} instead ({name}=1 is one step, {name}=1.0 every step). An int will be "
+                  "refused in a future version.")
     if warmup is None:
         return steps // 2
     if isinstance(warmup, float):

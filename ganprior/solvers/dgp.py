@@ -89,8 +89,8 @@ class DGPObjective(ILOObjective):
         Fraction of the steps in the :math:`z` stage (default: half of the steps before ``adapt``; an int still
         counts steps, with a FutureWarning, as for ILO).
     adapt : float
-        Fraction of the steps after which the weights start to move (default 0.5; an int counts steps, as
-        ``warmup``).
+        Fraction of the steps after which the weights start to move (default 0.5; an int counts steps, with a
+        FutureWarning, as ``warmup``).
     lr_weights : float
         Adam's step size on the weights (default 1e-4; constant, whatever the solve's schedule).
     lam_w : float
@@ -166,11 +166,11 @@ class DGPObjective(ILOObjective):
 
     def on_step(self, t, steps):
         # Stage 1 (z) before t_0, stage 2 (h) before t_1, stage 3 (h and the weights) after.
-        t1 = warmup_steps(self.adapt, steps)
+        t1 = warmup_steps(self.adapt, steps, owner=self.owner, name="adapt")
         if t1 >= steps:
             raise ValueError(f"The 'adapt' parameter of {self.owner} must leave steps for adapting the weights: it "
-                             f"is {t1} of steps = {steps}. Give an int < steps, a fraction < 1, or more steps.")
-        t0 = t1 // 2 if self.warmup is None else min(warmup_steps(self.warmup, steps), t1)
+                             f"is {t1} of steps = {steps}. Give a fraction < 1, or more steps.")
+        t0 = t1 // 2 if self.warmup is None else min(warmup_steps(self.warmup, steps, owner=self.owner), t1)
         self.stage = 1 if t < t0 else 2 if t < t1 else 3
 
     def render(self, G, state):

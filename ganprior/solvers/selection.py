@@ -353,6 +353,9 @@ def holdout_restarts(restarts):
     the error-vs-m benchmark's problems (``benchmarks/results/auto_cost``, 100 MNIST digits): a quarter of the
     restarts (3 of 10) left auto's error at m = 25 within the committed row's 95% CI, but at m = 100 three digits
     left ILO for Sparse-Gen on such failures (mean 0.00251 against 0.00182); half of them is the default.
+    Nor does the count shrink with the folds: a fifth of the restarts on each of 5 folds (2 of 10, as many in
+    all as the refit) raised auto's error at m = 25 from 0.0241 to 0.0268 (same 100 digits, one thread, an AMD
+    EPYC with native bf16), the inflated latent errors handing some digits to the DCT Lasso.
 
     Parameters
     ----------

@@ -55,6 +55,9 @@ def test_sample_posterior_errors_name_the_argument_as_spelled(fresh):
         ganprior.sample_posterior(y, A, G, 0.3, num_samples=1)
     with pytest.raises(ValueError, match="'restarts' parameter of sample_posterior must be an int >= 2"):
         ganprior.sample_posterior(y, A, G, 0.3, restarts=1)
+    # a diverging chain's advice names the step size as it was given
+    with pytest.warns(FutureWarning), pytest.raises(FloatingPointError, match="lower 'step'"):
+        ganprior.sample_posterior(y, A, G, 0.3, restarts=2, steps=50, step=1e3, levels=1, seed=0)
 
 
 def test_trainer_bf16_is_deprecated_for_precision():
@@ -257,7 +260,7 @@ def test_an_int_warmup_counts_steps_warns_once_naming_the_fraction(fresh, method
     y, A, G = staged_problem()
     kw = dict(restarts=2, steps=40, lr=0.05, schedule="constant", seed=0, **extra)
     with pytest.warns(FutureWarning, match=rf"'warmup' parameter of recover\(method='{method}'\) is the fraction of "
-                                           r"the steps .* the int warmup=30 counts steps \(30 of 40\), which is "
+                                           r"the steps, .* the int warmup=30 counts steps \(30 of 40\), which is "
                                            r"deprecated: give warmup=0.75 instead"):
         old = ganprior.recover(y, A, G, method=method, warmup=30, **kw)
     with warnings.catch_warnings():
@@ -271,6 +274,20 @@ def test_an_int_warmup_counts_steps_warns_once_naming_the_fraction(fresh, method
                            ganprior.recover(y, A, G, method=method, warmup=0.0, **kw))
     with pytest.raises(ValueError, match="it is 40 of steps = 40"):  # 1.0 is every step: nothing left for stage 2
         ganprior.recover(y, A, G, method=method, warmup=1.0, **kw)
+
+
+def test_dgp_reads_an_int_warmup_or_adapt_as_steps_and_warns_once_naming_the_fraction(fresh):
+    # dgp's docstring promised the warning for an int; its stages read the ints silently before
+    y, A, G = staged_problem()
+    kw = dict(restarts=1, steps=40, lr=0.05, schedule="constant", seed=0, cut=1, lr_weights=1e-3, stop="none")
+    new = ganprior.recover(y, A, G, method="dgp", warmup=0.25, adapt=0.5, **kw)
+    with pytest.warns(FutureWarning, match=r"'adapt' parameter of recover\(method='dgp'\) is the fraction of the "
+                                           r"steps, .* the int adapt=20 counts steps \(20 of 40\), which is "
+                                           r"deprecated: give adapt=0.5 instead"):
+        old = ganprior.recover(y, A, G, method="dgp", warmup=0.25, adapt=20, **kw)
+    with pytest.warns(FutureWarning, match=r"'warmup' parameter of recover\(method='dgp'\) .* give warmup=0.25"):
+        both = ganprior.recover(y, A, G, method="dgp", warmup=10, adapt=20, **kw)
+    assert torch.equal(old, new) and torch.equal(both, new)
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "celeba"])

@@ -81,3 +81,48 @@ def test_impossible_combinations_are_one_line_with_status_2(argv, message, digit
     err = printed.err.strip()
     assert code == 2 and "\n" not in err and "Traceback" not in err and message in err, printed
     assert not (tmp_path / "o" / "parts").exists()
+
+
+def test_the_sign_models_options_reach_recover_and_langevin_takes_the_logistic_one(tmp_path, capsys):
+    # --sign-loss / --sign-scale build Sign(loss, scale): --method langevin samples its posterior as recover does
+    import ganprior
+    from ganprior import operators as ops
+    from ganprior.data import load_sample
+    from ganprior.likelihoods import Sign
+
+    A = ops.Gaussian(100, in_shape=(1, 28, 28), seed=0)
+    y = A.measure(load_sample("mnist_test300")[:2], "sign")
+    np.save(tmp_path / "y.npy", y.numpy())
+    np.save(tmp_path / "A.npy", A.matrix.numpy())
+    io = ["--y", str(tmp_path / "y.npy"), "--A", str(tmp_path / "A.npy"), "--likelihood", "sign"]
+    engine = ["--prior", "mnist", "--seed", "0", "--restarts", "2", "--steps", "10", "--precision", "fp32",
+              "--threads", "1"]
+    code, printed = run(capsys, *io, "--method", "langevin", "--sign-loss", "logistic", "--sign-scale", "10", *engine,
+                        "--out", str(tmp_path / "x.npy"))
+    assert code == 0, printed
+    ref = ganprior.recover(y.numpy(), A.matrix.numpy(), "mnist", method="langevin", seed=0, restarts=2, steps=10,
+                           precision="fp32", likelihood=Sign(loss="logistic", scale=10.0))
+    np.testing.assert_allclose(np.load(tmp_path / "x.npy"), ref, atol=1e-4)  # layouts timed per process: ~1e-5
+    code, printed = run(capsys, *io, "--method", "langevin", *engine, "--out", str(tmp_path / "h.npy"))
+    assert code == 2 and "loss='hinge' has no posterior" in printed.err  # the default hinge is no likelihood
+    for argv, message in [
+            (["--likelihood", "magnitude", "--sign-loss", "logistic"], "argument --sign-loss: only with --likelihood sign"),
+            (["--sign-scale", "3"], "argument --sign-scale: only with --sign-loss logistic"),
+            (["--flip", "0.1"], "argument --flip: only with --images"),
+            (["--flip", "0.7"], "argument --flip: expected a chance in [0, 0.5], got '0.7'")]:
+        code, printed = run(capsys, *io, *engine, *argv, "--out", str(tmp_path / "r.npy"))
+        assert code == 2 and message in printed.err, (argv, printed)
+        assert not (tmp_path / "r.npy").exists()
+
+
+def test_a_flipped_sign_job_measures_with_its_flips_and_records_them(digits, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["--images", str(digits), "--measurements", "50", "--likelihood", "sign"]
+    code, printed = run(capsys, *argv, "--flip", "0.2", *ENGINE, "--out", str(out))
+    assert code == 0, printed
+    code, printed = run(capsys, *argv, "--flip", "0.1", *ENGINE, "--out", str(out))
+    err = printed.err.strip()  # the parts record the model: another flip chance is another job
+    assert code == 2 and "\n" not in err and "flip=0.2" in err and "flip=0.1" in err, printed
+    code, printed = run(capsys, *argv, *ENGINE, "--out", str(tmp_path / "clean"))
+    assert code == 0, printed  # the same seeds without flips: other signs, so other answers
+    assert not np.allclose(np.load(out / "x_hat.npy"), np.load(tmp_path / "clean" / "x_hat.npy"), atol=1e-3)

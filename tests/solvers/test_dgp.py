@@ -101,7 +101,7 @@ def test_a_rows_trajectory_is_the_same_alone_or_in_a_batch():
 def test_chunks_of_rows_give_the_same_answer():
     y, A, G, _ = problem()
     whole = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7])
-    chunked = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7], chunk_size=2)
+    chunked = solve(DGPObjective(y, A, G, cut=4, lr_weights=1e-2, stop="none"), G, 3, [5, 6, 7], row_chunk=2)
     torch.testing.assert_close(chunked.x, whole.x, rtol=1e-9, atol=1e-12)
 
 
@@ -109,8 +109,8 @@ def test_before_the_weights_move_dgp_is_ilo_on_the_same_rows():
     y, A, G, _ = problem()
     # stop="none": the data term on every row; with the weights' step at the threshold of nothing (their
     # stage never starts before the last step), every iterate is ILO's
-    dgp = solve(DGPObjective(y, A, G, cut=4, warmup=20, adapt=39, lr_weights=1e-12, stop="none"), G, 3, [1, 2, 3])
-    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=20), G, 3, [1, 2, 3])
+    dgp = solve(DGPObjective(y, A, G, cut=4, warmup=0.5, adapt=39 / 40, lr_weights=1e-12, stop="none"), G, 3, [1, 2, 3])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=0.5), G, 3, [1, 2, 3])
     torch.testing.assert_close(dgp.history[..., :39], ilo.history[..., :39], rtol=1e-12, atol=1e-12)
 
 
@@ -152,10 +152,10 @@ def test_dgp_falls_back_to_an_ilo_iterate_when_the_weights_do_not_help():
 
 def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
     y, A, G, _ = problem(P=2, m=40)  # 10% of 40: 4 held-out rows, fewer than MIN_HELD_OUT
-    obj = DGPObjective(y, A, G, cut=4, warmup=20, adapt=30, lr_weights=1e-2)
+    obj = DGPObjective(y, A, G, cut=4, warmup=0.5, adapt=0.75, lr_weights=1e-2)
     assert not obj.adapting and obj.score.rule == "none"
     dgp = solve(obj, G, 2, [1, 2])
-    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=20), G, 2, [1, 2])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=0.5), G, 2, [1, 2])
     torch.testing.assert_close(dgp.x, ilo.x, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(dgp.history, ilo.history, rtol=1e-12, atol=1e-12)
     assert DGPObjective(y, A, G, cut=4, holdout=0.2).adapting  # 8 rows held out
@@ -165,8 +165,8 @@ def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
 def test_recover_runs_dgp_and_it_improves_on_ilo_at_these_settings():
     y, A, G, x = problem(P=3, m=48)
     kw = dict(restarts=2, steps=120, lr=0.05, schedule="constant", seed=[1, 2, 3])
-    x_ilo = ganprior.recover(y, A, G, method="ilo", cut=4, warmup=40, **kw)
-    x_dgp = ganprior.recover(y, A, G, method="dgp", cut=4, warmup=40, adapt=80, lr_weights=1e-2, stop="none", **kw)
+    x_ilo = ganprior.recover(y, A, G, method="ilo", cut=4, warmup=40 / 120, **kw)
+    x_dgp = ganprior.recover(y, A, G, method="dgp", cut=4, warmup=40 / 120, adapt=80 / 120, lr_weights=1e-2, stop="none", **kw)
     err = {k: float((v - x).pow(2).mean()) for k, v in (("ilo", x_ilo), ("dgp", x_dgp))}
     assert err["dgp"] < err["ilo"], err
     assert ganprior.get_method("dgp").hyperparameters["lr_weights"] == 1e-4
@@ -177,7 +177,7 @@ def test_bad_dgp_settings_are_refused():
     with pytest.raises(ValueError, match="'lr_weights' parameter of DGPObjective"):
         DGPObjective(y, A, G, lr_weights=0.0)
     with pytest.raises(ValueError, match="'adapt' parameter of .* must leave steps"):
-        ganprior.recover(y, A, G, method="dgp", adapt=10, steps=10, restarts=1)
+        ganprior.recover(y, A, G, method="dgp", adapt=1.0, steps=10, restarts=1)
 
 
 def test_a_methods_own_string_option_that_names_a_rule_is_its_value_not_a_choice():
@@ -189,7 +189,7 @@ def test_a_methods_own_string_option_that_names_a_rule_is_its_value_not_a_choice
     assert rule_arguments("csgm", {"lam": "discrepancy"}) == {"lam": "discrepancy"}
     assert rule_arguments("auto", {"lam": "cv"}) == {"lam": "cv"}
     y, A, G, x = problem(P=2, m=48)
-    kw = dict(restarts=1, steps=120, lr=0.05, schedule="constant", seed=[1, 2], cut=4, warmup=40 / 120, adapt=80,
+    kw = dict(restarts=1, steps=120, lr=0.05, schedule="constant", seed=[1, 2], cut=4, warmup=40 / 120, adapt=80 / 120,
               lr_weights=1e-2, noise_std=0.05, return_result=True)
     res = ganprior.recover(y, A, G, method="dgp", stop="discrepancy", **kw)
     none = ganprior.recover(y, A, G, method="dgp", stop="none", **kw)

@@ -47,10 +47,10 @@ def test_sample_posterior_stays_bounded_and_ends_at_noise_std(noise_std, last_si
     for levels, steps in [(1, 20), (5, 20), (10, 20), (20, 20), (10, 5), (3, 3), (2, 1), (None, 3)]:
         if levels is not None and levels > steps:
             with pytest.raises(ValueError, match=f"'levels' parameter of sample_posterior must be <= steps = {steps} "):
-                ganprior.sample_posterior(y, A, G, noise_std, num_samples=4, steps=steps, levels=levels, seed=0)
+                ganprior.sample_posterior(y, A, G, noise_std, restarts=4, steps=steps, levels=levels, seed=0)
             continue
         del last_sigma[:]
-        res = ganprior.sample_posterior(y, A, G, noise_std, num_samples=4, steps=steps, levels=levels, seed=0)
+        res = ganprior.sample_posterior(y, A, G, noise_std, restarts=4, steps=steps, levels=levels, seed=0)
         assert float(res.samples.abs().max()) < bound, (noise_std, levels, steps)
         assert last_sigma == [noise_std], (levels, steps)
 
@@ -58,7 +58,7 @@ def test_sample_posterior_stays_bounded_and_ends_at_noise_std(noise_std, last_si
 def test_sample_posterior_with_a_huge_noise_std_samples_the_prior():
     # sigma = 1e30: the measurements say nothing; the posterior is the prior, z ~ N(0, I), x = G(z)
     y, A, G, x = small_posterior_problem(0.0)
-    res = ganprior.sample_posterior(y, A, G, 1e30, num_samples=200, steps=200, seed=0)
+    res = ganprior.sample_posterior(y, A, G, 1e30, restarts=200, steps=200, seed=0)
     prior = G.generate(torch.randn(20000, 2, generator=torch.Generator().manual_seed(5), dtype=torch.float64))
     assert bool(torch.isfinite(res.samples).all())
     # the prior's mean per pixel, within the Monte Carlo error of 200 samples (about 3 / sqrt(200) of its std)
@@ -66,11 +66,11 @@ def test_sample_posterior_with_a_huge_noise_std_samples_the_prior():
     assert float(err.max()) < 0.35, err
 
 
-def test_a_diverging_chain_names_sample_posteriors_own_step(last_sigma):
+def test_a_diverging_chain_names_the_step_size_argument_as_given(last_sigma):
     y, A, G, x = small_posterior_problem(0.3)
-    with pytest.raises(FloatingPointError, match="lower 'step'") as err:
-        ganprior.sample_posterior(y, A, G, 0.3, num_samples=2, steps=50, step=1e3, levels=1, seed=0)
-    assert "'lr'" not in str(err.value)
+    with pytest.raises(FloatingPointError, match="lower 'lr'") as err:
+        ganprior.sample_posterior(y, A, G, 0.3, restarts=2, steps=50, lr=1e3, levels=1, seed=0)
+    assert "'step'" not in str(err.value)  # sample_posterior's own name, as the caller spelled it
 
 
 def test_recover_langevin_refuses_a_schedule_that_ends_before_the_posterior(last_sigma):
@@ -99,8 +99,8 @@ def test_recover_langevin_needs_noise_std_and_refuses_settings_it_does_not_use()
 
 def test_sample_posterior_refuses_one_sample_whose_std_is_undefined():
     y, A, G, x = small_posterior_problem(0.1)
-    with pytest.raises(ValueError, match="'num_samples' parameter of sample_posterior must be an int >= 2"):
-        ganprior.sample_posterior(y, A, G, 0.1, num_samples=1, steps=5, levels=1)
+    with pytest.raises(ValueError, match="'restarts' parameter of sample_posterior must be an int >= 2"):
+        ganprior.sample_posterior(y, A, G, 0.1, restarts=1, steps=5, levels=1)
 
 
 # class 6: the discrepancy principle takes the most regularising admissible value, whichever way an argument runs
