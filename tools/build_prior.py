@@ -47,6 +47,12 @@ PRIORS = Path(ganprior.__file__).resolve().parent / "priors"
 REPO = Path(__file__).resolve().parents[1]
 
 
+def latent_text(G):
+    """The card's words for the latent law ``G`` was trained with (``config.json``'s ``"latent"``; normal without
+    one): ``N(0, I)``, or the law's own repr (``UniformLaw(bound=1.0)``)."""
+    return "N(0, I)" if G.latent.name == "normal" else repr(G.latent)
+
+
 def live_generator(run):
     """The training run ``run``'s generator with the live weights of its checkpoint (``ganprior.load_prior`` gives
     the EMA ones when the run keeps an average), or ``None`` when the run keeps no EMA: its weights are the live
@@ -296,7 +302,7 @@ def main(argv=None):
     else:  # the run's sample grids show its average: draw the live generator's own (64 seeded latents)
         from ganprior.training._io import save_image_grid
 
-        z = torch.randn(64, *G.latent_shape, generator=torch.Generator().manual_seed(0))
+        z = G.latent.sample((64, *G.latent_shape), torch.Generator().manual_seed(0))  # the run's own latent law
         with torch.no_grad():
             save_image_grid(G(z).float(), out / "samples.png")
     plot_losses(args.run / "log.csv", out / "losses.png")
@@ -308,7 +314,7 @@ def main(argv=None):
     if vae:
         rows = (f"| decoder (the prior) | `{json.dumps(config['generator'])}` |\n"
                 f"| encoder (training only, not shipped) | `{json.dumps(config['encoder'])}` |\n"
-                f"| latent | {config['latent_shape']} ~ N(0, I); output sigmoid in [0, 1] |\n"
+                f"| latent | {config['latent_shape']} ~ {latent_text(G)}; output sigmoid in [0, 1] |\n"
                 + ("| loss | negative ELBO, Bernoulli likelihood (ganprior.training.vae) |\n"
                    if hp.get("beta", 1.0) == 1.0
                    else f"| loss | negative ELBO with the KL term weighted by beta = {hp['beta']:g} (a beta-VAE), "
@@ -317,7 +323,7 @@ def main(argv=None):
     else:
         rows = (f"| generator | `{json.dumps(config['generator'])}` |\n"
                 f"| discriminator | `{json.dumps(config['discriminator'])}` |\n"
-                f"| latent | {config['latent_shape']} ~ N(0, I); output tanh in [-1, 1], served in [0, 1] |\n"
+                f"| latent | {config['latent_shape']} ~ {latent_text(G)}; output tanh in [-1, 1], served in [0, 1] |\n"
                 f"| loss | {config['loss']['name']} {config['loss']['params'] or ''} |\n"
                 f"| training recipe | Adam lr {hp['lr']}, betas {hp['betas']}, batch {hp['batch_size']}, k={hp['k']}, "
                 f"bf16={hp['bf16']}, seed {hp['seed']} |")

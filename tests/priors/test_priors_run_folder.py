@@ -123,6 +123,14 @@ def test_the_live_weights_of_a_run_that_keeps_an_ema_can_be_packaged(cli_run, tm
     assert not live.module.training and not torch.allclose(live(z), load_prior(run)(z))
 
 
+def test_build_prior_names_the_runs_latent_law_on_the_card():
+    # the card said N(0, I) whatever law the run was trained with ("latent" in its config.json)
+    bp = load_tool("build_prior")
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4))
+    assert bp.latent_text(ganprior.Generator(net, latent_shape=3)) == "N(0, I)"
+    assert bp.latent_text(ganprior.Generator(net, latent_shape=3, latent="uniform")) == "UniformLaw(bound=1.0)"
+
+
 def test_exported_prior_folder(tmp_path):
     folder = tmp_path / "my-prior"
     shutil.copytree(ganprior.priors.PRIOR_DIR / "mnist", folder)
