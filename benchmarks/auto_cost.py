@@ -6,7 +6,8 @@ For each (dataset, m): the benchmark's test images, operator, noise and settings
 
 - ``best single``: the row of the best single method at m (lowest committed mean), as the benchmark solves it
   (``solve_rows``: same prior and options);
-- ``recipe``: plain ``ganprior.recover(y, A, <preset's prior>, seed=0)``, the prior's recipe;
+- ``recipe``: plain ``ganprior.recover(y, A, <preset's prior>, seed=0)``, the prior's recipe (its method and prior
+  columns: what the recipe ran at m, e.g. ILO with mnist-vae at m = 25 for the MNIST family);
 - ``auto``: the benchmark's auto row (``run_method("auto", ...)`` with its candidates, options and prior), today's
   algorithm (successive halving over the folds, held-out fits with half of the restarts);
 - ``auto (held-out restarts R/4)``: the same with a quarter of the restarts in the held-out fits instead of half;
@@ -169,9 +170,11 @@ def main(argv=None):
         times["best"], cpus["best"] = time.perf_counter() - t, time.process_time() - c
         record(f"best single ({best})", best, prior, times["best"], cpus["best"], x_hat)
         t, c = time.perf_counter(), time.process_time()
-        x_hat = ganprior.recover(y, A, cfg["prior"], seed=0)
+        res = ganprior.recover(y, A, cfg["prior"], seed=0, return_result=True)
         times["recipe"], cpus["recipe"] = time.perf_counter() - t, time.process_time() - c
-        record("recipe", "csgm", cfg["prior"], times["recipe"], cpus["recipe"], x_hat)
+        ran = res.info["settings"]  # what the recipe ran at this m (a family's recipe: its prior and method)
+        record("recipe", ran.get("method", "csgm"), ran.get("prior", cfg["prior"]), times["recipe"], cpus["recipe"],
+               res.x)
         search = E.row_search(state, "auto", m, cfg["auto_selection"], candidates)
         for variant in args.variants:
             label = {"new": "auto", "halving only": "auto (halving only)",

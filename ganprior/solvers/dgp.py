@@ -106,6 +106,9 @@ class DGPObjective(ILOObjective):
         stopped better than held-out rows at :math:`m = 200`: 0.00026 against 0.00038, ILO 0.00028).
     holdout : float
         Fraction of the rows held out by ``stop="holdout"`` (default 0.1).
+    progressive : bool
+        Free the layers above the cut one at a time, nearest the cut first (Pan et al.'s progressive
+        reconstruction: the coarse structure before the details); default False, all at once.
 
     Notes
     -----
@@ -118,7 +121,10 @@ class DGPObjective(ILOObjective):
        :math:`\|h - G_{lo}(z)\|_\infty \le r` (ILO);
     3. :math:`t \ge t_1`: :math:`\min_{h, w} \|y - AG_{hi}(h; w)\|^2 + \lambda_w \|w - w_0\|^2`, :math:`h` in the
        same box, :math:`w` by Adam with the small constant step ``lr_weights`` (Pan et al.'s small learning rate;
-       PTI's weights above the latent).
+       PTI's weights above the latent).  With ``progressive``, stage 3's steps are cut into :math:`K` equal
+       parts for the :math:`K` layers of the upper part that have weights; in part :math:`j` the weights of the
+       :math:`j` layers nearest the cut move and the deeper ones stay at :math:`w_0` (they get no gradient, so
+       Adam leaves them where they are).
 
     Every row (problem :math:`\times` restart) has its own :math:`w` (batch norm folded: :func:`upper_module`);
     rows are rendered together by :class:`~ganprior.solvers.rowweights.RowWeights`.  The data terms use the
@@ -134,9 +140,13 @@ class DGPObjective(ILOObjective):
     owner = "DGPObjective"
 
     def __init__(self, y, A, G, lam=0.0, cut=None, radius=1.0, warmup=None, adapt=0.5, lr_weights=1e-4, lam_w=0.0,
-                 stop="auto", noise_std=None, holdout=0.1):
+                 stop="auto", noise_std=None, holdout=0.1, progressive=False):
         owner = self.owner
         super().__init__(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup)
+        if not isinstance(progressive, bool):
+            raise TypeError(f"The 'progressive' parameter of {owner} must be True or False. Got "
+                            f"{type(progressive).__name__} {progressive!r} instead.")
+        self.progressive = progressive
         self.adapt = check_warmup(adapt, owner=owner)
         self.lr_weights = check_float(lr_weights, "lr_weights", minimum=0.0, strict=True, owner=owner)
         self.lam_w = check_float(lam_w, "lam_w", minimum=0.0, owner=owner)
@@ -154,6 +164,15 @@ class DGPObjective(ILOObjective):
         self.weights = RowWeights(upper, delta=True) if any(True for _ in upper.parameters()) else None
         self._upper_copy = upper
         keys = self.weights.keys if self.weights is not None else ()
+        # the layers of the upper part that have weights, nearest the cut first: the groups progressive frees in turn
+        self.groups = []
+        for k, name in zip(keys, self.weights.names if self.weights is not None else ()):
+            layer = name.split(".")[0]
+            if not self.groups or self.groups[-1][0] != layer:
+                self.groups.append((layer, []))
+            self.groups[-1][1].append(k)
+        self.groups = [tuple(g) for _, g in self.groups]
+        self.free = len(self.groups)  # the groups whose weights move now (all but in progressive's early parts)
         self.state_names = ("z", "h", *keys)
         self.state_rules = {k: (UpdateRule("adam"), self.lr_weights) for k in keys}
 
@@ -172,6 +191,8 @@ class DGPObjective(ILOObjective):
                              f"is {t1} of steps = {steps}. Give a fraction < 1, or more steps.")
         t0 = t1 // 2 if self.warmup is None else min(warmup_steps(self.warmup, steps, owner=self.owner), t1)
         self.stage = 1 if t < t0 else 2 if t < t1 else 3
+        K = len(self.groups)
+        self.free = min(K, (t - t1) * K // (steps - t1) + 1) if self.progressive and self.stage == 3 else K
 
     def render(self, G, state):
         # Stages 1 and 2 as ILO; stage 3: G_hi(h; w_0 + delta) per row.
@@ -179,6 +200,8 @@ class DGPObjective(ILOObjective):
             return super().render(G, state)
         if self.weights is None or not self.adapting:
             return super().render(G, state)
+        if self.free < len(self.groups):  # progressive: the deeper layers keep w_0 (no gradient, so no step)
+            state = {**state, **{k: state[k].detach() for g in self.groups[self.free:] for k in g}}
         out = self.weights(state, state["h"])
         return out if self._scale == 1.0 and self._shift == 0.0 else out * self._scale + self._shift
 
@@ -199,11 +222,11 @@ class DGPObjective(ILOObjective):
 def _build(y, A, G, lam: float = 0.0, cut: int | None = None, radius: float = 1.0,
            warmup: int | float | None = None, adapt: int | float = 0.5, lr_weights: float = 1e-4, lam_w: float = 0.0,
            stop: Literal["auto", "holdout", "discrepancy", "none"] = "auto", noise_std: float | None = None,
-           holdout: float = 0.1):
+           holdout: float = 0.1, progressive: bool = False):
     """The ``"dgp"`` entry's objective; its keyword arguments are the method's hyperparameters."""
     return named_objective(DGPObjective(y, A, G, lam=lam, cut=cut, radius=radius, warmup=warmup, adapt=adapt,
                                         lr_weights=lr_weights, lam_w=lam_w, stop=stop, noise_std=noise_std,
-                                        holdout=holdout), "recover(method='dgp')")
+                                        holdout=holdout, progressive=progressive), "recover(method='dgp')")
 
 
 register_method(

@@ -195,3 +195,43 @@ def test_a_methods_own_string_option_that_names_a_rule_is_its_value_not_a_choice
     none = ganprior.recover(y, A, G, method="dgp", stop="none", **kw)
     assert "rule" not in res.info and res.info["settings"]["stop"] == "discrepancy"
     assert not torch.equal(res.x, none.x)  # the stop chose another iterate than the last
+
+
+def test_progressive_frees_the_layers_above_the_cut_one_at_a_time_nearest_first():
+    y, A, G, _ = problem(P=2)
+    obj = DGPObjective(y, A, G, cut=2, adapt=0.25, lr_weights=1e-2, stop="none", progressive=True)
+    assert [g[0] for g in obj.groups] == ["w:2.weight", "w:4.weight", "w:7.weight"]  # batch norm 2, convs 4 and 7
+    from ganprior._validation import check_seeds
+
+    state = {k: v.clone().requires_grad_(True) for k, v in obj.init_state(G, 2, 1, check_seeds([1, 2], 2)).items()}
+    rows = torch.arange(2)
+    # 40 steps, stage 3 from step 10: three parts of 10 steps, freeing one more layer each
+    for t, free in [(5, 3), (10, 1), (19, 1), (20, 2), (29, 2), (30, 3), (39, 3)]:
+        obj.on_step(t, 40)
+        assert obj.free == free, t
+        if obj.stage < 3:
+            continue
+        for v in state.values():
+            v.grad = None
+        obj.loss(obj.render(G, state), state, rows)[1].sum().backward()
+        moving = [g[0] for g in obj.groups if all(state[k].grad is not None for k in g)]
+        assert moving == [g[0] for g in obj.groups[:free]], t
+    assert not DGPObjective(y, A, G, cut=2, stop="none").progressive  # all at once by default
+    with pytest.raises(TypeError, match="'progressive' parameter of DGPObjective must be True or False"):
+        DGPObjective(y, A, G, cut=2, progressive="yes")
+
+
+def test_progressive_with_one_layer_above_the_cut_is_dgp_and_otherwise_moves_every_layer_by_the_end():
+    y, A, G, _ = problem(P=2)
+    kw = dict(adapt=0.5, lr_weights=1e-2, stop="none")
+    # cut 7: the last convolution alone has weights above the cut (one group): the same run, bitwise
+    one = solve(DGPObjective(y, A, G, cut=7, progressive=True, **kw), G, 2, [1, 2])
+    ref = solve(DGPObjective(y, A, G, cut=7, **kw), G, 2, [1, 2])
+    assert torch.equal(one.history, ref.history) and torch.equal(one.x, ref.x)
+    prog = solve(DGPObjective(y, A, G, cut=4, progressive=True, **kw), G, 2, [1, 2])
+    full = solve(DGPObjective(y, A, G, cut=4, **kw), G, 2, [1, 2])
+    # the same until stage 3 (step 20); then progressive moves only the layer nearest the cut until step 30
+    assert torch.equal(prog.history[..., :21], full.history[..., :21])
+    assert not torch.equal(prog.history[..., 21:], full.history[..., 21:])
+    for k in ("w:4.weight", "w:7.weight"):  # the deeper layer moved in the last part only, but moved
+        assert float(prog.state[k].abs().max()) > 0, k
