@@ -87,7 +87,8 @@ class DGPObjective(ILOObjective):
         cut, default its first block end; the box radius of :math:`h`).
     warmup : float, optional
         Fraction of the steps in the :math:`z` stage (default: half of the steps before ``adapt``; an int still
-        counts steps, with a FutureWarning, as for ILO).
+        counts steps, with a FutureWarning, as for ILO).  It must end before ``adapt`` (else ILO's stage would
+        have no step: a ValueError), unless ``adapt`` is 0.
     adapt : float
         Fraction of the steps after which the weights start to move (default 0.5; an int counts steps, with a
         FutureWarning, as ``warmup``).
@@ -148,6 +149,8 @@ class DGPObjective(ILOObjective):
                             f"{type(progressive).__name__} {progressive!r} instead.")
         self.progressive = progressive
         self.adapt = check_warmup(adapt, owner=owner)
+        if isinstance(self.warmup, float) and isinstance(self.adapt, float) and self.warmup >= self.adapt > 0:
+            self._refuse_empty_ilo(f"{self.warmup} and {self.adapt} of the steps")
         self.lr_weights = check_float(lr_weights, "lr_weights", minimum=0.0, strict=True, owner=owner)
         self.lam_w = check_float(lam_w, "lam_w", minimum=0.0, owner=owner)
         # too few rows to hold out MIN_HELD_OUT of them (m <= 54 at 10%): no adaptation, ILO's answer on all rows --
@@ -176,6 +179,15 @@ class DGPObjective(ILOObjective):
         self.state_names = ("z", "h", *keys)
         self.state_rules = {k: (UpdateRule("adam"), self.lr_weights) for k in keys}
 
+    def _refuse_empty_ilo(self, where):
+        # warmup at or after adapt: ILO's stage (h alone) would have no step, the weights would start from CSGM's
+        # iterate, and the fallback would be CSGM's -- silently, with ILO's own default warm-up (half) and dgp's
+        # default adapt (half); adapt = 0 (the weights from the first step) is explicit and allowed
+        raise ValueError(f"The 'warmup' parameter of {self.owner} must end before 'adapt' (they are {where}): ILO's "
+                         "stage, h alone, would never run, and the weights would start from CSGM's iterate. Give a "
+                         "smaller warmup (ILO's recipe gives half of the steps: then adapt > 0.5, e.g. 0.75) or "
+                         "leave warmup unset (half of the steps before adapt).")
+
     def init_state(self, G, num_problems, restarts, seeds):
         # ILO's z_0 and h_0 = G_lo(z_0); zero weight offsets (stride-0 views: a chunk copies its own rows).
         state = super().init_state(G, num_problems, restarts, seeds)
@@ -189,7 +201,9 @@ class DGPObjective(ILOObjective):
         if t1 >= steps:
             raise ValueError(f"The 'adapt' parameter of {self.owner} must leave steps for adapting the weights: it "
                              f"is {t1} of steps = {steps}. Give a fraction < 1, or more steps.")
-        t0 = t1 // 2 if self.warmup is None else min(warmup_steps(self.warmup, steps, owner=self.owner), t1)
+        t0 = t1 // 2 if self.warmup is None else warmup_steps(self.warmup, steps, owner=self.owner)
+        if t0 >= t1 > 0:
+            self._refuse_empty_ilo(f"steps {t0} and {t1} of {steps}")
         self.stage = 1 if t < t0 else 2 if t < t1 else 3
         K = len(self.groups)
         self.free = min(K, (t - t1) * K // (steps - t1) + 1) if self.progressive and self.stage == 3 else K

@@ -4,6 +4,8 @@ References: a per-row loop of the module with each row's weights (the vmapped re
 alone (its trajectory in a batch), ILO's own iterates (the fallback), closed forms of the stopping criteria.
 """
 
+import warnings
+
 import pytest
 import torch
 
@@ -235,3 +237,20 @@ def test_progressive_with_one_layer_above_the_cut_is_dgp_and_otherwise_moves_eve
     assert not torch.equal(prog.history[..., 21:], full.history[..., 21:])
     for k in ("w:4.weight", "w:7.weight"):  # the deeper layer moved in the last part only, but moved
         assert float(prog.state[k].abs().max()) > 0, k
+
+
+def test_a_warmup_that_does_not_end_before_adapt_is_refused_before_any_step():
+    # ILO's own warm-up (half of the steps) with dgp's default adapt (half) left ILO's stage without a step: the
+    # weights started from CSGM's iterate, silently (found by the schedule study at 600 steps: 0.3-0.7 dB below ILO)
+    y, A, G, _ = problem(P=1)
+    kw = dict(restarts=1, steps=20, seed=0, cut=4, stop="none")
+    for warmup, adapt in [(0.5, 0.5), (0.6, 0.5)]:
+        with pytest.raises(ValueError, match=r"'warmup' parameter of .* must end before 'adapt' \(they are "
+                                             rf"{warmup} and {adapt} of the steps\)"):
+            ganprior.recover(y, A, G, method="dgp", warmup=warmup, adapt=adapt, **kw)
+    obj = DGPObjective(y, A, G, cut=4, warmup=10, adapt=10, stop="none")  # ints: refused at the first step
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"they are steps 10 and 10 of 20"):
+        warnings.simplefilter("ignore", FutureWarning)  # an int counts steps (warned once per process)
+        obj.on_step(0, 20)
+    ganprior.recover(y, A, G, method="dgp", warmup=0.0, adapt=0.0, **kw)  # the weights from the first step: explicit
+    ganprior.recover(y, A, G, method="dgp", warmup=0.25, adapt=0.5, **kw)
