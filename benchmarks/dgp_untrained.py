@@ -7,8 +7,10 @@ growth: the peak resident set after it was reset to the current one, /proc/self/
 process) for 64 and 1,000 problems (1,000 in chunks
 of 64 rows).
 
-``quality``: the first test digits of MNIST under the benchmark's protocol (``ganprior.benchmark.protocol.measure``,
-the preset's noise ||eta|| = 0.1): ILO, dgp, deep-decoder and dip, fp32, MSE per pixel with 95% CIs.
+``quality``: the first test digits of MNIST (or faces of CelebA) under the benchmark's protocol
+(``ganprior.benchmark.protocol.measure``, noise ||eta|| = ``--noise``, 0.1 by default): ILO, dgp, deep-decoder and
+dip (fp32 unless ``--precision``), MSE per pixel with 95% CIs, and PSNR with the paired gain over ILO in dB.
+``dgp (discrepancy, progressive)`` frees the layers above the cut one at a time (``--methods`` names it).
 
     python benchmarks/dgp_untrained.py throughput --out benchmarks/results/dgp_untrained
     python benchmarks/dgp_untrained.py quality --n-images 32 --m 25 200 --out benchmarks/results/dgp_untrained
@@ -147,6 +149,8 @@ def _plot_throughput(rows, path):
 
 
 #: what the quality check solves per dataset: the test sample, the prior, and its recipe's engine settings
+#: The quality check's methods unless --methods names others (ILO always runs: the others are paired with it).
+DEFAULT_METHODS = ("dgp (held-out)", "dgp (discrepancy)", "deep-decoder", "dip")
 QUALITY = {"mnist": ("mnist_test300", "mnist", dict(restarts=10, steps=300, lr=0.3, schedule="cosine")),
            "celeba": ("celeba_test64", "celeba64", dict(restarts=2, steps=300, lr=0.1, schedule="cosine"))}
 
@@ -155,11 +159,12 @@ def quality(args):
     sample, prior, engine = QUALITY[args.dataset]
     x = ganprior.data.load_sample(sample)[: args.n_images]
     G = ganprior.load_prior(prior)
-    engine = dict(engine, precision="fp32", seed=list(range(len(x))))
+    engine = dict(engine, precision=args.precision, seed=list(range(len(x))))
+    out = Path(args.out)
     rows = []
     for m in args.m:
-        A, y = measure(x, m, 0.1, 0)
-        sigma = 0.1 / math.sqrt(m)
+        A, y = measure(x, m, args.noise, 0)
+        sigma = args.noise / math.sqrt(m)
         start = time.perf_counter()
         ilo = ganprior.recover(y, A, G, method="ilo", return_result=True, **engine)
         ilo_wall = time.perf_counter() - start
@@ -168,29 +173,37 @@ def quality(args):
         own = {k: ilo.info["settings"][k] for k in ("lam", "cut", "radius", "warmup")}
         methods = {
             "ilo": lambda: ilo.x,
-            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout", adapt=0.75, **own,
-                                                       **engine),
+            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout", adapt=0.75,
+                                                       lr_weights=args.lr_weights, **own, **engine),
             "dgp (discrepancy)": lambda: ganprior.recover(y, A, G, method="dgp", stop="discrepancy", noise_std=sigma,
-                                                          adapt=0.75, **own, **engine),
+                                                          adapt=0.75, lr_weights=args.lr_weights, **own, **engine),
+            "dgp (discrepancy, progressive)": lambda: ganprior.recover(
+                y, A, G, method="dgp", stop="discrepancy", noise_std=sigma, adapt=0.75, lr_weights=args.lr_weights,
+                progressive=True, **own, **engine),
             "deep-decoder": lambda: ganprior.recover(y, A, method="deep-decoder", noise_std=sigma, dtype="float32",
                                                      iterations=args.iterations),
             "dip": lambda: ganprior.recover(y, A, method="dip", noise_std=sigma, dtype="float32",
                                             iterations=args.iterations),
         }
         for name, run in methods.items():
-            if args.methods and name not in args.methods and name != "ilo":
+            if name not in (args.methods or DEFAULT_METHODS) and name != "ilo":
                 continue
             start = time.perf_counter()
             x_hat = torch.as_tensor(run())
             wall = ilo_wall if name == "ilo" else time.perf_counter() - start
             err = (x_hat - x).pow(2).flatten(1).mean(1).numpy()
             mean, ci = mean_ci(err)
-            rows.append({"m": m, "method": name, "mse": f"{mean:.5f}", "ci95": f"{ci:.5f}", "images": len(x),
-                         "wall_s": round(wall, 1), "per_image": " ".join(f"{e:.5f}" for e in err)})
+            db = (10 * np.log10(1.0 / err))
+            if name == "ilo":
+                ilo_db = db
+            gain, gain_ci = mean_ci(db - ilo_db)
+            rows.append({"m": m, "method": name, "mse": f"{mean:.5f}", "ci95": f"{ci:.5f}",
+                         "psnr": f"{db.mean():.2f}", "gain_over_ilo_db": f"{gain:.2f}", "gain_ci95": f"{gain_ci:.2f}",
+                         "images": len(x), "wall_s": round(wall, 1), "per_image": " ".join(f"{e:.5f}" for e in err)})
             print({k: v for k, v in rows[-1].items() if k != "per_image"}, flush=True)
-    out = Path(args.out)
-    write_csv(out / f"{args.name}.csv", rows, comment=f"{command_line('dgp_untrained.py')} | {hardware_text()} | "
-                                                        f"{sample}, benchmark protocol (measure, noise 0.1)")
+            write_csv(out / f"{args.name}.csv", rows,  # after every row: a stopped run keeps what it measured
+                      comment=f"{command_line('dgp_untrained.py')} | {hardware_text()} | {sample}, benchmark "
+                              f"protocol (measure, noise {args.noise}), precision {args.precision}")
     _plot_quality(rows, out / f"{args.name}.png")
 
 
@@ -231,6 +244,9 @@ def main(argv=None):
     parser.add_argument("--dataset", choices=sorted(QUALITY), default="mnist", help="quality: the test images")
     parser.add_argument("--methods", nargs="+", default=None, help="quality: a subset of the methods")
     parser.add_argument("--name", default="quality_mnist", help="file name of the quality CSV / PNG (no extension)")
+    parser.add_argument("--noise", type=float, default=0.1, help="quality: ||eta|| (the CelebA grid's is 0.01)")
+    parser.add_argument("--lr-weights", type=float, default=1e-4, help="quality: dgp's step on the weights")
+    parser.add_argument("--precision", default="fp32", help="quality: the solves' precision (auto: bf16 where native)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     (throughput if args.what == "throughput" else quality)(args)
