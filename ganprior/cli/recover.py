@@ -13,9 +13,9 @@ Two modes:
 
 Both take a measurement model, ``--likelihood gaussian|magnitude|sign|poisson`` (``--photons N`` with
 ``poisson``; ``--sign-loss hinge|logistic``, ``--sign-scale S`` with the logistic loss, and with ``--images``
-``--flip P``, with ``sign``; :mod:`ganprior.likelihoods`).  With ``--images`` each image is measured under it with its noise
-seeded per image (``--noise-norm`` on :math:`Ax` or :math:`|Ax|`; signs and counts bring their own, and
-``--noise-norm`` must stay 0), the chunks are solved with it, and the parts record it: a rerun into the same
+``--flip P``, with ``sign``; :mod:`ganprior.likelihoods`).  With ``--images`` each image is measured under it
+with its noise seeded per image (``--noise-norm`` on :math:`Ax` or :math:`|Ax|`; signs and counts bring their
+own, and ``--noise-norm`` must stay 0), the chunks are solved with it, and the parts record it: a rerun into the same
 ``--out`` with another model or ``--photons`` is refused.  Counts need an operator :math:`\\ge 0`:
 ``--likelihood poisson`` takes ``--operator nonnegative`` (random pixel averages) or ``identity`` (every pixel,
 ``--measurements`` = the pixels).  As with ``--y/--A``, another model than ``gaussian`` runs the ``--prior`` as

@@ -106,7 +106,8 @@ def test_the_sign_models_options_reach_recover_and_langevin_takes_the_logistic_o
     code, printed = run(capsys, *io, "--method", "langevin", *engine, "--out", str(tmp_path / "h.npy"))
     assert code == 2 and "loss='hinge' has no posterior" in printed.err  # the default hinge is no likelihood
     for argv, message in [
-            (["--likelihood", "magnitude", "--sign-loss", "logistic"], "argument --sign-loss: only with --likelihood sign"),
+            (["--likelihood", "magnitude", "--sign-loss", "logistic"],
+             "argument --sign-loss: only with --likelihood sign"),
             (["--sign-scale", "3"], "argument --sign-scale: only with --sign-loss logistic"),
             (["--flip", "0.1"], "argument --flip: only with --images"),
             (["--flip", "0.7"], "argument --flip: expected a chance in [0, 0.5], got '0.7'")]:

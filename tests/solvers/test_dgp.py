@@ -168,7 +168,8 @@ def test_recover_runs_dgp_and_it_improves_on_ilo_at_these_settings():
     y, A, G, x = problem(P=3, m=48)
     kw = dict(restarts=2, steps=120, lr=0.05, schedule="constant", seed=[1, 2, 3])
     x_ilo = ganprior.recover(y, A, G, method="ilo", cut=4, warmup=40 / 120, **kw)
-    x_dgp = ganprior.recover(y, A, G, method="dgp", cut=4, warmup=40 / 120, adapt=80 / 120, lr_weights=1e-2, stop="none", **kw)
+    x_dgp = ganprior.recover(y, A, G, method="dgp", cut=4, warmup=40 / 120, adapt=80 / 120, lr_weights=1e-2,
+                             stop="none", **kw)
     err = {k: float((v - x).pow(2).mean()) for k, v in (("ilo", x_ilo), ("dgp", x_dgp))}
     assert err["dgp"] < err["ilo"], err
     assert ganprior.get_method("dgp").hyperparameters["lr_weights"] == 1e-4
