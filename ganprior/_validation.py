@@ -237,7 +237,7 @@ def warn_once(key, message: str) -> None:
         warnings.warn(message, FutureWarning, stacklevel=3)
 
 
-def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
+def renamed_arguments(owner: str, given: dict, renames: dict, into: dict | None = None) -> dict:
     """The values of arguments given under their old names, each old name warning once per process.
 
     Parameters
@@ -248,16 +248,20 @@ def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
         Its ``**deprecated`` keyword arguments.
     renames : dict
         Old name -> new name.
+    into : dict, optional
+        New name -> value as the caller passed it (``None``: not given): the values given under old names are
+        merged into it, in place, and a name given together with its old name is refused.
 
     Returns
     -------
     dict
-        New name -> value, for the old names given.
+        New name -> value, for the old names given; with ``into``, ``into``.
 
     Raises
     ------
     TypeError
-        For a name that is neither, as Python says it for an unexpected keyword argument.
+        For a name that is neither, as Python says it for an unexpected keyword argument, and (with ``into``) for
+        a name given together with its old name.
 
     Warns
     -----
@@ -273,7 +277,14 @@ def renamed_arguments(owner: str, given: dict, renames: dict) -> dict:
             warnings.warn(f"The '{old}' parameter of {owner} is now called '{renames[old]}'; '{old}' will be "
                           "removed in a future version.", FutureWarning, stacklevel=3)
         out[renames[old]] = value
-    return out
+    if into is None:
+        return out
+    for new, value in out.items():
+        if into.get(new) is not None:
+            old = next(o for o, n in renames.items() if n == new)
+            raise TypeError(f"{owner}() got '{new}' and its old name '{old}'; give '{new}' only.")
+        into[new] = value
+    return into
 
 
 def check_data_range(data_range, owner: str):

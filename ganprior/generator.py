@@ -120,11 +120,8 @@ def _load_state_dict(path, name):
 
 def _row_chunk(owner, row_chunk, deprecated):
     """``generate`` / ``sample``'s rows per pass: ``row_chunk`` (or its old name ``chunk_size``, which warns), 256."""
-    if deprecated:  # (merge_renamed's rule; the settings sit above the generator, so not through them)
-        old = renamed_arguments(owner, deprecated, {"chunk_size": "row_chunk"})["row_chunk"]
-        if row_chunk is not None:
-            raise TypeError(f"{owner}() got 'row_chunk' and its old name 'chunk_size'; give 'row_chunk' only.")
-        row_chunk = old
+    row_chunk = renamed_arguments(owner, deprecated, {"chunk_size": "row_chunk"}, into={"row_chunk": row_chunk})[
+        "row_chunk"]
     return 256 if row_chunk is None else check_int(row_chunk, "row_chunk", minimum=1, owner=owner)
 
 
@@ -367,9 +364,10 @@ class Generator(_Wrapper):
             col2im output layer where it has one -- **measured** on this machine: forward and backward
             passes of ``min(rows, 64)`` latents, the candidates in turns after a warm-up (2 to 20 rounds, about
             0.3 s), timed once per (architecture, rows, precision, device) and kept for the process (two
-            loads of one prior share the choice, and so their float rounding), as ``torch.backends.cudnn.benchmark`` does (a fraction of a
-            second with AVX-512, up to a few seconds for a 28x28 DCGAN on a 2-core AVX2 CPU, where timing 16
-            latents had ranked a layout 2-4x slower at 160 rows first; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
+            loads of one prior share the choice, and so their float rounding), as
+            ``torch.backends.cudnn.benchmark`` does (a fraction of a second with AVX-512, up to a few seconds for
+            a 28x28 DCGAN on a 2-core AVX2 CPU, where timing 16 latents had ranked a layout 2-4x slower at 160
+            rows first; logged on the ``ganprior`` logger; :func:`layout_choices` lists the choices made).  The
             layout measured fastest on our machines (the col2im copy on the CPU, the module as given on CUDA)
             is kept unless another is faster by more than 25% (the best pass of each), so timing noise
             does not flip the choice (and the result's float rounding) between runs.  A generator without

@@ -408,12 +408,9 @@ def sample_posterior(y, A, G, noise_std=None, restarts=None, *, steps=None, lr=N
     owner = "sample_posterior"
     given = {"restarts": restarts, "steps": steps, "lr": lr, "row_chunk": row_chunk, "precision": precision,
              "memory_format": memory_format}
-    spelled = {new: new for new in _RENAMED.values()}  # the messages name an argument as the caller spelled it
-    for new, value in renamed_arguments(owner, deprecated, _RENAMED).items():
-        spelled[new] = next(old for old, v in _RENAMED.items() if v == new)
-        if given[new] is not None:
-            raise TypeError(f"{owner}() got '{new}' and its old name '{spelled[new]}'; give '{new}' only.")
-        given[new] = value
+    renamed_arguments(owner, deprecated, _RENAMED, into=given)
+    # the messages name an argument as the caller spelled it
+    spelled = {new: old if old in deprecated else new for old, new in _RENAMED.items()}
     check_measurements(y, "y", owner)
     model = get_likelihood(likelihood, owner=owner)
     model.check(y, owner)

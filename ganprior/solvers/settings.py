@@ -233,12 +233,7 @@ def merge_renamed(owner: str, given: dict, deprecated: dict, renames: dict = REN
         The first time each old name is used, naming the new one
         (:func:`~ganprior._validation.renamed_arguments`).
     """
-    for new, value in renamed_arguments(owner, deprecated, renames).items():
-        if given.get(new) is not None:
-            old = next(o for o, n in renames.items() if n == new)
-            raise TypeError(f"{owner}() got '{new}' and its old name '{old}'; give '{new}' only.")
-        given[new] = value
-    return given
+    return renamed_arguments(owner, deprecated, renames, into=given)
 
 
 #: Engine settings of ``recover`` for a generator without a recipe (a view of ``DEFAULTS["recover"]``).
