@@ -1,0 +1,80 @@
+"""What the one-line call ``recover(y, A, "celeba64", method="dgp")`` gives against ``method="ilo"``.
+
+Issue 41 asks that dgp never be worse than ILO beyond the CI.  ``dgp`` reads no recipe for its ILO stages: with a
+bundled prior it runs ILO's *defaults* (the first block end, radius 1, half of the steps before ``adapt``) and
+``adapt=0.5``, while ``method="ilo"`` runs the recipe's options for this m.  On ``--n`` CelebA validation faces
+(the last of the training split, which ``celeba64`` did not see; A and the noise drawn as the grid draws them,
+``ganprior.benchmark.protocol.measure`` with seed 1, ||eta|| = ``--noise``), per ``--m``: ILO by the one-line call,
+then dgp by the one-line call with each stop (held-out rows: no ``noise_std``; the discrepancy principle:
+``noise_std`` given).  Per case: mean PSNR, the paired gain over ILO in dB with its 95% CI, the options dgp ran,
+the seconds.  Writes ``dgp_one_line.csv`` (rewritten after every case)::
+
+    python benchmarks/studies/dgp_one_line.py --n 8 --m 500 2500 --out benchmarks/results/dgp_untrained/schedule
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import command_line, hardware_text, mean_ci, write_csv  # noqa: E402
+
+import ganprior  # noqa: E402
+from ganprior.benchmark.protocol import measure, validation_images  # noqa: E402
+from ganprior.data import default_data_root  # noqa: E402
+
+
+def psnr(x_hat, x):
+    """Per-image PSNR in dB of images in [0, 1]."""
+    err = (torch.as_tensor(x_hat, dtype=torch.float64) - x.double()).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(1.0 / err)).numpy()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=8, help="validation faces")
+    parser.add_argument("--m", type=int, nargs="+", default=[500, 2500])
+    parser.add_argument("--noise", type=float, default=0.01, help="||eta|| (the CelebA grid's)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    x, ids = validation_images("celeba", args.n, default_data_root())
+    seeds = list(range(len(x)))
+    path = args.out / "dgp_one_line.csv"
+    comment = f"{command_line('studies/dgp_one_line.py', argv)} | {hardware_text(threads=args.threads)} | " \
+              f"validation faces {ids[0]}-{ids[-1]} of the CelebA 10k split"
+    rows = []
+    keys = ("lam", "cut", "radius", "warmup", "adapt")
+    for m in args.m:
+        A, y = measure(x, m, args.noise, 1)
+        sigma = args.noise / math.sqrt(m)
+        start = time.perf_counter()
+        ilo = ganprior.recover(y, A, "celeba64", method="ilo", seed=seeds, return_result=True)
+        cases = [("ilo", "", ilo.x, time.perf_counter() - start, ilo.info["settings"])]
+        base = psnr(ilo.x, x)
+        for stop, extra in (("held-out", {}), ("discrepancy", {"noise_std": sigma})):
+            start = time.perf_counter()
+            res = ganprior.recover(y, A, "celeba64", method="dgp", seed=seeds, return_result=True, **extra)
+            defaults = ganprior.get_method("dgp").hyperparameters
+            cases.append(("dgp", stop, res.x, time.perf_counter() - start, {**defaults, **res.info["settings"]}))
+        for name, stop, x_hat, wall, settings in cases:
+            p = psnr(x_hat, x)
+            mean, ci = mean_ci(p)
+            gain, gain_ci = mean_ci(p - base)
+            rows.append(dict(m=m, method=name, stop=stop, n=len(x), psnr=f"{mean:.2f}", psnr_ci95=f"{ci:.2f}",
+                             gain_db=f"{gain:.2f}", gain_ci95=f"{gain_ci:.2f}", seconds=f"{wall:.1f}",
+                             options=" ".join(f"{k}={settings.get(k)}" for k in keys if k in settings)))
+            print(rows[-1], flush=True)
+        write_csv(path, rows, comment=comment)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
