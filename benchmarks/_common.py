@@ -48,3 +48,10 @@ def mean_ci(v):
     v = np.asarray(v, dtype=float)
     return float(v.mean()), float(1.96 * v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0
 
+
+def psnr(x_hat, x):
+    """Per-image PSNR in dB of images in [0, 1] (a numpy array)."""
+    import torch
+
+    err = (torch.as_tensor(x_hat, dtype=torch.float64) - x.double()).pow(2).flatten(1).mean(1)
+    return (10 * torch.log10(1.0 / err)).numpy()

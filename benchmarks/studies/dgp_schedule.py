@@ -26,19 +26,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import command_line, hardware_text, mean_ci, write_csv  # noqa: E402
+from _common import command_line, hardware_text, mean_ci, psnr, write_csv  # noqa: E402
 
 import ganprior  # noqa: E402
 from ganprior.benchmark.protocol import measure, validation_images  # noqa: E402
 from ganprior.data import default_data_root  # noqa: E402
 
 ENGINE = dict(restarts=2, steps=300, lr=0.1, schedule="cosine")  # the CelebA grid's preset
-
-
-def psnr(x_hat, x):
-    """Per-image PSNR in dB of images in [0, 1]."""
-    err = (torch.as_tensor(x_hat, dtype=torch.float64) - x.double()).pow(2).flatten(1).mean(1)
-    return (10 * torch.log10(1.0 / err)).numpy()
 
 
 def main(argv=None):
