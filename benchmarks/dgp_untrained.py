@@ -168,18 +168,18 @@ def quality(args):
         start = time.perf_counter()
         ilo = ganprior.recover(y, A, G, method="ilo", return_result=True, **engine)
         ilo_wall = time.perf_counter() - start
-        # dgp continues ILO with ILO's options (the prior's recipe for ILO at this m: lam, cut, radius, warm-up),
-        # the weights moving over the last quarter of the steps
-        own = {k: ilo.info["settings"][k] for k in ("lam", "cut", "radius", "warmup")}
+        # dgp continues ILO with ILO's options, which it reads from the prior's recipe for ILO at this m (lam, cut,
+        # radius, warm-up: registry.method_recipe), the weights moving over the second half of the steps after
+        # the warm-up (its default adapt; the last quarter with a warm-up of half the steps)
         methods = {
             "ilo": lambda: ilo.x,
-            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout", adapt=0.75,
-                                                       lr_weights=args.lr_weights, **own, **engine),
+            "dgp (held-out)": lambda: ganprior.recover(y, A, G, method="dgp", stop="holdout",
+                                                       lr_weights=args.lr_weights, **engine),
             "dgp (discrepancy)": lambda: ganprior.recover(y, A, G, method="dgp", stop="discrepancy", noise_std=sigma,
-                                                          adapt=0.75, lr_weights=args.lr_weights, **own, **engine),
+                                                          lr_weights=args.lr_weights, **engine),
             "dgp (discrepancy, progressive)": lambda: ganprior.recover(
-                y, A, G, method="dgp", stop="discrepancy", noise_std=sigma, adapt=0.75, lr_weights=args.lr_weights,
-                progressive=True, **own, **engine),
+                y, A, G, method="dgp", stop="discrepancy", noise_std=sigma, lr_weights=args.lr_weights,
+                progressive=True, **engine),
             "deep-decoder": lambda: ganprior.recover(y, A, method="deep-decoder", noise_std=sigma, dtype="float32",
                                                      iterations=args.iterations),
             "dip": lambda: ganprior.recover(y, A, method="dip", noise_std=sigma, dtype="float32",

@@ -1,15 +1,16 @@
 """What the one-line call ``recover(y, A, "celeba64", method="dgp")`` gives against ``method="ilo"``.
 
-Issue 41 asks that dgp never be worse than ILO beyond the CI.  ``dgp`` reads no recipe for its ILO stages: with a
-bundled prior it runs ILO's *defaults* (the first block end, radius 1, half of the steps before ``adapt``) and
-``adapt=0.5``, while ``method="ilo"`` runs the recipe's options for this m.  On ``--n`` CelebA validation faces
-(the last of the training split, which ``celeba64`` did not see; A and the noise drawn as the grid draws them,
-``ganprior.benchmark.protocol.measure`` with seed 1, ||eta|| = ``--noise``), per ``--m``: ILO by the one-line call,
-then dgp by the one-line call with each stop (held-out rows: no ``noise_std``; the discrepancy principle:
-``noise_std`` given).  Per case: mean PSNR, the paired gain over ILO in dB with its 95% CI, the options dgp ran,
-the seconds.  Writes ``dgp_one_line.csv`` (rewritten after every case)::
+Issue 41 asks that dgp never be worse than ILO beyond the CI.  With a bundled prior, dgp's first stages are the ILO
+of the prior's recipe at this m (``registry.method_recipe``), and the weights move over the second half of the
+steps after ILO's warm-up.  On ``--n`` CelebA validation faces (the last of the training split, which ``celeba64``
+did not see; A and the noise drawn as the grid draws them, ``ganprior.benchmark.protocol.measure`` with seed 1,
+||eta|| = ``--noise``), per ``--m``: ILO by the one-line call, then dgp by the one-line call with each stop:
+``default`` (nothing given: without the noise level the weights do not move), ``holdout`` (``stop="holdout"``:
+10% of the rows held out of every stage) and ``discrepancy`` (``noise_std`` given).  Per case: mean PSNR, the
+paired gain over ILO in dB with its 95% CI, the options dgp ran, the seconds.  Writes ``dgp_one_line.csv``
+(rewritten after each m)::
 
-    python benchmarks/studies/dgp_one_line.py --n 8 --m 500 2500 --out benchmarks/results/dgp_untrained/schedule
+    python benchmarks/studies/dgp_one_line.py --n 8 --m 500 1000 2500 5000 --out benchmarks/results/dgp_untrained/schedule
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main(argv=None):
         ilo = ganprior.recover(y, A, "celeba64", method="ilo", seed=seeds, return_result=True)
         cases = [("ilo", "", ilo.x, time.perf_counter() - start, ilo.info["settings"])]
         base = psnr(ilo.x, x)
-        for stop, extra in (("held-out", {}), ("discrepancy", {"noise_std": sigma})):
+        for stop, extra in (("default", {}), ("holdout", {"stop": "holdout"}), ("discrepancy", {"noise_std": sigma})):
             start = time.perf_counter()
             res = ganprior.recover(y, A, "celeba64", method="dgp", seed=seeds, return_result=True, **extra)
             defaults = ganprior.get_method("dgp").hyperparameters

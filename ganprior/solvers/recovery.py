@@ -3,7 +3,7 @@ r"""``recover``: validate, convert types, resolve the settings, dispatch through
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -20,9 +20,9 @@ from .._validation import check_choice, describe
 from .latent import optimize_latents
 from .objective import LatentObjective
 from ..likelihoods import get_likelihood
-from .registry import get_method, method_names
+from .registry import get_method, method_names, method_recipe
 from .selection import CHOICES, rule_arguments
-from .settings import (ENGINE_KEYS, PRESETS, RENAMED, SolveConfig, merge_renamed, prior_recipe, report_precision,
+from .settings import (ENGINE_KEYS, PRESETS, RENAMED, SolveConfig, merge_renamed, report_precision,
                        resolve)
 
 __all__ = ["recover", "RecoveryResult", "latent_inputs"]
@@ -418,7 +418,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     SolveConfig(**engine_given).check(owner)  # the caller's settings, before any work
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
-    recipe = {} if preset is not None else prior_recipe(G, "recover", m, method=name if entry is not None else None)
+    recipe = {} if preset is not None else method_recipe(G, "recover", m, name if entry is not None else None)
     if not model.gaussian:  # the recipe's method options (lam, radius...) were validated for least squares
         recipe = {k: v for k, v in recipe.items() if k in ENGINE_KEYS}
     # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
@@ -429,6 +429,9 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     options = {**options, **resolved}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
+        wanted = getattr(objective, "select", None)  # an instance that needs another restart rule than its method's
+        if wanted is not None and source.get("select") != "caller" and wanted != config.select:
+            config, source = replace(config, select=wanted), {**source, "select": "method"}
     if likelihood is not None:
         objective.likelihood = model
     P = y_t.shape[0]

@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 
 from .._validation import check_choice, describe
 from ..likelihoods import LIKELIHOODS
-from .settings import SETTINGS
+from .settings import SETTINGS, prior_recipe
 
 __all__ = ["Method", "register_method", "unregister_method", "get_method", "method_names", "auto_methods",
-           "methods_table", "KINDS", "RESERVED_NAMES", "RESERVED_ARGUMENTS"]
+           "method_recipe", "methods_table", "KINDS", "RESERVED_NAMES", "RESERVED_ARGUMENTS"]
 
 KINDS = ("latent", "sparse")
 #: Words ``recover`` reads itself, so never a method's name: ``method="auto"``, and the rules an argument may be set to.
@@ -107,6 +107,10 @@ class Method:
         ``("gaussian",)`` by default (least squares).  A latent method that lists others has an objective whose
         ``likelihood`` attribute ``recover`` sets (:class:`~ganprior.solvers.csgm.CSGMObjective`'s data term); a
         sparse one takes the model as its factory's ``_likelihood`` argument.
+    recipe_from : tuple of str
+        Methods whose stages this one runs first (``dgp`` runs ILO's): a prior's recipe entries for them give this
+        method's arguments of the same name, under its own entries (:func:`method_recipe`).  A method that
+        continues another's solve is then run with the options validated for that solve, not with defaults.
     """
 
     name: str
@@ -124,6 +128,7 @@ class Method:
     needs_split: bool = False
     types: dict = field(default_factory=dict)
     likelihoods: tuple = ("gaussian",)
+    recipe_from: tuple = ()
 
     def can_run(self, G) -> bool:
         """Whether the method can run with the prior ``G``.
@@ -215,7 +220,7 @@ def _signature(build, kind):
 def register_method(name: str, build: Callable, *, kind: str = "latent", summary: str, reference: str = "",
                     engine=None, contract=None, cv_grids=None, regularisation=None, auto: bool = False,
                     needs_split: bool = False, types=None, replace: bool = False, fixed=(),
-                    hyperparameters=None, likelihoods=("gaussian",)) -> Method:
+                    hyperparameters=None, likelihoods=("gaussian",), recipe_from=()) -> Method:
     """Register a recovery method under ``name``.
 
     Parameters
@@ -257,6 +262,9 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
         from the signature, and a dict given must agree with it.
     likelihoods : sequence of str
         The measurement models the method takes (see :attr:`Method.likelihoods`; default ``("gaussian",)``).
+    recipe_from : sequence of str
+        Methods whose validated options in a prior's recipe this one takes for the arguments they share (see
+        :attr:`Method.recipe_from`; default none).
 
     Returns
     -------
@@ -269,7 +277,8 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
         If ``name`` is taken (and ``replace`` is False) or one of :data:`RESERVED_NAMES`, ``kind`` is unknown,
         a hyperparameter is named like one of ``recover``'s own arguments (:data:`RESERVED_ARGUMENTS`) or has
         no default, ``hyperparameters`` disagrees with the signature, or ``cv_grids``, ``regularisation`` or
-        ``types`` name something that is not a hyperparameter or hold values of the wrong kind.
+        ``types`` name something that is not a hyperparameter or hold values of the wrong kind, or
+        ``recipe_from`` names the method itself or a method not registered, or one that shares no argument with it.
     TypeError
         If ``build`` is not callable or does not take ``(y, A, G)`` / ``(y, A)`` first.
 
@@ -336,6 +345,14 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
     if not likelihoods or any(not isinstance(k, str) or k not in LIKELIHOODS for k in likelihoods):
         raise ValueError(f"The 'likelihoods' parameter of register_method must name measurement models among "
                          f"{sorted(LIKELIHOODS)}. Got {likelihoods!r} instead.")
+    recipe_from = (recipe_from,) if isinstance(recipe_from, str) else tuple(recipe_from)
+    for base in recipe_from:
+        if not isinstance(base, str) or base == name or base not in _REGISTRY:
+            raise ValueError(f"The 'recipe_from' parameter of register_method names registered methods other than "
+                             f"{name!r} itself; {base!r} is not one (registered: {sorted(_REGISTRY)}).")
+        if not set(_REGISTRY[base].hyperparameters) & set(own):
+            raise ValueError(f"The 'recipe_from' parameter of register_method names {base!r}, which shares no "
+                             f"argument with {name!r} ({sorted(own)}): its recipe entries could give it nothing.")
     if name in _REGISTRY and not replace:
         raise ValueError(f"A method named {name!r} is already registered; pass replace=True to replace it.")
     entry = Method(name=name, kind=kind, build=build, summary=summary,
@@ -344,7 +361,7 @@ def register_method(name: str, build: Callable, *, kind: str = "latent", summary
                    regularisation={k: directions.get(k, 1) for k in grids}, auto=auto, needs_split=needs_split,
                    types={k: _normalise_type(overrides[k]) if k in overrides
                           else (_normalise_type(a) if a is not None else None) or _default_type(v)
-                          for k, (v, a) in own.items()}, likelihoods=likelihoods)
+                          for k, (v, a) in own.items()}, likelihoods=likelihoods, recipe_from=recipe_from)
     _REGISTRY[name] = entry
     return entry
 
@@ -431,6 +448,44 @@ def auto_methods() -> list[str]:
     list of str
     """
     return [n for n, m in _REGISTRY.items() if m.auto]
+
+
+def method_recipe(G, task, m, name):
+    r"""A prior's validated recipe for one method at :math:`m`: its own entries, then those of the methods it
+    continues (:attr:`Method.recipe_from`) for the arguments it shares with them.
+
+    ``dgp`` runs CSGM and ILO before it adapts the weights: at :math:`m = 2500` the ``celeba64`` recipe's ILO cuts
+    the generator at block end 6 with a box of radius 3, while ILO's defaults are the first block end and radius
+    1.  Without this, ``recover(y, A, "celeba64", method="dgp")`` would continue a different, unvalidated ILO.
+
+    Parameters
+    ----------
+    G : Generator or None
+        The prior (one without a recipe gives ``{}``).
+    task : {"recover", "inpaint"}
+        Which recipe.
+    m : int or None
+        Measurements.
+    name : str or None
+        A registered method (``None``: the shared settings only).
+
+    Returns
+    -------
+    dict
+        :func:`~ganprior.solvers.settings.prior_recipe` for ``name``, plus, for each argument of ``name`` that a
+        method of its ``recipe_from`` also takes and the recipe lists for that method but not for ``name``, that
+        method's value (the first such method's).
+    """
+    recipe = prior_recipe(G, task, m, method=name)
+    if name is None or name not in _REGISTRY:
+        return recipe
+    entry = _REGISTRY[name]
+    for base in entry.recipe_from:
+        shared = set(entry.hyperparameters) & set(_REGISTRY[base].hyperparameters)
+        for key, value in prior_recipe(G, task, m, method=base).items():
+            if key in shared:
+                recipe.setdefault(key, value)
+    return recipe
 
 
 def methods_table() -> str:

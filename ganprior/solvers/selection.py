@@ -42,8 +42,8 @@ from .._convert import as_generator
 from .._validation import check_choice, check_float, check_int
 from .holdout import held_count, as_float64, cv_plan, float64_copy, holdout_folds, holdout_rows, residual
 from ..likelihoods import get_likelihood
-from .registry import auto_methods, get_method, method_names
-from .settings import prior_recipe, resolve_settings
+from .registry import auto_methods, get_method, method_names, method_recipe
+from .settings import resolve_settings
 
 __all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates", "rule_arguments",
            "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover",
@@ -764,7 +764,7 @@ def _holdout_count(name, opts, G, m, kwargs):
     full = kwargs.get("restarts")
     if full is None:
         preset = kwargs.get("preset")
-        recipe = {} if preset is not None else prior_recipe(opts.get("G", G), "recover", m, method=name)
+        recipe = {} if preset is not None else method_recipe(opts.get("G", G), "recover", m, name)
         full = resolve_settings({}, preset=preset, recipe=recipe, method=entry, keys=("restarts",))[0]["restarts"]
     return holdout_restarts(full)
 

@@ -147,7 +147,8 @@ def test_dgp_falls_back_to_an_ilo_iterate_when_the_weights_do_not_help():
     # noisy measurements and a large step on the weights: adapting fits the noise, the held-out error rises, and
     # the answer is an iterate from before the weights moved (its weight offsets are zero)
     y, A, G, _ = problem(P=2, m=40, noise=0.3)
-    res = solve(DGPObjective(y, A, G, cut=4, lr_weights=0.3, stop="holdout", holdout=0.25), G, 2, [1, 2], steps=60)
+    res = solve(DGPObjective(y, A, G, cut=4, adapt=0.5, lr_weights=0.3, stop="holdout", holdout=0.25), G, 2, [1, 2],
+                steps=60)
     offsets = sum(v.abs().sum() for k, v in res.state.items() if k.startswith("w:"))
     assert float(offsets) == 0.0
 
@@ -160,7 +161,7 @@ def test_with_too_few_rows_to_hold_out_dgp_is_ilo():
     ilo = solve(ILOObjective(y, A, G, cut=4, warmup=0.5), G, 2, [1, 2])
     torch.testing.assert_close(dgp.x, ilo.x, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(dgp.history, ilo.history, rtol=1e-12, atol=1e-12)
-    assert DGPObjective(y, A, G, cut=4, holdout=0.2).adapting  # 8 rows held out
+    assert DGPObjective(y, A, G, cut=4, stop="holdout", holdout=0.2).adapting  # 8 rows held out
     assert not DGPObjective(y, A, G, cut=4, noise_std=0.1).adapting  # the discrepancy principle too
 
 
@@ -255,3 +256,82 @@ def test_a_warmup_that_does_not_end_before_adapt_is_refused_before_any_step():
         obj.on_step(0, 20)
     ganprior.recover(y, A, G, method="dgp", warmup=0.0, adapt=0.0, **kw)  # the weights from the first step: explicit
     ganprior.recover(y, A, G, method="dgp", warmup=0.25, adapt=0.5, **kw)
+    with pytest.raises(ValueError, match=r"they are 1.0 of the steps, and adapt half of those after it"):
+        ganprior.recover(y, A, G, method="dgp", warmup=1.0, **kw)
+
+
+@pytest.mark.parametrize("warmup, t0, t1", [(None, 20, 30), (0.5, 20, 30), (0.25, 10, 25), (0.75, 30, 35)])
+def test_the_default_adapt_is_half_of_the_steps_after_ilos_warmup(warmup, t0, t1):
+    # any warm-up below 1 (ILO's recipes give 1/4 to 3/4) leaves ILO's stage steps; with ILO's default warm-up
+    # the weights move over the last quarter, the schedule validated on CelebA faces
+    y, A, G, _ = problem(P=1)
+    obj = DGPObjective(y, A, G, cut=4, warmup=warmup, stop="none")
+    stages = []
+    for t in range(40):
+        obj.on_step(t, 40)
+        stages.append(obj.stage)
+    assert stages == [1] * t0 + [2] * (t1 - t0) + [3] * (40 - t1)
+
+
+def test_dgp_takes_ilos_validated_options_from_the_priors_recipe():
+    # dgp continues ILO: with a bundled prior its first stages are the ILO the recipe validated at this m (at m = 200
+    # the mnist recipe cuts at block end 6 with a warm-up of 3/4, not ILO's defaults), unless told otherwise
+    import copy
+
+    from ganprior.priors import recipe_for
+    from ganprior.solvers.ilo import default_cut
+    from ganprior.solvers.registry import method_recipe
+
+    G = ganprior.load_prior("mnist")
+    keys = ("lam", "cut", "radius", "warmup")
+    ilo = {k: recipe_for(G, "recover", 200, method="ilo")[k] for k in keys}
+    assert ilo["cut"] != default_cut(G) and ilo["warmup"] != 0.5
+    assert {k: method_recipe(G, "recover", 200, "dgp")[k] for k in keys} == ilo
+    A = ops.Gaussian(200, in_shape=(1, 28, 28), seed=0)
+    y = A(G(torch.randn(2, *G.latent_shape, generator=torch.Generator().manual_seed(0))).detach())
+    kw = dict(steps=8, restarts=1, seed=[0, 1], precision="fp32", stop="holdout", return_result=True)
+    res = ganprior.recover(y, A, G, method="dgp", **kw)
+    assert {k: res.info["settings"][k] for k in keys} == ilo
+    assert all(res.info["source"][k] == "recipe" for k in keys)
+    given = ganprior.recover(y, A, G, method="dgp", **ilo, **kw)
+    assert torch.equal(res.x, given.x)  # the same solve as with ILO's options given
+    mine = ganprior.recover(y, A, G, method="dgp", cut=3, **kw)
+    assert mine.info["settings"]["cut"] == 3 and mine.info["source"]["cut"] == "caller"
+    # with the weights unable to move (too few rows to hold out; or no noise level for the default stop), the
+    # one-line dgp is the one-line ILO, bitwise: the same stages, and ILO's restart rule (lam > 0 here, so the
+    # rule matters: by the data term, not by the total)
+    A25 = ops.Gaussian(25, in_shape=(1, 28, 28), seed=1)
+    y25 = A25(G(torch.randn(3, *G.latent_shape, generator=torch.Generator().manual_seed(1))).detach())
+    assert recipe_for(G, "recover", 25, method="ilo")["lam"] > 0
+    kw25 = dict(steps=12, restarts=4, seed=[0, 1, 2], precision="fp32", return_result=True)
+    ilo25 = ganprior.recover(y25, A25, G, method="ilo", **kw25)
+    dgp25 = ganprior.recover(y25, A25, G, method="dgp", **kw25)
+    torch.testing.assert_close(dgp25.x, ilo25.x, rtol=0, atol=0)
+    assert dgp25.info["settings"]["select"] == "fit"
+    with pytest.warns(UserWarning, match="without noise_std"):
+        default = ganprior.recover(y, A, G, method="dgp", **{**kw, "stop": "auto"})
+    one_line_ilo = ganprior.recover(y, A, G, method="ilo", **{k: v for k, v in kw.items() if k != "stop"})
+    torch.testing.assert_close(default.x, one_line_ilo.x, rtol=0, atol=0)
+    # a recipe's own entry for dgp comes before ILO's
+    G2 = copy.copy(G)
+    G2.recipe = copy.deepcopy(G.recipe)
+    G2.recipe["recover"]["methods"]["dgp"] = {"cut": [{"m_max": None, "cut": 3}]}
+    own = method_recipe(G2, "recover", 200, "dgp")
+    assert own["cut"] == 3 and own["radius"] == ilo["radius"]
+
+
+def test_without_noise_std_the_default_stop_returns_ilos_answer_and_says_so():
+    # held-out rows leave 10% of the rows out of ILO's stages too: on CelebA validation faces that cost more than
+    # adapting gained at m = 500 and 5000; so without the noise level the default stop does not adapt, and says so
+    y, A, G, _ = problem(P=2, m=80)  # 8 rows to hold out: stop="holdout" would adapt
+    with pytest.warns(UserWarning, match=r"without noise_std leaves the weights alone and returns ILO's answer"):
+        obj = DGPObjective(y, A, G, cut=4, warmup=0.5, lr_weights=1e-2)
+    assert not obj.adapting
+    dgp = solve(obj, G, 2, [1, 2])
+    ilo = solve(ILOObjective(y, A, G, cut=4, warmup=0.5), G, 2, [1, 2])
+    torch.testing.assert_close(dgp.x, ilo.x, rtol=0, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an explicit rule, or the noise level: no warning, and the weights move
+        assert DGPObjective(y, A, G, cut=4, stop="holdout").adapting
+        assert DGPObjective(y, A, G, cut=4, noise_std=0.1).adapting
+

@@ -95,6 +95,10 @@ def test_registration_checks_what_the_entry_states():
         register_method("test-registry-bad", lambda y, A, G, width: None, summary="x")
     with pytest.raises(TypeError, match=r"must take \(y, A, G, ...\)"):
         register_method("test-registry-bad", lambda y, A: None, summary="x")
+    for base, what in (("no-such-method", "is not one"), ("test-registry-bad", "is not one"),
+                       ("lasso", "shares no argument")):  # lasso's alpha / basis, not lam
+        with pytest.raises(ValueError, match=f"'recipe_from' parameter of register_method .*{what}"):
+            register_method("test-registry-bad", build, summary="x", recipe_from=(base,))
     assert "test-registry-bad" not in ganprior.method_names()
 
 
