@@ -64,7 +64,9 @@ class RecoveryResult:
     info : dict
         The settings used (``info["settings"]``) and where each came from
         (``info["source"]``: ``"caller"``, ``"preset"``, ``"recipe"``,
-        ``"method"`` or ``"default"``).
+        ``"method"`` or ``"default"``; ``"recipe (ilo)"`` for an argument
+        taken from the recipe of a method this one continues,
+        :attr:`~ganprior.solvers.registry.Method.recipe_from`).
     """
 
     x: object
@@ -418,7 +420,9 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     SolveConfig(**engine_given).check(owner)  # the caller's settings, before any work
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
-    recipe = {} if preset is not None else method_recipe(G, "recover", m, name if entry is not None else None)
+    inherited = {}
+    recipe = {} if preset is not None else method_recipe(G, "recover", m, name if entry is not None else None,
+                                                          inherited=inherited)
     if not model.gaussian:  # the recipe's method options (lam, radius...) were validated for least squares
         recipe = {k: v for k, v in recipe.items() if k in ENGINE_KEYS}
     # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
@@ -427,6 +431,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                                                    if v is not None},
                                        preset=preset, recipe=recipe, method=entry, keys=method_keys, owner=owner)
     options = {**options, **resolved}
+    source = {k: f"recipe ({inherited[k]})" if why == "recipe" and k in inherited else why for k, why in source.items()}
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
         wanted = getattr(objective, "select", None)  # an instance that needs another restart rule than its method's

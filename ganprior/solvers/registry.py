@@ -450,7 +450,7 @@ def auto_methods() -> list[str]:
     return [n for n, m in _REGISTRY.items() if m.auto]
 
 
-def method_recipe(G, task, m, name):
+def method_recipe(G, task, m, name, inherited=None):
     r"""A prior's validated recipe for one method at :math:`m`: its own entries, then those of the methods it
     continues (:attr:`Method.recipe_from`) for the arguments it shares with them.
 
@@ -468,6 +468,9 @@ def method_recipe(G, task, m, name):
         Measurements.
     name : str or None
         A registered method (``None``: the shared settings only).
+    inherited : dict, optional
+        Filled with ``{argument: method}`` for the arguments taken from a method of ``recipe_from`` (``recover``
+        reports them as ``"recipe (ilo)"`` in ``info["source"]``).
 
     Returns
     -------
@@ -483,8 +486,10 @@ def method_recipe(G, task, m, name):
     for base in entry.recipe_from:
         shared = set(entry.hyperparameters) & set(_REGISTRY[base].hyperparameters)
         for key, value in prior_recipe(G, task, m, method=base).items():
-            if key in shared:
-                recipe.setdefault(key, value)
+            if key in shared and key not in recipe:
+                recipe[key] = value
+                if inherited is not None:
+                    inherited[key] = base
     return recipe
 
 

@@ -292,7 +292,8 @@ def test_dgp_takes_ilos_validated_options_from_the_priors_recipe():
     kw = dict(steps=8, restarts=1, seed=[0, 1], precision="fp32", stop="holdout", return_result=True)
     res = ganprior.recover(y, A, G, method="dgp", **kw)
     assert {k: res.info["settings"][k] for k in keys} == ilo
-    assert all(res.info["source"][k] == "recipe" for k in keys)
+    assert all(res.info["source"][k] == "recipe (ilo)" for k in ("cut", "radius", "warmup"))
+    assert res.info["source"]["lam"] == "recipe"  # the prior's own lam, shared by every latent method
     given = ganprior.recover(y, A, G, method="dgp", **ilo, **kw)
     assert torch.equal(res.x, given.x)  # the same solve as with ILO's options given
     mine = ganprior.recover(y, A, G, method="dgp", cut=3, **kw)
