@@ -6,7 +6,8 @@ and warm-up) with their fixed arguments (BEYOND_FIXED) -- becomes a table per ra
 values, the bound between two validated m their geometric mean rounded down (``m_max``), the last row open
 (``m_max`` null). A warm-up is written as a fraction of the steps (the search records steps; the API default,
 half, where the search kept it). Everything else of the base recipe (engine settings, ``source``, ``note``,
-``inpaint``) is kept; the ``source`` text is the author's to update.
+``inpaint``, the entries of methods the grid does not search, such as dgp's) is kept; the ``source`` text is the
+author's to update.
 
 It also writes ``recover.method``: per range of m, the latent method (CSGM, ILO, Sparse-Gen) whose validation error
 at its own chosen value was lowest -- what ``recover(y, A, name)`` runs when no method is given.
@@ -86,7 +87,8 @@ def recover_recipe(dataset: str, results: Path, base: dict, prior: str | None = 
     recipe = copy.deepcopy(base)
     rec = recipe.setdefault("recover", {})
     rec["lam"] = ranges("lam", lams)
-    methods = {}
+    # the grid searches METHOD_KEYS' methods; another method's entry (dgp's, validated by its own study) is kept
+    methods = {k: v for k, v in rec.get("methods", {}).items() if k not in METHOD_KEYS}
     for method, keys in METHOD_KEYS.items():
         opts = {m: validated_options(method, m, state) for m in own}
         args = dict(protocol.beyond_fixed.get(method, {}))

@@ -6,11 +6,14 @@ steps after ILO's warm-up.  On ``--n`` CelebA validation faces (the last of the 
 did not see; A and the noise drawn as the grid draws them, ``ganprior.benchmark.protocol.measure`` with seed 1,
 ||eta|| = ``--noise``), per ``--m``: ILO by the one-line call, then dgp by the one-line call with each stop:
 ``default`` (nothing given: without the noise level the weights do not move), ``holdout`` (``stop="holdout"``:
-10% of the rows held out of every stage) and ``discrepancy`` (``noise_std`` given).  Per case: mean PSNR, the
-paired gain over ILO in dB with its 95% CI, the options dgp ran, the seconds.  Writes ``dgp_one_line.csv``
-(rewritten after each m)::
+10% of the rows held out of every stage) and ``discrepancy`` (``noise_std`` given) -- ``--stops`` picks them --
+and, with ``--alternatives CUT:RADIUS``, dgp with ``noise_std`` and that cut and radius given (the check behind the
+recipe's dgp entry).  ``--split test``: the grid's 64 test faces instead, drawn as the grid draws them (seed 0).
+Per case: mean PSNR, the paired gain over ILO in dB with its 95% CI, the options dgp ran, the seconds.  Writes
+``dgp_one_line.csv`` (rewritten after each m)::
 
-    python benchmarks/studies/dgp_one_line.py --n 8 --m 500 1000 2500 5000 --out benchmarks/results/dgp_untrained/schedule
+    python benchmarks/studies/dgp_one_line.py --n 8 --m 2500 --alternatives 6:3 --out runs/dgp_one_line
+    python benchmarks/studies/dgp_one_line.py --split test --n 64 --m 2500 --stops discrepancy --out runs/dgp_test
 """
 
 from __future__ import annotations
@@ -36,25 +39,39 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=8, help="validation faces")
     parser.add_argument("--m", type=int, nargs="+", default=[500, 2500])
     parser.add_argument("--noise", type=float, default=0.01, help="||eta|| (the CelebA grid's)")
+    parser.add_argument("--stops", nargs="+", choices=["default", "holdout", "discrepancy"],
+                        default=["default", "holdout", "discrepancy"], help="the dgp calls made")
+    parser.add_argument("--alternatives", nargs="*", default=[], metavar="CUT:RADIUS",
+                        help="dgp with noise_std and this cut and radius given (a check of the recipe's)")
+    parser.add_argument("--split", choices=["validation", "test"], default="validation",
+                        help="validation faces (seed 1) or the grid's 64 test faces (seed 0)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    x, ids = validation_images("celeba", args.n, default_data_root())
+    if args.split == "validation":
+        x, ids = validation_images("celeba", args.n, default_data_root())
+        faces, draw = f"validation faces {ids[0]}-{ids[-1]} of the CelebA 10k split", 1
+    else:
+        x = ganprior.data.load_sample("celeba_test64")[: args.n]
+        faces, draw = f"the first {len(x)} of celeba_test64 (the grid's test faces)", 0
     seeds = list(range(len(x)))
     path = args.out / "dgp_one_line.csv"
-    comment = f"{command_line('studies/dgp_one_line.py', argv)} | {hardware_text(threads=args.threads)} | " \
-              f"validation faces {ids[0]}-{ids[-1]} of the CelebA 10k split"
+    comment = f"{command_line('studies/dgp_one_line.py', argv)} | {hardware_text(threads=args.threads)} | {faces}"
     rows = []
     keys = ("lam", "cut", "radius", "warmup", "adapt")
     for m in args.m:
-        A, y = measure(x, m, args.noise, 1)
+        A, y = measure(x, m, args.noise, draw)
         sigma = args.noise / math.sqrt(m)
         start = time.perf_counter()
         ilo = ganprior.recover(y, A, "celeba64", method="ilo", seed=seeds, return_result=True)
         cases = [("ilo", "", ilo.x, time.perf_counter() - start, ilo.info["settings"])]
         base = psnr(ilo.x, x)
-        for stop, extra in (("default", {}), ("holdout", {"stop": "holdout"}), ("discrepancy", {"noise_std": sigma})):
+        calls = {"default": {}, "holdout": {"stop": "holdout"}, "discrepancy": {"noise_std": sigma}}
+        runs = [(stop, calls[stop]) for stop in args.stops]
+        runs += [(f"discrepancy, cut {c} radius {r}", {"noise_std": sigma, "cut": int(c), "radius": float(r)})
+                 for c, r in (a.split(":") for a in args.alternatives)]
+        for stop, extra in runs:
             start = time.perf_counter()
             res = ganprior.recover(y, A, "celeba64", method="dgp", seed=seeds, return_result=True, **extra)
             defaults = ganprior.get_method("dgp").hyperparameters

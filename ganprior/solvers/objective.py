@@ -100,10 +100,10 @@ class LatentObjective:
         The latent law of the prior the objective was last initialised for
         (set by :meth:`init_state` / :meth:`draw_latents` from ``G.latent``);
         None before, which counts as the normal law.
-    select : {"fit", "total"} or None
-        The restart rule ``recover`` runs this instance with, where it needs another than its method's entry
-        gives (``dgp`` selects by its stopping criterion while the weights move, by the data term, as ILO, when
-        they cannot); None (default): the method's.  A caller's ``select`` comes first.
+    runs_as : str or None
+        A registered method this instance is, in effect, for its arguments (a ``dgp`` whose weights cannot move
+        is ILO): ``recover`` then runs that method instead, with its own recipe and settings, and reports it in
+        ``info["runs_as"]``.  None (default): itself.
 
     Notes
     -----
@@ -119,7 +119,7 @@ class LatentObjective:
     #: size (e.g. a proximal-gradient step of size ``1 / L`` for a sparse part).  Empty by default.
     state_rules: dict | None = None
     latent_law = None
-    select = None
+    runs_as = None
 
     def on_step(self, t: int, steps: int) -> None:
         """Called by the engine before step ``t`` of ``steps`` of every chunk (default: nothing).

@@ -3,7 +3,7 @@ r"""``recover``: validate, convert types, resolve the settings, dispatch through
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -420,23 +420,33 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     SolveConfig(**engine_given).check(owner)  # the caller's settings, before any work
     G, op, y_t = latent_inputs(y, A, G, latent_shape, owner, need_operator=A is not None or objective is None)
     m = y_t.shape[1]
-    inherited = {}
-    recipe = {} if preset is not None else method_recipe(G, "recover", m, name if entry is not None else None,
-                                                          inherited=inherited)
-    if not model.gaussian:  # the recipe's method options (lam, radius...) were validated for least squares
-        recipe = {k: v for k, v in recipe.items() if k in ENGINE_KEYS}
-    # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
-    method_keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
-    config, resolved, source = resolve("recover", {k: v for k, v in {**engine_given, **options}.items()
-                                                   if v is not None},
-                                       preset=preset, recipe=recipe, method=entry, keys=method_keys, owner=owner)
-    options = {**options, **resolved}
-    source = {k: f"recipe ({inherited[k]})" if why == "recipe" and k in inherited else why for k, why in source.items()}
+    def settle(entry, options):
+        """The settings, the method's arguments and where each came from, for ``entry`` at this ``m``."""
+        inherited = {}
+        recipe = {} if preset is not None else method_recipe(G, "recover", m, entry.name if entry is not None
+                                                              else None, inherited=inherited)
+        if not model.gaussian:  # the recipe's method options (lam, radius...) were validated for least squares
+            recipe = {k: v for k, v in recipe.items() if k in ENGINE_KEYS}
+        # the method's own arguments that the caller or the recipe may set (lam; Sparse-Gen's alpha, ILO's radius...)
+        keys = tuple(k for k in entry.hyperparameters if k == "lam" or k in recipe) if entry is not None else ()
+        config, resolved, source = resolve("recover", {k: v for k, v in {**engine_given, **options}.items()
+                                                       if v is not None},
+                                           preset=preset, recipe=recipe, method=entry, keys=keys, owner=owner)
+        source = {k: f"recipe ({inherited[k]})" if why == "recipe" and k in inherited else why
+                  for k, why in source.items()}
+        return config, {**options, **resolved}, source, keys
+
+    given_options = dict(options)
+    config, options, source, method_keys = settle(entry, options)
+    runs_as = None
     if objective is None:
         objective = entry.build(y_t, op, G, **options)
-        wanted = getattr(objective, "select", None)  # an instance that needs another restart rule than its method's
-        if wanted is not None and source.get("select") != "caller" and wanted != config.select:
-            config, source = replace(config, select=wanted), {**source, "select": "method"}
+        runs_as = getattr(objective, "runs_as", None)
+        if runs_as is not None:  # this call is, in effect, another method (a dgp whose weights cannot move: ILO)
+            entry = get_method(runs_as)
+            config, options, source, method_keys = settle(
+                entry, {k: v for k, v in given_options.items() if k in entry.hyperparameters})
+            objective = entry.build(y_t, op, G, **options)
     if likelihood is not None:
         objective.likelihood = model
     P = y_t.shape[0]
@@ -457,6 +467,8 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     for key, (value, why) in family.items():
         settings[key], source[key] = value, why
     info = {"settings": {**settings, **options}, "source": source, "preset": preset}
+    if runs_as is not None:
+        info["runs_as"] = runs_as
     if not model.gaussian:
         info["likelihood"] = model.describe()
     return RecoveryResult(

@@ -80,7 +80,8 @@ def test_recipe_from_searches_rebuilds_the_committed_celeba64_recipe():
     committed = json.loads((RESULTS_DIR / "celeba" / "recipe.json").read_text())
     base = json.loads(json.dumps(committed))
     base["recover"]["lam"] = 0.5
-    base["recover"]["methods"] = {"ilo": {"cut": [{"m_max": None, "cut": 12}]}}
+    base["recover"]["methods"] = {"ilo": {"cut": [{"m_max": None, "cut": 12}]},
+                                  "dgp": committed["recover"]["methods"]["dgp"]}  # not the grid's: kept
     assert rfs.recover_recipe("celeba", RESULTS_DIR / "celeba", base) == committed
 
 

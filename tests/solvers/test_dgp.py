@@ -192,7 +192,7 @@ def test_a_methods_own_string_option_that_names_a_rule_is_its_value_not_a_choice
     assert rule_arguments("dgp", {"stop": "discrepancy", "lam": "cv"}) == {"lam": "cv"}
     assert rule_arguments("csgm", {"lam": "discrepancy"}) == {"lam": "discrepancy"}
     assert rule_arguments("auto", {"lam": "cv"}) == {"lam": "cv"}
-    y, A, G, x = problem(P=2, m=48)
+    y, A, G, x = problem(P=2, m=80)  # 8 rows held out: the weights move
     kw = dict(restarts=1, steps=120, lr=0.05, schedule="constant", seed=[1, 2], cut=4, warmup=40 / 120, adapt=80 / 120,
               lr_weights=1e-2, noise_std=0.05, return_result=True)
     res = ganprior.recover(y, A, G, method="dgp", stop="discrepancy", **kw)
@@ -299,8 +299,8 @@ def test_dgp_takes_ilos_validated_options_from_the_priors_recipe():
     mine = ganprior.recover(y, A, G, method="dgp", cut=3, **kw)
     assert mine.info["settings"]["cut"] == 3 and mine.info["source"]["cut"] == "caller"
     # with the weights unable to move (too few rows to hold out; or no noise level for the default stop), the
-    # one-line dgp is the one-line ILO, bitwise: the same stages, and ILO's restart rule (lam > 0 here, so the
-    # rule matters: by the data term, not by the total)
+    # one-line dgp is the one-line ILO, bitwise: recover runs ILO itself (lam > 0 here: dgp's own restart rule,
+    # by the total, would differ)
     A25 = ops.Gaussian(25, in_shape=(1, 28, 28), seed=1)
     y25 = A25(G(torch.randn(3, *G.latent_shape, generator=torch.Generator().manual_seed(1))).detach())
     assert recipe_for(G, "recover", 25, method="ilo")["lam"] > 0
@@ -308,7 +308,7 @@ def test_dgp_takes_ilos_validated_options_from_the_priors_recipe():
     ilo25 = ganprior.recover(y25, A25, G, method="ilo", **kw25)
     dgp25 = ganprior.recover(y25, A25, G, method="dgp", **kw25)
     torch.testing.assert_close(dgp25.x, ilo25.x, rtol=0, atol=0)
-    assert dgp25.info["settings"]["select"] == "fit"
+    assert dgp25.info["runs_as"] == "ilo" and "runs_as" not in ilo25.info
     with pytest.warns(UserWarning, match="without noise_std"):
         default = ganprior.recover(y, A, G, method="dgp", **{**kw, "stop": "auto"})
     one_line_ilo = ganprior.recover(y, A, G, method="ilo", **{k: v for k, v in kw.items() if k != "stop"})
@@ -336,3 +336,30 @@ def test_without_noise_std_the_default_stop_returns_ilos_answer_and_says_so():
         assert DGPObjective(y, A, G, cut=4, stop="holdout").adapting
         assert DGPObjective(y, A, G, cut=4, noise_std=0.1).adapting
 
+
+
+def test_celeba64s_dgp_entry_is_its_own_only_where_validated_and_ilos_elsewhere():
+    # the recipe's dgp cut / radius were validated at m = 1000 and 2500 (cut 3 adapted more than ILO's cut); where
+    # dgp cannot adapt (m <= 54) and beyond 3535 its options must be ILO's, so that it continues the recipe's ILO
+    from ganprior.priors import recipe_for
+    from ganprior.solvers.registry import method_recipe
+
+    G = ganprior.load_prior("celeba64")
+    for m in (20, 50, 100, 500, 5000, 10000):
+        ilo = recipe_for(G, "recover", m, method="ilo")
+        assert {k: method_recipe(G, "recover", m, "dgp")[k] for k in ("cut", "radius", "warmup")} == \
+            {k: ilo[k] for k in ("cut", "radius", "warmup")}, m
+    inherited = {}
+    own = method_recipe(G, "recover", 2500, "dgp", inherited=inherited)
+    assert (own["cut"], own["radius"]) == (3, 1.0) != (recipe_for(G, "recover", 2500, method="ilo")["cut"], 3.0)
+    assert inherited == {"warmup": "ilo"}  # the warm-up is ILO's, the cut and radius dgp's own
+    # where the weights cannot move (no noise level given), the one-line dgp is the one-line ILO with ILO's own
+    # recipe, not ILO at dgp's cut 3 (on the validation faces at m = 2500 that was 1.9 dB below ILO)
+    A = ops.Gaussian(2500, in_shape=tuple(G.image_shape), seed=0)
+    y = A(G(torch.randn(1, *G.latent_shape, generator=torch.Generator().manual_seed(0))).detach())
+    kw = dict(steps=3, restarts=1, seed=[0], precision="fp32", return_result=True)
+    with pytest.warns(UserWarning, match="without noise_std"):
+        dgp = ganprior.recover(y, A, G, method="dgp", **kw)
+    ilo = ganprior.recover(y, A, G, method="ilo", **kw)
+    assert dgp.info["runs_as"] == "ilo" and dgp.info["settings"]["cut"] == ilo.info["settings"]["cut"] == 6
+    torch.testing.assert_close(dgp.x, ilo.x, rtol=0, atol=0)
