@@ -60,6 +60,7 @@ def main(argv=None):
     comment = f"{command_line('studies/dgp_one_line.py', argv)} | {hardware_text(threads=args.threads)} | {faces}"
     rows = []
     keys = ("lam", "cut", "radius", "warmup", "adapt")
+    defaults = ganprior.get_method("dgp").hyperparameters
     for m in args.m:
         A, y = measure(x, m, args.noise, draw)
         sigma = args.noise / math.sqrt(m)
@@ -74,7 +75,6 @@ def main(argv=None):
         for stop, extra in runs:
             start = time.perf_counter()
             res = ganprior.recover(y, A, "celeba64", method="dgp", seed=seeds, return_result=True, **extra)
-            defaults = ganprior.get_method("dgp").hyperparameters
             cases.append(("dgp", stop, res.x, time.perf_counter() - start, {**defaults, **res.info["settings"]}))
         for name, stop, x_hat, wall, settings in cases:
             p = psnr(x_hat, x)

@@ -189,18 +189,14 @@ class DGPObjective(ILOObjective):
                           "and 5000).", UserWarning, stacklevel=2)
         if not self.adapting:
             self.score = StoppingScore(y, A, stop="none", owner=owner)
-        # where the weights cannot move the solve is ILO's: recover then runs ILO itself, with ILO's recipe (dgp's
-        # own recipe entries, e.g. celeba64's cut 3 at m = 2500, are for adapting: as ILO they were 1.9 dB worse)
-        self.runs_as = None if self.adapting else "ilo"
         o0, o1 = G.output_range
         d0, d1 = G.data_range
         self._scale = (d1 - d0) / (o1 - o0)
         self._shift = d0 - o0 * self._scale
-        upper = upper_module(G, self.cut)
-        # no per-row copies where the weights cannot move: the solve is then ILO's, at ILO's cost
-        self.weights = RowWeights(upper, delta=True) if self.adapting and any(True for _ in upper.parameters()) \
+        # no copy of the upper layers where the weights cannot move: the solve is then ILO's, at ILO's cost
+        upper = upper_module(G, self.cut) if self.adapting else None
+        self.weights = RowWeights(upper, delta=True) if upper is not None and any(True for _ in upper.parameters()) \
             else None
-        self._upper_copy = upper
         keys = self.weights.keys if self.weights is not None else ()
         # the layers of the upper part that have weights, nearest the cut first: the groups progressive frees in turn
         self.groups = []
@@ -213,6 +209,12 @@ class DGPObjective(ILOObjective):
         self.free = len(self.groups)  # the groups whose weights move now (all but in progressive's early parts)
         self.state_names = ("z", "h", *keys)
         self.state_rules = {k: (UpdateRule("adam"), self.lr_weights) for k in keys}
+
+    @property
+    def runs_as(self):
+        # where the weights cannot move the solve is ILO's: recover then runs ILO itself, with ILO's recipe (dgp's
+        # own recipe entries, e.g. celeba64's cut 3 at m = 2500, are for adapting: as ILO they were 1.9 dB worse)
+        return None if self.adapting else "ilo"
 
     def _refuse_empty_ilo(self, where):
         # warmup at or after adapt: ILO's stage (h alone) would have no step, the weights would start from CSGM's
@@ -249,9 +251,7 @@ class DGPObjective(ILOObjective):
 
     def render(self, G, state):
         # Stages 1 and 2 as ILO; stage 3: G_hi(h; w_0 + delta) per row.
-        if self.stage < 3:
-            return super().render(G, state)
-        if self.weights is None or not self.adapting:
+        if self.stage < 3 or self.weights is None:  # (no weights where they cannot move)
             return super().render(G, state)
         if self.free < len(self.groups):  # progressive: the deeper layers keep w_0 (no gradient, so no step)
             state = {**state, **{k: state[k].detach() for g in self.groups[self.free:] for k in g}}
