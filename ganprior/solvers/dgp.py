@@ -212,8 +212,11 @@ class DGPObjective(ILOObjective):
 
     @property
     def runs_as(self):
-        # where the weights cannot move the solve is ILO's: recover then runs ILO itself, with ILO's recipe (dgp's
-        # own recipe entries, e.g. celeba64's cut 3 at m = 2500, are for adapting: as ILO they were 1.9 dB worse)
+        """``"ilo"`` where the weights cannot move (:attr:`adapting` False), else None.
+
+        The solve is then ILO's, so :func:`ganprior.recover` runs ILO itself, with ILO's recipe: dgp's own recipe
+        entries (e.g. ``celeba64``'s cut 3 at :math:`m = 2500`) are for adapting, and as ILO they were 1.9 dB worse.
+        """
         return None if self.adapting else "ilo"
 
     def _refuse_empty_ilo(self, where):
