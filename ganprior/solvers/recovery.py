@@ -255,7 +255,10 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
         prior, ``("csgm", {"G": "mnist-k20"})``, so the measurements choose
         the prior as well (``G`` may then be ``None``).  Default: CSGM,
         Sparse-Gen, ILO and the Lasso family with their defaults (see
-        :func:`~ganprior.solvers.selection.auto_candidates`).
+        :func:`~ganprior.solvers.selection.auto_candidates`); with a prior
+        given by name, the method its recipe runs at this ``m`` is then the
+        incumbent, kept unless another candidate beats it on the held-out
+        rows (:func:`~ganprior.solvers.selection.shared_choice`).
     likelihood : None, str or ganprior.likelihoods.Likelihood, optional
         The measurement model (:mod:`ganprior.likelihoods`): ``"gaussian"`` (the default, least squares),
         ``"magnitude"`` (phase retrieval, :math:`y = |Ax| + \eta`), ``"sign"`` (1-bit,
@@ -339,9 +342,12 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     if not model.gaussian:
         check_measurements(y, "y", owner)
         model.check(y, owner)
+    incumbent = None
     if preset is not None or not model.gaussian:  # per-m choices were validated for Gaussian measurements
         G, method, family = G, method or "csgm", {}
     else:
+        if method == "auto" and candidates is None:  # the recipe's own method at m: auto's incumbent
+            incumbent = _family_choice(y, G, None)[2].get("method")
         G, method, family = _family_choice(y, G, method)
     selecting = method == "auto" or bool(rule_arguments(method, options))
     if candidates is not None and method != "auto":
@@ -356,7 +362,7 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
                              "measurements ('cv' / 'discrepancy') or method='auto' every candidate is solved, so it "
                              f"must be False. Got {describe(history)} instead.")
         return _recover_selected(y, A, G, method=method, options=options, noise_std=noise_std, family=family,
-                                 likelihood=likelihood,
+                                 likelihood=likelihood, incumbent=incumbent,
                                  cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed, return_result=return_result,
                                  latent_shape=latent_shape, choice=choice, candidates=candidates,
                                  engine={"restarts": restarts, "steps": steps, "lr": lr, "optimizer": optimizer,
@@ -493,7 +499,8 @@ def _family_choice(y, G, method):
 
 
 def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed, return_result, latent_shape,
-                      engine, choice=None, candidates=None, cv_folds=None, family=None, likelihood=None):
+                      engine, choice=None, candidates=None, cv_folds=None, family=None, likelihood=None,
+                      incumbent=None):
     """``recover`` with an argument (or the method) chosen from the measurements alone."""
     from .holdout import residual
     from .selection import select_and_recover
@@ -521,7 +528,8 @@ def _recover_selected(y, A, G, *, method, options, noise_std, cv_fraction, seed,
     start = time.perf_counter()
     x, info = select_and_recover(recover, y, op, G, method=method, options=options, noise_std=noise_std,
                                  cv_fraction=cv_fraction, seed=seed, tau=1.5, kwargs=kwargs, choice=choice,
-                                 candidates=candidates, cv_folds=cv_folds)
+                                 candidates=candidates, cv_folds=cv_folds,
+                                 incumbent=incumbent[0] if incumbent else None)
     wall = time.perf_counter() - start
     squeeze = y.ndim == 1
     out = to_caller(x, y, squeeze)

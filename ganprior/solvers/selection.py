@@ -46,7 +46,8 @@ from .registry import auto_methods, get_method, method_names, method_recipe
 from .settings import resolve_settings
 
 __all__ = ["CV_GRIDS", "REGULARISATION", "AUTO_METHODS", "CHOICES", "HALVING_LEVEL", "auto_candidates", "rule_arguments",
-           "holdout_errors", "holdout_restarts", "halving_drops", "choose_candidates", "select_and_recover",
+           "holdout_errors", "holdout_restarts", "holdout_steps", "halving_drops", "choose_candidates", "shared_choice",
+           "select_and_recover", "INCUMBENT_LEVEL",
            "INTERNAL_WARNINGS", "quiet_solver_warnings"]
 
 
@@ -128,6 +129,9 @@ def rule_arguments(method, options):
 CHOICES = ("per-problem", "shared", "adaptive")
 #: One-sided level of the paired test by which ``choice="adaptive"`` lets a problem leave the shared choice.
 ADAPTIVE_LEVEL = 0.05
+#: One-sided level (Bonferroni over the challengers) by which a candidate replaces ``method="auto"``'s incumbent, the
+#: method a bundled prior's recipe validated at this :math:`m` (:func:`shared_choice`).
+INCUMBENT_LEVEL = 0.05
 #: Family-wise level of successive halving in ``method="auto"`` (:func:`halving_drops`): the chance that a best
 #: candidate is dropped before the last fold.
 HALVING_LEVEL = 0.05
@@ -249,7 +253,7 @@ def auto_candidates(candidates, G, image_shape=None, likelihood=None):
 
 
 def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=None, seed=0, kwargs=None,
-                   restarts=None, halving=None, choice="shared", report=None):
+                   restarts=None, steps=None, halving=None, choice="shared", report=None, incumbent=None):
     r"""Every candidate fitted on the rows kept, scored on each held-out row (one split, or K folds).
 
     Parameters
@@ -277,12 +281,21 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
     restarts : sequence, optional
         One entry per candidate: the restarts of its held-out fits (``None``: those of ``kwargs``).
         ``method="auto"`` gives :func:`holdout_restarts` of the refit's count.
+    steps : sequence, optional
+        One entry per candidate: the steps of its held-out fits (``None``: those of ``kwargs``).
+        ``method="auto"`` with an incumbent and K folds gives :func:`holdout_steps` of the refit's count.
     halving : float, optional
         Successive halving over the folds at this level (:func:`halving_drops`): after each fold but the last,
         the candidates clearly behind the best on the rows scored so far are dropped and not solved again.
         ``None`` (default): every candidate on every fold.
     choice : {"per-problem", "shared", "adaptive"}
-        The choice that will be made (with ``halving``: a candidate some problem would choose is kept).
+        The choice that will be made (with ``halving``: a candidate that some problem would choose is kept --
+        with an ``incumbent`` for those problems only: it is dropped for the batch, still solved for them, and its
+        errors are NaN for the others from then on).
+    incumbent : int, optional
+        With ``halving``: the index of the candidate the shared choice keeps unless beaten
+        (:func:`shared_choice`); after each fold the challengers not ahead of it are dropped too
+        (:func:`halving_drops`).
     report : dict, optional
         Filled with ``"dropped"`` (``{candidate index: record}``, see :func:`halving_drops`; the record adds
         ``"after_fold"``, 1-based) and ``"solves"`` (how many candidate solves were made).
@@ -309,32 +322,44 @@ def holdout_errors(recover, y, A, G, candidates, *, cv_fraction=0.1, cv_folds=No
     splits = ([holdout_rows(m, cv_fraction, split_seed)] if cv_folds is None
               else holdout_folds(m, cv_folds, split_seed))
     restarts = list(restarts) if restarts is not None else [None] * len(candidates)
-    if len(restarts) != len(candidates):
-        raise ValueError(f"The 'restarts' parameter of holdout_errors must give one count per candidate "
-                         f"({len(candidates)}). Got {len(restarts)} instead.")
+    steps = list(steps) if steps is not None else [None] * len(candidates)
+    for arg_name, arg in (("restarts", restarts), ("steps", steps)):
+        if len(arg) != len(candidates):
+            raise ValueError(f"The '{arg_name}' parameter of holdout_errors must give one count per candidate "
+                             f"({len(candidates)}). Got {len(arg)} instead.")
     if halving is not None:
         halving = check_float(halving, "halving", minimum=0.0, strict=True, owner="holdout_errors")
     held_all = torch.cat([held for _, held in splits])
     out = torch.full((y2.shape[0], len(candidates), held_all.numel()), torch.nan, dtype=torch.float64)
     alive, dropped, solves = list(range(len(candidates))), {}, 0
+    only = {}  # candidate -> the problems it is still solved for (dropped for the others)
     model = get_likelihood((kwargs or {}).get("likelihood"), owner="holdout_errors")
     start = 0
     for k, (fit_rows, held) in enumerate(splits):
         A_fit, A_held = A.take_rows(fit_rows), A.take_rows(held)
-        for c in alive:
+        for c in alive + list(only):
             n, opts = candidates[c]
             fit_kwargs = dict(kwargs or {}) if restarts[c] is None else {**(kwargs or {}), "restarts": restarts[c]}
-            x = as_float64(_call(recover, n, y2[:, fit_rows], A_fit, G, opts, seed, fit_kwargs))
+            if steps[c] is not None:
+                fit_kwargs["steps"] = steps[c]
+            idx = only.get(c, torch.arange(y2.shape[0]))
+            seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
+            x = as_float64(_call(recover, n, y2[idx][:, fit_rows], A_fit, G, opts, seeds, fit_kwargs))
             solves += 1
             with torch.no_grad():
-                out[:, c, start:start + held.numel()] = model.score(
-                    float64_copy(A_held)(x.reshape(x.shape[0], -1)), as_float64(y2[:, held]))
+                out[idx, c, start:start + held.numel()] = model.score(
+                    float64_copy(A_held)(x.reshape(x.shape[0], -1)), as_float64(y2[idx][:, held]))
         start += held.numel()
         if halving is not None and k < len(splits) - 1 and len(alive) > 1:
             drops = halving_drops(out[:, alive, :start], choice=choice, level=halving,
-                                  comparisons=len(candidates) - 1, looks=len(splits) - 1)
+                                  comparisons=len(candidates) - 1, looks=len(splits) - 1,
+                                  incumbent=alive.index(incumbent) if incumbent in alive else None)
+            if incumbent is None:  # candidates as equals: one that some problem would choose stays in for all
+                drops = {j: record for j, record in drops.items() if not record["kept_for"]}
             for j, record in drops.items():
                 dropped[alive[j]] = {**record, "behind": alive[record["behind"]], "after_fold": k + 1}
+                if record["kept_for"]:
+                    only[alive[j]] = torch.tensor(record["kept_for"])
             alive = [c for j, c in enumerate(alive) if j not in drops]
     if cv_folds is not None:  # the rows back in their own order
         out = out[:, :, held_all.argsort()]
@@ -370,7 +395,35 @@ def holdout_restarts(restarts):
     return -(-restarts // 2)
 
 
-def halving_drops(errors, *, choice="shared", level=None, comparisons=None, looks=1):
+def holdout_steps(steps):
+    r"""The steps of a held-out fit of ``method="auto"`` with an incumbent and K folds: :math:`\lceil T/2 \rceil`
+    for a refit of :math:`T`.
+
+    With K folds (:math:`m \le 54` by default) every candidate is fitted K times, and the incumbent -- the method a
+    bundled prior's recipe validated at this :math:`m` (:func:`shared_choice`) -- on every fold.  Its held-out fits
+    then only have to show whether a challenger beats it, and the challengers not ahead of it leave after the first
+    fold (:func:`halving_drops`), so they run half of the refit's steps (the schedule compressed, not cut: a cosine
+    schedule still ends at its floor).  The refit on all rows runs the full count.  Measured on the error-vs-m
+    benchmark's problems (100 MNIST digits, m = 25, one-line ``recover(y, A, "mnist", method="auto")``, one thread,
+    an AMD EPYC with AVX2, fp32): the one-line call's cost over the recipe's one solve fell from 5.9x (the same call
+    with the candidates as equals) to 2.7x, and its error is the recipe's (``benchmarks/results/auto_cost``).  Without an incumbent (candidates given,
+    or a prior whose recipe names no method) the fits keep the refit's steps: there the argmin of the held-out
+    errors decides, and half-converged fits flipped CSGM against ILO at m = 25 (the two are tied there).
+
+    Parameters
+    ----------
+    steps : int
+        The refit's steps :math:`T`.
+
+    Returns
+    -------
+    int
+    """
+    steps = check_int(steps, "steps", minimum=1, owner="holdout_steps")
+    return -(-steps // 2)
+
+
+def halving_drops(errors, *, choice="shared", level=None, comparisons=None, looks=1, incumbent=None):
     r"""The candidates successive halving drops: those clearly behind the best on the rows scored so far.
 
     Parameters
@@ -378,21 +431,27 @@ def halving_drops(errors, *, choice="shared", level=None, comparisons=None, look
     errors : torch.Tensor, shape (P, C, r)
         Squared held-out residuals of the candidates still in, on the rows scored so far (no NaN).
     choice : {"per-problem", "shared", "adaptive"}
-        The choice to be made: a candidate that some problem would choose on these rows
-        (:func:`choose_candidates`) is kept.
+        The choice to be made: a dropped candidate that some problem would choose on these rows
+        (:func:`choose_candidates`) is kept for those problems (``"kept_for"``); the shared choice is never
+        dropped.
     level : float, optional
         Family-wise level :math:`\alpha` (default :data:`HALVING_LEVEL`).
     comparisons : int, optional
         :math:`C_0 - 1`, with :math:`C_0` the candidates at the start (default ``C - 1``).
     looks : int
         How many times halving is applied (:math:`K - 1` for :math:`K` folds).
+    incumbent : int, optional
+        The candidate the shared choice keeps unless a challenger beats it (:func:`shared_choice`): a challenger
+        that is not ahead of it on the rows so far is dropped too.
 
     Returns
     -------
     dict
-        ``{index into C: record}`` with ``"reason"`` (``"behind"`` or ``"duplicate"``), ``"behind"`` (the
-        index of the candidate it is behind, or a duplicate of), ``"rows"`` (held-out rows per problem so far),
-        ``"mean_difference"`` :math:`\bar d`, ``"t"`` and ``"critical"`` (``None`` for a duplicate).
+        ``{index into C: record}`` with ``"reason"`` (``"behind"``, ``"duplicate"`` or ``"not ahead of"``),
+        ``"behind"`` (the index of the candidate it is behind, a duplicate of, or not ahead of), ``"rows"``
+        (held-out rows per problem so far), ``"mean_difference"`` :math:`\bar d`, ``"t"`` and ``"critical"``
+        (``None`` for a duplicate or a challenger not ahead), and ``"kept_for"``: the problems (indices) that
+        would choose it on these rows, for which it stays in (empty: dropped for all).
 
     Notes
     -----
@@ -409,12 +468,24 @@ def halving_drops(errors, *, choice="shared", level=None, comparisons=None, look
 
     .. math:: t = \frac{\bar d}{s_d / \sqrt{r}} > t_{1 - \alpha / ((C_0 - 1) L),\, r - 1},
 
-    and no problem would choose :math:`c` on these rows.  Family-wise guarantee: let :math:`b` be a candidate
-    whose expected held-out error is the lowest.  :math:`b` can only be dropped if, at one of the :math:`L`
-    looks, its test against one of the :math:`C_0 - 1` others rejects although :math:`E[d] \le 0` there, each of
-    probability at most :math:`\alpha / ((C_0 - 1) L)` (the test is valid for any fixed pair; :math:`s`, chosen
-    on the same rows, is one of them): by the union bound the best is dropped with probability at most
-    :math:`\alpha`.  A candidate within noise of the best (a near tie) is kept.
+    for the batch; the problems that would choose :math:`c` on these rows keep it (``"kept_for"``: it is solved for
+    them alone on the next folds, so one problem's exception costs one problem's fits; :func:`holdout_errors` does so
+    with an incumbent, and keeps such a candidate for every problem without one).  Family-wise guarantee:
+    let :math:`b` be a candidate whose expected held-out error is the lowest.  :math:`b` can only be dropped if, at
+    one of the :math:`L` looks, its test against one of the :math:`C_0 - 1` others rejects although
+    :math:`E[d] \le 0` there, each of probability at most :math:`\alpha / ((C_0 - 1) L)` (the test is valid for any
+    fixed pair; :math:`s`, chosen on the same rows, is one of them): by the union bound the best is dropped with
+    probability at most :math:`\alpha`.  A candidate within noise of the best (a near tie) is kept.
+
+    With an incumbent :math:`s_0`, a challenger :math:`c` can only be chosen for the batch by ending significantly
+    ahead of it over all the rows (:func:`shared_choice`), so :math:`c` is also dropped once
+    :math:`\bar d = \frac1r \sum_i \frac1P \sum_p (e_{pci} - e_{ps_0 i}) \ge 0` on the rows so far (kept, as
+    above, for the problems that would choose it): a futility rule.  Its price in power: a challenger whose true
+    advantage the final test (over :math:`m = 25` rows, level :math:`\alpha/(C-1)`, :math:`C = 6`) detects with
+    probability 0.8 has
+    :math:`E[\bar d]/\mathrm{se} \approx -(2.5 + 0.84)` over all rows, :math:`-3.3/\sqrt K` over the first of
+    :math:`K = 5` folds, so it is behind after the first fold with probability :math:`\Phi(-1.49) \approx 0.07`;
+    a larger advantage loses less.
 
     A candidate whose held-out errors equal an earlier one's on every row of every problem (e.g. a Sparse-Gen
     whose :math:`\alpha` keeps :math:`\nu = 0`, which is then CSGM) is dropped as a duplicate: every choice breaks
@@ -434,27 +505,36 @@ def halving_drops(errors, *, choice="shared", level=None, comparisons=None, look
 
     mean = errors.mean(dim=-1)  # (P, C)
     best = int(mean.sum(dim=0).argmin())
-    wanted = set(choose_candidates(errors, choice).tolist())
+    chosen = choose_candidates(errors, choice, incumbent=incumbent)
+    shared = shared_choice(errors, incumbent)
     samples = errors.mean(dim=0).T  # (r, C): each held-out row's error averaged over the problems
     dof = samples.shape[0] - 1
     crit = float(student_t.ppf(1.0 - level / (comparisons * looks), dof)) if dof > 0 else float("inf")
     drops = {}
     for c in range(C):
-        if c == best or c in wanted:
+        if c == shared or (c == best and incumbent is None):
             continue
         twin = next((b for b in range(c) if b not in drops and torch.equal(errors[:, b], errors[:, c])), None)
         if twin is not None:
-            drops[c] = dict(reason="duplicate", behind=twin, rows=r, mean_difference=0.0, t=None, critical=None)
+            drops[c] = dict(reason="duplicate", behind=twin, rows=r, mean_difference=0.0, t=None, critical=None,
+                            kept_for=[])
             continue
         d = samples[:, c] - samples[:, best]
         dbar, sd = float(d.mean()), float(d.std(unbiased=True)) if dof > 0 else 0.0
         t = dbar / (sd / samples.shape[0] ** 0.5) if sd > 0 else (float("inf") if dbar > 0 and dof > 0 else 0.0)
-        if t > crit:
+        if c != best and t > crit:
             drops[c] = dict(reason="behind", behind=best, rows=r, mean_difference=dbar, t=t, critical=crit)
+        elif incumbent is not None and c != incumbent:  # the best itself only on an exact tie with the incumbent
+            d = samples[:, c] - samples[:, incumbent]
+            if float(d.mean()) >= 0:
+                drops[c] = dict(reason="not ahead of", behind=incumbent, rows=r, mean_difference=float(d.mean()),
+                                t=None, critical=None)
+        if c in drops:
+            drops[c]["kept_for"] = torch.nonzero(chosen == c).flatten().tolist()
     return drops
 
 
-def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
+def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL, incumbent=None):
     r"""The candidate each problem takes, from its held-out errors (:func:`holdout_errors`).
 
     Parameters
@@ -473,6 +553,16 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
         leaves the shared choice.
     level : float
         Chance, for a problem whose candidates are all as good as the shared one, of leaving it (default 0.05).
+    incumbent : int, optional
+        A candidate validated beforehand (``method="auto"`` with a bundled prior: the method its recipe runs at
+        this :math:`m`): the shared choice keeps it unless another candidate is better by a test over the held-out
+        rows (:func:`shared_choice`).  ``None``: the lowest summed error.
+
+    Notes
+    -----
+    A candidate with NaN errors for a problem (successive halving kept it only for the problems that would choose
+    it, :func:`holdout_errors`) is not available to that problem, nor to the shared choice, which is made among the
+    candidates scored on every problem.
 
     Returns
     -------
@@ -485,11 +575,17 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
         raise ValueError("choose_candidates takes held-out errors of shape (P, C, r) (holdout_errors) and a level "
                          f"in (0, 1). Got {type(errors).__name__} of shape {tuple(getattr(errors, 'shape', ()))} "
                          f"and level={level}.")
+    avail = ~torch.isnan(errors).any(dim=-1)  # (P, C): a candidate dropped for some problems has NaN rows there
+    full = torch.nonzero(avail.all(dim=0)).flatten().tolist()
+    if not full:
+        raise ValueError("choose_candidates needs a candidate scored on every problem (held-out errors without NaN "
+                         "in at least one column).")
     mean = errors.mean(dim=-1)
-    own = mean.argmin(dim=1)
+    own = torch.where(avail, mean, torch.inf).argmin(dim=1)
     if choice == "per-problem":
         return own
-    shared = mean.sum(dim=0).argmin().expand(errors.shape[0])
+    inc = full.index(incumbent) if incumbent in full else None
+    shared = torch.tensor(full[shared_choice(errors[:, full], inc)]).expand(errors.shape[0])
     r = errors.shape[-1]
     if choice == "shared" or r < 3:
         return shared.clone()
@@ -505,8 +601,65 @@ def choose_candidates(errors, choice="per-problem", level=ADAPTIVE_LEVEL):
     return torch.where(switch, own, shared)
 
 
+def shared_choice(errors, incumbent=None, level=None):
+    r"""The candidate of the shared choice: the lowest summed held-out error, or an incumbent kept unless beaten.
+
+    Parameters
+    ----------
+    errors : torch.Tensor, shape (P, C, r)
+        Squared held-out residuals per problem, candidate and held-out row (:func:`holdout_errors`).
+    incumbent : int, optional
+        The index of a candidate validated beforehand.  ``method="auto"`` with a bundled prior given by name
+        makes the method its recipe runs at this :math:`m` the incumbent: the benchmark chose it on validation
+        images with ground truth, far more evidence than the :math:`r` held-out rows of one operator.
+    level : float, optional
+        One-sided level of the test by which a challenger replaces the incumbent (default
+        :data:`INCUMBENT_LEVEL`), Bonferroni-corrected over the :math:`C - 1` challengers.
+
+    Returns
+    -------
+    int
+
+    Notes
+    -----
+    Let :math:`b = \arg\min_c \sum_p \bar e_{pc}`.  Without an incumbent (or when :math:`b` is the incumbent
+    :math:`s_0`) the choice is :math:`b`.  Otherwise, with :math:`d_i = \frac1P \sum_p (e_{pbi} - e_{ps_0 i})`
+    over the :math:`r` held-out rows (independent given the fits, as in :func:`halving_drops`), :math:`b`
+    replaces :math:`s_0` only where
+
+    .. math:: t = \frac{\bar d}{s_d / \sqrt r} < -t_{1 - \alpha / (C - 1),\, r - 1}.
+
+    Where the candidates tie -- at small :math:`m`, CSGM and ILO on one prior are within the held-out rows'
+    noise -- the argmin is a coin toss that any change to the held-out fits (their restarts, steps or folds)
+    flips; the incumbent makes the choice stable, and a candidate that is truly better by a margin the rows can
+    see still wins.  With fewer than 2 held-out rows the incumbent is kept.
+    """
+    if not isinstance(errors, torch.Tensor) or errors.ndim != 3 or 0 in errors.shape:
+        raise ValueError("The 'errors' parameter of shared_choice must be held-out errors of shape (P, C, r). "
+                         f"Got {type(errors).__name__} of shape {tuple(getattr(errors, 'shape', ()))}.")
+    C, r = errors.shape[1], errors.shape[2]
+    best = int(errors.mean(dim=-1).sum(dim=0).argmin())
+    if incumbent is None:
+        return best
+    incumbent = check_int(incumbent, "incumbent", minimum=0, owner="shared_choice")
+    if incumbent >= C:
+        raise ValueError(f"The 'incumbent' parameter of shared_choice must index one of the {C} candidates. "
+                         f"Got {incumbent} instead.")
+    level = INCUMBENT_LEVEL if level is None else check_float(level, "level", minimum=0.0, strict=True,
+                                                             owner="shared_choice")
+    if best == incumbent or r < 2:
+        return incumbent
+    from scipy.stats import t as student_t
+
+    samples = errors.mean(dim=0)  # (C, r): each row's error averaged over the problems
+    d = samples[best] - samples[incumbent]
+    dbar, sd = float(d.mean()), float(d.std(unbiased=True))
+    t = dbar / (sd / r ** 0.5) if sd > 0 else (-float("inf") if dbar < 0 else 0.0)
+    return best if t < -float(student_t.ppf(1.0 - level / max(1, C - 1), r - 1)) else incumbent
+
+
 def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
-                       choice="per-problem", candidates=None, cv_folds=None):
+                       choice="per-problem", candidates=None, cv_folds=None, incumbent=None):
     r"""Run ``recover`` on every candidate, choose (per problem or for the batch) without ground truth, refit.
 
     Parameters
@@ -545,6 +698,12 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         candidate better by a paired test (:func:`choose_candidates`).
     cv_folds : int, optional
         ``"cv"`` and ``method="auto"``: K-fold cross-validation instead of one split (:func:`holdout_errors`).
+    incumbent : str, optional
+        With ``method="auto"``: a method validated beforehand (``recover`` gives the method a bundled prior's
+        recipe runs at this :math:`m` when the prior is given by name and ``candidates`` is not), kept for the
+        batch unless a candidate beats it (:func:`shared_choice`); the challengers not ahead of it leave after a
+        fold, and with K folds the held-out fits run :func:`holdout_steps`.  Ignored when no candidate is that
+        method.
 
     Returns
     -------
@@ -554,9 +713,12 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
         The rule, the candidates, the held-out (or fit) scores ``(P, candidates)`` and the choice per problem;
         with held-out rows, ``held_out_solves`` (candidate solves before the refit); with ``method="auto"``,
         ``halving`` (its level and ``dropped``: ``{label: record}`` of :func:`halving_drops` with ``after_fold``,
-        the candidate it was behind by label) and ``held_out_restarts`` (per latent candidate).  ``refits``:
-        ``[(problems, label, result, rows)]``, the :class:`~ganprior.RecoveryResult` of each chosen candidate's
-        solve on all rows, for the problems (indices) that chose it, whose rows of ``result`` are ``rows``.
+        the candidate it was behind by label), ``held_out_restarts`` and ``held_out_steps`` (per latent
+        candidate, the latter where they are not the refit's) and ``incumbent`` (its label, or ``None``).
+        ``refits``: ``[(problems, label, result, rows)]``, the :class:`~ganprior.RecoveryResult` of each chosen
+        candidate's solve on all rows, for the problems (indices) that chose it, whose rows of ``result`` are
+        ``rows`` (with an incumbent the shared choice is solved for the whole batch, so that a problem keeping it
+        gets that method's one solve exactly).
         ``warnings``: what the candidates' solvers warned and was not shown (:func:`quiet_solver_warnings`),
         ``{"<category>: <first sentence>": count}``, empty when nothing was silenced.
 
@@ -578,7 +740,7 @@ def select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fract
     with quiet_solver_warnings() as silenced:
         x, info = _select_and_recover(recover, y, A, G, method=method, options=options, noise_std=noise_std,
                                       cv_fraction=cv_fraction, seed=seed, tau=tau, kwargs=kwargs, choice=choice,
-                                      candidates=candidates, cv_folds=cv_folds)
+                                      candidates=candidates, cv_folds=cv_folds, incumbent=incumbent)
     info["warnings"] = dict(silenced)
     return x, info
 
@@ -632,7 +794,7 @@ def quiet_solver_warnings():
 
 
 def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_fraction, seed, tau, kwargs,
-                        choice="per-problem", candidates=None, cv_folds=None):
+                        choice="per-problem", candidates=None, cv_folds=None, incumbent=None):
     """The work of :func:`select_and_recover` (its warnings not yet sorted)."""
     from ..operators import as_operator
 
@@ -714,23 +876,34 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
     auto = method == "auto"
     fit_rows = m - (held_count(m, cv_fraction) if cv_folds is None else -(-m // cv_folds))
     report = {}
+    held = next((c for c, (n, _) in enumerate(candidates) if n == incumbent), None) if auto else None
+    plan = [_holdout_fit(n, o, G, fit_rows, kwargs, short=held is not None and cv_folds is not None)
+            for n, o in candidates] if auto else None
     errors = holdout_errors(recover, y2, op, G, candidates, cv_fraction=cv_fraction, cv_folds=cv_folds, seed=seed,
                             kwargs=kwargs, choice=choice, report=report, halving=HALVING_LEVEL if auto else None,
-                            restarts=[_holdout_count(n, o, G, fit_rows, kwargs) for n, o in candidates]
-                            if auto else None)
+                            restarts=[r for r, _ in plan] if auto else None,
+                            steps=[t for _, t in plan] if auto else None, incumbent=held)
     scores = errors.nanmean(dim=-1)  # (P, candidates): held-out mean squared residual (a dropped one: its rows)
-    alive = torch.tensor([c for c in range(len(candidates)) if c not in report["dropped"]])
-    pick = alive[choose_candidates(errors[:, alive], choice)]  # a dropped candidate is never chosen
+    # a dropped candidate is never chosen, one kept for some problems only by those (NaN for the others)
+    alive = torch.tensor([c for c in range(len(candidates))
+                          if c not in report["dropped"] or report["dropped"][c]["kept_for"]])
+    inc = alive.tolist().index(held) if held in alive.tolist() else None
+    pick = alive[choose_candidates(errors[:, alive], choice, incumbent=inc)]
+    # with an incumbent the shared choice refits the whole batch: a problem that keeps it gets exactly that method's
+    # one solve of the batch (an int seed draws each problem's restarts by its place in the batch)
+    whole = int(alive[choose_candidates(errors[:, alive], "shared", incumbent=inc)[0]]) if held is not None else None
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
     label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
     refits = []
     for c in pick.unique().tolist():  # refit each chosen candidate on all rows, for the problems that chose it
         n, opts = candidates[c]
         idx = torch.nonzero(pick == c).flatten()
-        seeds = [seed[i] for i in idx.tolist()] if isinstance(seed, (list, tuple)) else seed
-        sub = _call(recover, n, y2[idx], A, G, opts, seeds, kwargs, result=True)
-        x[idx] = as_float64(sub.x).reshape(len(idx), *x.shape[1:])
-        refits.append((idx, label(c), sub, torch.arange(len(idx))))
+        solved = torch.arange(P) if c == whole else idx
+        seeds = [seed[i] for i in solved.tolist()] if isinstance(seed, (list, tuple)) else seed
+        sub = _call(recover, n, y2[solved], A, G, opts, seeds, kwargs, result=True)
+        rows = idx if c == whole else torch.arange(len(idx))
+        x[idx] = as_float64(sub.x).reshape(len(solved), *x.shape[1:])[rows]
+        refits.append((idx, label(c), sub, rows))
     info = {"rule": "cv", "argument": what, "candidates": [label(c) for c in range(len(candidates))],
             "held_out_rows": errors.shape[-1], "folds": cv_folds, "held_out_error": scores,
             "chosen": [label(int(c)) for c in pick], "choice": choice, "held_out_solves": report["solves"],
@@ -738,8 +911,11 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
     if auto:
         info["halving"] = {"level": HALVING_LEVEL, "dropped": {
             label(c): {**r, "behind": label(r["behind"])} for c, r in report["dropped"].items()}}
-        info["held_out_restarts"] = {label(c): _holdout_count(n, o, G, fit_rows, kwargs)
-                                     for c, (n, o) in enumerate(candidates) if get_method(n).kind == "latent"}
+        info["held_out_restarts"] = {label(c): plan[c][0] for c, (n, o) in enumerate(candidates)
+                                     if get_method(n).kind == "latent"}
+        info["held_out_steps"] = {label(c): plan[c][1] for c, (n, o) in enumerate(candidates)
+                                  if get_method(n).kind == "latent" and plan[c][1] is not None}
+        info["incumbent"] = label(held) if held is not None else None
     return x, info
 
 
@@ -754,19 +930,19 @@ def _call(recover, name, y, A, G, opts, seed, kwargs, result=False):
     return recover(y, A, G, method=name, seed=seed, return_result=result, **kwargs, **opts)
 
 
-def _holdout_count(name, opts, G, m, kwargs):
-    """The restarts of a latent candidate's held-out fits (:func:`holdout_restarts` of the count its refit runs:
-    the caller's ``restarts``, else the preset's, the prior's recipe at the fits' ``m``, the defaults), ``None``
-    for a sparse baseline or a method that sets its own."""
+def _holdout_fit(name, opts, G, m, kwargs, short=False):
+    """The restarts and steps of a latent candidate's held-out fits: :func:`holdout_restarts` of the count its refit
+    runs (the caller's ``restarts``, else the preset's, the prior's recipe at the fits' ``m``, the defaults), and
+    with ``short`` :func:`holdout_steps` of the refit's steps (else ``None``: the refit's); ``(None, None)`` for a
+    sparse baseline or a method that sets its own."""
     entry = get_method(name)
     if entry.kind == "sparse" or "restarts" in entry.fixed:
-        return None
-    full = kwargs.get("restarts")
-    if full is None:
-        preset = kwargs.get("preset")
-        recipe = {} if preset is not None else method_recipe(opts.get("G", G), "recover", m, name)
-        full = resolve_settings({}, preset=preset, recipe=recipe, method=entry, keys=("restarts",))[0]["restarts"]
-    return holdout_restarts(full)
+        return None, None
+    preset = kwargs.get("preset")
+    recipe = {} if preset is not None else method_recipe(opts.get("G", G), "recover", m, name)
+    full = resolve_settings({k: kwargs[k] for k in ("restarts", "steps") if kwargs.get(k) is not None},
+                            preset=preset, recipe=recipe, method=entry, keys=("restarts", "steps"))[0]
+    return holdout_restarts(full["restarts"]), holdout_steps(full["steps"]) if short else None
 
 
 def _basis(name, opts):

@@ -470,11 +470,13 @@ def test_halving_keeps_near_ties_and_drops_the_best_at_most_level_of_the_time():
     d = (errors[:, 2] - errors[:, 0]).mean(0)  # each row's difference averaged over the problems: r samples
     torch.testing.assert_close(torch.tensor(drops[2]["t"], dtype=torch.float64), d.mean() / (d.std() / r ** 0.5))
     assert drops[2]["critical"] == pytest.approx(float(student_t.ppf(1 - 0.05 / (2 * 4), r - 1)))
-    # a candidate some problem would choose (adaptive) is kept however far behind on average
+    # a candidate some problem would choose (adaptive) is dropped for the batch but kept for that problem
     lone = torch.cat([base, 3 * base], dim=1)
     lone[0, 1] = 1e-6  # problem 0: far better with candidate 1 on every one of its rows
-    assert halving_drops(lone, choice="shared") == {1: halving_drops(lone, choice="shared")[1]}
-    assert halving_drops(lone, choice="adaptive") == {}
+    assert list(halving_drops(lone, choice="shared")) == [1] and halving_drops(lone, choice="shared")[1][
+        "kept_for"] == []
+    kept = halving_drops(lone, choice="adaptive")
+    assert list(kept) == [1] and kept[1]["reason"] == "behind" and kept[1]["kept_for"] == [0]
     # an exact duplicate of an earlier candidate is dropped as such
     assert halving_drops(torch.cat([base, base], dim=1))[1]["reason"] == "duplicate"
     with pytest.raises(ValueError, match="'errors' parameter of halving_drops must be finite"):
@@ -526,3 +528,208 @@ def test_a_chosen_argument_or_method_returns_a_complete_result(small_prior):
     auto = ganprior.recover(y, A, small_prior, method="auto", candidates=["csgm", "lasso"], return_result=True, **kw)
     assert auto.info["selection"]["chosen"] == ["csgm"] * 3
     assert auto.z.shape == (3, 10) and auto.fit.shape == (3,) and auto.info["settings"]["restarts"] == 2
+
+
+def test_shared_choice_keeps_the_incumbent_unless_a_one_sided_paired_t_test_over_the_rows_beats_it():
+    from scipy.stats import ttest_1samp
+
+    from ganprior.solvers.selection import INCUMBENT_LEVEL, choose_candidates, shared_choice
+
+    gen = torch.Generator().manual_seed(3)
+    # against scipy's one-sample t-test of the per-row differences (averaged over the problems), one-sided, at the
+    # level Bonferroni-corrected over the C - 1 challengers
+    flips = 0
+    for trial in range(300):
+        P, C, r = 5, 3, int(torch.randint(2, 12, (1,), generator=gen))
+        errors = torch.randn(P, C, r, generator=gen, dtype=torch.float64).pow(2)
+        errors[:, 0] += 0.4 * torch.rand(1, generator=gen, dtype=torch.float64)  # the incumbent, shifted up at times
+        best = int(errors.mean(-1).sum(0).argmin())
+        if best == 0:
+            assert shared_choice(errors, incumbent=0) == 0
+            continue
+        d = (errors[:, best] - errors[:, 0]).mean(0).numpy()
+        beaten = ttest_1samp(d, 0.0, alternative="less").pvalue < INCUMBENT_LEVEL / (C - 1)
+        assert shared_choice(errors, incumbent=0) == (best if beaten else 0), trial
+        assert (choose_candidates(errors, "shared", incumbent=0) == (best if beaten else 0)).all()
+        flips += beaten
+    assert 0 < flips < 300  # both answers occurred
+    # no incumbent: the argmin of the summed error, as choose_candidates' shared choice
+    errors = torch.randn(4, 3, 6, generator=gen, dtype=torch.float64).pow(2)
+    assert shared_choice(errors) == int(errors.mean(-1).sum(0).argmin())
+    # a challenger better on every row by a margin replaces it; fewer than 2 rows never do
+    errors = torch.ones(4, 2, 6, dtype=torch.float64)
+    errors[:, 1] = 0.5 + 0.01 * torch.rand(4, 6, generator=gen, dtype=torch.float64)
+    assert shared_choice(errors, incumbent=0) == 1 and shared_choice(errors[..., :1], incumbent=0) == 0
+    # the null (a challenger as good as the incumbent): it replaces the incumbent at most at the level's rate
+    left = sum(shared_choice(torch.randn(8, 2, 10, generator=gen, dtype=torch.float64).pow(2), incumbent=0) != 0
+               for _ in range(2000))
+    assert left / 2000 <= INCUMBENT_LEVEL + 0.015
+    with pytest.raises(ValueError, match="'incumbent' parameter of shared_choice must index one of the 2"):
+        shared_choice(errors, incumbent=2)
+
+
+def test_halving_with_an_incumbent_drops_the_challengers_not_ahead_of_it():
+    from ganprior.solvers.selection import halving_drops
+
+    gen = torch.Generator().manual_seed(5)
+    P, r = 6, 8
+    base = torch.randn(P, 1, r, generator=gen, dtype=torch.float64).pow(2) + 1.0
+    # per-row differences to the incumbent (index 0), the same for every problem: mean +0.01 (behind, far from
+    # significant, sd 0.2) and -0.01 (ahead, not significant either)
+    d1, d2 = 0.2 * torch.randn(2, r, generator=gen, dtype=torch.float64)
+    errors = torch.cat([base, base + (d1 - d1.mean() + 0.01), base + (d2 - d2.mean() - 0.01)], dim=1)
+    drops = halving_drops(errors, choice="shared", incumbent=0)
+    assert list(drops) == [1] and drops[1]["reason"] == "not ahead of" and drops[1]["behind"] == 0
+    assert drops[1]["mean_difference"] == pytest.approx(0.01)
+    assert halving_drops(errors, choice="shared") == {}  # without an incumbent both are near ties: kept
+    # a challenger some problem would choose (adaptive) is kept for that problem however it does on average
+    lone = errors.clone()
+    lone[0, 1] = 1e-6
+    lone[1:, 1] += 1.0
+    assert halving_drops(lone, choice="adaptive", incumbent=0)[1]["kept_for"] == [0]
+    # the incumbent itself is never dropped while it is the shared choice, not even as an exact duplicate
+    twin = torch.cat([base, base], dim=1)
+    assert halving_drops(twin, choice="shared", incumbent=1) == {0: halving_drops(twin, incumbent=1)[0]}
+    assert halving_drops(twin, choice="shared", incumbent=1)[0]["reason"] == "not ahead of"
+
+
+def _fake_scaled(monkeypatch, x_true, scale):
+    """Solves replaced by x_hat = scale[method] * x_true, recorded as (method, rows, restarts, steps)."""
+    import ganprior.solvers.recovery as recovery
+
+    calls = []
+
+    def fake(y, A, G=None, **kw):
+        method = kw.get("method", "csgm")
+        calls.append((method, y.shape[-1], kw.get("restarts"), kw.get("steps")))
+        x = scale[method] * x_true[: y.shape[0]].double()
+        if kw.get("return_result"):
+            return ganprior.RecoveryResult(x=x, measurement_error=torch.zeros(y.shape[0]), wall_time=0.0,
+                                           method=method)
+        return x
+
+    monkeypatch.setattr(recovery, "recover", fake)
+    return calls
+
+
+def test_one_line_auto_makes_the_recipes_method_the_incumbent_and_halves_its_held_out_steps_with_folds(monkeypatch):
+    from ganprior.priors import recipe_for
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 28, 28, generator=gen, dtype=torch.float64)
+    A = ops.Gaussian(25, in_shape=(1, 28, 28), seed=1, dtype=torch.float64)
+    y = A(x) + 0.01 * torch.randn(4, 25, generator=gen, dtype=torch.float64)
+    scale = {"csgm": 0.5, "sparse-gen": 0.5, "ilo": 0.9, "lasso": 0.0, "lasso-dct": 0.1, "lasso-wavelet": 0.1}
+    calls = _fake_scaled(monkeypatch, x, scale)
+    sel = ganprior.recover(y, A, "mnist", method="auto", return_result=True).info["selection"]
+    # m = 25: the "mnist" family's recipe runs ILO with mnist-vae; its held-out fits (20 rows, 5 folds) run half of
+    # the recipe's restarts and steps at m = 20, the refit (25 rows) the recipe's own
+    recipe = recipe_for("mnist-vae", "recover", 20, "ilo")
+    assert sel["incumbent"] == "ilo" and sel["folds"] == 5 and sel["chosen"] == ["ilo"] * 4
+    held = [(rows, r, s) for method, rows, r, s in calls if method == "ilo"]
+    assert held[:-1] == [(20, -(-recipe["restarts"] // 2), -(-recipe["steps"] // 2))] * 5
+    assert held[-1] == (25, None, None)
+    assert sel["held_out_steps"]["ilo"] == -(-recipe["steps"] // 2)
+    # the challengers, all behind, are solved on the first fold only
+    assert Counter(method for method, *_ in calls) == {"ilo": 6, "csgm": 1, "sparse-gen": 1, "lasso": 1,
+                                                       "lasso-dct": 1, "lasso-wavelet": 1}
+    # a challenger better on every row replaces the incumbent
+    calls.clear()
+    scale.update(csgm=0.95, ilo=0.5)
+    sel = ganprior.recover(y, A, "mnist", method="auto", return_result=True).info["selection"]
+    assert sel["incumbent"] == "ilo" and sel["chosen"] == ["csgm"] * 4
+    # candidates given, or a Generator object (it pins its prior and names no method): no incumbent, the
+    # held-out fits keep the refit's steps
+    for kwargs in (dict(G="mnist", candidates=["csgm", "ilo"]), dict(G=ganprior.load_prior("mnist-vae"))):
+        calls.clear()
+        sel = ganprior.recover(y, A, method="auto", return_result=True, **kwargs).info["selection"]
+        assert sel["incumbent"] is None and sel["held_out_steps"] == {}
+        assert all(s is None for method, rows, r, s in calls)
+    # one split (m = 100): the incumbent, and the held-out fits keep the refit's steps
+    A100 = ops.Gaussian(100, in_shape=(1, 28, 28), seed=1, dtype=torch.float64)
+    calls.clear()
+    scale.update(csgm=0.5, ilo=0.9)
+    sel = ganprior.recover(A100(x), A100, "mnist", method="auto", return_result=True).info["selection"]
+    assert sel["incumbent"] == "ilo" and sel["folds"] is None and sel["held_out_steps"] == {}
+    assert all(s is None for method, rows, r, s in calls)
+
+
+def test_with_an_incumbent_the_problems_that_keep_it_get_its_one_solve_of_the_whole_batch(monkeypatch):
+    import ganprior.solvers.recovery as recovery
+
+    from ganprior.priors import recipe_choice
+
+    # m = 300: one split of 30 held-out rows, where one problem's own rows can show a candidate better (with K
+    # folds a challenger must already lead on the first fold's rows)
+    assert recipe_choice("mnist", 300)["method"] == "ilo"
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 28, 28, generator=gen, dtype=torch.float64)
+    A = ops.Gaussian(300, in_shape=(1, 28, 28), seed=1, dtype=torch.float64)
+    y = A(x) + 0.01 * torch.randn(4, 300, generator=gen, dtype=torch.float64)
+    batches = []
+
+    def fake(yy, AA, G=None, **kw):  # ILO: 0.9 x (0.5 x for the first problem of its batch), tagged by its batch
+        method = kw.get("method", "csgm")  # size; CSGM: exact for the first problem of its batch, 0.5 x for the others
+        batches.append((method, yy.shape[0], yy.shape[-1]))
+        n = yy.shape[0]
+        if method == "ilo":
+            out = torch.cat([0.5 * x[:1], 0.9 * x[1:n]]) + 1e-9 * n
+        elif method in ("csgm", "sparse-gen"):
+            out = torch.cat([x[:1], 0.5 * x[1:n]])
+        else:
+            out = torch.zeros(n, 1, 28, 28, dtype=torch.float64)
+        return ganprior.RecoveryResult(x=out, measurement_error=torch.zeros(n), wall_time=0.0, method=method) \
+            if kw.get("return_result") else out
+
+    monkeypatch.setattr(recovery, "recover", fake)
+    res = ganprior.recover(y, A, "mnist", method="auto", return_result=True)
+    sel = res.info["selection"]
+    assert sel["incumbent"] == "ilo" and sel["folds"] is None
+    assert sel["chosen"] == ["csgm", "ilo", "ilo", "ilo"]  # problem 0's own rows beat ILO; the batch keeps ILO
+    assert sorted(batches[-2:]) == [("csgm", 1, 300), ("ilo", 4, 300)]
+    # ILO's refit is the whole batch's (tag 4e-9): problems 1-3 get rows 1-3 of the one solve recover(y, A, "mnist")
+    # would make; problem 0 gets CSGM's refit of its own
+    torch.testing.assert_close(torch.as_tensor(res.x)[1:], 0.9 * x[1:4] + 4e-9, rtol=0, atol=0)
+    torch.testing.assert_close(torch.as_tensor(res.x)[0], x[0], rtol=0, atol=0)
+    # candidates given: no incumbent, each chosen candidate refits only its own problems
+    batches.clear()
+    sel = ganprior.recover(y, A, "mnist", method="auto", candidates=["csgm", "ilo"], return_result=True).info[
+        "selection"]
+    assert sel["incumbent"] is None and sel["chosen"] == ["csgm", "ilo", "ilo", "ilo"]
+    assert sorted(batches[-2:]) == [("csgm", 1, 300), ("ilo", 3, 300)]
+
+
+def test_with_an_incumbent_a_dropped_candidate_is_solved_on_later_folds_only_for_the_problems_that_want_it():
+    from ganprior.solvers.selection import choose_candidates, holdout_errors
+
+    # A = I (30 pixels, 5 folds of 6 rows), x_p = (p + 1) * ones: each solve's problems are known from y.  Lasso
+    # "alpha=1" is exact except for problem 0 (off by 1 on every pixel), "alpha=2" the reverse: the batch keeps
+    # alpha=1 (the incumbent) and drops alpha=2 after fold 1, but problem 0's own rows want alpha=2 on every fold
+    P = 6
+    x = torch.arange(1, P + 1, dtype=torch.float64)[:, None].expand(P, 30).clone()
+    A = ops.Matrix(torch.eye(30, dtype=torch.float64))
+    y = x + 0.01 * torch.randn(P, 30, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    calls = []
+
+    def fake(yy, AA, G=None, **kw):
+        p = (yy.mean(dim=1).round() - 1).long()
+        calls.append((kw["alpha"], tuple(p.tolist())))
+        off = (p == 0) if kw["alpha"] == 1 else (p != 0)
+        return (p[:, None] + 1.0).expand(-1, 30) + off[:, None].double()
+
+    cands = [("lasso", {"alpha": 1}), ("lasso", {"alpha": 2})]
+    report = {}
+    errors = holdout_errors(fake, y, A, None, cands, cv_folds=5, halving=0.05, choice="adaptive", report=report,
+                            incumbent=0)
+    drop = report["dropped"][1]
+    assert drop["after_fold"] == 1 and drop["reason"] == "behind" and drop["kept_for"] == [0]
+    assert calls.count((1, tuple(range(P)))) == 5  # the incumbent on every fold
+    assert calls.count((2, tuple(range(P)))) == 1 and calls.count((2, (0,))) == 4  # then problem 0 alone
+    assert report["solves"] == 10
+    assert torch.isfinite(errors[0, 1]).all() and torch.isnan(errors[1:, 1]).any(dim=-1).all()
+    assert choose_candidates(errors, "adaptive", incumbent=0).tolist() == [1] + [0] * (P - 1)
+    # candidates as equals (no incumbent): a candidate some problem wants stays in for every problem, as before
+    calls.clear()
+    report = {}
+    errors = holdout_errors(fake, y, A, None, cands, cv_folds=5, halving=0.05, choice="adaptive", report=report)
+    assert report["dropped"] == {} and calls.count((2, tuple(range(P)))) == 5 and torch.isfinite(errors).all()
