@@ -345,10 +345,13 @@ def recover(y, A, G=None, *, method=None, restarts=None, steps=None, lr=None, op
     incumbent = None
     if preset is not None or not model.gaussian:  # per-m choices were validated for Gaussian measurements
         G, method, family = G, method or "csgm", {}
-    else:
-        if method == "auto" and candidates is None:  # the recipe's own method at m: auto's incumbent
-            incumbent = _family_choice(y, G, None)[2].get("method")
-        G, method, family = _family_choice(y, G, method)
+    else:  # the recipe's choice at m, read once: its prior, and its method unless the caller names one
+        G, recipe_method, family = _family_choice(y, G, None)
+        if method is not None:
+            recipe_entry = family.pop("method", None)
+            if method == "auto" and candidates is None:  # the recipe's own method at m: auto's incumbent
+                incumbent = recipe_entry
+        method = method or recipe_method
     selecting = method == "auto" or bool(rule_arguments(method, options))
     if candidates is not None and method != "auto":
         raise ValueError(f"The 'candidates' parameter of recover is for method='auto'; got method={method!r}.")
