@@ -81,6 +81,15 @@ def test_dct_matches_scipy(n):
     x = np.random.default_rng(n).standard_normal((3, n))
     np.testing.assert_allclose(ops.dct(torch.from_numpy(x)).numpy(), scipy.fft.dct(x, norm="ortho"), atol=1e-12)
     np.testing.assert_allclose(ops.idct(torch.from_numpy(x)).numpy(), scipy.fft.idct(x, norm="ortho"), atol=1e-12)
+    # float32 stays float32 (the twiddle factors are cached per dtype: a float64 call first must not leak into it)
+    x32 = torch.from_numpy(x).float()
+    for f, ref in ((ops.dct, scipy.fft.dct), (ops.idct, scipy.fft.idct)):
+        out = f(x32)
+        assert out.dtype == torch.float32
+        np.testing.assert_allclose(out.numpy(), ref(x32.numpy().astype(np.float64), norm="ortho"), atol=1e-5)
+    # the gradients through the cached factors (orthonormal: the adjoint of each is the other)
+    t = torch.from_numpy(x).requires_grad_(True)
+    assert torch.autograd.gradcheck(ops.dct, (t,)) and torch.autograd.gradcheck(ops.idct, (t,))
 
 
 def test_subsampled_dct_structure():

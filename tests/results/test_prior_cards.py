@@ -23,7 +23,8 @@ def test_prior_card_states_measured_quality(name):
     x = ganprior.data.load_sample(q["held_out"])[:4]
     G = ganprior.load_prior(name)
     A = ganprior.operators.Identity(G.image_shape)
-    # celeba64: the 2 restarts of its recipe (4 made this the slowest test, 30.6 s on a 2-core AVX2 CPU in fp32)
-    x_hat = ganprior.recover(A(x), A, G, restarts=2 if name == "celeba64" else 4, steps=300, lr=q["lr"], seed=0)
+    # celeba64: one restart (4 made this the slowest test, 30.6 s on a 2-core AVX2 CPU in fp32; 2 still 13.2 s on
+    # a Xeon in fp32): on these 4 faces the mean error is 1.05x the card's with one restart, 0.98x with two
+    x_hat = ganprior.recover(A(x), A, G, restarts=1 if name == "celeba64" else 4, steps=300, lr=q["lr"], seed=0)
     err = float(ganprior.metrics.mse(x_hat, x).mean())
     assert err < 5 * q["representation_mse_mean"]

@@ -40,8 +40,9 @@ def test_samples_match_the_closed_form_posterior_of_a_linear_prior():
     from ganprior.solvers.posterior import PosteriorObjective
 
     obj = PosteriorObjective(y[None], A, G, s, levels=2)
-    hot = optimize_latents(obj, G, 1, restarts=1000, steps=10000, optimizer=UpdateRule("langevin", temperature=4.0),
-                           lr=1.0, seed=0, reduce=Samples(burn_in=10000))
+    # (2000 steps: the hot chain's spread is already 1.96-2.09x the posterior's, as after 10000)
+    hot = optimize_latents(obj, G, 1, restarts=1000, steps=2000, optimizer=UpdateRule("langevin", temperature=4.0),
+                           lr=1.0, seed=0, reduce=Samples(burn_in=2000))
     ratio = hot.samples[0].std(dim=0) / sd
     assert float(ratio.min()) > 1.5  # about 2x: the 10% tolerance above would catch it
 
