@@ -87,8 +87,8 @@ def test_dct_matches_scipy(n):
         out = f(x32)
         assert out.dtype == torch.float32
         np.testing.assert_allclose(out.numpy(), ref(x32.numpy().astype(np.float64), norm="ortho"), atol=1e-5)
-    # the gradients through the cached factors (orthonormal: the adjoint of each is the other)
-    t = torch.from_numpy(x).requires_grad_(True)
+    # the gradients through the cached factors (the first row; 785 inputs x 3 rows took 5 s on an AVX2 CPU)
+    t = torch.from_numpy(x[:1]).requires_grad_(True)
     assert torch.autograd.gradcheck(ops.dct, (t,)) and torch.autograd.gradcheck(ops.idct, (t,))
 
 
