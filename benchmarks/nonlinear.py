@@ -8,7 +8,9 @@ bundled sample, the grid's test images), with the options validation chose there
 - the latent methods minimise the model's data term (``recover(..., likelihood=model)``): ``csgm`` (prior and
   ``lam`` chosen), ``ilo`` (CSGM's prior and ``lam``, its ``radius`` chosen);
 - for ``poisson`` also ``csgm-ls``: CSGM with the least-squares loss on the rescaled counts ``y / photons``
-  (the Gaussian approximation), prior and ``lam`` chosen alike;
+  (the Gaussian approximation), prior and ``lam`` chosen alike; for ``poisson`` the ``lam`` grid is
+  ``POISSON_LAMS`` in that loss's units, times the photons for the Poisson likelihood (whose curvature is about
+  photons / x times the least-squares loss's), so that both losses are validated over the same effective penalties;
 - the classical baseline of the model (``amplitude-flow``, ``biht``, ``poisson-tv``) over its registry grid (a
   sparsity grid scaled with the pixel count, and the dense solve) and its basis (pixels, DCT, wavelet) where it takes one.
 
@@ -50,6 +52,10 @@ ERROR = {"magnitude": mse_up_to_sign, "sign": normalized_mse, "poisson": mse}
 PRIORS = {"mnist": ("mnist", "mnist-bvae"), "celeba": ("celeba64",)}
 SAMPLE = {"mnist": "mnist_test300", "celeba": "celeba_test64"}
 LAMS = (0.0, 0.1, 1.0)
+# Poisson counts: lam in the units of the least-squares loss on y / photons, finer and wider (the Poisson NLL's
+# curvature is about photons / x times that loss's, so its lam is these times the photons: both losses compare the
+# same effective penalties; with LAMS for both, the NLL's choice at 10 photons was its grid's largest value)
+POISSON_LAMS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
 RADII = (0.1, 0.3, 1.0)
 
 
@@ -81,10 +87,11 @@ def solve(method, opts, x, model, m, noise, seed, priors):
     return torch.as_tensor(out).reshape(x.shape).float()
 
 
-def candidates(method, model, dataset, chosen):
-    """The options validation compares for a method (ILO's after CSGM's choice)."""
+def candidates(method, model, dataset, chosen, m=None):
+    """The options validation compares for a method (ILO's after CSGM's choice); for ``poisson`` m is the photons."""
     if method in ("csgm", "csgm-ls"):
-        return [{"prior": p, "lam": lam} for p, lam in itertools.product(PRIORS[dataset], LAMS)]
+        lams = LAMS if model != "poisson" else [lam * (m if method == "csgm" else 1) for lam in POISSON_LAMS]
+        return [{"prior": p, "lam": lam} for p, lam in itertools.product(PRIORS[dataset], lams)]
     if method == "ilo":
         return [{**chosen["csgm"], "radius": r} for r in RADII]
     entry = ganprior.get_method(method)
@@ -131,7 +138,7 @@ def main(argv=None):
         for method in methods:
             if method not in chosen:  # validation: the lowest mean error on the validation images
                 scores = []
-                for opts in candidates(method, args.model, args.dataset, chosen):
+                for opts in candidates(method, args.model, args.dataset, chosen, m):
                     x_hat = solve(method, opts, x_val, args.model, m, args.noise, 1, priors)
                     scores.append((float(error(x_hat, x_val).mean()), opts))
                     print(f"m={m} {method} {opts}: validation {scores[-1][0]:.5g}", flush=True)
@@ -184,7 +191,8 @@ def main(argv=None):
                                    title=f"{args.model}, {args.dataset}: {args.n_test} test images")
     meta = dict(command=command_line("nonlinear.py", argv), hardware=ganprior.hardware.hardware_info(),
                 threads=args.threads, n_test=args.n_test, n_val=args.n_val, noise=args.noise, methods=methods,
-                m=args.m, priors=list(PRIORS[args.dataset]), lams=list(LAMS), radii=list(RADII),
+                m=args.m, priors=list(PRIORS[args.dataset]),
+                lams=list(POISSON_LAMS if args.model == "poisson" else LAMS), radii=list(RADII),
                 torch=torch.__version__, numpy=np.__version__)
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))
 
