@@ -8,9 +8,10 @@ bundled sample, the grid's test images), with the options validation chose there
 - the latent methods minimise the model's data term (``recover(..., likelihood=model)``): ``csgm`` (prior and
   ``lam`` chosen), ``ilo`` (CSGM's prior and ``lam``, its ``radius`` chosen);
 - for ``poisson`` also ``csgm-ls``: CSGM with the least-squares loss on the rescaled counts ``y / photons``
-  (the Gaussian approximation), prior and ``lam`` chosen alike; for ``poisson`` the ``lam`` grid is
-  ``POISSON_LAMS`` in that loss's units, times the photons for the Poisson likelihood (whose curvature is about
-  photons / x times the least-squares loss's), so that both losses are validated over the same effective penalties;
+  (the Gaussian approximation), prior and ``lam`` chosen alike; for ``poisson`` ILO's radii are ``POISSON_RADII``
+  and the ``lam`` grid is ``POISSON_LAMS`` in that loss's units, times the photons for the Poisson likelihood
+  (whose curvature is about photons / x times the least-squares loss's), so that both losses are validated over
+  the same effective penalties;
 - the classical baseline of the model (``amplitude-flow``, ``biht``, ``poisson-tv``) over its registry grid (a
   sparsity grid scaled with the pixel count, and the dense solve) and its basis (pixels, DCT, wavelet) where it takes one.
 
@@ -57,6 +58,8 @@ LAMS = (0.0, 0.1, 1.0)
 # same effective penalties; with LAMS for both, the NLL's choice at 10 photons was its grid's largest value)
 POISSON_LAMS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
 RADII = (0.1, 0.3, 1.0)
+# RADII's choice for Poisson counts was at its edge (0.1 on MNIST at 10 photons, 1 on CelebA at 100): one more each side
+POISSON_RADII = (0.03, 0.1, 0.3, 1.0, 3.0)
 
 
 def problem(x, model, m, noise, seed):
@@ -93,7 +96,7 @@ def candidates(method, model, dataset, chosen, m=None):
         lams = LAMS if model != "poisson" else [lam * (m if method == "csgm" else 1) for lam in POISSON_LAMS]
         return [{"prior": p, "lam": lam} for p, lam in itertools.product(PRIORS[dataset], lams)]
     if method == "ilo":
-        return [{**chosen["csgm"], "radius": r} for r in RADII]
+        return [{**chosen["csgm"], "radius": r} for r in (POISSON_RADII if model == "poisson" else RADII)]
     entry = ganprior.get_method(method)
     n = {"mnist": 784, "celeba": 12288}[dataset]
     # a sparsity grid is for 28 x 28 digits: scaled with the pixel count, and the dense solve beside it
@@ -192,7 +195,8 @@ def main(argv=None):
     meta = dict(command=command_line("nonlinear.py", argv), hardware=ganprior.hardware.hardware_info(),
                 threads=args.threads, n_test=args.n_test, n_val=args.n_val, noise=args.noise, methods=methods,
                 m=args.m, priors=list(PRIORS[args.dataset]),
-                lams=list(POISSON_LAMS if args.model == "poisson" else LAMS), radii=list(RADII),
+                lams=list(POISSON_LAMS if args.model == "poisson" else LAMS),
+                radii=list(POISSON_RADII if args.model == "poisson" else RADII),
                 torch=torch.__version__, numpy=np.__version__)
     (out / "metadata.json").write_text(json.dumps(meta, indent=1))
 
