@@ -391,8 +391,7 @@ def holdout_restarts(restarts):
     -------
     int
     """
-    restarts = check_int(restarts, "restarts", minimum=1, owner="holdout_restarts")
-    return -(-restarts // 2)
+    return _half_up(restarts, "restarts", "holdout_restarts")
 
 
 def holdout_steps(steps):
@@ -419,8 +418,12 @@ def holdout_steps(steps):
     -------
     int
     """
-    steps = check_int(steps, "steps", minimum=1, owner="holdout_steps")
-    return -(-steps // 2)
+    return _half_up(steps, "steps", "holdout_steps")
+
+
+def _half_up(count, name, owner):
+    # ceil(count / 2) of a positive int count (a held-out fit's share of the refit's restarts or steps)
+    return -(-check_int(count, name, minimum=1, owner=owner) // 2)
 
 
 def halving_drops(errors, *, choice="shared", level=None, comparisons=None, looks=1, incumbent=None):
@@ -506,7 +509,7 @@ def halving_drops(errors, *, choice="shared", level=None, comparisons=None, look
     mean = errors.mean(dim=-1)  # (P, C)
     best = int(mean.sum(dim=0).argmin())
     chosen = choose_candidates(errors, choice, incumbent=incumbent)
-    shared = shared_choice(errors, incumbent)
+    shared = int(chosen[0]) if choice == "shared" else shared_choice(errors, incumbent)
     samples = errors.mean(dim=0).T  # (r, C): each held-out row's error averaged over the problems
     dof = samples.shape[0] - 1
     crit = float(student_t.ppf(1.0 - level / (comparisons * looks), dof)) if dof > 0 else float("inf")
@@ -885,13 +888,16 @@ def _select_and_recover(recover, y, A, G, *, method, options, noise_std, cv_frac
                             steps=[t for _, t in plan] if auto else None, incumbent=held)
     scores = errors.nanmean(dim=-1)  # (P, candidates): held-out mean squared residual (a dropped one: its rows)
     # a dropped candidate is never chosen, one kept for some problems only by those (NaN for the others)
-    alive = torch.tensor([c for c in range(len(candidates))
-                          if c not in report["dropped"] or report["dropped"][c]["kept_for"]])
-    inc = alive.tolist().index(held) if held in alive.tolist() else None
+    kept = [c for c in range(len(candidates)) if c not in report["dropped"] or report["dropped"][c]["kept_for"]]
+    alive = torch.tensor(kept)
+    inc = kept.index(held) if held in kept else None
     pick = alive[choose_candidates(errors[:, alive], choice, incumbent=inc)]
     # with an incumbent the shared choice refits the whole batch: a problem that keeps it gets exactly that method's
     # one solve of the batch (an int seed draws each problem's restarts by its place in the batch)
-    whole = int(alive[choose_candidates(errors[:, alive], "shared", incumbent=inc)[0]]) if held is not None else None
+    whole = None
+    if held is not None:
+        shared = pick if choice == "shared" else alive[choose_candidates(errors[:, alive], "shared", incumbent=inc)]
+        whole = int(shared[0])
     x = torch.zeros(P, *image_shape, dtype=torch.float64)
     label = (lambda c: labels[c]) if what == "method" else (lambda c: candidates[c][1][what])
     refits = []
